@@ -1,0 +1,363 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { IPv4, IPv4CidrRange, Validator } from "ip-num";
+import type { z } from "zod";
+import { LabFileError, type Problem, pathString } from "./problems.ts";
+import { CheckStep, type Expectation, ExpectationKinds, LabDoc, type LabDocT, RunStep } from "./schema.ts";
+import type { InterfaceSpec, Lab, LanSpec, Located, NodeSpec, ScenarioSpec, Step } from "./types.ts";
+import { YamlSource } from "./yaml-source.ts";
+
+type Path = (string | number)[];
+
+const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
+const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+class Problems {
+  readonly list: Problem[] = [];
+  constructor(readonly file: string, readonly source: YamlSource) {}
+  add(path: Path, message: string, hint?: string, key?: string): void {
+    this.list.push({
+      file: this.file,
+      path: pathString(key === undefined ? path : [...path, key]),
+      line: this.source.line(path, key),
+      message,
+      hint,
+    });
+  }
+}
+
+/** Reads, parses and validates a lab file. Throws LabFileError listing every problem found. */
+export function loadLab(file: string): Lab {
+  const abs = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(abs, "utf8");
+  } catch (e) {
+    throw new LabFileError(file, [
+      { file, path: "", message: `cannot read the file: ${(e as Error).message}`, hint: "check the path" },
+    ]);
+  }
+  return parseLab(text, file);
+}
+
+export function parseLab(text: string, file = "<lab>"): Lab {
+  const { source, errors } = YamlSource.parse(text);
+  const problems = new Problems(file, source);
+  for (const e of errors) {
+    problems.list.push({ file, path: "", line: e.line, message: `YAML syntax: ${e.message}`, hint: "fix the YAML syntax at that line" });
+  }
+  if (problems.list.length) throw new LabFileError(file, problems.list);
+  const raw = source.toJS();
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new LabFileError(file, [
+      { file, path: "", line: 1, message: "the document must be a map with `name`, `lans` and `nodes`", hint: "see docs/lab-files.md" },
+    ]);
+  }
+  const doc = shape(LabDoc, raw, [], problems);
+  if (!doc) throw new LabFileError(file, problems.list);
+  const lab = semantic(doc, problems, resolve(file));
+  if (problems.list.length) throw new LabFileError(file, problems.list);
+  return lab;
+}
+
+/** zod shape check, with zod's issues turned into problems at their path. */
+function shape<S extends z.ZodType>(schema: S, value: unknown, at: Path, problems: Problems): z.output<S> | undefined {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  for (const issue of r.error.issues) {
+    const path = [...at, ...(issue.path as Path)];
+    if (issue.code === "unrecognized_keys") {
+      const allowed = knownKeys(schema, issue.path as Path);
+      for (const k of issue.keys) {
+        problems.add(path, `unknown key "${k}"`, allowed ? `use one of: ${allowed.join(", ")}` : "remove it", k);
+      }
+    } else if (issue.code === "invalid_type" && issue.input === undefined) {
+      problems.add(path, `missing required key`, `add \`${String(path.at(-1))}: ...\``);
+    } else {
+      problems.add(path, issue.message.replace(/^Invalid input: /, ""), hintFor(issue));
+    }
+  }
+  return undefined;
+}
+
+function hintFor(issue: z.core.$ZodIssue): string | undefined {
+  if (issue.code === "invalid_value" && "values" in issue) return `use one of: ${issue.values.map(String).join(", ")}`;
+  if (issue.code === "invalid_union") return "see docs/lab-files.md for the accepted forms";
+  return undefined;
+}
+
+/** Keys a strict object accepts, found by walking the schema along path (best effort, for hints). */
+function knownKeys(schema: z.ZodType, path: Path): string[] | undefined {
+  let s: unknown = schema;
+  for (const k of path) {
+    s = unwrap(s);
+    const def = (s as { def?: { type?: string; shape?: Record<string, unknown>; element?: unknown; valueType?: unknown } }).def;
+    if (!def) return undefined;
+    if (def.type === "object" && def.shape) s = def.shape[String(k)];
+    else if (def.type === "array") s = def.element;
+    else if (def.type === "record") s = def.valueType;
+    else return undefined;
+  }
+  s = unwrap(s);
+  const shapeObj = (s as { def?: { shape?: Record<string, unknown> } }).def?.shape;
+  return shapeObj ? Object.keys(shapeObj) : undefined;
+}
+
+function unwrap(s: unknown): unknown {
+  let cur = s as { def?: { type?: string; innerType?: unknown } } | undefined;
+  while (cur?.def && ["optional", "default", "nullable", "prefault"].includes(cur.def.type ?? "")) {
+    cur = cur.def.innerType as typeof cur;
+  }
+  return cur;
+}
+
+// ---------------------------------------------------------------- address helpers
+
+export function isIPv4(s: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(s) && Validator.isValidIPv4String(s)[0];
+}
+
+/** Is this string a network in CIDR form, with no host bits set? Returns an error message or null. */
+function cidrError(s: string): string | null {
+  const m = /^([\d.]+)\/(\d{1,2})$/.exec(s);
+  if (!m || !isIPv4(m[1]!) || Number(m[2]) > 32) return `"${s}" is not an IPv4 network in CIDR form (like 10.10.35.0/24)`;
+  if (!Validator.isValidIPv4CidrRange(s)[0]) {
+    const net = IPv4CidrRange.fromCidr(s).getFirst().toString();
+    return `"${s}" has host bits set: the network is ${net}/${m[2]}`;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------- semantic checks
+
+function semantic(doc: LabDocT, problems: Problems, file: string): Lab {
+  const NAME = /^[a-z][a-z0-9-]{0,30}$/;
+  const nameHint = "use a-z, 0-9 and '-', starting with a letter, at most 31 characters";
+
+  // LANs
+  const lans: LanSpec[] = [];
+  const ranges = new Map<string, IPv4CidrRange>();
+  for (const [lanName, lan] of Object.entries(doc.lans)) {
+    const at: Path = ["lans", lanName];
+    if (!NAME.test(lanName)) problems.add(["lans"], `LAN name "${lanName}" is not valid`, nameHint, lanName);
+    const err = cidrError(lan.cidr);
+    if (err) {
+      problems.add([...at, "cidr"], err, err.includes("host bits") ? `write the network address: ${err.split("network is ")[1]}` : "write it like 10.10.35.0/24");
+      continue;
+    }
+    const range = IPv4CidrRange.fromCidr(lan.cidr);
+    for (const [other, r] of ranges) {
+      if (range.isOverlapping(r)) {
+        problems.add([...at, "cidr"], `${lan.cidr} overlaps LAN "${other}" (${r.toCidrString()})`, "give each LAN its own address range");
+      }
+    }
+    ranges.set(lanName, range);
+    lans.push({ name: lanName, cidr: lan.cidr, prefix: Number(range.getPrefix().getValue()), description: lan.description });
+  }
+  if (lans.length === 0 && Object.keys(doc.lans).length === 0) {
+    problems.add(["lans"], "a lab needs at least one LAN", "add `lans: { lan1: { cidr: 10.0.0.0/24 } }`");
+  }
+
+  // Nodes and their interfaces
+  const nodeNames = new Set(Object.keys(doc.nodes));
+  if (nodeNames.size === 0) problems.add(["nodes"], "a lab needs at least one node", "add a node under `nodes:`");
+  const owners = new Map<string, string>(); // address -> "node/if"
+  const nodes: NodeSpec[] = [];
+  for (const [nodeName, n] of Object.entries(doc.nodes)) {
+    const at: Path = ["nodes", nodeName];
+    if (!NAME.test(nodeName)) problems.add(["nodes"], `node name "${nodeName}" is not valid`, nameHint, nodeName);
+    const interfaces: InterfaceSpec[] = [];
+    for (const [ifName, i] of Object.entries(n.interfaces)) {
+      const iat: Path = [...at, "interfaces", ifName];
+      if (ifName.length > 15) {
+        problems.add([...at, "interfaces"], `interface name "${ifName}" is ${ifName.length} characters; Linux allows at most 15`, "shorten it", ifName);
+      } else if (!IFNAME.test(ifName) || ifName === "lo") {
+        problems.add([...at, "interfaces"], `interface name "${ifName}" is not usable`, "use letters, digits, '-', '_' or '.' (and not 'lo')", ifName);
+      }
+      const range = ranges.get(i.lan);
+      if (!(i.lan in doc.lans)) {
+        problems.add([...iat, "lan"], `unknown LAN "${i.lan}"`, `use one of the LANs defined under \`lans\`: ${Object.keys(doc.lans).join(", ") || "(none)"}`);
+      }
+      let address: string | undefined;
+      if (i.address !== undefined && range) {
+        const m = /^([^/]+)(?:\/(\d{1,2}))?$/.exec(i.address);
+        const ip = m?.[1] ?? "";
+        const lanPrefix = Number(range.getPrefix().getValue());
+        if (!m || !isIPv4(ip)) {
+          problems.add([...iat, "address"], `"${i.address}" is not an IPv4 address`, `write it like ${range.getFirst().nextIPNumber().toString()} (the prefix comes from the LAN)`);
+        } else if (m[2] !== undefined && Number(m[2]) !== lanPrefix) {
+          problems.add([...iat, "address"], `prefix /${m[2]} differs from LAN "${i.lan}" (${range.toCidrString()})`, `use /${lanPrefix} or leave the prefix out`);
+        } else if (!range.contains(IPv4.fromString(ip))) {
+          problems.add([...iat, "address"], `${ip} is outside LAN "${i.lan}" (${range.toCidrString()})`, `pick an address in ${range.toCidrString()}`);
+        } else if (lanPrefix < 31 && (ip === range.getFirst().toString() || ip === range.getLast().toString())) {
+          problems.add([...iat, "address"], `${ip} is the ${ip === range.getFirst().toString() ? "network" : "broadcast"} address of ${range.toCidrString()}`, "pick a host address");
+        } else if (owners.has(ip)) {
+          problems.add([...iat, "address"], `${ip} is already used by ${owners.get(ip)}`, "give every interface its own address");
+        } else {
+          owners.set(ip, `${nodeName}/${ifName}`);
+          address = ip;
+        }
+      }
+      interfaces.push({ name: ifName, lan: i.lan, address, prefix: range ? Number(range.getPrefix().getValue()) : 32, mac: i.mac, mtu: i.mtu });
+    }
+    nodes.push({
+      name: nodeName,
+      description: n.description,
+      interfaces,
+      routes: n.routes,
+      sysctls: Object.fromEntries(Object.entries(n.sysctls).map(([k, v]) => [k, typeof v === "boolean" ? (v ? "1" : "0") : String(v)])),
+      nat: n.nat,
+      dns: n.dns ? { records: Object.fromEntries(Object.entries(n.dns.records).map(([k, v]) => [k, Array.isArray(v) ? v : [v]])) } : undefined,
+      resolver: n.resolver,
+      services: n.services,
+    });
+  }
+
+  // Per-node references: routes, NAT, DNS, resolver, services
+  for (const node of nodes) {
+    const at: Path = ["nodes", node.name];
+    const ifNames = new Set(node.interfaces.map((i) => i.name));
+    const onLink = (ip: string) =>
+      node.interfaces.some((i) => i.address && ranges.get(i.lan)?.contains(IPv4.fromString(ip)));
+    node.routes.forEach((r, k) => {
+      const rat: Path = [...at, "routes", k];
+      if (r.to !== "default") {
+        const err = cidrError(r.to);
+        if (err) problems.add([...rat, "to"], err, "use `default` or a network like 10.50.0.0/24");
+      }
+      if (r.via === undefined && r.dev === undefined) problems.add(rat, "a route needs `via` (a gateway) or `dev`", "add `via: <gateway address>`");
+      if (r.via !== undefined) {
+        if (!isIPv4(r.via)) problems.add([...rat, "via"], `"${r.via}" is not an IPv4 address`, "write the gateway's address");
+        else if (!onLink(r.via)) problems.add([...rat, "via"], `gateway ${r.via} is not on any LAN where ${node.name} has an address`, "use the address of a neighbour on one of this node's LANs");
+      }
+      if (r.dev !== undefined && !ifNames.has(r.dev)) problems.add([...rat, "dev"], `unknown interface "${r.dev}" on ${node.name}`, `use one of: ${[...ifNames].join(", ")}`);
+    });
+    node.nat.forEach((rule, k) => {
+      const nat: Path = [...at, "nat", k];
+      const dev = rule.type === "masquerade" ? rule.out : rule.in;
+      const key = rule.type === "masquerade" ? "out" : "in";
+      if (!ifNames.has(dev)) problems.add([...nat, key], `unknown interface "${dev}" on ${node.name}`, `use one of: ${[...ifNames].join(", ")}`);
+      if (rule.type === "dnat") {
+        const m = /^([\d.]+)(?::(\d+))?$/.exec(rule.to);
+        if (!m || !isIPv4(m[1]!) || (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > 65535))) {
+          problems.add([...nat, "to"], `"${rule.to}" is not an address or address:port`, "write it like 10.10.35.10:80");
+        }
+      }
+    });
+    if (node.dns) {
+      for (const [name, ips] of Object.entries(node.dns.records)) {
+        if (!HOSTNAME.test(name)) problems.add([...at, "dns", "records"], `"${name}" is not a valid DNS name`, "use a name like google.com", name);
+        for (const ip of ips) if (!isIPv4(ip)) problems.add([...at, "dns", "records", name], `"${ip}" is not an IPv4 address`, "give the record an IPv4 address");
+      }
+      if (!node.interfaces.some((i) => i.address)) problems.add([...at, "dns"], `${node.name} serves DNS but has no address to serve it on`, "give one of its interfaces an address");
+    }
+    if (node.resolver !== undefined && !isIPv4(node.resolver)) problems.add([...at, "resolver"], `"${node.resolver}" is not an IPv4 address`, "write the DNS server's address");
+    const ports = new Set<number>();
+    node.services.forEach((s, k) => {
+      if (ports.has(s.port)) problems.add([...at, "services", k, "port"], `port ${s.port} is used by another service on ${node.name}`, "give each service its own port");
+      ports.add(s.port);
+    });
+  }
+
+  // Steps, expectations, scenarios
+  const ctx: RefContext = { nodeNames, problems };
+  const prologue = steps(doc.steps, ["steps"], ctx);
+  const epilogue = expectations(doc.expect, ["expect"], ctx);
+  let scenarios: ScenarioSpec[];
+  if (doc.scenarios === undefined) {
+    scenarios = [{ name: "default", steps: prologue, expect: epilogue }];
+  } else {
+    if (doc.scenarios.length === 0) problems.add(["scenarios"], "`scenarios` is empty", "add a scenario or remove the key");
+    const seen = new Set<string>();
+    scenarios = doc.scenarios.map((s, k) => {
+      if (seen.has(s.name)) problems.add(["scenarios", k, "name"], `duplicate scenario name "${s.name}"`, "give every scenario its own name");
+      seen.add(s.name);
+      return {
+        name: s.name,
+        description: s.description,
+        steps: [...prologue, ...steps(s.steps, ["scenarios", k, "steps"], ctx)],
+        expect: [...expectations(s.expect, ["scenarios", k, "expect"], ctx), ...epilogue],
+      };
+    });
+  }
+
+  return { name: doc.name, description: doc.description, file, lans, nodes, scenarios };
+}
+
+interface RefContext {
+  nodeNames: Set<string>;
+  problems: Problems;
+}
+
+function nodeRef(name: string, at: Path, ctx: RefContext): void {
+  if (!ctx.nodeNames.has(name)) {
+    ctx.problems.add(at, `unknown node "${name}"`, `use one of the nodes defined under \`nodes\`: ${[...ctx.nodeNames].join(", ")}`);
+  }
+}
+
+/** A target is a node name, an IPv4 address, or a DNS name resolved inside the source node. */
+function targetRef(to: string, at: Path, ctx: RefContext): void {
+  if (ctx.nodeNames.has(to) || isIPv4(to)) return;
+  if (/^[\d.]+$/.test(to)) ctx.problems.add(at, `"${to}" is not a valid IPv4 address`, "fix the address");
+  else if (!HOSTNAME.test(to)) ctx.problems.add(at, `"${to}" is neither a node, an IPv4 address nor a DNS name`, "name a node, an address or a host name");
+}
+
+function steps(raw: unknown[], at: Path, ctx: RefContext): Step[] {
+  const out: Step[] = [];
+  raw.forEach((item, k) => {
+    const sat: Path = [...at, k];
+    const origin = { path: pathString(sat), line: ctx.problems.source.line(sat) };
+    if (item && typeof item === "object" && "check" in item) {
+      const s = shape(CheckStep, item, sat, ctx.problems);
+      if (s) out.push({ kind: "check", name: s.name, checks: expectations(s.check, [...sat, "check"], ctx), origin });
+    } else if (item && typeof item === "object" && "run" in item) {
+      const s = shape(RunStep, item, sat, ctx.problems);
+      if (s) {
+        nodeRef(s.on, [...sat, "on"], ctx);
+        out.push({ kind: "run", name: s.name, on: s.on, run: s.run, should: s.should, output: s.output, timeoutS: s.timeout, origin });
+      }
+    } else {
+      ctx.problems.add(sat, "a step needs `run:` (a command, with `on:` a node) or `check:` (a list of expectations)", "e.g. `- { on: pamonha1, run: ip link set enp3s0 up }`");
+    }
+  });
+  return out;
+}
+
+function expectations(raw: unknown[], at: Path, ctx: RefContext): Located<Expectation>[] {
+  const out: Located<Expectation>[] = [];
+  const kinds = Object.keys(ExpectationKinds);
+  raw.forEach((item, k) => {
+    const eat: Path = [...at, k];
+    const keys = item && typeof item === "object" && !Array.isArray(item) ? Object.keys(item) : [];
+    const kind = keys[0];
+    if (keys.length !== 1 || kind === undefined || !(kind in ExpectationKinds)) {
+      ctx.problems.add(eat, keys.length === 1 ? `unknown expectation "${kind}"` : "an expectation is a map with exactly one kind", `use one of: ${kinds.join(", ")}`);
+      return;
+    }
+    const schema = ExpectationKinds[kind as keyof typeof ExpectationKinds];
+    const body = shape(schema, (item as Record<string, unknown>)[kind], [...eat, kind], ctx.problems);
+    if (!body) return;
+    const e = { kind, ...body, origin: { path: pathString(eat), line: ctx.problems.source.line(eat) } } as Located<Expectation>;
+    const bat: Path = [...eat, kind];
+    if ("from" in e) nodeRef(e.from, [...bat, "from"], ctx);
+    if ("to" in e) targetRef(e.to, [...bat, "to"], ctx);
+    if (e.kind === "link") {
+      nodeRef(e.node, [...bat, "node"], ctx);
+      if (e.dev.length > 15) ctx.problems.add([...bat, "dev"], `interface name "${e.dev}" is over 15 characters`, "Linux allows at most 15");
+      const m = e.address ? /^([\d.]+)\/(\d{1,2})$/.exec(e.address) : null;
+      if (e.address && (!m || !isIPv4(m[1]!) || Number(m[2]) > 32)) {
+        ctx.problems.add([...bat, "address"], `"${e.address}" is not an address with prefix`, "write it like 10.10.35.1/24");
+      }
+    }
+    if (e.kind === "resolve") nodeRef(e.on, [...bat, "on"], ctx);
+    if (e.kind === "reach" && e.source !== undefined && !isIPv4(e.source)) ctx.problems.add([...bat, "source"], `"${e.source}" is not an IPv4 address`, "write the source address the destination should see");
+    if (e.kind === "trace") {
+      e.hops.forEach((h, i) => {
+        if (h !== "*" && !isIPv4(h)) ctx.problems.add([...bat, "hops", i], `"${h}" is not an IPv4 address or "*"`, "list hop addresses, or * for a silent hop");
+      });
+    }
+    out.push(e);
+  });
+  return out;
+}
+

@@ -1,0 +1,159 @@
+import { z } from "zod";
+
+// The shape of a lab file. Cross references and address logic are checked in validate.ts.
+
+const name = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, {
+  error: "must start with a letter and use only a-z, 0-9 and '-' (at most 31 characters)",
+});
+const seconds = z.number().positive().max(3600);
+
+export const Lan = z.strictObject({
+  cidr: z.string(),
+  description: z.string().optional(),
+});
+
+export const Interface = z.strictObject({
+  lan: z.string(),
+  address: z.string().optional(),
+  mac: z
+    .string()
+    .regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/, { error: "must be a MAC address like 02:00:00:00:00:01" })
+    .optional(),
+  mtu: z.int().min(576).max(9000).optional(),
+});
+
+export const Route = z.strictObject({
+  to: z.string(),
+  via: z.string().optional(),
+  dev: z.string().optional(),
+});
+
+export const Nat = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("masquerade"), out: z.string() }),
+  z.strictObject({
+    type: z.literal("dnat"),
+    in: z.string(),
+    proto: z.enum(["tcp", "udp"]).default("tcp"),
+    port: z.int().min(1).max(65535),
+    to: z.string(),
+  }),
+]);
+
+export const Service = z.strictObject({
+  type: z.literal("http"),
+  port: z.int().min(1).max(65535).default(80),
+  body: z.string().optional(),
+});
+
+export const Node = z.strictObject({
+  description: z.string().optional(),
+  interfaces: z.record(z.string(), Interface).default({}),
+  routes: z.array(Route).default([]),
+  sysctls: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+  nat: z.array(Nat).default([]),
+  dns: z
+    .strictObject({ records: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])) })
+    .optional(),
+  resolver: z.string().optional(),
+  services: z.array(Service).default([]),
+});
+
+const RttBounds = z.strictObject({
+  min: z.number().positive().optional(),
+  avg: z.number().positive().optional(),
+  p50: z.number().positive().optional(),
+  p95: z.number().positive().optional(),
+  max: z.number().positive().optional(),
+});
+
+/** Each expectation kind: `- <kind>: {...}`. */
+export const ExpectationKinds = {
+  reach: z.strictObject({
+    from: z.string(),
+    to: z.string(),
+    count: z.int().min(1).max(1000).default(3),
+    ttl: z.int().min(1).max(255).optional(),
+    loss: z.number().min(0).max(100).optional(),
+    rtt_ms: RttBounds.optional(),
+    source: z.string().optional(),
+    within: seconds.optional(),
+  }),
+  no_reach: z.strictObject({
+    from: z.string(),
+    to: z.string(),
+    count: z.int().min(1).max(100).default(3),
+  }),
+  link: z.strictObject({
+    node: z.string(),
+    dev: z.string(),
+    admin: z.enum(["up", "down"]).optional(),
+    oper: z.enum(["up", "down", "unknown", "lowerlayerdown", "dormant"]).optional(),
+    carrier: z.boolean().optional(),
+    master: z.string().nullable().optional(),
+    address: z.string().nullable().optional(),
+  }),
+  trace: z.strictObject({
+    from: z.string(),
+    to: z.string(),
+    hops: z.array(z.string()).min(1),
+    max_hops: z.int().min(1).max(30).default(10),
+  }),
+  tcp: z.strictObject({
+    from: z.string(),
+    to: z.string(),
+    port: z.int().min(1).max(65535),
+    open: z.boolean().default(true),
+    within: seconds.optional(),
+  }),
+  http: z.strictObject({
+    from: z.string(),
+    url: z.url({ protocol: /^http$/, error: "must be an http:// URL" }),
+    status: z.int().min(100).max(599).default(200),
+    contains: z.string().optional(),
+    within: seconds.optional(),
+  }),
+  resolve: z.strictObject({
+    on: z.string(),
+    name: z.string(),
+    addresses: z.array(z.string()).optional(),
+  }),
+} as const;
+
+export type ExpectationKind = keyof typeof ExpectationKinds;
+export type ExpectationOf<K extends ExpectationKind> = { kind: K } & z.output<(typeof ExpectationKinds)[K]>;
+export type Expectation = { [K in ExpectationKind]: ExpectationOf<K> }[ExpectationKind];
+
+export const RunStep = z.strictObject({
+  name: z.string().optional(),
+  on: z.string(),
+  run: z.string().min(1),
+  should: z.enum(["succeed", "fail"]).default("succeed"),
+  output: z.string().optional(),
+  timeout: seconds.default(60),
+});
+export const CheckStep = z.strictObject({
+  name: z.string().optional(),
+  check: z.array(z.unknown()).min(1),
+});
+
+export const Scenario = z.strictObject({
+  name,
+  description: z.string().optional(),
+  steps: z.array(z.unknown()).default([]),
+  expect: z.array(z.unknown()).default([]),
+});
+
+export const LabDoc = z.strictObject({
+  name,
+  description: z.string().optional(),
+  lans: z.record(z.string(), Lan),
+  nodes: z.record(z.string(), Node),
+  steps: z.array(z.unknown()).default([]),
+  expect: z.array(z.unknown()).default([]),
+  scenarios: z.array(Scenario).optional(),
+});
+
+export type LabDocT = z.output<typeof LabDoc>;
+export type NodeDoc = z.output<typeof Node>;
+export type NatRule = z.output<typeof Nat>;
+export type ServiceDoc = z.output<typeof Service>;

@@ -1,0 +1,78 @@
+import type { Expectation, NatRule, ServiceDoc } from "./schema.ts";
+
+export type { Expectation, NatRule, ServiceDoc };
+
+export interface LanSpec {
+  readonly name: string;
+  readonly cidr: string;
+  readonly prefix: number;
+  readonly description?: string;
+}
+
+export interface InterfaceSpec {
+  readonly name: string;
+  readonly lan: string;
+  /** Bare IPv4 address; its prefix is the LAN's. */
+  readonly address?: string;
+  readonly prefix: number;
+  readonly mac?: string;
+  readonly mtu?: number;
+}
+
+export interface RouteSpec {
+  readonly to: string;
+  readonly via?: string;
+  readonly dev?: string;
+}
+
+export interface NodeSpec {
+  readonly name: string;
+  readonly description?: string;
+  readonly interfaces: readonly InterfaceSpec[];
+  readonly routes: readonly RouteSpec[];
+  readonly sysctls: Readonly<Record<string, string>>;
+  readonly nat: readonly NatRule[];
+  readonly dns?: { readonly records: Readonly<Record<string, readonly string[]>> };
+  readonly resolver?: string;
+  readonly services: readonly ServiceDoc[];
+}
+
+/** Where a step or expectation came from, for reports. */
+export interface Origin {
+  readonly path: string;
+  readonly line?: number;
+}
+
+export type Step =
+  | {
+      readonly kind: "run";
+      readonly name?: string;
+      readonly on: string;
+      readonly run: string;
+      readonly should: "succeed" | "fail";
+      readonly output?: string;
+      readonly timeoutS: number;
+      readonly origin: Origin;
+    }
+  | { readonly kind: "check"; readonly name?: string; readonly checks: readonly Located<Expectation>[]; readonly origin: Origin };
+
+export type Located<T> = T & { readonly origin: Origin };
+
+export interface ScenarioSpec {
+  readonly name: string;
+  readonly description?: string;
+  /** The lab's common steps first, then the scenario's own. */
+  readonly steps: readonly Step[];
+  /** The scenario's own expectations, then the lab's common ones. */
+  readonly expect: readonly Located<Expectation>[];
+}
+
+/** A validated lab: every reference resolves, every address fits its LAN. */
+export interface Lab {
+  readonly name: string;
+  readonly description?: string;
+  readonly file: string;
+  readonly lans: readonly LanSpec[];
+  readonly nodes: readonly NodeSpec[];
+  readonly scenarios: readonly ScenarioSpec[];
+}

@@ -1,0 +1,31 @@
+// Runs inside a lab node (`ip netns exec <ns> node net-helper.mjs ...`) and prints one JSON line.
+// Usage: tcp <host> <port> <timeoutMs> | http <url> <timeoutMs>
+import net from "node:net";
+import http from "node:http";
+
+const [mode, ...args] = process.argv.slice(2);
+const t0 = performance.now();
+const done = (o) => {
+  process.stdout.write(JSON.stringify({ ...o, ms: Math.round((performance.now() - t0) * 1000) / 1000 }) + "\n");
+  process.exit(0);
+};
+
+if (mode === "tcp") {
+  const [host, port, timeout] = args;
+  const s = net.connect({ host, port: Number(port), family: 4 });
+  s.setTimeout(Number(timeout), () => { s.destroy(); done({ open: false, error: "timeout" }); });
+  s.on("connect", () => { const address = s.remoteAddress; s.destroy(); done({ open: true, address }); });
+  s.on("error", (e) => done({ open: false, error: e.code ?? e.message }));
+} else if (mode === "http") {
+  const [url, timeout] = args;
+  const req = http.get(url, { family: 4, timeout: Number(timeout) }, (res) => {
+    let body = "";
+    res.setEncoding("utf8");
+    res.on("data", (c) => { if (body.length < 4096) body += c; });
+    res.on("end", () => done({ status: res.statusCode, body, address: res.socket?.remoteAddress }));
+  });
+  req.on("timeout", () => { req.destroy(); done({ error: "timeout" }); });
+  req.on("error", (e) => done({ error: e.code ?? e.message }));
+} else {
+  done({ error: `unknown mode ${mode}` });
+}

@@ -1,0 +1,65 @@
+import { fileURLToPath } from "node:url";
+import type { NodeExec } from "./types.ts";
+
+const HELPER = fileURLToPath(new URL("./net-helper.mjs", import.meta.url));
+
+export interface TcpResult {
+  kind: "tcp";
+  target: string;
+  port: number;
+  open: boolean;
+  address?: string;
+  error?: string;
+  ms: number;
+}
+
+export interface HttpResult {
+  kind: "http";
+  url: string;
+  status?: number;
+  body?: string;
+  address?: string;
+  error?: string;
+  ms: number;
+}
+
+export interface ResolveResult {
+  kind: "resolve";
+  name: string;
+  addresses: string[];
+  error?: string;
+  ms: number;
+}
+
+export async function tcpConnect(exec: NodeExec, target: string, port: number, timeoutMs = 2000): Promise<TcpResult> {
+  const r = await exec([process.execPath, HELPER, "tcp", target, String(port), String(timeoutMs)], { timeoutS: timeoutMs / 1000 + 10 });
+  const j = parseJson(r.stdout);
+  return { kind: "tcp", target, port, open: j?.open === true, address: j?.address, error: j?.error ?? (j ? undefined : r.stderr.trim()), ms: j?.ms ?? r.durationMs };
+}
+
+export async function httpGet(exec: NodeExec, url: string, timeoutMs = 3000): Promise<HttpResult> {
+  const r = await exec([process.execPath, HELPER, "http", url, String(timeoutMs)], { timeoutS: timeoutMs / 1000 + 10 });
+  const j = parseJson(r.stdout);
+  return { kind: "http", url, status: j?.status, body: j?.body, address: j?.address, error: j?.error ?? (j ? undefined : r.stderr.trim()), ms: j?.ms ?? r.durationMs };
+}
+
+/** Resolves a name the way programs in the node do (glibc, the node's resolv.conf). */
+export async function resolveName(exec: NodeExec, name: string): Promise<ResolveResult> {
+  const r = await exec(["getent", "ahostsv4", name], { timeoutS: 15 });
+  const addresses = [...new Set(r.stdout.split("\n").map((l) => l.split(/\s+/)[0]).filter((a): a is string => !!a))];
+  return {
+    kind: "resolve",
+    name,
+    addresses,
+    error: r.exitCode === 0 ? undefined : r.exitCode === 2 ? "name not found" : `getent exited ${r.exitCode}`,
+    ms: Math.round(r.durationMs * 1000) / 1000,
+  };
+}
+
+function parseJson(s: string): { open?: boolean; address?: string; error?: string; status?: number; body?: string; ms?: number } | null {
+  try {
+    return JSON.parse(s.trim().split("\n").at(-1) ?? "");
+  } catch {
+    return null;
+  }
+}

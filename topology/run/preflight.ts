@@ -1,0 +1,49 @@
+import { accessSync, constants } from "node:fs";
+import { delimiter, join } from "node:path";
+
+/** Which Debian package provides each tool the labs use. */
+export const TOOL_PACKAGES: Record<string, string> = {
+  ip: "iproute2",
+  ping: "iputils-ping",
+  traceroute: "traceroute",
+  nft: "nftables",
+  sysctl: "procps",
+  dnsmasq: "dnsmasq-base",
+  busybox: "busybox",
+  tcpdump: "tcpdump",
+  getent: "libc-bin",
+  bash: "bash",
+};
+
+export class PreflightError extends Error {
+  override name = "PreflightError";
+}
+
+function which(tool: string): string | null {
+  const dirs = (process.env.PATH ?? "").split(delimiter).concat(["/usr/sbin", "/sbin"]);
+  for (const d of dirs) {
+    try {
+      accessSync(join(d, tool), constants.X_OK);
+      return join(d, tool);
+    } catch {
+      /* next */
+    }
+  }
+  return null;
+}
+
+/** Checks, before anything is created, that we are root and that every needed tool is installed. */
+export function preflight(tools: readonly string[]): void {
+  if (typeof process.getuid === "function" && process.getuid() !== 0) {
+    throw new PreflightError(
+      "labwright must run as root: it creates network namespaces, veths and bridges (nothing in the root namespace is configured). Run it with sudo.",
+    );
+  }
+  const missing = tools.filter((t) => !which(t));
+  if (missing.length) {
+    const pkgs = [...new Set(missing.map((t) => TOOL_PACKAGES[t] ?? t))];
+    throw new PreflightError(
+      `missing tool${missing.length > 1 ? "s" : ""}: ${missing.join(", ")}. Install with: apt-get install -y ${pkgs.join(" ")}  (or run scripts/setup.sh)`,
+    );
+  }
+}
