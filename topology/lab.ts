@@ -5,7 +5,7 @@ import type { Backend } from "./backends/backend.ts";
 import { NetnsBackend } from "./backends/netns.ts";
 import { awaitListening, type DaemonSpec, dnsmasq, httpd, spawnDaemon } from "./fabric/daemons.ts";
 import { natRuleset } from "./fabric/nat.ts";
-import { BASE_SYSCTLS, fabricBatch, nodeBatch, vethBatch } from "./fabric/wiring.ts";
+import { BASE_SYSCTLS, fabricBatch, nodeBatch, portsNotForwarding, vethBatch } from "./fabric/wiring.ts";
 import { isIPv4 } from "./model/load.ts";
 import type { Lab, NodeSpec, Step } from "./model/types.ts";
 import { type Capture, startCapture } from "./probes/capture.ts";
@@ -43,7 +43,7 @@ export interface StepResult {
 
 /** The tools a lab needs, by what it uses. */
 function toolsFor(lab: Lab): string[] {
-  const tools = new Set(["ip", "sysctl", "bash", "ping", "traceroute", "getent", "tcpdump"]);
+  const tools = new Set(["ip", "bridge", "sysctl", "bash", "ping", "traceroute", "getent", "tcpdump"]);
   for (const n of lab.nodes) {
     if (n.nat.length) tools.add("nft");
     if (n.dns) tools.add("dnsmasq");
@@ -92,6 +92,7 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
       must(["ip", "-n", fabric, "-batch", "-"], { input: fabricBatch(lab), timeoutS: 60, context: "LAN bridges" }),
       ...lab.nodes.map((n) => must(["ip", "-n", nsOf(n.name), "-batch", "-"], { input: nodeBatch(n), timeoutS: 60, context: `addresses and routes of node ${n.name}` })),
     ]);
+    await awaitForwarding(fabric, links);
     check();
 
     await Promise.all(
@@ -142,6 +143,19 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
       throw new AggregateError([e, te], `${(e as Error).message}\n(and unwinding failed: ${(te as Error).message}; run 'labwright gc')`);
     }
     throw e;
+  }
+}
+
+/** Waits until every LAN port of the fabric forwards (carrier seen by the bridge), polling, never sleeping blind. */
+async function awaitForwarding(fabric: string, ports: number, timeoutMs = 5000): Promise<void> {
+  if (!ports) return;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await must(["bridge", "-n", fabric, "-j", "link", "show"], { timeoutS: 10 });
+    const waiting = portsNotForwarding(r.stdout);
+    if (waiting.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`LAN ports still not forwarding after ${timeoutMs} ms: ${waiting.join(", ")}`);
+    await new Promise((res) => setTimeout(res, 10));
   }
 }
 

@@ -6,20 +6,27 @@ export const fabricPort = (nodeIndex: number, ifIndex: number) => `n${nodeIndex}
 
 /**
  * `ip -batch` lines, run in the root namespace, that create each veth pair with one end directly in
- * the node's namespace and the other in the fabric namespace (the root namespace never holds them).
+ * the fabric namespace and the other in the node's namespace (the root namespace never holds them).
+ *
+ * Fabric ends get explicit ifindexes from 1000 up. A veth whose ifindex equals its peer's (easy when
+ * both sit in fresh namespaces) has its carrier changes treated as non-urgent by the kernel's
+ * linkwatch and delayed up to a second, which loses the lab's first packets.
  */
 export function vethBatch(lab: Lab, nsOf: (node: string) => string, fabricNs: string): string {
   const lines: string[] = [];
+  let index = FABRIC_IFINDEX_BASE;
   lab.nodes.forEach((n, ni) =>
     n.interfaces.forEach((i, ii) => {
-      const opts = [i.mac ? `address ${i.mac}` : "", i.mtu ? `mtu ${i.mtu}` : ""].filter(Boolean).join(" ");
+      const mtu = i.mtu ? ` mtu ${i.mtu}` : "";
       lines.push(
-        `link add ${i.name} netns ${nsOf(n.name)} ${opts} type veth peer name ${fabricPort(ni, ii)} netns ${fabricNs}${i.mtu ? ` mtu ${i.mtu}` : ""}`.replace(/ +/g, " "),
+        `link add ${fabricPort(ni, ii)} netns ${fabricNs} index ${index++}${mtu} type veth peer name ${i.name} netns ${nsOf(n.name)}${i.mac ? ` address ${i.mac}` : ""}${mtu}`,
       );
     }),
   );
   return lines.map((l) => l + "\n").join("");
 }
+
+export const FABRIC_IFINDEX_BASE = 1000;
 
 /** `ip -n <fabric> -batch` lines: one bridge per LAN, every fabric-side veth end enslaved and up. */
 export function fabricBatch(lab: Lab): string {
@@ -55,3 +62,9 @@ export const BASE_SYSCTLS: Record<string, string> = {
   "net.ipv6.conf.all.disable_ipv6": "1",
   "net.ipv6.conf.default.disable_ipv6": "1",
 };
+
+/** Bridge ports not yet forwarding, from `bridge -j link` output. */
+export function portsNotForwarding(bridgeJson: string): string[] {
+  const ports = JSON.parse(bridgeJson || "[]") as { ifname: string; state?: string }[];
+  return ports.filter((p) => p.state !== "forwarding").map((p) => `${p.ifname}:${p.state ?? "?"}`);
+}

@@ -33,8 +33,9 @@ export async function ping(exec: NodeExec, target: string, opts: PingOptions = {
   const count = opts.count ?? 3;
   const interval = opts.intervalS ?? 0.2;
   const wait = opts.waitS ?? 1;
+  // No -w: with a deadline ping keeps sending past -c until it gets count replies.
   const deadline = Math.ceil(count * interval + wait + 0.5);
-  const argv = ["ping", "-n", "-c", String(count), "-i", String(interval), "-W", String(wait), "-w", String(deadline)];
+  const argv = ["ping", "-n", "-c", String(count), "-i", String(interval), "-W", String(wait)];
   if (opts.source) argv.push("-I", opts.source);
   const r = await exec([...argv, target], { timeoutS: deadline + 5 });
   return parsePing(target, r.stdout + r.stderr, count);

@@ -4,6 +4,7 @@ import { delimiter, join } from "node:path";
 /** Which Debian package provides each tool the labs use. */
 export const TOOL_PACKAGES: Record<string, string> = {
   ip: "iproute2",
+  bridge: "iproute2",
   ping: "iputils-ping",
   traceroute: "traceroute",
   nft: "nftables",

@@ -1,0 +1,172 @@
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { start } from "../topology/lab.ts";
+import { loadLab } from "../topology/model/load.ts";
+import { LabFileError } from "../topology/model/problems.ts";
+import { labReport } from "../topology/report/text.ts";
+import { mermaid } from "../topology/report/mermaid.ts";
+import { gc } from "../topology/run/gc.ts";
+import { isAlive } from "../topology/run/process.ts";
+import { PreflightError } from "../topology/run/preflight.ts";
+import { listRunIds, readState } from "../topology/run/state.ts";
+import { teardown } from "../topology/run/teardown.ts";
+import { runLab } from "../topology/scenario.ts";
+
+const USAGE = `labwright — emulated cloud-networking labs on one Linux machine
+
+Usage:
+  labwright run <lab.yaml> [--scenario NAME]... [--json FILE] [--quiet]
+                                    build each scenario from scratch, run its steps, judge its
+                                    expectations, tear down; print a report, write JSON results
+  labwright up <lab.yaml>           build the lab and leave it up; prints the run id
+  labwright down <run>              tear a run down (processes, namespaces, files)
+  labwright status [--json]         list runs on this machine
+  labwright exec <run> <node> [-- cmd...]
+                                    run a command in a node (no command: an interactive shell)
+  labwright gc                      remove what dead runs left behind (and nothing else)
+  labwright graph <lab.yaml>        print the topology as a Mermaid flowchart
+  labwright validate <lab.yaml>     check a lab file without touching the machine
+
+Exit codes: 0 all expectations hold, 1 an expectation failed, 2 invalid input (lab file or
+arguments; nothing was created), 3 the machine is not ready (not root, a tool is missing).`;
+
+class UsageError extends Error {}
+
+function need<T>(v: T | undefined, what: string): T {
+  if (v === undefined) throw new UsageError(`missing ${what}\n\n${USAGE}`);
+  return v;
+}
+
+function progress(quiet: boolean) {
+  return (e: { t: number; message: string; scenario?: string }) => {
+    if (!quiet) process.stdout.write(`  · [${e.scenario ? e.scenario + " " : ""}${e.t.toFixed(2)}s] ${e.message}\n`);
+  };
+}
+
+function onInterrupt(ctrl: AbortController): void {
+  const handler = (sig: NodeJS.Signals) => {
+    if (ctrl.signal.aborted) return;
+    process.stderr.write(`\n${sig}: stopping and removing what was built...\n`);
+    ctrl.abort(new Error(`interrupted by ${sig}`));
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case "run": {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { scenario: { type: "string", multiple: true }, json: { type: "string" }, quiet: { type: "boolean", default: false } },
+      });
+      const lab = loadLab(need(positionals[0], "the lab file"));
+      const unknown = (values.scenario ?? []).filter((s) => !lab.scenarios.some((x) => x.name === s));
+      if (unknown.length) throw new UsageError(`no scenario ${unknown.join(", ")} in ${lab.file} (scenarios: ${lab.scenarios.map((s) => s.name).join(", ")})`);
+      const ctrl = new AbortController();
+      onInterrupt(ctrl);
+      console.log(`labwright: running ${lab.name} — ${lab.scenarios.length} scenario(s), each from a fresh start`);
+      const result = await runLab(lab, { only: values.scenario, signal: ctrl.signal, onEvent: progress(values.quiet) });
+      const json = resolve(values.json ?? join("results", `${lab.name}-${result.startedAt.replace(/[:.]/g, "-")}.json`));
+      mkdirSync(dirname(json), { recursive: true });
+      writeFileSync(json, JSON.stringify(result, null, 2));
+      console.log("\n" + labReport(result, json));
+      if (ctrl.signal.aborted) return 130;
+      return result.ok ? 0 : 1;
+    }
+    case "up": {
+      const lab = loadLab(need(rest[0], "the lab file"));
+      const ctrl = new AbortController();
+      onInterrupt(ctrl);
+      const s = await start(lab, { persistent: true, signal: ctrl.signal, onEvent: progress(false) });
+      console.log(`\nrun ${s.runId} is up. Nodes: ${lab.nodes.map((n) => n.name).join(", ")}`);
+      console.log(`  shell:     labwright exec ${s.runId} ${lab.nodes[0]?.name ?? "<node>"}`);
+      console.log(`  tear down: labwright down ${s.runId}`);
+      return 0;
+    }
+    case "down": {
+      const id = need(rest[0], "the run id (see `labwright status`)");
+      const state = readState(id);
+      if (!state) throw new UsageError(`no run "${id}" on this machine (see \`labwright status\`)`);
+      const r = await teardown(state);
+      console.log(`run ${id} removed: ${r.processes} processes, ${r.namespaces} namespaces, ${r.paths} paths in ${r.durationMs.toFixed(0)} ms`);
+      return 0;
+    }
+    case "status": {
+      const { values } = parseArgs({ args: rest, options: { json: { type: "boolean", default: false } } });
+      const runs = listRunIds().flatMap((id) => {
+        const s = readState(id);
+        return s ? [{ ...s, ownerAlive: isAlive(s.owner) }] : [];
+      });
+      if (values.json) console.log(JSON.stringify(runs, null, 2));
+      else if (!runs.length) console.log("no labwright runs on this machine");
+      else {
+        for (const r of runs) {
+          const how = r.persistent ? "up (labwright up)" : r.ownerAlive ? `owned by pid ${r.owner.pid}` : "owner gone: `labwright gc` removes it";
+          console.log(`${r.id}  ${r.lab.padEnd(18)} ${r.phase.padEnd(9)} ${how}`);
+          console.log(`        nodes: ${Object.keys(r.nodes).join(", ")}   (${r.file})`);
+        }
+      }
+      return 0;
+    }
+    case "exec": {
+      const [id, node, ...after] = rest;
+      const state = readState(need(id, "the run id"));
+      if (!state) throw new UsageError(`no run "${id}" on this machine (see \`labwright status\`)`);
+      const ns = state.nodes[need(node, "the node name")]?.namespace;
+      if (!ns) throw new UsageError(`run ${id} has no node "${node}" (nodes: ${Object.keys(state.nodes).join(", ")})`);
+      const cmdline = after[0] === "--" ? after.slice(1) : after;
+      const argv = cmdline.length ? cmdline : ["bash", "--norc", "-i"];
+      const r = spawnSync("ip", ["netns", "exec", ns, ...argv], {
+        stdio: "inherit",
+        env: { ...process.env, PS1: `[${state.lab}:${node}] \\w# `, LABWRIGHT_RUN: state.id, LABWRIGHT_NODE: node! },
+      });
+      return r.status ?? 1;
+    }
+    case "gc": {
+      const r = await gc();
+      for (const t of r.removed) console.log(`removed run ${t.runId}: ${t.processes} processes, ${t.namespaces} namespaces, ${t.paths} paths`);
+      if (!r.removed.length) console.log("nothing to remove");
+      if (r.kept.length) console.log(`kept live runs: ${r.kept.join(", ")}`);
+      if (r.unclaimed.length) console.log(`namespaces named like labwright's but claimed by no run (left alone): ${r.unclaimed.join(", ")}`);
+      return 0;
+    }
+    case "graph": {
+      process.stdout.write(mermaid(loadLab(need(rest[0], "the lab file"))));
+      return 0;
+    }
+    case "validate": {
+      const lab = loadLab(need(rest[0], "the lab file"));
+      console.log(`${rest[0]}: valid — ${lab.nodes.length} nodes, ${lab.lans.length} LANs, scenarios: ${lab.scenarios.map((s) => s.name).join(", ")}`);
+      return 0;
+    }
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      console.log(USAGE);
+      return cmd === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command "${cmd}"\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (e instanceof LabFileError || e instanceof UsageError) {
+      console.error((e as Error).message);
+      process.exit(2);
+    }
+    if (e instanceof PreflightError) {
+      console.error(`labwright: ${e.message}`);
+      process.exit(3);
+    }
+    console.error(`labwright: ${(e as Error).stack ?? e}`);
+    process.exit(1);
+  },
+);

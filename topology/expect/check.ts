@@ -1,0 +1,131 @@
+import type { StartedLab } from "../lab.ts";
+import { isIPv4 } from "../model/load.ts";
+import type { Expectation } from "../model/schema.ts";
+import type { Located } from "../model/types.ts";
+import type { LinkState } from "../probes/link.ts";
+import type { PingResult } from "../probes/ping.ts";
+import type { HttpResult, ResolveResult, TcpResult } from "../probes/sockets.ts";
+import type { TraceResult } from "../probes/traceroute.ts";
+import { linkNotes, pathNotes } from "./diagnose.ts";
+import { describe, judgeHttp, judgeLink, judgeNoReach, judgeReach, judgeResolve, judgeTcp, judgeTrace, type ReachMeasure, type Verdict } from "./judge.ts";
+
+export type Measurement = ReachMeasure | PingResult | LinkState | TraceResult | TcpResult | HttpResult | ResolveResult;
+
+export interface CheckResult {
+  expectation: Located<Expectation> | Expectation;
+  description: string;
+  ok: boolean;
+  reasons: string[];
+  /** The measured values, in a short line: TTL, RTT, loss, hops, ... */
+  measured: string;
+  measurement: Measurement;
+  /** Plain-language explanations of what the probes found (e.g. an address on a bridge port). */
+  notes: string[];
+  attempts: number;
+  durationMs: number;
+}
+
+/** Probes what an expectation is about, then judges it. With `within`, re-probes until it holds or time is up. */
+export async function runCheck(lab: StartedLab, e: Located<Expectation> | Expectation): Promise<CheckResult> {
+  const t0 = performance.now();
+  const within = "within" in e && e.within !== undefined ? e.within * 1000 : 0;
+  let attempts = 0;
+  for (;;) {
+    attempts++;
+    const [measurement, v] = await probeAndJudge(lab, e);
+    const timeLeft = within - (performance.now() - t0);
+    if (v.ok || timeLeft <= 0) {
+      return {
+        expectation: e,
+        description: describe(e),
+        ok: v.ok,
+        reasons: v.reasons,
+        measured: summarize(measurement),
+        measurement,
+        notes: await notesFor(lab, e, measurement),
+        attempts,
+        durationMs: performance.now() - t0,
+      };
+    }
+    await new Promise((r) => setTimeout(r, Math.min(200, timeLeft)));
+  }
+}
+
+async function probeAndJudge(lab: StartedLab, e: Expectation): Promise<[Measurement, Verdict]> {
+  switch (e.kind) {
+    case "reach": {
+      let m: ReachMeasure;
+      if (e.source !== undefined) {
+        let dest = lab.addressOf(e.from, e.to);
+        if (!isIPv4(dest)) {
+          const r = await lab.resolve(e.from, dest);
+          dest = r.addresses[0] ?? dest;
+        }
+        const owner = lab.lab.nodes.some((n) => n.name === e.to) ? e.to : lab.ownerOf(dest);
+        if (!owner) throw new Error(`reach.source needs a destination that is a lab node or one of its addresses (got ${e.to})`);
+        const cap = await lab.capture(owner, "icmp and icmp[icmptype] == icmp-echo");
+        const p = await lab.ping(e.from, e.to, { count: e.count });
+        m = { ...p, sources: await cap.stop() };
+      } else m = await lab.ping(e.from, e.to, { count: e.count });
+      return [m, judgeReach(e, m)];
+    }
+    case "no_reach": {
+      const m = await lab.ping(e.from, e.to, { count: e.count });
+      return [m, judgeNoReach(m)];
+    }
+    case "link": {
+      const m = await lab.link(e.node, e.dev);
+      return [m, judgeLink(e, m)];
+    }
+    case "trace": {
+      const m = await lab.trace(e.from, e.to, e.max_hops);
+      return [m, judgeTrace(e, m)];
+    }
+    case "tcp": {
+      const m = await lab.tcp(e.from, e.to, e.port);
+      return [m, judgeTcp(e, m)];
+    }
+    case "http": {
+      const m = await lab.http(e.from, e.url);
+      return [m, judgeHttp(e, m)];
+    }
+    case "resolve": {
+      const m = await lab.resolve(e.on, e.name);
+      return [m, judgeResolve(e, m)];
+    }
+  }
+}
+
+async function notesFor(lab: StartedLab, e: Expectation, m: Measurement): Promise<string[]> {
+  if (m.kind === "link") return linkNotes(e.kind === "link" ? e.node : "", [m]);
+  const unreachable = (m.kind === "ping" && m.received === 0) || (m.kind === "tcp" && !m.open) || (m.kind === "trace" && !m.reached);
+  if (unreachable && "from" in e && "to" in e) return pathNotes(lab, e.from, e.to);
+  return [];
+}
+
+const ms = (x: number) => `${x < 10 ? x.toFixed(3) : x.toFixed(1)} ms`;
+
+/** A short line with the measured values. */
+export function summarize(m: Measurement): string {
+  switch (m.kind) {
+    case "ping": {
+      const ttls = [...new Set(m.replies.map((r) => r.ttl))].join("/");
+      const base = `${m.received}/${m.transmitted} replies, loss ${m.lossPct}%`;
+      const extra = m.received ? `, TTL ${ttls}, RTT avg ${ms(m.rtt!.avg)} p95 ${ms(m.rtt!.p95)}` : m.errors.length ? ` (${m.errors[0]})` : "";
+      const src = "sources" in m && m.sources ? `, source seen ${[...new Set(m.sources)].join("/") || "none"}` : "";
+      return base + extra + src;
+    }
+    case "link":
+      return m.exists
+        ? `admin ${m.admin}, oper ${m.oper}, ${m.carrier ? "carrier" : "no carrier"}, master ${m.master ?? "none"}, ${m.addresses.join(", ") || "no address"}`
+        : "no such device";
+    case "trace":
+      return m.error ?? m.hops.map((h) => h.address ?? "*").join(" → ");
+    case "tcp":
+      return m.open ? `connected in ${ms(m.ms)}` : `not connected: ${m.error ?? "closed"}`;
+    case "http":
+      return m.status !== undefined ? `HTTP ${m.status} in ${ms(m.ms)}, ${m.body?.length ?? 0} bytes` : `no response: ${m.error}`;
+    case "resolve":
+      return m.addresses.length ? `${m.addresses.join(", ")} in ${ms(m.ms)}` : `not resolved: ${m.error}`;
+  }
+}

@@ -1,0 +1,107 @@
+import type { Expectation, ExpectationOf } from "../model/schema.ts";
+import type { LinkState } from "../probes/link.ts";
+import type { PingResult } from "../probes/ping.ts";
+import type { HttpResult, ResolveResult, TcpResult } from "../probes/sockets.ts";
+import type { TraceResult } from "../probes/traceroute.ts";
+
+/** Pure judgements over measurements: no probing here. `reasons` says why it failed (empty when it holds). */
+export interface Verdict {
+  ok: boolean;
+  reasons: string[];
+}
+
+const verdict = (reasons: string[]): Verdict => ({ ok: reasons.length === 0, reasons });
+
+export type ReachMeasure = PingResult & { sources?: string[] };
+
+export function judgeReach(e: Omit<ExpectationOf<"reach">, "kind" | "from" | "to" | "count">, m: ReachMeasure): Verdict {
+  const r: string[] = [];
+  if (m.received === 0) {
+    r.push(`no reply to ${m.transmitted} echo requests${m.errors.length ? ` (${m.errors.join("; ")})` : ""}`);
+    return verdict(r);
+  }
+  if (e.loss !== undefined && m.lossPct > e.loss) r.push(`loss ${m.lossPct}% > ${e.loss}%`);
+  if (e.ttl !== undefined) {
+    const bad = [...new Set(m.replies.map((x) => x.ttl).filter((t) => t !== e.ttl))];
+    if (bad.length) r.push(`reply TTL ${bad.join("/")}, expected ${e.ttl}`);
+  }
+  if (e.rtt_ms && m.rtt) {
+    for (const [k, bound] of Object.entries(e.rtt_ms) as [keyof typeof m.rtt, number | undefined][]) {
+      if (bound !== undefined && m.rtt[k] > bound) r.push(`RTT ${k} ${m.rtt[k]} ms > ${bound} ms`);
+    }
+  }
+  if (e.source !== undefined) {
+    const seen = [...new Set(m.sources ?? [])];
+    if (seen.length === 0) r.push(`the destination captured no echo request (expected source ${e.source})`);
+    else if (seen.some((s) => s !== e.source)) r.push(`the destination saw source ${seen.join(", ")}, expected ${e.source}`);
+  }
+  return verdict(r);
+}
+
+export function judgeNoReach(m: PingResult): Verdict {
+  if (m.received === 0) return verdict([]);
+  const ttls = [...new Set(m.replies.map((x) => x.ttl))].join("/");
+  return verdict([`${m.received}/${m.transmitted} replies (TTL ${ttls}) — expected none`]);
+}
+
+export function judgeLink(e: Omit<ExpectationOf<"link">, "kind" | "node" | "dev">, m: LinkState): Verdict {
+  if (!m.exists) return verdict([`${m.dev} does not exist`]);
+  const r: string[] = [];
+  if (e.admin !== undefined && m.admin !== e.admin) r.push(`admin state ${m.admin}, expected ${e.admin}`);
+  if (e.oper !== undefined && m.oper !== e.oper) r.push(`operational state ${m.oper}, expected ${e.oper}`);
+  if (e.carrier !== undefined && m.carrier !== e.carrier) r.push(`carrier ${m.carrier ? "present" : "absent"}, expected ${e.carrier ? "present" : "absent"}`);
+  if (e.master !== undefined && (m.master ?? null) !== e.master) r.push(`master ${m.master ?? "none"}, expected ${e.master ?? "none"}`);
+  if (e.address === null && m.addresses.length) r.push(`has address ${m.addresses.join(", ")}, expected none`);
+  if (typeof e.address === "string" && !m.addresses.includes(e.address)) r.push(`addresses ${m.addresses.join(", ") || "none"}, expected ${e.address}`);
+  return verdict(r);
+}
+
+export function judgeTrace(e: Pick<ExpectationOf<"trace">, "hops">, m: TraceResult): Verdict {
+  if (m.error) return verdict([m.error]);
+  const got = m.hops.map((h) => h.address ?? "*");
+  const same = got.length === e.hops.length && e.hops.every((h, i) => h === got[i]);
+  return verdict(same ? [] : [`hops ${got.join(" → ")}, expected ${e.hops.join(" → ")}`]);
+}
+
+export function judgeTcp(e: Pick<ExpectationOf<"tcp">, "open" | "port">, m: TcpResult): Verdict {
+  if (m.open === e.open) return verdict([]);
+  return verdict([e.open ? `port ${e.port} not reachable (${m.error ?? "closed"})` : `port ${e.port} accepted a connection, expected it closed or unreachable`]);
+}
+
+export function judgeHttp(e: Pick<ExpectationOf<"http">, "status" | "contains">, m: HttpResult): Verdict {
+  if (m.status === undefined) return verdict([`no HTTP response (${m.error ?? "unknown error"})`]);
+  const r: string[] = [];
+  if (m.status !== e.status) r.push(`status ${m.status}, expected ${e.status}`);
+  if (e.contains !== undefined && !(m.body ?? "").includes(e.contains)) r.push(`body does not contain "${e.contains}"`);
+  return verdict(r);
+}
+
+export function judgeResolve(e: Pick<ExpectationOf<"resolve">, "addresses">, m: ResolveResult): Verdict {
+  if (m.addresses.length === 0) return verdict([`did not resolve (${m.error ?? "no address"})`]);
+  if (!e.addresses) return verdict([]);
+  const want = [...e.addresses].sort().join(", ");
+  const got = [...m.addresses].sort().join(", ");
+  return verdict(want === got ? [] : [`resolved to ${got}, expected ${want}`]);
+}
+
+/** One line a person reads: what is expected. */
+export function describe(e: Expectation): string {
+  switch (e.kind) {
+    case "reach":
+      return `${e.from} → ${e.to} reachable${e.ttl !== undefined ? `, TTL ${e.ttl}` : ""}${e.loss !== undefined ? `, loss ≤ ${e.loss}%` : ""}${e.source ? `, seen from ${e.source}` : ""}`;
+    case "no_reach":
+      return `${e.from} → ${e.to} unreachable`;
+    case "link": {
+      const parts = [e.admin && `admin ${e.admin}`, e.oper && `oper ${e.oper}`, e.carrier !== undefined && (e.carrier ? "carrier" : "no carrier"), e.master !== undefined && `master ${e.master ?? "none"}`, e.address !== undefined && `address ${e.address ?? "none"}`].filter(Boolean);
+      return `${e.node} ${e.dev}: ${parts.join(", ")}`;
+    }
+    case "trace":
+      return `traceroute ${e.from} → ${e.to}: ${e.hops.join(" → ")}`;
+    case "tcp":
+      return `${e.from} → ${e.to}:${e.port}/tcp ${e.open ? "open" : "closed or unreachable"}`;
+    case "http":
+      return `${e.from} GET ${e.url} → ${e.status}${e.contains ? ` containing "${e.contains}"` : ""}`;
+    case "resolve":
+      return `${e.on} resolves ${e.name}${e.addresses ? ` to ${e.addresses.join(", ")}` : ""}`;
+  }
+}

@@ -1,0 +1,53 @@
+import type { CheckResult } from "../expect/check.ts";
+import type { LabResult, ScenarioResult, StepRecord } from "../scenario.ts";
+
+const pad = (s: string, n: number) => (s.length >= n ? s : s + " ".repeat(n - s.length));
+const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+function checkLines(c: CheckResult, width: number, indent: string): string[] {
+  const line = c.expectation && "origin" in c.expectation && c.expectation.origin.line !== undefined ? `:${c.expectation.origin.line}` : "";
+  const out = [`${indent}${c.ok ? "PASS" : "FAIL"}  ${pad(c.description, width)}  ${c.measured}${line && !c.ok ? `   (lab file line ${line.slice(1)})` : ""}`];
+  for (const r of c.reasons) out.push(`${indent}      why:  ${r}`);
+  for (const n of c.notes) out.push(`${indent}      note: ${n}`);
+  return out;
+}
+
+function stepLine(s: StepRecord, indent: string): string[] {
+  if (s.kind === "skipped") return [`${indent}SKIP  ${s.what} (an earlier step did not go as the lab file says)`];
+  if (s.kind === "check") return [];
+  const head = `${indent}${s.ok ? "ok  " : "FAIL"}  ${s.on}$ ${s.run}${s.should === "fail" ? "   (expected to fail)" : ""}`;
+  const out = s.name ? [`${indent}      # ${s.name}`, head] : [head];
+  if (!s.ok) {
+    out.push(`${indent}      why:  ${s.reason}`);
+    if (s.output) out.push(...s.output.split("\n").slice(-5).map((l) => `${indent}      | ${l}`));
+  } else if (s.should === "fail" && s.output) {
+    out.push(`${indent}      | ${s.output.split("\n").at(-1)}`);
+  }
+  return out;
+}
+
+export function scenarioReport(s: ScenarioResult): string {
+  const width = Math.min(64, Math.max(20, ...s.checks.map((c) => c.description.length)));
+  const out: string[] = [];
+  out.push(`Scenario ${s.name}: ${s.ok ? "PASS" : "FAIL"}${s.runId ? `  (run ${s.runId}, up in ${secs(s.startMs)}, down in ${secs(s.stopMs)})` : ""}`);
+  if (s.description) out.push(`  ${s.description.trim()}`);
+  if (s.error) out.push(`  ERROR: ${s.error}`);
+  for (const st of s.steps) {
+    if (st.kind === "check") for (const c of st.checks) out.push(...checkLines(c, width, "  [before] ").map((l) => l));
+    else out.push(...stepLine(st, "  "));
+  }
+  const stepChecks = new Set(s.steps.flatMap((st) => (st.kind === "check" ? st.checks : [])));
+  for (const c of s.checks) if (!stepChecks.has(c)) out.push(...checkLines(c, width, "  "));
+  return out.join("\n");
+}
+
+export function labReport(r: LabResult, jsonPath?: string): string {
+  const out = [`labwright run: ${r.lab} (${r.file})`, ""];
+  for (const s of r.scenarios) out.push(scenarioReport(s), "");
+  const t = r.totals;
+  out.push(
+    `Result: ${r.ok ? "PASS" : "FAIL"} — ${t.passed}/${t.checks} expectations hold, ${t.stepsAsExpected}/${t.steps} steps as expected, ${r.scenarios.length} scenario(s).` +
+      (jsonPath ? `  Details: ${jsonPath}` : ""),
+  );
+  return out.join("\n");
+}

@@ -1,0 +1,145 @@
+import { type CheckResult, runCheck } from "./expect/check.ts";
+import { type LabEvent, start, type StartOptions } from "./lab.ts";
+import type { Lab, ScenarioSpec } from "./model/types.ts";
+
+export type StepRecord =
+  | {
+      kind: "run";
+      name?: string;
+      on: string;
+      run: string;
+      line?: number;
+      should: "succeed" | "fail";
+      exitCode: number | null;
+      output: string;
+      durationMs: number;
+      ok: boolean;
+      reason?: string;
+    }
+  | { kind: "check"; line?: number; checks: CheckResult[]; ok: boolean }
+  | { kind: "skipped"; line?: number; what: string };
+
+export interface ScenarioResult {
+  name: string;
+  description?: string;
+  runId?: string;
+  ok: boolean;
+  /** Set when the lab could not be built or torn down. */
+  error?: string;
+  startMs: number;
+  stopMs: number;
+  steps: StepRecord[];
+  checks: CheckResult[];
+}
+
+export interface LabResult {
+  lab: string;
+  file: string;
+  startedAt: string;
+  ok: boolean;
+  scenarios: ScenarioResult[];
+  totals: { checks: number; passed: number; failed: number; steps: number; stepsAsExpected: number };
+}
+
+export interface ScenarioOptions extends Omit<StartOptions, "onEvent"> {
+  onEvent?: (e: LabEvent & { scenario: string }) => void;
+}
+
+/**
+ * One scenario from a fresh start: build the lab, run its steps in order (stopping at the first that
+ * does not do what the file says), judge its expectations, tear down — always.
+ */
+export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOptions = {}): Promise<ScenarioResult> {
+  const say = (message: string, t = 0) => opts.onEvent?.({ t, message, scenario: sc.name });
+  const res: ScenarioResult = { name: sc.name, description: sc.description, ok: false, startMs: 0, stopMs: 0, steps: [], checks: [] };
+  const t0 = performance.now();
+  let started;
+  try {
+    started = await start(lab, { ...opts, onEvent: (e) => say(e.message, e.t) });
+  } catch (e) {
+    res.error = (e as Error).message;
+    return res;
+  }
+  res.runId = started.runId;
+  res.startMs = performance.now() - t0;
+  try {
+    let broken = false;
+    for (const step of sc.steps) {
+      if (broken) {
+        res.steps.push({ kind: "skipped", line: step.origin.line, what: step.kind === "run" ? `${step.on}$ ${step.run}` : "check" });
+        continue;
+      }
+      opts.signal?.throwIfAborted();
+      if (step.kind === "run") {
+        const r = await started.runStep(step);
+        say(`${step.on}$ ${step.run}  ${r.asExpected ? "ok" : `NOT AS EXPECTED: ${r.reason}`}`);
+        res.steps.push({
+          kind: "run",
+          name: step.name,
+          on: step.on,
+          run: step.run,
+          line: step.origin.line,
+          should: step.should,
+          exitCode: r.result.exitCode,
+          output: (r.result.stdout + r.result.stderr).trim().slice(0, 4000),
+          durationMs: r.result.durationMs,
+          ok: r.asExpected,
+          reason: r.reason,
+        });
+        broken = !r.asExpected;
+      } else {
+        const checks = [];
+        for (const c of step.checks) checks.push(await runCheck(started, c));
+        res.steps.push({ kind: "check", line: step.origin.line, checks, ok: checks.every((c) => c.ok) });
+        for (const c of checks) say(`check: ${c.description}: ${c.ok ? "ok" : "FAILED"} (${c.measured})`);
+        res.checks.push(...checks);
+      }
+    }
+    for (const e of sc.expect) {
+      opts.signal?.throwIfAborted();
+      const c = await runCheck(started, e);
+      say(`expect: ${c.description}: ${c.ok ? "ok" : "FAILED"} (${c.measured})`);
+      res.checks.push(c);
+    }
+    res.ok = res.checks.every((c) => c.ok) && res.steps.every((s) => s.kind !== "skipped" && s.ok);
+  } catch (e) {
+    res.error = (e as Error).message;
+  } finally {
+    const s0 = performance.now();
+    try {
+      await started.stop();
+    } catch (e) {
+      res.error = `${res.error ? res.error + "; " : ""}teardown: ${(e as Error).message}`;
+      res.ok = false;
+    }
+    res.stopMs = performance.now() - s0;
+  }
+  if (res.error) res.ok = false;
+  return res;
+}
+
+export async function runLab(lab: Lab, opts: ScenarioOptions & { only?: string[] } = {}): Promise<LabResult> {
+  const startedAt = new Date().toISOString();
+  const scenarios: ScenarioResult[] = [];
+  for (const sc of lab.scenarios) {
+    if (opts.only?.length && !opts.only.includes(sc.name)) continue;
+    opts.signal?.throwIfAborted();
+    scenarios.push(await runScenario(lab, sc, opts));
+  }
+  const checks = scenarios.flatMap((s) => s.checks);
+  const steps = scenarios.flatMap((s) => s.steps);
+  return {
+    lab: lab.name,
+    file: lab.file,
+    startedAt,
+    ok: scenarios.length > 0 && scenarios.every((s) => s.ok),
+    scenarios,
+    totals: {
+      checks: checks.length,
+      passed: checks.filter((c) => c.ok).length,
+      failed: checks.filter((c) => !c.ok).length,
+      steps: steps.length,
+      stepsAsExpected: steps.filter((s) => s.kind !== "skipped" && s.ok).length,
+    },
+  };
+}
