@@ -1,0 +1,37 @@
+import { readdirSync } from "node:fs";
+import { execa } from "execa";
+import { listRunIds, NS_PREFIX } from "../../topology/run/state.ts";
+
+export function listLabNamespaces(): string[] {
+  try {
+    return readdirSync("/run/netns").filter((n) => n.startsWith(NS_PREFIX));
+  } catch {
+    return [];
+  }
+}
+
+export function runIds(): string[] {
+  return listRunIds();
+}
+
+/** What the root namespace looks like: links, addresses, routes, rules, nftables, forwarding sysctls. */
+export async function rootSnapshot(): Promise<Record<string, unknown>> {
+  const j = async (argv: string[]) => JSON.parse((await execa(argv[0]!, argv.slice(1))).stdout || "[]");
+  const links = (await j(["ip", "-j", "link", "show"])) as Record<string, unknown>[];
+  const sys = async (k: string) => (await execa("sysctl", ["-n", k])).stdout.trim();
+  return {
+    links: links.map((l) => ({ ifname: l.ifname, flags: l.flags, mtu: l.mtu, address: l.address, master: l.master })),
+    addresses: ((await j(["ip", "-j", "addr", "show"])) as { ifname: string; addr_info: { local: string; prefixlen: number }[] }[]).map((a) => ({
+      ifname: a.ifname,
+      addrs: a.addr_info.map((x) => `${x.local}/${x.prefixlen}`),
+    })),
+    routes: await j(["ip", "-j", "route", "show", "table", "all"]),
+    rules: await j(["ip", "-j", "rule", "show"]),
+    nft: (await execa("nft", ["list", "ruleset"])).stdout,
+    sysctls: {
+      ip_forward: await sys("net.ipv4.ip_forward"),
+      all_forwarding: await sys("net.ipv4.conf.all.forwarding"),
+      v6_forwarding: await sys("net.ipv6.conf.all.forwarding"),
+    },
+  };
+}
