@@ -1,0 +1,82 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { loadLab, parseLab } from "../../topology/model/load.ts";
+import { LabFileError } from "../../topology/model/problems.ts";
+import { labwright } from "../support/cli.ts";
+import { listLabNamespaces, runIds } from "../support/machine.ts";
+
+const DIR = fileURLToPath(new URL("./malformed/", import.meta.url));
+const LABS = fileURLToPath(new URL("../../topology/labs/", import.meta.url));
+const corpus = readdirSync(DIR).filter((f) => f.endsWith(".yaml")).sort();
+
+/** Each corpus file says, in its header, the message (and line) it must produce: `# expect: ...`, `# line: N`. */
+function header(file: string): { message: string; line?: number } {
+  const text = readFileSync(join(DIR, file), "utf8");
+  const message = /^# expect: (.+)$/m.exec(text)?.[1];
+  if (!message) throw new Error(`${file} has no '# expect:' header`);
+  const line = /^# line: (\d+)$/m.exec(text)?.[1];
+  return { message, line: line ? Number(line) : undefined };
+}
+
+describe("malformed lab files are refused with a message that says where and what to do", () => {
+  it("the corpus is large enough to mean something", () => {
+    expect(corpus.length).toBeGreaterThanOrEqual(15);
+  });
+
+  it.each(corpus)("%s", (file) => {
+    const { message, line } = header(file);
+    let err: unknown;
+    try {
+      loadLab(join(DIR, file));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(LabFileError);
+    const text = (err as LabFileError).message;
+    expect(text).toContain(message);
+    expect(text).toContain(join(DIR, file)); // which file
+    expect(text).toContain("nothing was created");
+    const problem = (err as LabFileError).problems.find((p) => `${p.path}: ${p.message} fix: ${p.hint}`.includes(message))!;
+    expect(problem, text).toBeDefined();
+    if (!problem.message.startsWith("YAML syntax")) expect(problem.hint, `${file} gives no fix`).toBeTruthy();
+    if (line !== undefined) expect(problem.line).toBe(line);
+  });
+
+  it("the CLI exits 2 on an invalid lab and creates nothing on the machine", async () => {
+    const nsBefore = listLabNamespaces();
+    const runsBefore = runIds();
+    const r = await labwright(["run", join(DIR, "04-duplicate-address.yaml")]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("04-duplicate-address.yaml:9: nodes.b.interfaces.eth0.address: 192.168.35.1 is already used by a/eth0");
+    expect(r.stderr).toContain("fix: give every interface its own address");
+    expect(listLabNamespaces()).toEqual(nsBefore);
+    expect(runIds()).toEqual(runsBefore);
+  });
+
+  it("every problem in a file is listed at once, not just the first", () => {
+    const text = [
+      "name: t",
+      "lans:",
+      "  a: { cidr: 10.0.0.1/24 }",
+      "nodes:",
+      "  x: { interfaces: { eth0: { lan: nowhere }, averyveryverylongname: { lan: a } } }",
+      "expect:",
+      "  - reach: { from: y, to: x }",
+    ].join("\n");
+    let err: LabFileError | undefined;
+    try {
+      parseLab(text, "inline.yaml");
+    } catch (e) {
+      err = e as LabFileError;
+    }
+    expect(err?.problems.map((p) => p.path)).toEqual(
+      expect.arrayContaining(["lans.a.cidr", "nodes.x.interfaces.eth0.lan", "nodes.x.interfaces.averyveryverylongname", "expect[0].reach.from"]),
+    );
+  });
+
+  it("the seed lab files are valid", () => {
+    for (const f of readdirSync(LABS).filter((x) => x.endsWith(".yaml"))) expect(() => loadLab(join(LABS, f)), f).not.toThrow();
+  });
+});
