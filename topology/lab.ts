@@ -42,7 +42,7 @@ export interface StepResult {
 }
 
 /** The tools a lab needs, by what it uses. */
-function toolsFor(lab: Lab): string[] {
+export function toolsFor(lab: Lab): string[] {
   const tools = new Set(["ip", "bridge", "sysctl", "bash", "ping", "traceroute", "getent", "tcpdump"]);
   for (const n of lab.nodes) {
     if (n.nat.length) tools.add("nft");

@@ -1,5 +1,6 @@
 import { type CheckResult, runCheck } from "./expect/check.ts";
-import { type LabEvent, start, type StartOptions } from "./lab.ts";
+import { type LabEvent, start, type StartOptions, toolsFor } from "./lab.ts";
+import { preflight, PreflightError } from "./run/preflight.ts";
 import type { Lab, ScenarioSpec } from "./model/types.ts";
 
 export type StepRecord =
@@ -57,6 +58,7 @@ export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOpti
   try {
     started = await start(lab, { ...opts, onEvent: (e) => say(e.message, e.t) });
   } catch (e) {
+    if (e instanceof PreflightError) throw e;
     res.error = (e as Error).message;
     return res;
   }
@@ -119,6 +121,7 @@ export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOpti
 }
 
 export async function runLab(lab: Lab, opts: ScenarioOptions & { only?: string[] } = {}): Promise<LabResult> {
+  preflight(toolsFor(lab));
   const startedAt = new Date().toISOString();
   const scenarios: ScenarioResult[] = [];
   for (const sc of lab.scenarios) {

@@ -40,10 +40,10 @@ export async function terminate(refs: readonly ProcessRef[], graceMs = 2000): Pr
   const live = refs.filter(isAlive);
   for (const r of live) signal(r.pid, "SIGTERM");
   const deadline = Date.now() + graceMs;
-  while (live.some(isAlive) && Date.now() < deadline) await sleep(10);
+  while (live.some(isAlive) && Date.now() < deadline) await sleep(1);
   for (const r of live.filter(isAlive)) signal(r.pid, "SIGKILL");
   const hard = Date.now() + 2000;
-  while (live.some(isAlive) && Date.now() < hard) await sleep(10);
+  while (live.some(isAlive) && Date.now() < hard) await sleep(1);
   return live.length;
 }
 

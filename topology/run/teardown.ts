@@ -1,4 +1,4 @@
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { run } from "./exec.ts";
 import { type ProcessRef, processStart, terminate } from "./process.ts";
 import { NS_PREFIX, type RunState, runDir } from "./state.ts";
@@ -15,17 +15,33 @@ export function namespaceExists(ns: string): boolean {
   return existsSync(`/run/netns/${ns}`);
 }
 
-/** PIDs of every process living in a namespace (ours, since the namespace is). */
-async function pidsIn(ns: string): Promise<ProcessRef[]> {
-  const r = await run(["ip", "netns", "pids", ns], { timeoutS: 10 });
-  return r.stdout
-    .split("\n")
-    .map((l) => Number(l.trim()))
-    .filter((p) => p > 0 && p !== process.pid)
-    .flatMap((pid) => {
-      const start = processStart(pid);
-      return start === null ? [] : [{ pid, start }];
-    });
+/**
+ * Every process living in one of these namespaces (ours, since the namespaces are), found by
+ * comparing /proc/<pid>/ns/net with the namespace's inode: no process spawned.
+ */
+function pidsIn(namespaces: readonly string[]): ProcessRef[] {
+  const inodes = new Set<string>();
+  for (const ns of namespaces) {
+    try {
+      inodes.add(`net:[${statSync(`/run/netns/${ns}`).ino}]`);
+    } catch {
+      /* gone */
+    }
+  }
+  if (!inodes.size) return [];
+  const refs: ProcessRef[] = [];
+  for (const d of readdirSync("/proc")) {
+    const pid = Number(d);
+    if (!pid || pid === process.pid) continue;
+    try {
+      if (!inodes.has(readlinkSync(`/proc/${pid}/ns/net`))) continue;
+    } catch {
+      continue;
+    }
+    const start = processStart(pid);
+    if (start !== null) refs.push({ pid, start });
+  }
+  return refs;
 }
 
 /**
@@ -35,10 +51,10 @@ async function pidsIn(ns: string): Promise<ProcessRef[]> {
 export async function teardown(state: RunState): Promise<TeardownReport> {
   const t0 = performance.now();
   const owned = state.namespaces.filter((ns) => ns.startsWith(`${NS_PREFIX}${state.id}`));
-  let processes = await terminate(state.processes);
   const existing = owned.filter(namespaceExists);
-  const stragglers = (await Promise.all(existing.map(pidsIn))).flat();
-  processes += await terminate(stragglers, 1000);
+  const recorded = state.processes.map((p) => `${p.pid}:${p.start}`);
+  const stragglers = pidsIn(existing).filter((p) => !recorded.includes(`${p.pid}:${p.start}`));
+  const processes = await terminate([...state.processes, ...stragglers]);
   if (existing.length) {
     const r = await run(["ip", "-force", "-batch", "-"], {
       input: existing.map((ns) => `netns delete ${ns}\n`).join(""),

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what labwright needs on a Debian/Ubuntu machine, as root, without prompts. Idempotent:
+# a second run only checks. Usage: scripts/setup.sh [--quiet]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quiet=${1:-}
+say() { [ "$quiet" = --quiet ] || echo "setup: $*"; }
+
+[ "$(id -u)" = 0 ] || { echo "setup: run as root (sudo $0): it installs Debian packages" >&2; exit 3; }
+
+# Debian packages (tool -> package in topology/run/preflight.ts says which tool needs which)
+PKGS=(iproute2 iputils-ping traceroute nftables tcpdump dnsmasq-base busybox procps util-linux ca-certificates)
+missing=()
+for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Node.js >= 20.19 (Debian 12's nodejs is 18: too old)
+if ! command -v node >/dev/null; then
+  echo "setup: Node.js >= 20.19 is required and not installed (Debian 12's 'nodejs' package is 18.x; use Node 20, 22 or 24 from nodejs.org or your distribution's backports)" >&2
+  exit 3
+fi
+if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)'; then
+  echo "setup: Node.js $(node --version) is too old: labwright needs >= 20.19" >&2
+  exit 3
+fi
+
+# npm dependencies, from the lock file
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+fi
+say "ready"
