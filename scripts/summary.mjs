@@ -29,5 +29,16 @@ if (ns.length || runs.length) {
   console.log(`summary: left behind after the suites: namespaces [${ns.join(", ")}], run dirs [${runs.join(", ")}]`);
   failed++;
 } else passed++;
+// The root namespace must be exactly as it was before the suites (it is never configured).
+const dir = file.replace(/[^/]*$/, "");
+if (existsSync(`${dir}root-before.json`) && existsSync(`${dir}root-after.json`)) {
+  const before = readFileSync(`${dir}root-before.json`, "utf8");
+  const after = readFileSync(`${dir}root-after.json`, "utf8");
+  if (before === after) passed++;
+  else {
+    console.log(`summary: the root namespace changed during the suites: compare ${dir}root-before.json and ${dir}root-after.json`);
+    failed++;
+  }
+}
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed ? 1 : 0);

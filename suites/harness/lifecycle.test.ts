@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { start } from "../../topology/lab.ts";
@@ -143,4 +143,18 @@ describe("the command line", () => {
 afterAll(async () => {
   // The root namespace is never configured: links, addresses, routes, rules, nftables, forwarding.
   expect(await rootSnapshot()).toEqual(rootBefore);
+});
+
+describe("commands in nodes", () => {
+  it("a timeout kills the step's whole process group, not just bash", async () => {
+    await using s = await start(loadLab(INCUS_LAB));
+    const r = await s.sh("curau", "sleep 300 & sleep 300; wait", { timeoutS: 0.5 });
+    expect(r.timedOut).toBe(true);
+    expect(r.durationMs).toBeLessThan(5000);
+    // Nothing of it is left running inside the node.
+    const ps = await execa("ip", ["netns", "pids", s.namespace("curau")]);
+    const comms = ps.stdout.split("\n").filter(Boolean).map((pid) => readFileSync(`/proc/${pid}/comm`, "utf8").trim());
+    expect(comms.filter((c) => c === "sleep")).toEqual([]);
+    expect(comms).toContain("dnsmasq"); // the lab's own daemon is untouched
+  });
 });

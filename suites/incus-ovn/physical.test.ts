@@ -20,6 +20,10 @@ describe("incus-ovn physical layer: NAT and DNS at curau", () => {
     await s?.stop();
   });
 
+  it("converges: the first ping from a fresh lab gets through (polled, not slept for)", async () => {
+    await expect.poll(async () => (await s.ping("pamonha1", "203.0.113.1", { count: 1 })).received, { timeout: 10_000, interval: 100 }).toBe(1);
+  });
+
   it("every pamonha resolves google.com through curau's DNS", async () => {
     for (const p of PAMONHAS) {
       const r = await s.resolve(p, "google.com");
@@ -104,6 +108,29 @@ describe("incus-ovn physical layer: a NIC with an address, put into a Linux brid
   it("other pamonhas, whose enp3s0 is not bridged, still answer on 10.10.35.x", async () => {
     expect(await s.ping("curau", "10.10.35.2")).toReach({ ttl: 64 });
     expect(await s.ping("curau", "10.10.35.3")).toReach({ ttl: 64 });
+  });
+});
+
+describe("incus-ovn physical layer: a bridged NIC keeps answering only while old neighbour entries last", () => {
+  let s: StartedLab;
+  beforeAll(async () => {
+    s = await start(lab);
+  });
+  afterAll(async () => {
+    await s?.stop();
+  });
+
+  it("without the flush, the address stops answering once the entries learned before bridging expire", async () => {
+    expect(await s.ping("pamonha1", "10.10.35.254", { count: 1 })).toReach();
+    for (const cmd of ["ip link add br0 type bridge", "ip link set br0 up", "ip link set enp3s0 master br0"]) expect((await s.sh("pamonha1", cmd)).exitCode).toBe(0);
+    const t0 = performance.now();
+    expect(await s.ping("pamonha1", "10.10.35.254", { count: 1 })).toReach(); // still works: the entry is warm
+    await expect
+      .poll(async () => (await s.ping("pamonha1", "10.10.35.254", { count: 1 })).received, { timeout: 90_000, interval: 2_000 })
+      .toBe(0);
+    const expiredAfterS = (performance.now() - t0) / 1000;
+    console.log(`bridged enp3s0: the warm neighbour entry kept 10.10.35.1 working for ${expiredAfterS.toFixed(1)} s`);
+    expect((await s.exec("pamonha1", ["ip", "neigh", "show", "dev", "enp3s0"])).stdout).toMatch(/10\.10\.35\.254 +(INCOMPLETE|FAILED)/);
   });
 });
 
