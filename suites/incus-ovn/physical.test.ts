@@ -1,56 +1,50 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runCheck } from "../../topology/expect/check.ts";
-import { start, type StartedLab } from "../../topology/lab.ts";
 import { loadLab } from "../../topology/model/load.ts";
 import type { LabResult } from "../../topology/scenario.ts";
 import { INCUS_LAB, labwright } from "../support/cli.ts";
+import { useLab } from "../support/fixture.ts";
 
 const lab = loadLab(INCUS_LAB);
 const PAMONHAS = ["pamonha1", "pamonha2", "pamonha3"] as const;
 
 describe("incus-ovn physical layer: NAT and DNS at curau", () => {
-  let s: StartedLab;
-  beforeAll(async () => {
-    s = await start(lab);
-  });
-  afterAll(async () => {
-    await s?.stop();
-  });
+  const s = useLab(lab);
 
   it("converges: the first ping from a fresh lab gets through (polled, not slept for)", async () => {
-    await expect.poll(async () => (await s.ping("pamonha1", "203.0.113.1", { count: 1 })).received, { timeout: 10_000, interval: 100 }).toBe(1);
+    await expect.poll(async () => (await s().ping("pamonha1", "203.0.113.1", { count: 1 })).received, { timeout: 10_000, interval: 100 }).toBe(1);
   });
 
   it("every pamonha resolves google.com through curau's DNS", async () => {
     for (const p of PAMONHAS) {
-      const r = await s.resolve(p, "google.com");
+      const r = await s().resolve(p, "google.com");
       expect(r.addresses, p).toEqual(["203.0.113.1"]);
     }
   });
 
   it.each(PAMONHAS)("%s pings google.com by name through curau's NAT with TTL 63", async (p) => {
-    const r = await s.ping(p, "google.com", { count: 3 });
+    const r = await s().ping(p, "google.com", { count: 3 });
     expect(r.address).toBe("203.0.113.1");
     expect(r).toReach({ ttl: 63, loss: 0 });
   });
 
   it("the internet host sees curau's WAN address as the source, never a pamonha's", async () => {
-    const cap = await s.capture("inet", "icmp and icmp[icmptype] == icmp-echo");
-    for (const p of PAMONHAS) await s.ping(p, "google.com", { count: 1 });
+    const cap = await s().capture("inet", "icmp and icmp[icmptype] == icmp-echo");
+    for (const p of PAMONHAS) await s().ping(p, "google.com", { count: 1 });
     const sources = await cap.stop();
     expect(sources).toHaveLength(3);
     expect(new Set(sources)).toEqual(new Set(["203.0.113.2"]));
   });
 
   it("the path out is curau, then the internet host", async () => {
-    expect(await s.trace("pamonha2", "google.com")).toFollowHops(["192.168.35.254", "203.0.113.1"]);
+    expect(await s().trace("pamonha2", "google.com")).toFollowHops(["192.168.35.254", "203.0.113.1"]);
   });
 
   it("HTTP to google.com works from the cluster", async () => {
-    const r = await s.http("pamonha3", "http://google.com/");
+    const r = await s().http("pamonha3", "http://google.com/");
     expect(r.status).toBe(200);
     expect(r.body).toContain("google.com");
   });
@@ -58,8 +52,8 @@ describe("incus-ovn physical layer: NAT and DNS at curau", () => {
   it("the internet host reaches no pamonha address, by ping or TCP", async () => {
     for (const p of lab.nodes.filter((n) => n.name.startsWith("pamonha"))) {
       for (const i of p.interfaces) {
-        expect(await s.ping("inet", i.address!, { count: 2 })).toBeUnreachable();
-        expect((await s.tcp("inet", i.address!, 22, 1000)).open).toBe(false);
+        expect(await s().ping("inet", i.address!, { count: 2 })).toBeUnreachable();
+        expect((await s().tcp("inet", i.address!, 22, 1000)).open).toBe(false);
       }
     }
   });
@@ -67,70 +61,58 @@ describe("incus-ovn physical layer: NAT and DNS at curau", () => {
   it("inside the cluster everything is one hop: curau reaches every pamonha on both LANs with TTL 64", async () => {
     for (const p of PAMONHAS) {
       for (const i of lab.nodes.find((n) => n.name === p)!.interfaces) {
-        expect(await s.ping("curau", i.address!, { count: 2 })).toReach({ ttl: 64 });
+        expect(await s().ping("curau", i.address!, { count: 2 })).toReach({ ttl: 64 });
       }
     }
   });
 });
 
 describe("incus-ovn physical layer: a NIC with an address, put into a Linux bridge (the seed's failure, Linux part)", () => {
-  let s: StartedLab;
-  beforeAll(async () => {
-    s = await start(lab);
-  });
-  afterAll(async () => {
-    await s?.stop();
-  });
+  const s = useLab(lab);
 
   it("before: 10.10.35.1 on enp3s0 works in both directions", async () => {
-    expect(await s.ping("pamonha1", "10.10.35.254")).toReach({ ttl: 64 });
-    expect(await s.ping("curau", "10.10.35.1")).toReach({ ttl: 64 });
+    expect(await s().ping("pamonha1", "10.10.35.254")).toReach({ ttl: 64 });
+    expect(await s().ping("curau", "10.10.35.1")).toReach({ ttl: 64 });
   });
 
   it("after `ip link set enp3s0 master br0`: unreachable both ways, while the link is up with carrier and keeps its address", async () => {
     for (const cmd of ["ip link add br0 type bridge", "ip link set br0 up", "ip link set enp3s0 master br0", "ip neigh flush dev enp3s0"]) {
-      const r = await s.sh("pamonha1", cmd);
+      const r = await s().sh("pamonha1", cmd);
       expect(r.exitCode, `${cmd}: ${r.stderr}`).toBe(0);
     }
-    expect(await s.ping("pamonha1", "10.10.35.254")).toBeUnreachable();
-    expect(await s.ping("curau", "10.10.35.1")).toBeUnreachable();
-    expect(await s.link("pamonha1", "enp3s0")).toHaveLinkState({ admin: "up", oper: "up", carrier: true, master: "br0", address: "10.10.35.1/24" });
+    expect(await s().ping("pamonha1", "10.10.35.254")).toBeUnreachable();
+    expect(await s().ping("curau", "10.10.35.1")).toBeUnreachable();
+    expect(await s().link("pamonha1", "enp3s0")).toHaveLinkState({ admin: "up", oper: "up", carrier: true, master: "br0", address: "10.10.35.1/24" });
     // The other NIC is untouched.
-    expect(await s.ping("pamonha1", "192.168.35.254")).toReach({ ttl: 64 });
+    expect(await s().ping("pamonha1", "192.168.35.254")).toReach({ ttl: 64 });
   });
 
   it("the check says plainly why: the address is configured but unusable because the NIC is a bridge port", async () => {
-    const c = await runCheck(s, { kind: "no_reach", from: "curau", to: "10.10.35.1", count: 2 });
+    const c = await runCheck(s(), { kind: "no_reach", from: "curau", to: "10.10.35.1", count: 2 });
     expect(c.ok).toBe(true);
     expect(c.notes.join("\n")).toMatch(/enp3s0: .*address 10\.10\.35\.1\/24 configured but unusable: enp3s0 is a port of bridge br0/);
   });
 
   it("other pamonhas, whose enp3s0 is not bridged, still answer on 10.10.35.x", async () => {
-    expect(await s.ping("curau", "10.10.35.2")).toReach({ ttl: 64 });
-    expect(await s.ping("curau", "10.10.35.3")).toReach({ ttl: 64 });
+    expect(await s().ping("curau", "10.10.35.2")).toReach({ ttl: 64 });
+    expect(await s().ping("curau", "10.10.35.3")).toReach({ ttl: 64 });
   });
 });
 
 describe("incus-ovn physical layer: a bridged NIC keeps answering only while old neighbour entries last", () => {
-  let s: StartedLab;
-  beforeAll(async () => {
-    s = await start(lab);
-  });
-  afterAll(async () => {
-    await s?.stop();
-  });
+  const s = useLab(lab);
 
   it("without the flush, the address stops answering once the entries learned before bridging expire", async () => {
-    expect(await s.ping("pamonha1", "10.10.35.254", { count: 1 })).toReach();
-    for (const cmd of ["ip link add br0 type bridge", "ip link set br0 up", "ip link set enp3s0 master br0"]) expect((await s.sh("pamonha1", cmd)).exitCode).toBe(0);
+    expect(await s().ping("pamonha1", "10.10.35.254", { count: 1 })).toReach();
+    for (const cmd of ["ip link add br0 type bridge", "ip link set br0 up", "ip link set enp3s0 master br0"]) expect((await s().sh("pamonha1", cmd)).exitCode).toBe(0);
     const t0 = performance.now();
-    expect(await s.ping("pamonha1", "10.10.35.254", { count: 1 })).toReach(); // still works: the entry is warm
+    expect(await s().ping("pamonha1", "10.10.35.254", { count: 1 })).toReach(); // still works: the entry is warm
     await expect
-      .poll(async () => (await s.ping("pamonha1", "10.10.35.254", { count: 1 })).received, { timeout: 90_000, interval: 2_000 })
+      .poll(async () => (await s().ping("pamonha1", "10.10.35.254", { count: 1 })).received, { timeout: 90_000, interval: 2_000 })
       .toBe(0);
     const expiredAfterS = (performance.now() - t0) / 1000;
     console.log(`bridged enp3s0: the warm neighbour entry kept 10.10.35.1 working for ${expiredAfterS.toFixed(1)} s`);
-    expect((await s.exec("pamonha1", ["ip", "neigh", "show", "dev", "enp3s0"])).stdout).toMatch(/10\.10\.35\.254 +(INCOMPLETE|FAILED)/);
+    expect((await s().exec("pamonha1", ["ip", "neigh", "show", "dev", "enp3s0"])).stdout).toMatch(/10\.10\.35\.254 +(INCOMPLETE|FAILED)/);
   });
 });
 
