@@ -10,4 +10,3 @@ export function labwright(args: string[], opts: { env?: Record<string, string>; 
   return execa(process.execPath, [CLI, ...args], { reject: false, cwd: ROOT, env: { NO_COLOR: "1", ...opts.env }, input: opts.input, timeout: 300_000 });
 }
 
-export { listLabNamespaces } from "./machine.ts";

@@ -154,7 +154,7 @@ function semantic(doc: LabDocT, problems: Problems, file: string): Lab {
     ranges.set(lanName, range);
     lans.push({ name: lanName, cidr: lan.cidr, prefix: Number(range.getPrefix().getValue()), description: lan.description });
   }
-  if (lans.length === 0 && Object.keys(doc.lans).length === 0) {
+  if (Object.keys(doc.lans).length === 0) {
     problems.add(["lans"], "a lab needs at least one LAN", "add `lans: { lan1: { cidr: 10.0.0.0/24 } }`");
   }
 

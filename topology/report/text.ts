@@ -33,7 +33,7 @@ export function scenarioReport(s: ScenarioResult): string {
   if (s.description) out.push(`  ${s.description.trim()}`);
   if (s.error) out.push(`  ERROR: ${s.error}`);
   for (const st of s.steps) {
-    if (st.kind === "check") for (const c of st.checks) out.push(...checkLines(c, width, "  [before] ").map((l) => l));
+    if (st.kind === "check") for (const c of st.checks) out.push(...checkLines(c, width, "  [check] "));
     else out.push(...stepLine(st, "  "));
   }
   const stepChecks = new Set(s.steps.flatMap((st) => (st.kind === "check" ? st.checks : [])));
