@@ -117,13 +117,14 @@ async function main(argv: string[]): Promise<number> {
       const [id, node, ...after] = rest;
       const state = readState(need(id, "the run id"));
       if (!state) throw new UsageError(`no run "${id}" on this machine (see \`labwright status\`)`);
-      const ns = state.nodes[need(node, "the node name")]?.namespace;
+      const entry = state.nodes[need(node, "the node name")];
+      const ns = entry?.namespace;
       if (!ns) throw new UsageError(`run ${id} has no node "${node}" (nodes: ${Object.keys(state.nodes).join(", ")})`);
       const cmdline = after[0] === "--" ? after.slice(1) : after;
       const argv = cmdline.length ? cmdline : ["bash", "--norc", "-i"];
       const r = spawnSync("ip", ["netns", "exec", ns, ...argv], {
         stdio: "inherit",
-        env: { ...process.env, PS1: `[${state.lab}:${node}] \\w# `, LABWRIGHT_RUN: state.id, LABWRIGHT_NODE: node! },
+        env: { ...process.env, ...entry?.env, PS1: `[${state.lab}:${node}] \\w# `, LABWRIGHT_RUN: state.id, LABWRIGHT_NODE: node! },
       });
       return r.status ?? 1;
     }

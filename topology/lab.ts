@@ -5,8 +5,10 @@ import type { Backend } from "./backends/backend.ts";
 import { NetnsBackend } from "./backends/netns.ts";
 import { awaitListening, type DaemonSpec, dnsmasq, httpd, spawnDaemon } from "./fabric/daemons.ts";
 import { natRuleset } from "./fabric/nat.ts";
-import { BASE_SYSCTLS, fabricBatch, nodeBatch, portsNotForwarding, vethBatch } from "./fabric/wiring.ts";
-import { isIPv4 } from "./model/load.ts";
+import { BASE_SYSCTLS, fabricBatch, fabricPort, nodeBatch, portsNotForwarding, vethBatch } from "./fabric/wiring.ts";
+import { IncusCluster, type IncusHost } from "./emulators/incus/cluster.ts";
+import { isIPv4, NETWORK_REF } from "./model/load.ts";
+import { ovsDir, ovsEnv, reconcile, scanLogs, startStack, txOffScript, type LogProblem } from "./stacks/ovs.ts";
 import type { Lab, NodeSpec, Step } from "./model/types.ts";
 import { type Capture, startCapture } from "./probes/capture.ts";
 import { allLinks, type LinkState, linkState } from "./probes/link.ts";
@@ -34,7 +36,7 @@ export interface StartOptions {
 }
 
 export interface StepResult {
-  step: Extract<Step, { kind: "run" }>;
+  step: Extract<Step, { kind: "run" | "incus" }>;
   result: CommandResult;
   /** Did the step do what the lab file said it should (succeed / fail, with the given output)? */
   asExpected: boolean;
@@ -48,6 +50,10 @@ export function toolsFor(lab: Lab): string[] {
     if (n.nat.length) tools.add("nft");
     if (n.dns) tools.add("dnsmasq");
     if (n.services.length) tools.add("busybox");
+    if (n.software.length) for (const t of ["ovsdb-tool", "ovsdb-server", "ethtool", "nft"]) tools.add(t);
+    if (n.software.includes("ovn-host")) for (const t of ["ovs-vswitchd", "ovs-vsctl", "ovn-controller"]) tools.add(t);
+    if (n.software.includes("ovn-central")) for (const t of ["ovn-northd", "ovn-nbctl", "ovn-sbctl"]) tools.add(t);
+    if (n.software.includes("incus")) for (const t of ["busybox", "ovn-nbctl"]) tools.add(t);
   }
   return [...tools];
 }
@@ -68,7 +74,7 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
   try {
     say(`run ${rec.id}: creating ${lab.nodes.length + 1} namespaces (${backend.name} backend)`);
     rec.update((s) => {
-      for (const n of lab.nodes) s.nodes[n.name] = { namespace: nsOf(n.name) };
+      for (const n of lab.nodes) s.nodes[n.name] = { namespace: nsOf(n.name), ...(n.software.length ? { env: ovsEnv(ovsDir(rec.dir, n.name)) } : {}) };
     });
     await backend.createNamespaces(rec, [fabric, ...lab.nodes.map((n) => nsOf(n.name))]);
     check();
@@ -110,6 +116,26 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
     }
     check();
 
+    const stacks = lab.nodes.filter((n) => n.software.some((x) => x === "ovn-host" || x === "ovn-central"));
+    if (stacks.length) {
+      say(`starting OVS/OVN on ${stacks.map((n) => `${n.name} (${n.software.join(", ")})`).join(", ")}`);
+      await Promise.all(
+        stacks.map(async (n) => {
+          const env = ovsEnv(ovsDir(rec.dir, n.name));
+          if (n.software.includes("ovn-host")) await txOff(lab, n.name, nsOf, fabric);
+          await startStack(n, ovsDir(rec.dir, n.name), {
+            spawn: (d, log) => {
+              const ref = spawnDaemon(nsOf(n.name), d, log, env);
+              rec.update((s) => s.processes.push({ ...ref, name: d.name, node: n.name }));
+              return ref;
+            },
+            exec: (argv) => run(["ip", "netns", "exec", nsOf(n.name), ...argv], { env, timeoutS: 30 }),
+          });
+        }),
+      );
+      check();
+    }
+
     const daemons = lab.nodes.flatMap((n) => {
       const dir = join(rec.dir, "nodes", n.name);
       mkdirSync(dir, { recursive: true });
@@ -146,6 +172,14 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
   }
 }
 
+/** tx checksum offload off on both ends of every NIC of an OVS node (AF_PACKET ports leave TCP checksums unfilled). */
+async function txOff(lab: Lab, node: string, nsOf: (n: string) => string, fabric: string): Promise<void> {
+  const ni = lab.nodes.findIndex((n) => n.name === node);
+  const spec = lab.nodes[ni]!;
+  await must(["ip", "netns", "exec", nsOf(node), "bash", "-c", txOffScript(spec.interfaces.map((i) => i.name))], { timeoutS: 30, context: `ethtool on ${node}` });
+  await must(["ip", "netns", "exec", fabric, "bash", "-c", txOffScript(spec.interfaces.map((_, ii) => fabricPort(ni, ii)))], { timeoutS: 30, context: `ethtool on the fabric ports of ${node}` });
+}
+
 /** Waits until every LAN port of the fabric forwards (carrier seen by the bridge), polling, never sleeping blind. */
 async function awaitForwarding(fabric: string, ports: number, timeoutMs = 5000): Promise<void> {
   if (!ports) return;
@@ -162,8 +196,65 @@ async function awaitForwarding(fabric: string, ports: number, timeoutMs = 5000):
 /** A lab that is up. Dispose of it (`await using`) or call stop(). */
 export class StartedLab implements AsyncDisposable {
   private stopped: Promise<TeardownReport> | null = null;
+  /** The Incus cluster formed by the nodes with `software: [incus]`, if any. */
+  readonly incus: IncusCluster | null;
 
-  constructor(readonly lab: Lab, readonly record: RunRecord) {}
+  constructor(readonly lab: Lab, readonly record: RunRecord) {
+    const members = lab.nodes.filter((n) => n.software.includes("incus"));
+    this.incus = members.length ? new IncusCluster(this.incusHost(members)) : null;
+  }
+
+  private incusHost(members: NodeSpec[]): IncusHost {
+    return {
+      members,
+      usedCidrs: this.lab.lans.map((l) => l.cidr),
+      exec: (node, argv, timeoutS) => this.exec(node, argv, { timeoutS: timeoutS ?? 30 }),
+      reconcile: async (node) => {
+        await this.reconcile(node);
+      },
+      createInstance: (name, member, hostIf, mac, mtu) => this.createInstance(name, member, hostIf, mac, mtu),
+      deleteInstance: (name) => this.deleteInstance(name),
+    };
+  }
+
+  /** An instance: its own namespace with eth0, the peer left in the member for br-int. */
+  private async createInstance(name: string, member: string, hostIf: string, mac: string, mtu: number): Promise<void> {
+    if (this.lab.nodes.some((n) => n.name === name)) throw new Error(`instance name ${name} is also a node of the lab`);
+    const ns = namespaceName(this.runId, name);
+    const etc = `/etc/netns/${ns}`;
+    this.record.update((s) => {
+      s.nodes[name] = { namespace: ns, instanceOf: member };
+      s.paths.push(etc);
+    });
+    await new NetnsBackend().createNamespaces(this.record, [ns]);
+    mkdirSync(etc, { recursive: true });
+    writeFileSync(join(etc, "resolv.conf"), "# written by the instance's DHCP client\n");
+    await must(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", ...Object.entries(BASE_SYSCTLS).map(([a, b]) => `${a}=${b}`)], { timeoutS: 10 });
+    await must(["ip", "-n", this.namespace(member), "link", "add", hostIf, "mtu", String(mtu), "type", "veth", "peer", "name", "eth0", "netns", ns, "address", mac, "mtu", String(mtu)], { timeoutS: 10, context: `instance ${name}` });
+    await must(["ip", "netns", "exec", this.namespace(member), "bash", "-c", `${txOffScript([hostIf])}; ip link set ${hostIf} up`], { timeoutS: 10 });
+    await must(["ip", "netns", "exec", ns, "bash", "-c", `${txOffScript(["eth0"])}; ip link set lo up; ip link set eth0 up`], { timeoutS: 10 });
+  }
+
+  private async deleteInstance(name: string): Promise<void> {
+    const ns = namespaceName(this.runId, name);
+    await teardown({ ...this.record.snapshot, namespaces: [ns], processes: [], paths: [`/etc/netns/${ns}`] }, { keepRunDir: true });
+    this.record.update((s) => {
+      s.namespaces = s.namespaces.filter((x) => x !== ns);
+      delete s.nodes[name];
+    });
+  }
+
+  /** After OVS changes on a node: the kernel-datapath behaviour (port filters, tunnel endpoint). */
+  async reconcile(node: string): Promise<string[]> {
+    const spec = this.lab.nodes.find((n) => n.name === node);
+    if (!spec?.software.includes("ovn-host")) return [];
+    return reconcile(spec, (argv) => this.exec(node, argv, { timeoutS: 30 }));
+  }
+
+  /** WARN/ERR lines in the OVS/OVN logs of every node that are not on the allowlist. */
+  logProblems(): LogProblem[] {
+    return this.lab.nodes.filter((n) => n.software.length).flatMap((n) => scanLogs(n.name, ovsDir(this.record.dir, n.name)));
+  }
 
   get runId(): string {
     return this.record.id;
@@ -175,8 +266,9 @@ export class StartedLab implements AsyncDisposable {
     return n;
   }
 
+  /** Namespace of a node or of a live instance. */
   namespace(node: string): string {
-    this.node(node);
+    if (!this.incus?.instances.has(node)) this.node(node);
     return namespaceName(this.runId, node);
   }
 
@@ -186,7 +278,8 @@ export class StartedLab implements AsyncDisposable {
   }
 
   exec(node: string, argv: string[], opts?: RunOptions): Promise<CommandResult> {
-    return run([...this.prefix(node), ...argv], opts);
+    const env = this.record.snapshot.nodes[node]?.env;
+    return run([...this.prefix(node), ...argv], env ? { ...opts, env: { ...env, ...opts?.env } } : opts);
   }
 
   /** A command line as an operator types it, run by bash inside the node. */
@@ -198,23 +291,42 @@ export class StartedLab implements AsyncDisposable {
     return (argv, opts) => this.exec(node, argv, opts);
   }
 
-  async runStep(step: Extract<Step, { kind: "run" }>): Promise<StepResult> {
-    const result = await this.sh(step.on, step.run, { timeoutS: step.timeoutS });
+  async runStep(step: Extract<Step, { kind: "run" | "incus" }>): Promise<StepResult> {
+    const result = step.kind === "run" ? await this.sh(step.on, step.run, { timeoutS: step.timeoutS }) : await this.incusStep(step);
+    if (step.kind === "run") await this.reconcile(step.on);
+    const timeoutS = step.kind === "run" ? step.timeoutS : 0;
     const succeeded = result.exitCode === 0 && !result.timedOut;
     const output = result.stdout + result.stderr;
     let reason: string | undefined;
-    if (step.should === "succeed" && !succeeded) reason = result.timedOut ? `timed out after ${step.timeoutS} s` : `exited with ${result.exitCode ?? result.signal}`;
+    if (step.should === "succeed" && !succeeded) reason = result.timedOut ? `timed out after ${timeoutS} s` : `exited with ${result.exitCode ?? result.signal}${step.kind === "incus" ? `: ${result.stderr.trim()}` : ""}`;
     else if (step.should === "fail" && succeeded) reason = "succeeded, but the lab file says it should fail";
     else if (step.output !== undefined && !output.includes(step.output)) reason = `output does not contain "${step.output}"`;
     return { step, result, asExpected: reason === undefined, reason };
   }
 
-  /** The address a target names, seen from `from`: a node's address on a LAN they share (else its first), or the IP itself. */
+  private async incusStep(step: Extract<Step, { kind: "incus" }>): Promise<CommandResult> {
+    const t0 = performance.now();
+    if (!this.incus) throw new Error("this lab has no Incus cluster member");
+    const r = await this.incus.run(step.on, step.command);
+    return { argv: ["incus", step.line], exitCode: r.exitCode, signal: null, stdout: r.stdout, stderr: r.stderr, timedOut: false, durationMs: performance.now() - t0 };
+  }
+
+  /** The address a target names, seen from `from`: a node's address on a LAN they share (else its first), an instance's, a network reference's, or the IP itself. */
   addressOf(from: string, to: string): string {
     if (isIPv4(to)) return to;
+    const ref = NETWORK_REF.exec(to);
+    if (ref) {
+      if (!this.incus) throw new Error(`${to}: this lab has no Incus cluster`);
+      return this.incus.refAddress(ref[1]!, ref[2] as "gateway" | "uplink");
+    }
+    const inst = this.incus?.instances.get(to);
+    if (inst) {
+      if (!inst.address) throw new Error(`instance ${to} has no address`);
+      return inst.address;
+    }
     const target = this.lab.nodes.find((n) => n.name === to);
     if (!target) return to; // a DNS name: resolved inside the node by the probe itself
-    const mine = new Set(this.node(from).interfaces.map((i) => i.lan));
+    const mine = new Set(this.incus?.instances.has(from) ? [] : this.node(from).interfaces.map((i) => i.lan));
     const withAddr = target.interfaces.filter((i) => i.address);
     const pick = withAddr.find((i) => mine.has(i.lan)) ?? withAddr[0];
     if (!pick?.address) throw new Error(`node ${to} has no address to reach it by`);

@@ -1,7 +1,8 @@
 import { type CheckResult, runCheck } from "./expect/check.ts";
 import { type LabEvent, start, type StartOptions, toolsFor } from "./lab.ts";
 import { preflight, PreflightError } from "./run/preflight.ts";
-import type { Lab, ScenarioSpec } from "./model/types.ts";
+import type { Lab, ScenarioSpec, Step } from "./model/types.ts";
+import type { LogProblem } from "./stacks/ovs.ts";
 
 export type StepRecord =
   | {
@@ -31,7 +32,11 @@ export interface ScenarioResult {
   stopMs: number;
   steps: StepRecord[];
   checks: CheckResult[];
+  /** WARN/ERR lines of the OVS/OVN daemons that are not on the allowlist: any fails the scenario. */
+  logProblems: LogProblem[];
 }
+
+const commandOf = (step: Exclude<Step, { kind: "check" }>) => (step.kind === "run" ? step.run : `incus ${step.line}`);
 
 export interface LabResult {
   lab: string;
@@ -52,7 +57,7 @@ export interface ScenarioOptions extends Omit<StartOptions, "onEvent"> {
  */
 export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOptions = {}): Promise<ScenarioResult> {
   const say = (message: string, t = 0) => opts.onEvent?.({ t, message, scenario: sc.name });
-  const res: ScenarioResult = { name: sc.name, description: sc.description, ok: false, startMs: 0, stopMs: 0, steps: [], checks: [] };
+  const res: ScenarioResult = { name: sc.name, description: sc.description, ok: false, startMs: 0, stopMs: 0, steps: [], checks: [], logProblems: [] };
   const t0 = performance.now();
   let started;
   try {
@@ -68,18 +73,18 @@ export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOpti
     let broken = false;
     for (const step of sc.steps) {
       if (broken) {
-        res.steps.push({ kind: "skipped", line: step.origin.line, what: step.kind === "run" ? `${step.on}$ ${step.run}` : "check" });
+        res.steps.push({ kind: "skipped", line: step.origin.line, what: step.kind === "check" ? "check" : `${step.on}$ ${commandOf(step)}` });
         continue;
       }
       opts.signal?.throwIfAborted();
-      if (step.kind === "run") {
+      if (step.kind !== "check") {
         const r = await started.runStep(step);
-        say(`${step.on}$ ${step.run}  ${r.asExpected ? "ok" : `NOT AS EXPECTED: ${r.reason}`}`);
+        say(`${step.on}$ ${commandOf(step)}  ${r.asExpected ? "ok" : `NOT AS EXPECTED: ${r.reason}`}`);
         res.steps.push({
           kind: "run",
           name: step.name,
           on: step.on,
-          run: step.run,
+          run: commandOf(step),
           line: step.origin.line,
           should: step.should,
           exitCode: r.result.exitCode,
@@ -103,7 +108,9 @@ export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOpti
       say(`expect: ${c.description}: ${c.ok ? "ok" : "FAILED"} (${c.measured})`);
       res.checks.push(c);
     }
-    res.ok = res.checks.every((c) => c.ok) && res.steps.every((s) => s.kind !== "skipped" && s.ok);
+    res.logProblems = started.logProblems().filter((p) => !sc.logAllow.some((a) => a.match.test(p.line)));
+    for (const p of res.logProblems) say(`daemon log: ${p.node}: ${p.line}`);
+    res.ok = res.checks.every((c) => c.ok) && res.steps.every((s) => s.kind !== "skipped" && s.ok) && res.logProblems.length === 0;
   } catch (e) {
     res.error = (e as Error).message;
   } finally {

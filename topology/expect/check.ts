@@ -7,9 +7,9 @@ import type { PingResult } from "../probes/ping.ts";
 import type { HttpResult, ResolveResult, TcpResult } from "../probes/sockets.ts";
 import type { TraceResult } from "../probes/traceroute.ts";
 import { linkNotes, pathNotes } from "./diagnose.ts";
-import { describe, judgeHttp, judgeLink, judgeNoReach, judgeReach, judgeResolve, judgeTcp, judgeTrace, type ReachMeasure, type Verdict } from "./judge.ts";
+import { type CommandMeasure, describe, judgeCommand, judgeHttp, judgeLink, judgeNoReach, judgeReach, judgeResolve, judgeTcp, judgeTrace, type ReachMeasure, type Verdict } from "./judge.ts";
 
-export type Measurement = ReachMeasure | PingResult | LinkState | TraceResult | TcpResult | HttpResult | ResolveResult;
+export type Measurement = CommandMeasure | ReachMeasure | PingResult | LinkState | TraceResult | TcpResult | HttpResult | ResolveResult;
 
 export interface CheckResult {
   expectation: Located<Expectation> | Expectation;
@@ -79,7 +79,7 @@ async function probeAndJudge(lab: StartedLab, e: Expectation): Promise<[Measurem
     }
     case "trace": {
       const m = await lab.trace(e.from, e.to, e.max_hops);
-      return [m, judgeTrace(e, m)];
+      return [m, judgeTrace({ ...e, hops: e.hops.map((h) => (h === "*" ? h : lab.addressOf(e.from, h))) }, m)];
     }
     case "tcp": {
       const m = await lab.tcp(e.from, e.to, e.port);
@@ -92,6 +92,11 @@ async function probeAndJudge(lab: StartedLab, e: Expectation): Promise<[Measurem
     case "resolve": {
       const m = await lab.resolve(e.on, e.name);
       return [m, judgeResolve(e, m)];
+    }
+    case "command": {
+      const r = await lab.sh(e.on, e.run, { timeoutS: 30 });
+      const m: CommandMeasure = { kind: "command", exitCode: r.exitCode, output: (r.stdout + r.stderr).trim() };
+      return [m, judgeCommand(e, m)];
     }
   }
 }
@@ -127,5 +132,7 @@ export function summarize(m: Measurement): string {
       return m.status !== undefined ? `HTTP ${m.status} in ${ms(m.ms)}, ${m.body?.length ?? 0} bytes` : `no response: ${m.error}`;
     case "resolve":
       return m.addresses.length ? `${m.addresses.join(", ")} in ${ms(m.ms)}` : `not resolved: ${m.error}`;
+    case "command":
+      return `exit ${m.exitCode ?? "killed"}: ${m.output.split("\n").slice(0, 3).join(" | ").slice(0, 200) || "(no output)"}`;
   }
 }

@@ -84,6 +84,20 @@ export function judgeResolve(e: Pick<ExpectationOf<"resolve">, "addresses">, m: 
   return verdict(want === got ? [] : [`resolved to ${got}, expected ${want}`]);
 }
 
+export interface CommandMeasure {
+  kind: "command";
+  exitCode: number | null;
+  output: string;
+}
+
+export function judgeCommand(e: Pick<ExpectationOf<"command">, "exit" | "output" | "equals">, m: CommandMeasure): Verdict {
+  const r: string[] = [];
+  if (e.equals !== undefined && m.output !== e.equals) r.push(`output is "${m.output.slice(0, 200)}", expected exactly "${e.equals}"`);
+  if (m.exitCode !== e.exit) r.push(`exit status ${m.exitCode ?? "none (killed)"}, expected ${e.exit}`);
+  if (e.output !== undefined && !m.output.includes(e.output)) r.push(`output does not contain "${e.output}"`);
+  return verdict(r);
+}
+
 /** One line a person reads: what is expected. */
 export function describe(e: Expectation): string {
   switch (e.kind) {
@@ -103,5 +117,7 @@ export function describe(e: Expectation): string {
       return `${e.from} GET ${e.url} → ${e.status}${e.contains ? ` containing "${e.contains}"` : ""}`;
     case "resolve":
       return `${e.on} resolves ${e.name}${e.addresses ? ` to ${e.addresses.join(", ")}` : ""}`;
+    case "command":
+      return `${e.on}$ ${e.run} → exit ${e.exit}${e.output !== undefined ? `, prints "${e.output}"` : ""}${e.equals !== undefined ? `, output exactly "${e.equals}"` : ""}`;
   }
 }

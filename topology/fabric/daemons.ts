@@ -48,7 +48,7 @@ export function httpd(node: NodeSpec, svc: ServiceDoc, dir: string): DaemonSpec 
  * Starts a daemon inside a namespace, detached so it outlives this process (for `labwright up`).
  * `ip netns exec` execs the daemon, so the pid we get is the daemon's own. Output goes to logFile.
  */
-export function spawnDaemon(ns: string, spec: DaemonSpec, logFile: string, env?: Record<string, string>): ProcessRef {
+export function spawnDaemon(ns: string, spec: Pick<DaemonSpec, "argv">, logFile: string, env?: Record<string, string>): ProcessRef {
   const fd = openSync(logFile, "a");
   try {
     const child = spawn("ip", ["netns", "exec", ns, ...spec.argv], {

@@ -3,7 +3,8 @@ import { resolve } from "node:path";
 import { IPv4, IPv4CidrRange, Validator } from "ip-num";
 import type { z } from "zod";
 import { LabFileError, type Problem, pathString } from "./problems.ts";
-import { CheckStep, type Expectation, ExpectationKinds, LabDoc, type LabDocT, RunStep } from "./schema.ts";
+import { IncusArgsError, parseIncus } from "../emulators/incus/args.ts";
+import { CheckStep, type Expectation, ExpectationKinds, IncusStep, LabDoc, type LabDocT, RunStep } from "./schema.ts";
 import type { InterfaceSpec, Lab, LanSpec, Located, NodeSpec, ScenarioSpec, Step } from "./types.ts";
 import { YamlSource } from "./yaml-source.ts";
 
@@ -210,6 +211,7 @@ function semantic(doc: LabDocT, problems: Problems, file: string): Lab {
       dns: n.dns ? { records: Object.fromEntries(Object.entries(n.dns.records).map(([k, v]) => [k, Array.isArray(v) ? v : [v]])) } : undefined,
       resolver: n.resolver,
       services: n.services,
+      software: [...new Set(n.software)],
     });
   }
 
@@ -252,6 +254,9 @@ function semantic(doc: LabDocT, problems: Problems, file: string): Lab {
       if (!node.interfaces.some((i) => i.address)) problems.add([...at, "dns"], `${node.name} serves DNS but has no address to serve it on`, "give one of its interfaces an address");
     }
     if (node.resolver !== undefined && !isIPv4(node.resolver)) problems.add([...at, "resolver"], `"${node.resolver}" is not an IPv4 address`, "write the DNS server's address");
+    if (node.software.includes("incus") && !node.software.includes("ovn-host")) {
+      problems.add([...at, "software"], `${node.name} is an Incus member without ovn-host`, "add ovn-host: Incus OVN networks need OVS and ovn-controller on every member");
+    }
     const ports = new Set<number>();
     node.services.forEach((s, k) => {
       if (ports.has(s.port)) problems.add([...at, "services", k, "port"], `port ${s.port} is used by another service on ${node.name}`, "give each service its own port");
@@ -260,23 +265,34 @@ function semantic(doc: LabDocT, problems: Problems, file: string): Lab {
   }
 
   // Steps, expectations, scenarios
-  const ctx: RefContext = { nodeNames, problems };
+  const members = new Set(nodes.filter((n) => n.software.includes("incus")).map((n) => n.name));
+  const ovnNodes = new Set(nodes.filter((n) => n.software.includes("ovn-host") || n.software.includes("ovn-central")).map((n) => n.name));
+  const ctx: RefContext = { nodeNames, problems, members, ovnNodes, instances: new Set(launched(doc.steps)) };
   const prologue = steps(doc.steps, ["steps"], ctx);
   const epilogue = expectations(doc.expect, ["expect"], ctx);
   let scenarios: ScenarioSpec[];
   if (doc.scenarios === undefined) {
-    scenarios = [{ name: "default", steps: prologue, expect: epilogue }];
+    scenarios = [{ name: "default", steps: prologue, expect: epilogue, logAllow: [] }];
   } else {
     if (doc.scenarios.length === 0) problems.add(["scenarios"], "`scenarios` is empty", "add a scenario or remove the key");
     const seen = new Set<string>();
     scenarios = doc.scenarios.map((s, k) => {
       if (seen.has(s.name)) problems.add(["scenarios", k, "name"], `duplicate scenario name "${s.name}"`, "give every scenario its own name");
       seen.add(s.name);
+      ctx.instances = new Set([...launched(doc.steps), ...launched(s.steps)]);
       return {
         name: s.name,
         description: s.description,
         steps: [...prologue, ...steps(s.steps, ["scenarios", k, "steps"], ctx)],
         expect: [...expectations(s.expect, ["scenarios", k, "expect"], ctx), ...epilogue],
+        logAllow: s.log_allow.flatMap((a, i) => {
+          try {
+            return [{ match: new RegExp(a.match), why: a.why }];
+          } catch (e) {
+            problems.add(["scenarios", k, "log_allow", i, "match"], `not a valid regular expression: ${(e as Error).message}`, "fix the pattern (JavaScript syntax)");
+            return [];
+          }
+        }),
       };
     });
   }
@@ -287,17 +303,41 @@ function semantic(doc: LabDocT, problems: Problems, file: string): Lab {
 interface RefContext {
   nodeNames: Set<string>;
   problems: Problems;
+  /** Incus cluster members (nodes with `software: [incus]`). */
+  members: Set<string>;
+  ovnNodes: Set<string>;
+  /** Instances launched by `incus launch` steps of the scenario being read: usable like nodes. */
+  instances: Set<string>;
+}
+
+/** Names of the instances `incus launch` steps create (unparsable steps are reported elsewhere). */
+function launched(raw: unknown[]): string[] {
+  const out: string[] = [];
+  for (const item of raw) {
+    if (!item || typeof item !== "object" || typeof (item as { incus?: unknown }).incus !== "string") continue;
+    try {
+      const c = parseIncus((item as { incus: string }).incus);
+      if (c.verb === "launch") out.push(c.name);
+    } catch {
+      /* reported when the step itself is read */
+    }
+  }
+  return out;
 }
 
 function nodeRef(name: string, at: Path, ctx: RefContext): void {
-  if (!ctx.nodeNames.has(name)) {
-    ctx.problems.add(at, `unknown node "${name}"`, `use one of the nodes defined under \`nodes\`: ${[...ctx.nodeNames].join(", ")}`);
+  if (!ctx.nodeNames.has(name) && !ctx.instances.has(name)) {
+    const inst = ctx.instances.size ? ` or an instance launched by this scenario (${[...ctx.instances].join(", ")})` : "";
+    ctx.problems.add(at, `unknown node "${name}"`, `use one of the nodes defined under \`nodes\`: ${[...ctx.nodeNames].join(", ")}${inst}`);
   }
 }
 
-/** A target is a node name, an IPv4 address, or a DNS name resolved inside the source node. */
+/** `<network>:gateway` / `<network>:uplink`: an Incus network's router address inside / on the uplink. */
+export const NETWORK_REF = /^([A-Za-z0-9][A-Za-z0-9_-]*):(gateway|uplink)$/;
+
+/** A target is a node or instance name, an IPv4 address, a network reference, or a DNS name resolved inside the source node. */
 function targetRef(to: string, at: Path, ctx: RefContext): void {
-  if (ctx.nodeNames.has(to) || isIPv4(to)) return;
+  if (ctx.nodeNames.has(to) || ctx.instances.has(to) || isIPv4(to) || NETWORK_REF.test(to)) return;
   if (/^[\d.]+$/.test(to)) ctx.problems.add(at, `"${to}" is not a valid IPv4 address`, "fix the address");
   else if (!HOSTNAME.test(to)) ctx.problems.add(at, `"${to}" is neither a node, an IPv4 address nor a DNS name`, "name a node, an address or a host name");
 }
@@ -316,8 +356,26 @@ function steps(raw: unknown[], at: Path, ctx: RefContext): Step[] {
         nodeRef(s.on, [...sat, "on"], ctx);
         out.push({ kind: "run", name: s.name, on: s.on, run: s.run, should: s.should, output: s.output, timeoutS: s.timeout, origin });
       }
+    } else if (item && typeof item === "object" && "incus" in item) {
+      const s = shape(IncusStep, item, sat, ctx.problems);
+      if (s) {
+        nodeRef(s.on, [...sat, "on"], ctx);
+        if (ctx.nodeNames.has(s.on) && !ctx.members.has(s.on)) {
+          ctx.problems.add([...sat, "on"], `${s.on} is not an Incus cluster member`, `type incus commands on a node with \`software: [ovn-host, incus]\` (members: ${[...ctx.members].join(", ") || "none"})`);
+        }
+        try {
+          const command = parseIncus(s.incus);
+          for (const m of [("target" in command ? command.target : undefined)].filter((x): x is string => x !== undefined)) {
+            if (!ctx.members.has(m)) ctx.problems.add([...sat, "incus"], `--target ${m} is not an Incus cluster member`, `use one of: ${[...ctx.members].join(", ") || "(no node has software: [incus])"}`);
+          }
+          out.push({ kind: "incus", name: s.name, on: s.on, line: s.incus, command, should: s.should, output: s.output, origin });
+        } catch (e) {
+          if (!(e instanceof IncusArgsError)) throw e;
+          ctx.problems.add([...sat, "incus"], `incus ${s.incus}: ${e.message}`, "see docs/lab-files.md (incus steps) for what labwright emulates");
+        }
+      }
     } else {
-      ctx.problems.add(sat, "a step needs `run:` (a command, with `on:` a node) or `check:` (a list of expectations)", "e.g. `- { on: pamonha1, run: ip link set enp3s0 up }`");
+      ctx.problems.add(sat, "a step needs `run:` (a command, with `on:` a node), `incus:` (arguments of the incus command, with `on:` a cluster member) or `check:` (a list of expectations)", "e.g. `- { on: pamonha1, run: ip link set enp3s0 up }`");
     }
   });
   return out;
@@ -349,11 +407,11 @@ function expectations(raw: unknown[], at: Path, ctx: RefContext): Located<Expect
         ctx.problems.add([...bat, "address"], `"${e.address}" is not an address with prefix`, "write it like 10.10.35.1/24");
       }
     }
-    if (e.kind === "resolve") nodeRef(e.on, [...bat, "on"], ctx);
+    if (e.kind === "resolve" || e.kind === "command") nodeRef(e.on, [...bat, "on"], ctx);
     if (e.kind === "reach" && e.source !== undefined && !isIPv4(e.source)) ctx.problems.add([...bat, "source"], `"${e.source}" is not an IPv4 address`, "write the source address the destination should see");
     if (e.kind === "trace") {
       e.hops.forEach((h, i) => {
-        if (h !== "*" && !isIPv4(h)) ctx.problems.add([...bat, "hops", i], `"${h}" is not an IPv4 address or "*"`, "list hop addresses, or * for a silent hop");
+        if (h !== "*" && !isIPv4(h) && !NETWORK_REF.test(h)) ctx.problems.add([...bat, "hops", i], `"${h}" is not an IPv4 address, a network reference (<network>:gateway) or "*"`, "list hop addresses, or * for a silent hop");
       });
     }
     out.push(e);

@@ -56,6 +56,8 @@ export const Node = z.strictObject({
     .optional(),
   resolver: z.string().optional(),
   services: z.array(Service).default([]),
+  /** Packages installed and enabled on the node (see docs/lab-files.md). */
+  software: z.array(z.enum(["ovn-host", "ovn-central", "incus"])).default([]),
 });
 
 const RttBounds = z.strictObject({
@@ -117,6 +119,16 @@ export const ExpectationKinds = {
     name: z.string(),
     addresses: z.array(z.string()).optional(),
   }),
+  /** A command run in a node (e.g. `ovn-appctl -t ovn-controller connection-status`) and what it must print. */
+  command: z.strictObject({
+    on: z.string(),
+    run: z.string().min(1),
+    output: z.string().optional(),
+    /** The whole output, trimmed, must be exactly this. */
+    equals: z.string().optional(),
+    exit: z.int().min(0).max(255).default(0),
+    within: seconds.optional(),
+  }),
 } as const;
 
 export type ExpectationKind = keyof typeof ExpectationKinds;
@@ -131,14 +143,26 @@ export const RunStep = z.strictObject({
   output: z.string().optional(),
   timeout: seconds.default(60),
 });
+/** `incus: <arguments>` typed on a cluster member (`on:`), as after the `incus` command. */
+export const IncusStep = z.strictObject({
+  name: z.string().optional(),
+  on: z.string(),
+  incus: z.string().min(1),
+  should: z.enum(["succeed", "fail"]).default("succeed"),
+  output: z.string().optional(),
+});
 export const CheckStep = z.strictObject({
   name: z.string().optional(),
   check: z.array(z.unknown()).min(1),
 });
 
+/** WARN/ERR lines of OVS/OVN that this scenario provokes on purpose, each with its reason. */
+const LogAllow = z.strictObject({ match: z.string().min(1), why: z.string().min(1) });
+
 export const Scenario = z.strictObject({
   name,
   description: z.string().optional(),
+  log_allow: z.array(LogAllow).default([]),
   steps: z.array(z.unknown()).default([]),
   expect: z.array(z.unknown()).default([]),
 });

@@ -1,3 +1,4 @@
+import type { IncusCommand } from "../emulators/incus/args.ts";
 import type { Expectation, NatRule, ServiceDoc } from "./schema.ts";
 
 export type { Expectation, NatRule, ServiceDoc };
@@ -35,7 +36,11 @@ export interface NodeSpec {
   readonly dns?: { readonly records: Readonly<Record<string, readonly string[]>> };
   readonly resolver?: string;
   readonly services: readonly ServiceDoc[];
+  /** Node software: OVS/OVN daemons, Incus cluster membership. */
+  readonly software: readonly Software[];
 }
+
+export type Software = "ovn-host" | "ovn-central" | "incus";
 
 /** Where a step or expectation came from, for reports. */
 export interface Origin {
@@ -54,6 +59,18 @@ export type Step =
       readonly timeoutS: number;
       readonly origin: Origin;
     }
+  | {
+      readonly kind: "incus";
+      readonly name?: string;
+      /** The cluster member the command is typed on. */
+      readonly on: string;
+      /** The command line after `incus`, as written. */
+      readonly line: string;
+      readonly command: IncusCommand;
+      readonly should: "succeed" | "fail";
+      readonly output?: string;
+      readonly origin: Origin;
+    }
   | { readonly kind: "check"; readonly name?: string; readonly checks: readonly Located<Expectation>[]; readonly origin: Origin };
 
 export type Located<T> = T & { readonly origin: Origin };
@@ -65,6 +82,8 @@ export interface ScenarioSpec {
   readonly steps: readonly Step[];
   /** The scenario's own expectations, then the lab's common ones. */
   readonly expect: readonly Located<Expectation>[];
+  /** Daemon log lines this scenario provokes on purpose. */
+  readonly logAllow: readonly { readonly match: RegExp; readonly why: string }[];
 }
 
 /** A validated lab: every reference resolves, every address fits its LAN. */

@@ -38,6 +38,10 @@ export function scenarioReport(s: ScenarioResult): string {
   }
   const stepChecks = new Set(s.steps.flatMap((st) => (st.kind === "check" ? st.checks : [])));
   for (const c of s.checks) if (!stepChecks.has(c)) out.push(...checkLines(c, width, "  "));
+  if (s.logProblems.length) {
+    out.push(`  FAIL  OVS/OVN daemon logs: ${s.logProblems.length} WARN/ERR line(s) not on the allowlist (topology/stacks/ovs.ts)`);
+    for (const p of s.logProblems.slice(0, 10)) out.push(`      ${p.node}: ${p.line}`);
+  }
   return out.join("\n");
 }
 

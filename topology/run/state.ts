@@ -24,7 +24,8 @@ export interface RunState {
   processes: (ProcessRef & { name: string; node: string })[];
   /** Files outside the run directory (e.g. /etc/netns/<ns>/ for per-node resolv.conf). */
   paths: string[];
-  nodes: Record<string, { namespace: string }>;
+  /** Nodes and instances: their namespace, and the environment commands in them get (OVS/OVN directories). */
+  nodes: Record<string, { namespace: string; env?: Record<string, string>; instanceOf?: string }>;
 }
 
 export function newRunId(): string {

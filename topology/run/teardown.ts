@@ -48,7 +48,7 @@ function pidsIn(namespaces: readonly string[]): ProcessRef[] {
  * Removes everything a run recorded: its processes (by recorded pid and start time, then anything
  * still inside its namespaces), its namespaces, its extra paths and its state directory.
  */
-export async function teardown(state: RunState): Promise<TeardownReport> {
+export async function teardown(state: RunState, opts: { keepRunDir?: boolean } = {}): Promise<TeardownReport> {
   const t0 = performance.now();
   const owned = state.namespaces.filter((ns) => ns.startsWith(`${NS_PREFIX}${state.id}`));
   const existing = owned.filter(namespaceExists);
@@ -70,6 +70,6 @@ export async function teardown(state: RunState): Promise<TeardownReport> {
     rmSync(p, { recursive: true, force: true });
     paths++;
   }
-  rmSync(runDir(state.id), { recursive: true, force: true });
+  if (!opts.keepRunDir) rmSync(runDir(state.id), { recursive: true, force: true });
   return { runId: state.id, processes, namespaces: existing.length, paths, durationMs: performance.now() - t0 };
 }

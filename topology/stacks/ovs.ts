@@ -1,0 +1,311 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { NodeSpec } from "../model/types.ts";
+import { must } from "../run/exec.ts";
+import type { ProcessRef } from "../run/process.ts";
+import { isAlive } from "../run/process.ts";
+
+/**
+ * Open vSwitch and OVN as node software: what installing `ovn-host` / `ovn-central` and starting
+ * their services does, inside one node's namespace, with the node's own directory for sockets,
+ * databases and logs, and the userspace datapath (this machine's kernel has no openvswitch module).
+ * Every workaround from ../shared/notes/ovn-in-netns.md is applied here, never by a lab file.
+ */
+
+export type { Software } from "../model/types.ts";
+
+/** One directory per node for everything OVS and OVN keep: sockets, databases, pid files, logs. */
+export function ovsDir(runDir: string, node: string): string {
+  return join(runDir, "nodes", node, "ovs");
+}
+
+/**
+ * The environment every command in the node gets, so `ovs-vsctl`, `ovs-appctl`, `ovn-nbctl`,
+ * `ovn-sbctl` and `ovn-appctl` typed by an operator find the node's own daemons.
+ */
+export function ovsEnv(dir: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const p of ["OVS", "OVN"]) for (const d of ["RUNDIR", "DBDIR", "LOGDIR", "SYSCONFDIR"]) env[`${p}_${d}`] = dir;
+  return env;
+}
+
+export interface OvsDaemon {
+  name: string;
+  argv: string[];
+  /** True once the daemon answers (its socket exists). */
+  ready: (pid: number) => boolean;
+}
+
+const ctlOf = (dir: string, name: string) => (pid: number) => existsSync(join(dir, `${name}.${pid}.ctl`));
+
+/** Databases the daemons need, created as the packages' postinst scripts would. */
+export async function createDatabases(node: NodeSpec, dir: string): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const dbs: [string, string][] = [];
+  if (node.software.includes("ovn-host")) dbs.push(["conf.db", "/usr/share/openvswitch/vswitch.ovsschema"]);
+  if (node.software.includes("ovn-central")) {
+    dbs.push(["ovnnb_db.db", "/usr/share/ovn/ovn-nb.ovsschema"], ["ovnsb_db.db", "/usr/share/ovn/ovn-sb.ovsschema"]);
+  }
+  await Promise.all(dbs.map(([db, schema]) => must(["ovsdb-tool", "create", join(dir, db), schema], { timeoutS: 30, context: `creating ${db} of ${node.name}` })));
+}
+
+const common = (dir: string, name: string) => ["-vconsole:off", "-vfile:info", `--log-file=${join(dir, `${name}.log`)}`, `--pidfile=${join(dir, `${name}.pid`)}`, "--no-chdir"];
+
+/** ovn-central: the NB and SB database servers and ovn-northd (listening on their unix sockets; remote listeners come from `ovn-nbctl set-connection`). */
+export function centralDaemons(dir: string): OvsDaemon[] {
+  const db = (d: "nb" | "sb", table: string): OvsDaemon => ({
+    name: `ovn${d}_db`,
+    argv: [
+      "ovsdb-server",
+      ...common(dir, `ovsdb-server-${d}`),
+      `--remote=punix:${join(dir, `ovn${d}_db.sock`)}`,
+      `--remote=db:${table},connections`,
+      `--unixctl=${join(dir, `ovn${d}_db.ctl`)}`,
+      join(dir, `ovn${d}_db.db`),
+    ],
+    ready: () => existsSync(join(dir, `ovn${d}_db.sock`)),
+  });
+  return [db("nb", "OVN_Northbound,NB_Global"), db("sb", "OVN_Southbound,SB_Global")];
+}
+
+export function northd(dir: string): OvsDaemon {
+  return {
+    name: "ovn-northd",
+    argv: ["ovn-northd", ...common(dir, "ovn-northd"), `--ovnnb-db=unix:${join(dir, "ovnnb_db.sock")}`, `--ovnsb-db=unix:${join(dir, "ovnsb_db.sock")}`],
+    ready: ctlOf(dir, "ovn-northd"),
+  };
+}
+
+/** ovn-host, first part: the switch database and the switch. */
+export function ovsdbServer(dir: string): OvsDaemon {
+  return {
+    name: "ovsdb-server",
+    argv: ["ovsdb-server", ...common(dir, "ovsdb-server"), `--remote=punix:${join(dir, "db.sock")}`, "--remote=db:Open_vSwitch,Open_vSwitch,manager_options", join(dir, "conf.db")],
+    ready: () => existsSync(join(dir, "db.sock")),
+  };
+}
+
+export function vswitchd(dir: string): OvsDaemon {
+  return { name: "ovs-vswitchd", argv: ["ovs-vswitchd", ...common(dir, "ovs-vswitchd"), `unix:${join(dir, "db.sock")}`], ready: ctlOf(dir, "ovs-vswitchd") };
+}
+
+/** ovn-host, second part: ovn-controller (23.03 rejects --unixctl; its socket is ovn-controller.<pid>.ctl). */
+export function ovnController(dir: string): OvsDaemon {
+  return { name: "ovn-controller", argv: ["ovn-controller", ...common(dir, "ovn-controller"), `unix:${join(dir, "db.sock")}`], ready: ctlOf(dir, "ovn-controller") };
+}
+
+/**
+ * What the ovs-ctl start script writes into a fresh switch database, plus the two settings the
+ * userspace datapath needs: the chassis is named after the node, and ovn-controller creates br-int
+ * with the netdev datapath.
+ */
+export function initArgs(node: string): string[] {
+  return [
+    "ovs-vsctl", "--no-wait", "--timeout=10", "init", "--",
+    "set", "open_vswitch", ".",
+    `external_ids:system-id=${node}`,
+    `external_ids:hostname=${node}`,
+    "external_ids:ovn-bridge-datapath-type=netdev",
+  ];
+}
+
+export async function awaitReady(d: OvsDaemon, ref: ProcessRef, log: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!isAlive(ref)) throw new Error(`${d.name} exited during start:\n${tailOf(log)}`);
+    if (d.ready(ref.pid)) return;
+    if (Date.now() > deadline) throw new Error(`${d.name} was not ready within ${timeoutMs} ms:\n${tailOf(log)}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function tailOf(file: string): string {
+  try {
+    return readFileSync(file, "utf8").trim().split("\n").slice(-8).map((l) => "    " + l).join("\n");
+  } catch {
+    return "    (no log)";
+  }
+}
+
+// ---------------------------------------------------------------- logs
+
+export interface LogProblem {
+  node: string;
+  file: string;
+  line: string;
+}
+
+/**
+ * WARN/ERR lines that are expected in these labs, each with the reason. Anything else fails the run
+ * (as OVN's own system tests do at the end of every test).
+ */
+export const LOG_ALLOWLIST: { re: RegExp; why: string }[] = [
+  // A chassis whose ovn-remote is not reachable (the seed's failure, or the SB listener not yet
+  // configured when ovn-remote is set) logs its reconnect attempts.
+  { re: /reconnect\|(WARN|INFO)\|(tcp|unix):.*: (connection attempt failed|connection dropped|connection attempt timed out)/, why: "southbound connection lost or not yet listening" },
+  { re: /stream_(tcp|unix|fd)\|WARN\|.*(Connection refused|No route to host|Network is unreachable|Connection reset)/, why: "southbound connection lost or not yet listening" },
+  { re: /jsonrpc\|WARN\|(tcp|unix):.*(receive|send) error: (Connection reset by peer|Broken pipe)/, why: "peer restarted or link went down under a live session" },
+  // ovs-vswitchd at start: no kernel module, only the userspace datapath exists.
+  { re: /dpif_netlink\|(WARN|INFO)\|.*(Generic Netlink family 'ovs_datapath' does not exist|The Open vSwitch kernel module is probably not loaded)/, why: "no openvswitch kernel module: the userspace datapath is used" },
+  { re: /netdev_linux\|WARN\|.*ethtool command ETHTOOL_G(FLAGS|SET|LINKSETTINGS) on network device .* failed: (No such device|Operation not supported)/, why: "veths and taps have no ethtool link settings" },
+  // ovn-controller polls ovs-vswitchd for features before br-int exists.
+  { re: /(ofctl|features|rconn)\|(WARN|INFO)\|.*br-int\.mgmt.*(connection failed|No such file or directory)/, why: "br-int not created yet when ovn-controller starts" },
+  { re: /ovs_rcu\|WARN\|blocked \d+ ms waiting for/, why: "2-core machine under load: an RCU grace period took long" },
+  { re: /timeval\|WARN\|(Unreasonably long \d+ms poll interval|context switches|faults:|disk:|\d+ ms waited)/, why: "2-core machine under load: a slow poll loop" },
+  // Debian's ovn-controller is built with the representor VIF plug provider, which needs devlink
+  // hardware (SmartNICs); a machine without it logs this once at start.
+  { re: /vif_plug_provider\|WARN\|failed to initialize representor VIF plug provider class/, why: "no SmartNIC representors on this machine" },
+  // When the HA chassis group is (re)assigned, a chassis not hosting the chassisredirect port may be
+  // asked to release it (OVN 23.03 logs this; harmless).
+  { re: /if_status\|WARN\|Trying to release unknown interface cr-/, why: "gateway port moved between chassis" },
+  { re: /netdev_linux\|WARN\|.*: removing policing failed: No such device/, why: "a port removed together with its device (instance deleted)" },
+  { re: /bridge\|WARN\|could not open network device .* \(No such device\)/, why: "a port removed together with its device (instance deleted)" },
+];
+
+/** Scans the OVS/OVN logs of a node for WARN/ERR lines not on the allowlist. */
+export function scanLogs(node: string, dir: string): LogProblem[] {
+  if (!existsSync(dir)) return [];
+  const out: LogProblem[] = [];
+  for (const f of readdirSync(dir).filter((x) => x.endsWith(".log"))) {
+    for (const line of readFileSync(join(dir, f), "utf8").split("\n")) {
+      if (!/\|(WARN|ERR|EMER)\|/.test(line)) continue;
+      if (LOG_ALLOWLIST.some((a) => a.re.test(line))) continue;
+      out.push({ node, file: join(dir, f), line });
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- kernel-datapath behaviour
+
+/** `ethtool -K <dev> tx off` for each device: AF_PACKET ports leave CHECKSUM_PARTIAL unfilled and TCP would fail. */
+export function txOffScript(devs: readonly string[]): string {
+  return devs.map((d) => `ethtool -K ${d} tx off >/dev/null`).join("\n");
+}
+
+interface OvsView {
+  systemPorts: string[];
+  bridges: string[];
+  encapIp?: string;
+}
+
+async function ovsView(exec: NodeExecEnv): Promise<OvsView> {
+  const r = await exec(["bash", "-c", "ovs-vsctl --timeout=5 -f csv --no-headings --columns=name,type list interface; echo ---; ovs-vsctl --timeout=5 list-br; echo ---; ovs-vsctl --timeout=5 --if-exists get open_vswitch . external_ids:ovn-encap-ip"]);
+  if (r.exitCode !== 0) return { systemPorts: [], bridges: [] };
+  const [ports = "", bridges = "", encap = ""] = r.stdout.split("---\n");
+  const systemPorts = ports
+    .split("\n")
+    .map((l) => l.split(","))
+    .filter((f) => f.length >= 2 && (f[1] === '""' || f[1] === "system"))
+    .map((f) => f[0]!.replace(/"/g, ""));
+  const ip = encap.trim().replace(/"/g, "");
+  return { systemPorts, bridges: bridges.split("\n").filter(Boolean), encapIp: ip || undefined };
+}
+
+export type NodeExecEnv = (argv: string[]) => Promise<{ exitCode: number | null; stdout: string; stderr: string }>;
+
+/** Name of the OVS bridge that carries a node's tunnel endpoint (ovn-in-netns.md, requirement 4). */
+export const CARRIER = "br-phy";
+
+/**
+ * Makes a node's OVS behave as the kernel datapath would, after whatever the operator typed:
+ * - every NIC that is an OVS port gets an nft netdev ingress drop, so the node's own IP stack stops
+ *   seeing its frames (with kernel OVS the bridge takes them; with AF_PACKET both would), and loses
+ *   it again when it leaves OVS;
+ * - when `ovn-encap-ip` names an address held by a plain NIC, that NIC goes into br-phy and the
+ *   address is also put on br-phy's internal port, with the NIC's routes moved there: userspace
+ *   tunnelling only sends through an OVS internal port. The NIC keeps its address as shown by `ip`.
+ * Returns what it changed, for the run's event log.
+ */
+export async function reconcile(node: NodeSpec, exec: NodeExecEnv): Promise<string[]> {
+  const changes: string[] = [];
+  const nics = new Set(node.interfaces.map((i) => i.name));
+  let view = await ovsView(exec);
+  if (view.encapIp && !view.bridges.includes(CARRIER)) {
+    const holder = node.interfaces.find((i) => i.address === view.encapIp) ?? (await liveHolder(exec, view.encapIp, nics));
+    if (holder && !view.systemPorts.includes(holder.name)) {
+      await moveToCarrier(exec, holder.name, view.encapIp, holder.prefix);
+      changes.push(`tunnel endpoint ${view.encapIp}: ${holder.name} is now a port of ${CARRIER}, which carries the address`);
+      view = await ovsView(exec);
+    }
+  }
+  const inOvs = view.systemPorts.filter((p) => nics.has(p));
+  const r = await exec(["nft", "-j", "list", "table", "netdev", "labwright_ovsports"]);
+  const chains = new Set<string>();
+  if (r.exitCode === 0) {
+    for (const o of (JSON.parse(r.stdout) as { nftables: { chain?: { name: string } }[] }).nftables) if (o.chain) chains.add(o.chain.name);
+  }
+  const add = inOvs.filter((p) => !chains.has(p));
+  const del = [...chains].filter((c) => !inOvs.includes(c));
+  if (add.length || del.length) {
+    const lines = ["table netdev labwright_ovsports {}"];
+    for (const p of add) lines.push(`add chain netdev labwright_ovsports ${p} { type filter hook ingress device "${p}" priority 0; policy drop; }`);
+    for (const c of del) lines.push(`delete chain netdev labwright_ovsports ${c}`);
+    const res = await exec(["bash", "-c", `nft -f - <<'EOF'\n${lines.join("\n")}\nEOF`]);
+    if (res.exitCode !== 0) throw new Error(`${node.name}: could not update the OVS port filters: ${res.stderr.trim()}`);
+    for (const p of add) changes.push(`${p} is an OVS port: the node's IP stack no longer receives its frames`);
+    for (const c of del) changes.push(`${c} left OVS: the node's IP stack receives its frames again`);
+  }
+  return changes;
+}
+
+async function liveHolder(exec: NodeExecEnv, ip: string, nics: Set<string>): Promise<{ name: string; prefix: number } | undefined> {
+  const r = await exec(["ip", "-j", "-4", "addr", "show"]);
+  if (r.exitCode !== 0) return undefined;
+  for (const l of JSON.parse(r.stdout) as { ifname: string; addr_info: { local: string; prefixlen: number }[] }[]) {
+    const a = l.addr_info.find((x) => x.local === ip);
+    if (a && nics.has(l.ifname)) return { name: l.ifname, prefix: a.prefixlen };
+  }
+  return undefined;
+}
+
+async function moveToCarrier(exec: NodeExecEnv, nic: string, ip: string, prefix: number): Promise<void> {
+  const mac = (await exec(["cat", `/sys/class/net/${nic}/address`])).stdout.trim();
+  const routes = await exec(["ip", "-j", "-4", "route", "show", "dev", nic]);
+  const list = routes.exitCode === 0 ? (JSON.parse(routes.stdout) as { dst: string; gateway?: string; protocol?: string }[]) : [];
+  const script = [
+    "set -e",
+    `ovs-vsctl --timeout=10 add-br ${CARRIER} -- set bridge ${CARRIER} datapath_type=netdev other_config:hwaddr=${mac} -- add-port ${CARRIER} ${nic}`,
+    `ip addr add ${ip}/${prefix} dev ${CARRIER}`,
+    `ip link set ${CARRIER} up`,
+    ...list.filter((r) => r.protocol === "kernel").map((r) => `ip route del ${r.dst} dev ${nic}`),
+    ...list.filter((r) => r.protocol !== "kernel").map((r) => `ip route replace ${r.dst}${r.gateway ? ` via ${r.gateway}` : ""} dev ${CARRIER}`),
+  ].join("\n");
+  const res = await exec(["bash", "-c", script]);
+  if (res.exitCode !== 0) throw new Error(`moving the tunnel endpoint ${ip} to ${CARRIER}: ${res.stderr.trim()}`);
+}
+
+// ---------------------------------------------------------------- starting a node's stack
+
+export interface StackStarter {
+  /** Starts a daemon in the node's namespace with the node's OVS/OVN environment; records it before waiting. */
+  spawn(d: OvsDaemon, log: string): ProcessRef;
+  exec(argv: string[]): Promise<{ exitCode: number | null; stdout: string; stderr: string }>;
+}
+
+/**
+ * Starts what the node's packages start: ovn-central (NB/SB databases, then ovn-northd) and
+ * ovn-host (switch database, ovs-vswitchd, then ovn-controller), each awaited by its socket.
+ */
+export async function startStack(node: NodeSpec, dir: string, s: StackStarter): Promise<void> {
+  await createDatabases(node, dir);
+  const up = async (d: OvsDaemon) => {
+    const log = join(dir, `${d.name}.out`);
+    const ref = s.spawn(d, log);
+    await awaitReady(d, ref, log);
+  };
+  const central = async () => {
+    if (!node.software.includes("ovn-central")) return;
+    await Promise.all(centralDaemons(dir).map(up));
+    await up(northd(dir));
+  };
+  const host = async () => {
+    if (!node.software.includes("ovn-host")) return;
+    await up(ovsdbServer(dir));
+    const init = await s.exec(initArgs(node.name));
+    if (init.exitCode !== 0) throw new Error(`initialising the switch database of ${node.name}: ${init.stderr.trim()}`);
+    await up(vswitchd(dir));
+    await up(ovnController(dir));
+  };
+  await Promise.all([central(), host()]);
+}
