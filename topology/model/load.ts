@@ -365,7 +365,8 @@ function steps(raw: unknown[], at: Path, ctx: RefContext): Step[] {
         }
         try {
           const command = parseIncus(s.incus);
-          for (const m of [("target" in command ? command.target : undefined)].filter((x): x is string => x !== undefined)) {
+          const member = command.verb === "network-create" || command.verb === "launch" ? command.target : undefined;
+          for (const m of member === undefined ? [] : [member]) {
             if (!ctx.members.has(m)) ctx.problems.add([...sat, "incus"], `--target ${m} is not an Incus cluster member`, `use one of: ${[...ctx.members].join(", ") || "(no node has software: [incus])"}`);
           }
           out.push({ kind: "incus", name: s.name, on: s.on, line: s.incus, command, should: s.should, output: s.output, origin });

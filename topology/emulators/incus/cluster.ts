@@ -385,9 +385,10 @@ export class IncusCluster {
       ...(rec.dhcp ? [["--if-exists", "destroy", "dhcp_options", rec.dhcp]] : []),
       ...this.forwards.filter((f) => f.network === rec.name).flatMap((f) => ["tcp", "udp"].map((p) => ["--if-exists", "lb-del", n.lb(f.listen, p)])),
     ];
-    const group = (await this.nbctl(on, ["--bare", "--columns=_uuid", "find", "ha_chassis_group", `name=${n.group}`])).trim();
-    if (group) cmds.push(["destroy", "ha_chassis_group", group]);
     await this.nbctl(on, cmds.flatMap((c, k) => (k === 0 ? c : ["--", ...c])));
+    // Only once the router port referring to it is gone (OVSDB checks references before collecting garbage).
+    const group = (await this.nbctl(on, ["--bare", "--columns=_uuid", "find", "ha_chassis_group", `name=${n.group}`])).trim();
+    if (group) await this.nbctl(on, ["destroy", "ha_chassis_group", group]);
   }
 
   private bridgeOf(uplink: NetworkRecord): string {

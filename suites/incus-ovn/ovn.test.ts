@@ -1,0 +1,218 @@
+import { describe, expect, it } from "vitest";
+import { parseIncus } from "../../topology/emulators/incus/args.ts";
+import type { IncusCluster } from "../../topology/emulators/incus/cluster.ts";
+import { loadLab } from "../../topology/model/load.ts";
+import { INCUS_LAB } from "../support/cli.ts";
+import { useLab } from "../support/fixture.ts";
+import { applySteps, scenario, stepsBefore } from "../support/steps.ts";
+
+const lab = loadLab(INCUS_LAB);
+const PAMONHAS = ["pamonha1", "pamonha2", "pamonha3"] as const;
+
+function incus(c: IncusCluster | null): IncusCluster {
+  if (!c) throw new Error("the lab has no Incus cluster");
+  return c;
+}
+
+describe("the seed's failure: OVN on the dedicated NIC's addresses, then the UPLINK on that NIC", () => {
+  const sc = scenario(lab, "ovn-on-dedicated-nic");
+  const s = useLab(lab);
+
+  it("before the uplink: everything runs, three chassis registered over 10.10.35.1", async () => {
+    await applySteps(s(), stepsBefore(sc, "network create test-ovn"));
+    const chassis = await s().sh("pamonha1", "ovn-sbctl --bare --columns=name list chassis | sort");
+    expect(chassis.stdout.trim().split(/\s+/)).toEqual([...PAMONHAS]);
+    for (const p of PAMONHAS) expect((await s().link(p, "enp3s0")).admin).toBe("up");
+  });
+
+  it("creating the OVN network fails with Incus's own message", async () => {
+    const r = await incus(s().incus).run("pamonha1", parseIncus("network create test-ovn --type=ovn network=UPLINK"));
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('Cannot start network as uplink network interface "enp3s0" has one or more IP addresses configured on it');
+    expect(incus(s().incus).networks.has("test-ovn")).toBe(false);
+  });
+
+  it.each(PAMONHAS)("Incus's rollback leaves %s's enp3s0 administratively DOWN, address still on it", async (p) => {
+    const l = await s().link(p, "enp3s0");
+    expect(l).toHaveLinkState({ admin: "down" });
+    expect(l.addresses).toEqual([`10.10.35.${p.at(-1)}/24`]);
+  });
+
+  it("the chassis lose their southbound connection", async () => {
+    for (const p of ["pamonha2", "pamonha3"]) {
+      await expect
+        .poll(async () => (await s().sh(p, "ovn-appctl -t ovn-controller connection-status")).stdout.trim(), { timeout: 30_000, interval: 250 })
+        .toBe("not connected");
+    }
+  });
+
+  it("no OVN network can be created any more, and nothing half-made is left in the northbound database", async () => {
+    const r = await incus(s().incus).run("pamonha2", parseIncus("network create test-ovn --type=ovn network=UPLINK"));
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("Failed to connect to OVN");
+    expect((await s().sh("pamonha1", "ovn-nbctl lr-list; ovn-nbctl ls-list")).stdout).toBe("");
+  });
+
+  it("the only OVS/OVN log warnings are the ones this failure causes (scenario allowlist)", () => {
+    const left = s()
+      .logProblems()
+      .filter((p) => !sc.logAllow.some((a) => a.match.test(p.line)));
+    expect(left).toEqual([]);
+  });
+});
+
+describe("the seed's fix: UPLINK on the bare enp3s0, OVN on the management network", () => {
+  const sc = scenario(lab, "ovn-fix");
+  const s = useLab(lab);
+
+  it("the seed's steps all succeed, and test-ovn's uplink address is the first of ipv4.ovn.ranges", async () => {
+    await applySteps(s(), sc.steps);
+    expect(s().addressOf("curau", "test-ovn:uplink")).toBe("10.10.35.1");
+    const nb = await s().sh("pamonha1", "ovn-nbctl get logical_router_port incus-net2-lr-lrp-ext networks");
+    expect(nb.stdout.trim()).toBe('["10.10.35.1/24"]');
+    expect(s().addressOf("curau", "web:uplink")).toBe("10.10.35.2");
+  });
+
+  it("Incus's objects are in the northbound database under Incus's names", async () => {
+    const nb = (await s().sh("pamonha1", "ovn-nbctl show")).stdout;
+    for (const name of ["incus-net2-lr", "incus-net2-ls-ext", "incus-net2-ls-int", "incus-net2-ls-ext-lsp-provider", "incus-net2-instance-c1-eth0", "incus-net2-instance-c2-eth0"]) {
+      expect(nb).toContain(name);
+    }
+    const nat = (await s().sh("pamonha1", "ovn-nbctl lr-nat-list incus-net2-lr")).stdout;
+    expect(nat).toMatch(/snat\s+10\.10\.35\.1\s+10\.\d+\.\d+\.0\/24/);
+    const route = (await s().sh("pamonha1", "ovn-nbctl lr-route-list incus-net2-lr")).stdout;
+    expect(route).toMatch(/0\.0\.0\.0\/0\s+10\.10\.35\.254 dst-ip incus-net2-lr-lrp-ext/);
+    const group = (await s().sh("pamonha1", "ovn-nbctl ha-chassis-group-list")).stdout;
+    for (const p of PAMONHAS) expect(group).toContain(p);
+  });
+
+  it("every member bridges the bare enp3s0 into incusovn1 and maps UPLINK to it; its frames no longer reach the node's IP stack", async () => {
+    for (const p of PAMONHAS) {
+      expect((await s().sh(p, "ovs-vsctl list-ports incusovn1")).stdout.split("\n")).toContain("enp3s0");
+      expect((await s().sh(p, "ovs-vsctl get open_vswitch . external_ids:ovn-bridge-mappings")).stdout.trim()).toBe('"UPLINK:incusovn1"');
+      expect((await s().sh(p, "nft list chain netdev labwright_ovsports enp3s0")).stdout).toContain("policy drop");
+    }
+  });
+
+  it("an instance is configured by OVN's DHCP: address in the network's subnet, router, MTU 1442, DNS = the uplink gateway", async () => {
+    const gw = s().addressOf("c1", "test-ovn:gateway");
+    const addr = (await s().exec("c1", ["ip", "-j", "-4", "addr", "show", "dev", "eth0"])).stdout;
+    const info = JSON.parse(addr) as { mtu: number; addr_info: { local: string; prefixlen: number }[] }[];
+    expect(info[0]!.mtu).toBe(1442);
+    expect(info[0]!.addr_info[0]!.local.split(".").slice(0, 3)).toEqual(gw.split(".").slice(0, 3));
+    expect((await s().sh("c1", "ip route show default")).stdout).toContain(`default via ${gw}`);
+    expect((await s().sh("c1", "cat /etc/resolv.conf")).stdout).toContain("nameserver 10.10.35.254");
+  });
+
+  it("c1 (pamonha1) and c2 (pamonha2) ping each other with TTL 64 over a Geneve tunnel between the members' management addresses", async () => {
+    expect(await s().ping("c1", "c2", { count: 5 })).toReach({ ttl: 64, loss: 0 });
+    expect(await s().ping("c2", "c1", { count: 5 })).toReach({ ttl: 64, loss: 0 });
+    const tunnels = (await s().sh("pamonha1", "ovs-vsctl --bare --columns=type,options find interface type=geneve")).stdout;
+    expect(tunnels).toMatch(/remote_ip="?192\.168\.35\.2\b/);
+  });
+
+  it("both instances ping google.com by name: TTL 62, the internet sees curau's address", async () => {
+    for (const c of ["c1", "c2"]) {
+      expect((await s().resolve(c, "google.com")).addresses).toEqual(["203.0.113.1"]);
+      expect(await s().ping(c, "google.com", { count: 3 })).toReach({ ttl: 62, loss: 0 });
+    }
+    const cap = await s().capture("inet", "icmp and icmp[icmptype] == icmp-echo");
+    await s().ping("c2", "203.0.113.1", { count: 1 });
+    expect(await cap.stop()).toEqual(["203.0.113.2"]);
+  });
+
+  it("traceroute from an instance: the OVN router, curau, the internet host", async () => {
+    const gw = s().addressOf("c1", "test-ovn:gateway");
+    expect(await s().trace("c1", "203.0.113.1")).toFollowHops([gw, "10.10.35.254", "203.0.113.1"]);
+  });
+
+  it("curau reaches the network's uplink address (OVN answers with TTL 255, one hop: 254); the internet reaches neither it nor an instance", async () => {
+    expect(await s().ping("curau", "test-ovn:uplink", { count: 3 })).toReach({ ttl: 254, loss: 0 });
+    expect(await s().ping("inet", "test-ovn:uplink", { count: 2 })).toBeUnreachable();
+    expect(await s().ping("inet", "c1", { count: 2 })).toBeUnreachable();
+  });
+
+  it("inbound beyond the seed: the forward plus curau's port-forward expose web1's port 80 to the internet, and only that port", async () => {
+    expect((await s().tcp("inet", "203.0.113.2", 8080)).open).toBe(true);
+    expect((await s().http("inet", "http://203.0.113.2:8080/copyright")).status).toBe(200);
+    expect((await s().tcp("inet", "203.0.113.2", 8081)).open).toBe(false);
+    expect((await s().tcp("curau", "10.10.35.100", 22)).open).toBe(false);
+    expect(await s().ping("inet", "web1", { count: 2 })).toBeUnreachable();
+  });
+
+  it("latency distributions: instance↔instance, instance→internet, curau→uplink address", async () => {
+    for (const [from, to] of [["c1", "c2"], ["c1", "203.0.113.1"], ["curau", "test-ovn:uplink"]] as const) {
+      const r = await s().ping(from, to, { count: 20, intervalS: 0.05 });
+      expect(r.received, `${from} → ${to}`).toBe(20);
+      const rtt = r.rtt!;
+      expect(rtt.min).toBeLessThanOrEqual(rtt.p50);
+      expect(rtt.p50).toBeLessThanOrEqual(rtt.p95);
+      expect(rtt.p95).toBeLessThanOrEqual(rtt.max);
+    }
+  });
+
+  it("operators' commands find each node's own daemons", async () => {
+    expect((await s().sh("pamonha2", "ovs-vsctl br-exists br-int && ovs-appctl -t ovs-vswitchd version")).stdout).toContain("ovs-vswitchd");
+    const sb = (await s().sh("pamonha1", "ovn-sbctl show")).stdout;
+    for (const p of PAMONHAS) expect(sb).toContain(`Chassis ${p}`);
+    expect((await s().sh("pamonha3", "ovn-nbctl --timeout=3 show")).exitCode).not.toBe(0); // no central on pamonha3
+  });
+
+  it("deleting an instance and its network unwinds the OVN rows and, with the last network gone, sets enp3s0 DOWN (as Incus does)", async () => {
+    const c = incus(s().incus);
+    for (const cmd of ["delete web1 --force", "network delete web"]) {
+      const r = await c.run("pamonha1", parseIncus(cmd));
+      expect(r.exitCode, `${cmd}: ${r.stderr}`).toBe(0);
+    }
+    const nb = (await s().sh("pamonha1", "ovn-nbctl ls-list; ovn-nbctl lr-list; ovn-nbctl ha-chassis-group-list; ovn-nbctl lb-list")).stdout;
+    expect(nb).not.toContain("incus-net3");
+    expect(nb).toContain("incus-net2");
+    expect((await s().link("pamonha3", "enp3s0")).admin).toBe("up"); // test-ovn still uses the uplink
+    expect((await c.run("pamonha1", parseIncus("network delete test-ovn"))).stderr).toContain("currently in use");
+    for (const cmd of ["delete c1 --force", "delete c2 --force", "network delete test-ovn"]) expect((await c.run("pamonha1", parseIncus(cmd))).exitCode, cmd).toBe(0);
+    for (const p of PAMONHAS) {
+      expect(await s().link(p, "enp3s0")).toHaveLinkState({ admin: "down" });
+      expect((await s().sh(p, "ovs-vsctl br-exists incusovn1")).exitCode).toBe(2);
+    }
+  });
+
+  it("no OVS/OVN log line outside the allowlist", () => {
+    expect(s().logProblems()).toEqual([]);
+  });
+});
+
+describe("capacity: one uplink address per OVN network", () => {
+  const s = useLab(lab);
+
+  it("with the seed's 200-address range, 200 networks get 10.10.35.1..200 and the 201st fails with `No free IPs available`", { timeout: 900_000 }, async () => {
+    await applySteps(s(), stepsBefore(scenario(lab, "ovn-fix"), "network create test-ovn"));
+    const c = incus(s().incus);
+    const t0 = performance.now();
+    for (let k = 1; k <= 200; k++) {
+      const r = await c.run("pamonha1", parseIncus(`network create n${k} --type=ovn network=UPLINK`));
+      expect(r.exitCode, `network ${k}: ${r.stderr}`).toBe(0);
+      expect(c.network(`n${k}`).config["volatile.network.ipv4.address"]).toBe(`10.10.35.${k}`);
+    }
+    const r = await c.run("pamonha1", parseIncus("network create n201 --type=ovn network=UPLINK"));
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toBe("Error: Failed to allocate uplink IPv4 address: No free IPs available\n");
+    console.log(`capacity: 200 OVN networks in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    // The 200th network works end to end: curau reaches its router's uplink address.
+    await expect.poll(async () => (await s().ping("curau", "10.10.35.200", { count: 1 })).received, { timeout: 60_000, interval: 500 }).toBe(1);
+  });
+});
+
+describe("kernel-OVS behaviour on the userspace datapath (applied by the harness after each step)", () => {
+  const s = useLab(lab);
+  const step = (run: string) => ({ kind: "run" as const, on: "pamonha1", run, should: "succeed" as const, timeoutS: 30, origin: { path: "suite" } });
+
+  it("a NIC the operator adds to an OVS bridge keeps its address and link, but the address stops answering; removing it brings it back", async () => {
+    expect((await s().runStep(step("ovs-vsctl add-br br-ex -- set bridge br-ex datapath_type=netdev -- add-port br-ex enp3s0"))).asExpected).toBe(true);
+    const l = await s().link("pamonha1", "enp3s0");
+    expect(l).toHaveLinkState({ admin: "up", oper: "up" });
+    expect(l.addresses).toEqual(["10.10.35.1/24"]);
+    expect(await s().ping("curau", "10.10.35.1", { count: 2 })).toBeUnreachable();
+    expect((await s().runStep(step("ovs-vsctl del-port br-ex enp3s0"))).asExpected).toBe(true);
+    await expect.poll(async () => (await s().ping("curau", "10.10.35.1", { count: 1 })).received, { timeout: 10_000, interval: 200 }).toBe(1);
+  });
+});
