@@ -70,7 +70,8 @@ async function main(argv: string[]): Promise<number> {
       const ctrl = new AbortController();
       onInterrupt(ctrl);
       console.log(`labwright: running ${lab.name} — ${lab.scenarios.length} scenario(s), each from a fresh start`);
-      const result = await runLab(lab, { only: values.scenario, signal: ctrl.signal, onEvent: progress(values.quiet) });
+      const forensicsDir = resolve(values.json ? dirname(values.json) : "results", "forensics");
+      const result = await runLab(lab, { only: values.scenario, signal: ctrl.signal, onEvent: progress(values.quiet), forensicsDir });
       const json = resolve(values.json ?? join("results", `${lab.name}-${result.startedAt.replace(/[:.]/g, "-")}.json`));
       mkdirSync(dirname(json), { recursive: true });
       writeFileSync(json, JSON.stringify(result, null, 2));

@@ -9,7 +9,8 @@ say() { [ "$quiet" = --quiet ] || echo "setup: $*"; }
 [ "$(id -u)" = 0 ] || { echo "setup: run as root (sudo $0): it installs Debian packages" >&2; exit 3; }
 
 # Debian packages (tool -> package in topology/run/preflight.ts says which tool needs which)
-PKGS=(iproute2 iputils-ping traceroute nftables tcpdump dnsmasq-base busybox procps util-linux ca-certificates)
+PKGS=(iproute2 iputils-ping traceroute nftables tcpdump dnsmasq-base busybox procps util-linux ca-certificates
+      ethtool openvswitch-common openvswitch-switch ovn-common ovn-central ovn-host)
 missing=()
 for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

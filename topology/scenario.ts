@@ -1,4 +1,6 @@
+import { join, resolve } from "node:path";
 import { type CheckResult, runCheck } from "./expect/check.ts";
+import { collectForensics } from "./report/forensics.ts";
 import { type LabEvent, start, type StartOptions, toolsFor } from "./lab.ts";
 import { preflight, PreflightError } from "./run/preflight.ts";
 import type { Lab, ScenarioSpec, Step } from "./model/types.ts";
@@ -34,6 +36,8 @@ export interface ScenarioResult {
   checks: CheckResult[];
   /** WARN/ERR lines of the OVS/OVN daemons that are not on the allowlist: any fails the scenario. */
   logProblems: LogProblem[];
+  /** Folder with the per-node state collected when the scenario failed. */
+  forensics?: string;
 }
 
 const commandOf = (step: Exclude<Step, { kind: "check" }>) => (step.kind === "run" ? step.run : `incus ${step.line}`);
@@ -48,6 +52,8 @@ export interface LabResult {
 }
 
 export interface ScenarioOptions extends Omit<StartOptions, "onEvent"> {
+  /** Where a failing scenario leaves its forensics bundle (a folder per scenario run). Default results/forensics. */
+  forensicsDir?: string;
   onEvent?: (e: LabEvent & { scenario: string }) => void;
 }
 
@@ -114,6 +120,15 @@ export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOpti
   } catch (e) {
     res.error = (e as Error).message;
   } finally {
+    if (!res.ok && !opts.signal?.aborted) {
+      try {
+        const dir = join(opts.forensicsDir ?? "results/forensics", `${lab.name}-${sc.name}-${started.runId}`);
+        res.forensics = await collectForensics(started, res.checks.filter((c) => !c.ok), resolve(dir));
+        say(`forensics bundle: ${res.forensics}`);
+      } catch (e) {
+        say(`could not collect forensics: ${(e as Error).message}`);
+      }
+    }
     const s0 = performance.now();
     try {
       await started.stop();

@@ -1,7 +1,11 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseIncus } from "../../topology/emulators/incus/args.ts";
 import type { IncusCluster } from "../../topology/emulators/incus/cluster.ts";
 import { loadLab } from "../../topology/model/load.ts";
+import { runScenario } from "../../topology/scenario.ts";
 import { INCUS_LAB } from "../support/cli.ts";
 import { useLab } from "../support/fixture.ts";
 import { applySteps, scenario, stepsBefore } from "../support/steps.ts";
@@ -214,5 +218,27 @@ describe("kernel-OVS behaviour on the userspace datapath (applied by the harness
     expect(await s().ping("curau", "10.10.35.1", { count: 2 })).toBeUnreachable();
     expect((await s().runStep(step("ovs-vsctl del-port br-ex enp3s0"))).asExpected).toBe(true);
     await expect.poll(async () => (await s().ping("curau", "10.10.35.1", { count: 1 })).received, { timeout: 10_000, interval: 200 }).toBe(1);
+  });
+});
+
+describe("forensics: a failing expectation leaves a bundle per node", () => {
+  it("with OVS/OVN state, log tails and an ovn-trace of the failing instance-to-instance flow", { timeout: 120_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lw-forensics-"));
+    try {
+      const fix = scenario(lab, "ovn-fix");
+      const wrong = { kind: "reach" as const, from: "c1", to: "c2", count: 1, ttl: 99, origin: { path: "suite" } };
+      const res = await runScenario(lab, { ...fix, name: "wrong-ttl", expect: [wrong] }, { forensicsDir: dir });
+      expect(res.ok).toBe(false);
+      expect(res.checks[0]!.reasons.join()).toContain("reply TTL 64, expected 99");
+      const bundle = res.forensics!;
+      expect(readdirSync(bundle).sort()).toEqual(["c1.txt", "c2.txt", "curau.txt", "inet.txt", "ovn-trace.txt", "pamonha1.txt", "pamonha2.txt", "pamonha3.txt", "web1.txt"]);
+      const p1 = readFileSync(join(bundle, "pamonha1.txt"), "utf8");
+      for (const part of ["### ip route", "### nft list ruleset", "### ovs-vsctl show", "### ovs-ofctl dump-flows br-int", "### ovn-nbctl show", "### ovn-sbctl show", "### tail ovn-controller.log"]) expect(p1).toContain(part);
+      const trace = readFileSync(join(bundle, "ovn-trace.txt"), "utf8");
+      expect(trace).toContain('inport == "incus-net2-instance-c1-eth0"');
+      expect(trace).toMatch(/output\(.*"incus-net2-instance-c2-eth0"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

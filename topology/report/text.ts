@@ -42,6 +42,7 @@ export function scenarioReport(s: ScenarioResult): string {
     out.push(`  FAIL  OVS/OVN daemon logs: ${s.logProblems.length} WARN/ERR line(s) not on the allowlist (topology/stacks/ovs.ts)`);
     for (const p of s.logProblems.slice(0, 10)) out.push(`      ${p.node}: ${p.line}`);
   }
+  if (s.forensics) out.push(`  forensics (addresses, routes, neighbours, nftables, OVS/OVN state, log tails, ovn-trace): ${s.forensics}`);
   return out.join("\n");
 }
 

@@ -14,6 +14,15 @@ export const TOOL_PACKAGES: Record<string, string> = {
   tcpdump: "tcpdump",
   getent: "libc-bin",
   bash: "bash",
+  ethtool: "ethtool",
+  "ovsdb-tool": "openvswitch-common",
+  "ovsdb-server": "openvswitch-switch",
+  "ovs-vswitchd": "openvswitch-switch",
+  "ovs-vsctl": "openvswitch-switch",
+  "ovn-controller": "ovn-host",
+  "ovn-northd": "ovn-central",
+  "ovn-nbctl": "ovn-common",
+  "ovn-sbctl": "ovn-common",
 };
 
 export class PreflightError extends Error {

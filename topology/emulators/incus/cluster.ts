@@ -65,7 +65,7 @@ const GENEVE_MTU = 1442;
 const hash = (s: string) => createHash("sha256").update(s).digest();
 
 /** Incus-style stable MAC (00:16:3e prefix) derived from a seed. */
-function stableMac(seed: string): string {
+export function stableMac(seed: string): string {
   const h = hash(seed);
   return ["00", "16", "3e", ...[h[0]!, h[1]!, h[2]!].map((b) => b.toString(16).padStart(2, "0"))].join(":");
 }
@@ -322,7 +322,7 @@ export class IncusCluster {
     const routerIp = rec.config["ipv4.address"]!;
     const subnet = cidrOf(routerIp).toCidrString();
     const extMac = stableMac(`${rec.name}/ext`);
-    const intMac = stableMac(`${rec.name}/int`);
+    const intMac = this.routerMac(rec.name);
     const dns = (uplink.config["dns.nameservers"] ?? gwIp).split(",").map((s) => s.trim());
     const nat = rec.config["ipv4.nat"] === "true";
     const ext = `external_ids:incus_network=${rec.name}`;
@@ -579,6 +579,11 @@ export class IncusCluster {
     cmds.push(["--may-exist", "lr-lb-add", n.lr, lb], ["--may-exist", "ls-lb-add", n.lsInt, lb]);
     await this.nbctl(on, cmds.flatMap((x, k) => (k === 0 ? x : ["--", ...x])));
     return "";
+  }
+
+  /** MAC of a network's router port on its internal switch: the next hop of every routed packet. */
+  routerMac(network: string): string {
+    return stableMac(`${network}/int`);
   }
 
   /** Addresses an expectation can name: `<network>:gateway`, `<network>:uplink`. */

@@ -1,0 +1,67 @@
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { CheckResult } from "../expect/check.ts";
+import type { StartedLab } from "../lab.ts";
+import { isIPv4 } from "../model/load.ts";
+import { ovsDir } from "../stacks/ovs.ts";
+
+/**
+ * When something fails, what an engineer would collect on each machine before touching anything:
+ * addresses, routes, neighbours, the firewall, OVS and OVN state, daemon log tails, and an ovn-trace
+ * of each failing flow whose two ends are OVN instances. One text file per node; returns the folder.
+ */
+export async function collectForensics(lab: StartedLab, failing: readonly CheckResult[], dir: string): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const nodes = [...lab.lab.nodes.map((n) => n.name), ...(lab.incus ? [...lab.incus.instances.keys()] : [])];
+  await Promise.all(
+    nodes.map(async (name) => {
+      const spec = lab.lab.nodes.find((n) => n.name === name);
+      const cmds = ["ip -d addr", "ip route", "ip neigh", "nft list ruleset"];
+      if (spec?.software.includes("ovn-host")) cmds.push("ovs-vsctl show", "ovs-ofctl dump-flows br-int", "ovn-appctl -t ovn-controller connection-status");
+      if (spec?.software.includes("ovn-central")) cmds.push("ovn-nbctl show", "ovn-sbctl show");
+      const parts: string[] = [];
+      for (const c of cmds) {
+        const r = await lab.sh(name, c, { timeoutS: 15 });
+        parts.push(`### ${c}  (exit ${r.exitCode ?? "timeout"})\n${(r.stdout + r.stderr).trimEnd()}\n`);
+      }
+      if (spec?.software.length) {
+        const d = ovsDir(lab.record.dir, name);
+        for (const f of readdirSync(d).filter((x) => x.endsWith(".log"))) {
+          parts.push(`### tail ${f}\n${readFileSync(join(d, f), "utf8").trimEnd().split("\n").slice(-40).join("\n")}\n`);
+        }
+      }
+      writeFileSync(join(dir, `${name}.txt`), parts.join("\n"));
+    }),
+  );
+  const traces = await ovnTraces(lab, failing);
+  if (traces) writeFileSync(join(dir, "ovn-trace.txt"), traces);
+  return dir;
+}
+
+/** ovn-trace of an ICMP echo for each failing reach/trace between two OVN instances, run where the SB database is. */
+async function ovnTraces(lab: StartedLab, failing: readonly CheckResult[]): Promise<string> {
+  const incus = lab.incus;
+  const central = lab.lab.nodes.find((n) => n.software.includes("ovn-central"));
+  if (!incus || !central) return "";
+  const out: string[] = [];
+  for (const c of failing) {
+    const e = c.expectation;
+    if (!("from" in e) || !("to" in e)) continue;
+    const src = incus.instances.get(e.from);
+    if (!src?.address) continue;
+    let dst: string;
+    try {
+      dst = lab.addressOf(e.from, e.to);
+    } catch {
+      continue;
+    }
+    if (!isIPv4(dst)) continue;
+    const ls = `incus-net${incus.network(src.network).id}-ls-int`;
+    const peer = [...incus.instances.values()].find((i) => i.address === dst && i.network === src.network);
+    const ethDst = peer ? peer.mac : incus.routerMac(src.network);
+    const flow = `inport == "${src.port}" && eth.src == ${src.mac} && eth.dst == ${ethDst} && ip4.src == ${src.address} && ip4.dst == ${dst} && ip.ttl == 64 && icmp4.type == 8`;
+    const r = await lab.exec(central.name, ["ovn-trace", "--minimal", ls, flow], { timeoutS: 15 });
+    out.push(`### ${c.description}\n### ovn-trace --minimal ${ls} '${flow}'  (exit ${r.exitCode})\n${(r.stdout + r.stderr).trimEnd()}\n`);
+  }
+  return out.join("\n");
+}
