@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 // Start-to-first-passing-ping and teardown of the Incus lab through the library, against the same
 // topology built with bare `ip -batch` calls (the floor), in the same run. Medians and ratios.
 import { fileURLToPath } from "node:url";
@@ -55,17 +58,98 @@ async function bare(lab: Lab, k: number): Promise<[number, number]> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const lab = loadLab(LAB);
+// The physical layer against bare `ip`: without the OVS/OVN node software, which bare `ip` does not start either.
+const physical: Lab = { ...lab, nodes: lab.nodes.map((n) => ({ ...n, software: [] })) };
 const lib: [number, number][] = [];
 const flo: [number, number][] = [];
-await library(lab); // warm-up (page cache, module loading)
+await library(physical); // warm-up (page cache, module loading)
 for (let k = 0; k < RUNS; k++) {
-  lib.push(await library(lab));
-  flo.push(await bare(lab, k));
+  lib.push(await library(physical));
+  flo.push(await bare(physical, k));
 }
 const row = (name: string, a: number[], b: number[]) =>
   `${name.padEnd(34)} ${median(a).toFixed(1).padStart(8)} ms ${median(b).toFixed(1).padStart(8)} ms ${(median(a) / median(b)).toFixed(2).padStart(6)}×`;
-console.log(`labwright bench: ${lab.name}, ${RUNS} runs each, medians (first ping: ${FROM} → ${TO} through curau's NAT)`);
+console.log(`labwright bench: ${lab.name} physical layer, ${RUNS} runs each, medians (first ping: ${FROM} → ${TO} through curau's NAT)`);
 console.log(`${"".padEnd(34)} ${"library".padStart(11)} ${"bare ip".padStart(11)} ${"ratio".padStart(7)}`);
 console.log(row("start → first passing ping", lib.map((x) => x[0]), flo.map((x) => x[0])));
 console.log(row("teardown", lib.map((x) => x[1]), flo.map((x) => x[1])));
 console.log("floors to beat: start ≤ 3×, teardown ≤ 5×");
+
+// ---------------------------------------------------------------- the OVN lab against the bash prototype
+
+
+const PROTOTYPE = fileURLToPath(new URL("../../shared/reference/ovn-lab-prototype.sh", import.meta.url));
+const PROTOTYPE_DOWN = fileURLToPath(new URL("../../shared/reference/ovn-lab-prototype-down.sh", import.meta.url));
+
+/** Proportional set size of processes, in MiB (shared pages split between their users). */
+function pssMiB(pids: number[]): number {
+  let kb = 0;
+  for (const pid of pids) {
+    try {
+      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"));
+      kb += Number(m?.[1] ?? 0);
+    } catch {
+      /* gone */
+    }
+  }
+  return kb / 1024;
+}
+
+/** Start (namespaces → the seed's fix applied → first instance→internet ping), memory, teardown. */
+async function ovnLibrary(lab: Lab): Promise<[number, number, number]> {
+  const fix = lab.scenarios.find((s) => s.name === "ovn-fix")!;
+  const upto = fix.steps.findIndex((s) => s.kind === "incus" && s.line.startsWith("network create web"));
+  const t0 = performance.now();
+  const s = await start(lab);
+  for (const step of fix.steps.slice(0, upto)) {
+    if (step.kind === "check") continue;
+    const r = await s.runStep(step);
+    if (!r.asExpected) throw new Error(`bench: ${step.on}: ${r.reason}`);
+  }
+  await firstPing(s.prefix("c1"));
+  const t1 = performance.now();
+  const mem = pssMiB(s.record.snapshot.processes.map((p) => p.pid));
+  const t2 = performance.now();
+  await s.stop();
+  return [t1 - t0, performance.now() - t2, mem];
+}
+
+async function ovnPrototype(): Promise<[number, number, number]> {
+  const dir = mkdtempSync(join(tmpdir(), "lw-bench-proto-"));
+  const env = { RUN_DIR: join(dir, "b"), CHECK: "0" };
+  const t0 = performance.now();
+  const up = await run(["bash", PROTOTYPE], { env, timeoutS: 120 });
+  const t1 = performance.now();
+  try {
+    if (up.exitCode !== 0) throw new Error(`prototype failed: ${up.stderr.trim().split("\n").pop()}`);
+    const pids = readdirSync(env.RUN_DIR, { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith(".pid"))
+      .map((f) => Number(readFileSync(join(env.RUN_DIR, f), "utf8").trim()));
+    const mem = pssMiB(pids);
+    const t2 = performance.now();
+    await must(["bash", PROTOTYPE_DOWN], { env, timeoutS: 60 });
+    return [t1 - t0, performance.now() - t2, mem];
+  } finally {
+    if (existsSync(join(env.RUN_DIR))) await run(["bash", PROTOTYPE_DOWN], { env, timeoutS: 60 });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (existsSync(PROTOTYPE) && !process.argv.includes("--no-ovn")) {
+  const OVN_RUNS = Math.max(3, Math.ceil(RUNS / 2));
+  const a: [number, number, number][] = [];
+  const b: [number, number, number][] = [];
+  for (let k = 0; k < OVN_RUNS; k++) {
+    a.push(await ovnLibrary(lab));
+    b.push(await ovnPrototype());
+  }
+  const mrow = (name: string, x: number[], y: number[]) => `${name.padEnd(34)} ${median(x).toFixed(1).padStart(8)} MiB ${median(y).toFixed(1).padStart(7)} MiB ${(median(x) / median(y)).toFixed(2).padStart(6)}×`;
+  console.log("");
+  console.log(`OVN lab (${OVN_RUNS} runs each, medians): the seed's fix through two instances, first instance → ${TO} ping`);
+  console.log(`${"".padEnd(34)} ${"library".padStart(11)} ${"prototype".padStart(11)} ${"ratio".padStart(7)}`);
+  console.log(row("start → first instance→internet ping", a.map((x) => x[0]), b.map((x) => x[0])));
+  console.log(row("teardown", a.map((x) => x[1]), b.map((x) => x[1])));
+  console.log(mrow("memory of the lab's daemons (PSS)", a.map((x) => x[2]), b.map((x) => x[2])));
+  console.log("floor to beat: start ≤ 1.2× the prototype (../shared/reference/ovn-lab-prototype.sh)");
+}
