@@ -116,7 +116,9 @@ export function summarize(m: Measurement): string {
     case "ping": {
       const ttls = [...new Set(m.replies.map((r) => r.ttl))].join("/");
       const base = `${m.received}/${m.transmitted} replies, loss ${m.lossPct}%`;
-      const extra = m.received ? `, TTL ${ttls}, RTT avg ${ms(m.rtt!.avg)} p95 ${ms(m.rtt!.p95)}` : m.errors.length ? ` (${m.errors[0]})` : "";
+      const r = m.rtt;
+      const dist = r && m.received >= 10 ? `RTT min ${ms(r.min)} p50 ${ms(r.p50)} p95 ${ms(r.p95)} max ${ms(r.max)}` : r ? `RTT avg ${ms(r.avg)} p95 ${ms(r.p95)}` : "";
+      const extra = m.received ? `, TTL ${ttls}, ${dist}` : m.errors.length ? ` (${m.errors[0]})` : "";
       const src = "sources" in m && m.sources ? `, source seen ${[...new Set(m.sources)].join("/") || "none"}` : "";
       return base + extra + src;
     }
