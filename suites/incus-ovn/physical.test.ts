@@ -117,7 +117,7 @@ describe("incus-ovn physical layer: a bridged NIC keeps answering only while old
 });
 
 describe("labwright run on the Incus lab", () => {
-  it("runs both scenarios end to end, exits 0, prints the table and writes the JSON results", async () => {
+  it("runs every scenario end to end (the seed's OVN failure and fix included), exits 0, prints the table and writes the JSON results", async () => {
     const json = join(mkdtempSync(join(tmpdir(), "lw-")), "result.json");
     const r = await labwright(["run", INCUS_LAB, "--json", json, "--quiet"]);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
@@ -125,11 +125,16 @@ describe("labwright run on the Incus lab", () => {
     expect(r.stdout).toContain("configured but unusable");
     const result = JSON.parse(readFileSync(json, "utf8")) as LabResult;
     expect(result.ok).toBe(true);
-    expect(result.scenarios.map((x) => x.name)).toEqual(["nat-and-dns", "nic-into-bridge"]);
+    expect(result.scenarios.map((x) => x.name)).toEqual(lab.scenarios.map((x) => x.name));
     expect(result.totals.failed).toBe(0);
     expect(result.totals.checks).toBeGreaterThanOrEqual(15);
     const ttl63 = result.scenarios[0]!.checks.find((c) => c.description.startsWith("pamonha1 → google.com"))!;
     expect(ttl63.measurement).toMatchObject({ kind: "ping", received: 3 });
+    expect(r.stdout).toContain('Cannot start network as uplink network interface "enp3s0" has one or more IP addresses configured on it');
+    const fix = result.scenarios.find((x) => x.name === "ovn-fix")!;
+    const latency = fix.checks.find((c) => c.description.startsWith("c1 → c2"))!.measurement;
+    expect(latency).toMatchObject({ kind: "ping", received: 20 });
+    expect(r.stdout).toMatch(/c1 → c2 reachable.*RTT min [\d.]+ ms p50 [\d.]+ ms p95 [\d.]+ ms max/);
   });
 
   it("exits 1 and names the measured value when an expectation does not hold", async () => {

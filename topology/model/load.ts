@@ -266,8 +266,7 @@ function semantic(doc: LabDocT, problems: Problems, file: string): Lab {
 
   // Steps, expectations, scenarios
   const members = new Set(nodes.filter((n) => n.software.includes("incus")).map((n) => n.name));
-  const ovnNodes = new Set(nodes.filter((n) => n.software.includes("ovn-host") || n.software.includes("ovn-central")).map((n) => n.name));
-  const ctx: RefContext = { nodeNames, problems, members, ovnNodes, instances: new Set(launched(doc.steps)) };
+  const ctx: RefContext = { nodeNames, problems, members, instances: new Set(launched(doc.steps)) };
   const prologue = steps(doc.steps, ["steps"], ctx);
   const epilogue = expectations(doc.expect, ["expect"], ctx);
   let scenarios: ScenarioSpec[];
@@ -305,7 +304,6 @@ interface RefContext {
   problems: Problems;
   /** Incus cluster members (nodes with `software: [incus]`). */
   members: Set<string>;
-  ovnNodes: Set<string>;
   /** Instances launched by `incus launch` steps of the scenario being read: usable like nodes. */
   instances: Set<string>;
 }

@@ -144,8 +144,9 @@ export const LOG_ALLOWLIST: { re: RegExp; why: string }[] = [
   // configured when ovn-remote is set) logs its reconnect attempts.
   { re: /reconnect\|(WARN|INFO)\|(tcp|unix):.*: (connection attempt failed|connection dropped|connection attempt timed out)/, why: "southbound connection lost or not yet listening" },
   { re: /stream_(tcp|unix|fd)\|WARN\|.*(Connection refused|No route to host|Network is unreachable|Connection reset)/, why: "southbound connection lost or not yet listening" },
-  // A short-lived client (ovs-vsctl, ovn-nbctl) that exits while the server still sends it an update.
-  { re: /(jsonrpc\|WARN\|unix#\d+: (receive|send) error: (Connection reset by peer|Broken pipe)|reconnect\|WARN\|unix#\d+: connection dropped \((Connection reset by peer|Broken pipe)\))/, why: "a command-line client exited mid-update" },
+  // A short-lived client (ovs-vsctl; ovn-nbctl typed or run by Incus on another member) that exits
+  // while the server still sends it an update: the server sees a reset or a broken pipe.
+  { re: /(jsonrpc\|WARN\|(unix#\d+|tcp:[\d.]+:\d+): (receive|send) error: (Connection reset by peer|Broken pipe)|reconnect\|WARN\|(unix#\d+|tcp:[\d.]+:\d+): connection dropped \((Connection reset by peer|Broken pipe)\))/, why: "a command-line client exited mid-update" },
   // ovs-vswitchd at start: no kernel module, only the userspace datapath exists.
   { re: /dpif_netlink\|(WARN|INFO)\|.*(Generic Netlink family 'ovs_datapath' does not exist|The Open vSwitch kernel module is probably not loaded)/, why: "no openvswitch kernel module: the userspace datapath is used" },
   { re: /netdev_linux\|WARN\|.*ethtool command ETHTOOL_G(FLAGS|SET|LINKSETTINGS) on network device .* failed: (No such device|Operation not supported)/, why: "veths and taps have no ethtool link settings" },

@@ -464,7 +464,7 @@ export class IncusCluster {
   private networkList(format: "table" | "json" | "csv"): string {
     const views = [...this.networks.values()].map((n) => this.networkView(n));
     if (format === "json") return JSON.stringify(views) + "\n";
-    const rows = [...this.networks.values()].map((n) => [n.name, n.type, "YES", n.type === "ovn" ? n.config["ipv4.address"]! : "", String(this.instances.size && [...this.instances.values()].filter((i) => i.network === n.name).length), n.status.toUpperCase()]);
+    const rows = [...this.networks.values()].map((n) => [n.name, n.type, "YES", n.type === "ovn" ? n.config["ipv4.address"]! : "", String([...this.instances.values()].filter((i) => i.network === n.name).length), n.status.toUpperCase()]);
     if (format === "csv") return rows.map((r) => r.join(",")).join("\n") + (rows.length ? "\n" : "");
     return table(["NAME", "TYPE", "MANAGED", "IPV4", "USED BY", "STATE"], rows);
   }
