@@ -20,7 +20,7 @@ function incus(c: IncusCluster | null): IncusCluster {
 
 describe("the seed's failure: OVN on the dedicated NIC's addresses, then the UPLINK on that NIC", () => {
   const sc = scenario(lab, "ovn-on-dedicated-nic");
-  const s = useLab(lab);
+  const s = useLab(lab, { logAllow: sc.logAllow });
 
   it("before the uplink: everything runs, three chassis registered over 10.10.35.1", async () => {
     await applySteps(s(), stepsBefore(sc, "network create test-ovn"));

@@ -1,15 +1,22 @@
 import { afterAll, beforeAll } from "vitest";
 import { start, type StartedLab } from "../../topology/lab.ts";
-import type { Lab } from "../../topology/model/types.ts";
+import type { Lab, ScenarioSpec } from "../../topology/model/types.ts";
 
-/** Starts the lab before the enclosing describe's tests and stops it after them; returns a getter. */
-export function useLab(lab: Lab): () => StartedLab {
+/**
+ * Starts the lab before the enclosing describe's tests and stops it after them; returns a getter.
+ * Before stopping, the OVS/OVN logs are scanned: a WARN/ERR line that is on neither the harness's
+ * allowlist nor `logAllow` fails the suite.
+ */
+export function useLab(lab: Lab, opts: { logAllow?: ScenarioSpec["logAllow"] } = {}): () => StartedLab {
   let started: StartedLab | undefined;
   beforeAll(async () => {
     started = await start(lab);
   });
   afterAll(async () => {
-    await started?.stop();
+    if (!started) return;
+    const problems = started.logProblems().filter((p) => !(opts.logAllow ?? []).some((a) => a.match.test(p.line)));
+    await started.stop();
+    if (problems.length) throw new Error(`OVS/OVN logs have WARN/ERR lines not on the allowlist:\n${problems.map((p) => `  ${p.node}: ${p.line}`).join("\n")}`);
   });
   return () => {
     if (!started) throw new Error("the lab is not started (did beforeAll fail?)");
