@@ -86,12 +86,18 @@ function listening(pid: number, proto: "tcp" | "udp", port: number): boolean {
 }
 
 /** Waits (polling /proc, no spawn) until the daemon listens; throws with its log if it dies or hangs. */
-export async function awaitListening(ref: ProcessRef, spec: DaemonSpec, logFile: string, timeoutMs = 10_000): Promise<void> {
+export function awaitListening(ref: ProcessRef, spec: DaemonSpec, logFile: string, timeoutMs = 10_000): Promise<void> {
+  const { proto, port } = spec.listens;
+  return awaitDaemon(ref, spec.name, () => listening(ref.pid, proto, port), `listen on ${proto}/${port}`, logFile, timeoutMs);
+}
+
+/** Polls `ready` until it holds; throws with the tail of the daemon's log if the daemon dies or time runs out. */
+export async function awaitDaemon(ref: ProcessRef, name: string, ready: () => boolean, what: string, logFile: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (!isAlive(ref)) throw new Error(`${spec.name} exited during start:\n${tail(logFile)}`);
-    if (listening(ref.pid, spec.listens.proto, spec.listens.port)) return;
-    if (Date.now() > deadline) throw new Error(`${spec.name} did not listen on ${spec.listens.proto}/${spec.listens.port} within ${timeoutMs} ms:\n${tail(logFile)}`);
+    if (!isAlive(ref)) throw new Error(`${name} exited during start:\n${tail(logFile)}`);
+    if (ready()) return;
+    if (Date.now() > deadline) throw new Error(`${name} did not ${what} within ${timeoutMs} ms:\n${tail(logFile)}`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { NodeSpec } from "../model/types.ts";
 import { must } from "../run/exec.ts";
 import type { ProcessRef } from "../run/process.ts";
-import { isAlive } from "../run/process.ts";
+import { awaitDaemon } from "../fabric/daemons.ts";
 
 /**
  * Open vSwitch and OVN as node software: what installing `ovn-host` / `ovn-central` and starting
@@ -109,22 +109,8 @@ export function initArgs(node: string): string[] {
   ];
 }
 
-export async function awaitReady(d: OvsDaemon, ref: ProcessRef, log: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (!isAlive(ref)) throw new Error(`${d.name} exited during start:\n${tailOf(log)}`);
-    if (d.ready(ref.pid)) return;
-    if (Date.now() > deadline) throw new Error(`${d.name} was not ready within ${timeoutMs} ms:\n${tailOf(log)}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-function tailOf(file: string): string {
-  try {
-    return readFileSync(file, "utf8").trim().split("\n").slice(-8).map((l) => "    " + l).join("\n");
-  } catch {
-    return "    (no log)";
-  }
+export function awaitReady(d: OvsDaemon, ref: ProcessRef, log: string, timeoutMs = 15_000): Promise<void> {
+  return awaitDaemon(ref, d.name, () => d.ready(ref.pid), "open its socket", log, timeoutMs);
 }
 
 // ---------------------------------------------------------------- logs
