@@ -74,7 +74,8 @@ describe("runs own what they create and nothing else", () => {
     expect(a.exitCode, a.stdout).toBe(0);
     expect(b.exitCode, b.stdout).toBe(0);
     const ids = (s: string) => [...s.matchAll(/\(run ([0-9a-f]{6})/g)].map((m) => m[1]);
-    expect(new Set([...ids(a.stdout), ...ids(b.stdout)]).size).toBe(4); // 2 scenarios each, 4 distinct runs
+    const scenarios = loadLab(INCUS_LAB).scenarios.length;
+    expect(new Set([...ids(a.stdout), ...ids(b.stdout)]).size).toBe(2 * scenarios); // every scenario of both runs: a run of its own
   });
 
   it("gc keeps a lab left up on purpose and never touches a namespace no run claims", async () => {
