@@ -455,7 +455,7 @@ export class IncusCluster {
       type: n.type,
       managed: true,
       status: n.status,
-      config: n.type === "physical" ? { ...n.config } : { ...n.config },
+      config: { ...n.config },
       locations: this.host.members.map((m) => m.name),
       used_by: [...this.instances.values()].filter((i) => i.network === n.name).map((i) => `/1.0/instances/${i.name}`),
     };
