@@ -160,7 +160,7 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
       s.persistent = opts.persistent ?? false;
     });
     say(`lab ${lab.name} is up (run ${rec.id})`);
-    return new StartedLab(lab, rec);
+    return new StartedLab(lab, rec, backend);
   } catch (e) {
     say(`start failed: unwinding run ${rec.id}`);
     try {
@@ -199,7 +199,7 @@ export class StartedLab implements AsyncDisposable {
   /** The Incus cluster formed by the nodes with `software: [incus]`, if any. */
   readonly incus: IncusCluster | null;
 
-  constructor(readonly lab: Lab, readonly record: RunRecord) {
+  constructor(readonly lab: Lab, readonly record: RunRecord, private readonly backend: Backend = new NetnsBackend()) {
     const members = lab.nodes.filter((n) => n.software.includes("incus"));
     this.incus = members.length ? new IncusCluster(this.incusHost(members)) : null;
   }
@@ -226,7 +226,7 @@ export class StartedLab implements AsyncDisposable {
       s.nodes[name] = { namespace: ns, instanceOf: member };
       s.paths.push(etc);
     });
-    await new NetnsBackend().createNamespaces(this.record, [ns]);
+    await this.backend.createNamespaces(this.record, [ns]);
     mkdirSync(etc, { recursive: true });
     writeFileSync(join(etc, "resolv.conf"), "# written by the instance's DHCP client\n");
     await must(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", ...Object.entries(BASE_SYSCTLS).map(([a, b]) => `${a}=${b}`)], { timeoutS: 10 });

@@ -12,8 +12,6 @@ import { awaitDaemon } from "../fabric/daemons.ts";
  * Every workaround from ../shared/notes/ovn-in-netns.md is applied here, never by a lab file.
  */
 
-export type { Software } from "../model/types.ts";
-
 /** One directory per node for everything OVS and OVN keep: sockets, databases, pid files, logs. */
 export function ovsDir(runDir: string, node: string): string {
   return join(runDir, "nodes", node, "ovs");
