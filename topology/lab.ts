@@ -1,12 +1,13 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { IPv4, IPv4CidrRange } from "ip-num";
 import type { Backend } from "./backends/backend.ts";
 import { NetnsBackend } from "./backends/netns.ts";
-import { awaitListening, type DaemonSpec, dnsmasq, httpd, spawnDaemon } from "./fabric/daemons.ts";
+import { awaitListening, type DaemonSpec, dnsmasq, httpd, registry, spawnDaemon } from "./fabric/daemons.ts";
 import { natRuleset } from "./fabric/nat.ts";
 import { BASE_SYSCTLS, fabricBatch, fabricPort, nodeBatch, portsNotForwarding, vethBatch } from "./fabric/wiring.ts";
 import { IncusCluster, type IncusHost } from "./emulators/incus/cluster.ts";
+import { type KollaHost, KollaNode } from "./emulators/openstack/node.ts";
 import { isIPv4, NETWORK_REF } from "./model/load.ts";
 import { ovsDir, ovsEnv, reconcile, scanLogs, startStack, txOffScript, type LogProblem } from "./stacks/ovs.ts";
 import type { Lab, NodeSpec, Step } from "./model/types.ts";
@@ -36,7 +37,7 @@ export interface StartOptions {
 }
 
 export interface StepResult {
-  step: Extract<Step, { kind: "run" | "incus" }>;
+  step: Exclude<Step, { kind: "check" }>;
   result: CommandResult;
   /** Did the step do what the lab file said it should (succeed / fail, with the given output)? */
   asExpected: boolean;
@@ -54,6 +55,8 @@ export function toolsFor(lab: Lab): string[] {
     if (n.software.includes("ovn-host")) for (const t of ["ovs-vswitchd", "ovs-vsctl", "ovn-controller"]) tools.add(t);
     if (n.software.includes("ovn-central")) for (const t of ["ovn-northd", "ovn-nbctl", "ovn-sbctl"]) tools.add(t);
     if (n.software.includes("incus")) for (const t of ["busybox", "ovn-nbctl"]) tools.add(t);
+    if (n.software.includes("openvswitch")) for (const t of ["ovs-vswitchd", "ovs-vsctl"]) tools.add(t);
+    if (n.software.includes("kolla")) for (const t of ["ovs-vswitchd", "ovs-vsctl", "ovs-ofctl", "iptables-restore", "curl", "dnsmasq", "busybox", "arping"]) tools.add(t);
   }
   return [...tools];
 }
@@ -116,13 +119,13 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
     }
     check();
 
-    const stacks = lab.nodes.filter((n) => n.software.some((x) => x === "ovn-host" || x === "ovn-central"));
+    const stacks = lab.nodes.filter((n) => n.software.some((x) => x === "ovn-host" || x === "ovn-central" || x === "openvswitch"));
     if (stacks.length) {
       say(`starting OVS/OVN on ${stacks.map((n) => `${n.name} (${n.software.join(", ")})`).join(", ")}`);
       await Promise.all(
         stacks.map(async (n) => {
           const env = ovsEnv(ovsDir(rec.dir, n.name));
-          if (n.software.includes("ovn-host")) await txOff(lab, n.name, nsOf, fabric);
+          if (n.software.some((x) => x === "ovn-host" || x === "openvswitch")) await txOff(lab, n.name, nsOf, fabric);
           await startStack(n, ovsDir(rec.dir, n.name), {
             spawn: (d, log) => {
               const ref = spawnDaemon(nsOf(n.name), d, log, env);
@@ -131,10 +134,18 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
             },
             exec: (argv) => run(["ip", "netns", "exec", nsOf(n.name), ...argv], { env, timeoutS: 30 }),
           });
+          const exec = (argv: string[]) => run(["ip", "netns", "exec", nsOf(n.name), ...argv], { env, timeoutS: 30 });
+          const script = switchScript(n);
+          if (script) {
+            const r = await exec(["bash", "-c", script]);
+            if (r.exitCode !== 0) throw new Error(`bridges of ${n.name}: ${r.stderr.trim()}`);
+          }
+          await reconcile(n, exec);
         }),
       );
       check();
     }
+    for (const n of lab.nodes.filter((x) => x.software.includes("kolla"))) await txOff(lab, n.name, nsOf, fabric);
 
     const daemons = lab.nodes.flatMap((n) => {
       const dir = join(rec.dir, "nodes", n.name);
@@ -142,7 +153,7 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
       const specs: DaemonSpec[] = [];
       const dns = dnsmasq(n);
       if (dns) specs.push(dns);
-      for (const svc of n.services) specs.push(httpd(n, svc, dir));
+      for (const svc of n.services) specs.push(svc.type === "registry" ? registry(svc, dir) : httpd(n, svc, dir));
       return specs.map((spec) => ({ node: n.name, spec, log: join(dir, `${spec.name.replace(":", "-")}.log`) }));
     });
     if (daemons.length) say(`starting ${daemons.map((d) => `${d.spec.name}@${d.node}`).join(", ")}`);
@@ -172,6 +183,20 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
   }
 }
 
+/** The bridges of an `openvswitch` node (the lab's VLAN switch): userspace datapath, access and trunk ports. */
+function switchScript(n: NodeSpec): string | null {
+  const cmds: string[] = [];
+  for (const [b, ports] of Object.entries(n.bridges)) {
+    cmds.push(`ovs-vsctl --timeout=10 -- --may-exist add-br ${b} -- set bridge ${b} datapath_type=netdev`);
+    for (const [p, v] of Object.entries(ports)) {
+      const vlan = v.tag !== undefined ? ` tag=${v.tag}` : v.trunks ? ` trunks=${v.trunks.join(",")}` : "";
+      cmds.push(`ovs-vsctl --timeout=10 -- --may-exist add-port ${b} ${p}${vlan ? ` -- set port ${p}${vlan}` : ""}`);
+    }
+    cmds.push(`ip link set ${b} up`);
+  }
+  return cmds.length ? ["set -e", ...cmds].join("\n") : null;
+}
+
 /** tx checksum offload off on both ends of every NIC of an OVS node (AF_PACKET ports leave TCP checksums unfilled). */
 async function txOff(lab: Lab, node: string, nsOf: (n: string) => string, fabric: string): Promise<void> {
   const ni = lab.nodes.findIndex((n) => n.name === node);
@@ -198,16 +223,72 @@ export class StartedLab implements AsyncDisposable {
   private stopped: Promise<TeardownReport> | null = null;
   /** The Incus cluster formed by the nodes with `software: [incus]`, if any. */
   readonly incus: IncusCluster | null;
+  /** kolla-ansible targets (`software: [kolla]`), by node name. */
+  readonly kolla = new Map<string, KollaNode>();
 
   constructor(readonly lab: Lab, readonly record: RunRecord, private readonly backend: Backend = new NetnsBackend()) {
     const members = lab.nodes.filter((n) => n.software.includes("incus"));
     this.incus = members.length ? new IncusCluster(this.incusHost(members)) : null;
+    for (const n of lab.nodes.filter((x) => x.software.includes("kolla"))) this.kolla.set(n.name, new KollaNode(this.kollaHost(n)));
+  }
+
+  private kollaHost(n: NodeSpec): KollaHost {
+    const dir = join(this.record.dir, "nodes", n.name);
+    mkdirSync(dir, { recursive: true });
+    return {
+      node: n.name,
+      dir,
+      exec: (where, argv, timeoutS) => this.exec(where, argv, { timeoutS: timeoutS ?? 30 }),
+      createGuest: (name) => this.createGuest(name, n.name),
+      addPort: async (guest, hostIf, guestIf, mac, mtu) => {
+        await must(["ip", "-n", this.namespace(n.name), "link", "add", hostIf, "mtu", String(mtu), "type", "veth", "peer", "name", guestIf, "netns", this.namespace(guest), "address", mac, "mtu", String(mtu)], { timeoutS: 10, context: `port ${hostIf} of ${guest}` });
+        await must(["ip", "netns", "exec", this.namespace(n.name), "bash", "-c", `${txOffScript([hostIf])}; ip link set ${hostIf} up`], { timeoutS: 10 });
+        await must(["ip", "netns", "exec", this.namespace(guest), "bash", "-c", `${txOffScript([guestIf])}; ip link set ${guestIf} up`], { timeoutS: 10 });
+      },
+      spawnUdp: async (guest, name, argv, port) => {
+        const spec: DaemonSpec = { name, argv, listens: { proto: "udp", port } };
+        const log = join(dir, `${name.replace(/[:/]/g, "-")}.log`);
+        const ref = spawnDaemon(this.namespace(guest), spec, log);
+        this.record.update((s) => s.processes.push({ ...ref, name, node: guest }));
+        await awaitListening(ref, spec, log);
+        return ref.pid;
+      },
+      startOvs: async () => {
+        const odir = ovsDir(this.record.dir, n.name);
+        const env = ovsEnv(odir);
+        await startStack({ ...n, software: ["openvswitch"] }, odir, {
+          spawn: (d, log) => {
+            const ref = spawnDaemon(this.namespace(n.name), d, log, env);
+            this.record.update((s) => s.processes.push({ ...ref, name: d.name, node: n.name }));
+            return ref;
+          },
+          exec: (argv) => this.exec(n.name, argv, { timeoutS: 30 }),
+        });
+      },
+      reconcile: () => this.reconcile(n.name),
+    };
+  }
+
+  /** A namespace that belongs to a node (a router, a DHCP server, a server): usable by name like a node. */
+  private async createGuest(name: string, of: string): Promise<void> {
+    if (this.lab.nodes.some((n) => n.name === name) || this.record.snapshot.nodes[name]) throw new Error(`${name} is already a node or instance of the lab`);
+    const ns = namespaceName(this.runId, name);
+    const etc = `/etc/netns/${ns}`;
+    this.record.update((s) => {
+      s.nodes[name] = { namespace: ns, instanceOf: of };
+      s.paths.push(etc);
+    });
+    await this.backend.createNamespaces(this.record, [ns]);
+    mkdirSync(etc, { recursive: true });
+    writeFileSync(join(etc, "resolv.conf"), "# written by the guest's DHCP client\n");
+    await must(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", ...Object.entries(BASE_SYSCTLS).map(([a, b]) => `${a}=${b}`)], { timeoutS: 10 });
+    await must(["ip", "-n", ns, "link", "set", "lo", "up"], { timeoutS: 10 });
   }
 
   private incusHost(members: NodeSpec[]): IncusHost {
     return {
       members,
-      usedCidrs: this.lab.lans.map((l) => l.cidr),
+      usedCidrs: this.lab.lans.flatMap((l) => (l.cidr ? [l.cidr] : [])),
       exec: (node, argv, timeoutS) => this.exec(node, argv, { timeoutS: timeoutS ?? 30 }),
       reconcile: async (node) => {
         await this.reconcile(node);
@@ -219,17 +300,8 @@ export class StartedLab implements AsyncDisposable {
 
   /** An instance: its own namespace with eth0, the peer left in the member for br-int. */
   private async createInstance(name: string, member: string, hostIf: string, mac: string, mtu: number): Promise<void> {
-    if (this.lab.nodes.some((n) => n.name === name)) throw new Error(`instance name ${name} is also a node of the lab`);
+    await this.createGuest(name, member);
     const ns = namespaceName(this.runId, name);
-    const etc = `/etc/netns/${ns}`;
-    this.record.update((s) => {
-      s.nodes[name] = { namespace: ns, instanceOf: member };
-      s.paths.push(etc);
-    });
-    await this.backend.createNamespaces(this.record, [ns]);
-    mkdirSync(etc, { recursive: true });
-    writeFileSync(join(etc, "resolv.conf"), "# written by the instance's DHCP client\n");
-    await must(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", ...Object.entries(BASE_SYSCTLS).map(([a, b]) => `${a}=${b}`)], { timeoutS: 10 });
     await must(["ip", "-n", this.namespace(member), "link", "add", hostIf, "mtu", String(mtu), "type", "veth", "peer", "name", "eth0", "netns", ns, "address", mac, "mtu", String(mtu)], { timeoutS: 10, context: `instance ${name}` });
     await must(["ip", "netns", "exec", this.namespace(member), "bash", "-c", `${txOffScript([hostIf])}; ip link set ${hostIf} up`], { timeoutS: 10 });
     await must(["ip", "netns", "exec", ns, "bash", "-c", `${txOffScript(["eth0"])}; ip link set lo up; ip link set eth0 up`], { timeoutS: 10 });
@@ -247,7 +319,8 @@ export class StartedLab implements AsyncDisposable {
   /** After OVS changes on a node: the kernel-datapath behaviour (port filters, tunnel endpoint). */
   async reconcile(node: string): Promise<string[]> {
     const spec = this.lab.nodes.find((n) => n.name === node);
-    if (!spec?.software.includes("ovn-host")) return [];
+    if (!spec?.software.some((x) => x === "ovn-host" || x === "openvswitch" || x === "kolla")) return [];
+    if (spec.software.includes("kolla") && !existsSync(join(ovsDir(this.record.dir, node), "db.sock"))) return [];
     return reconcile(spec, (argv) => this.exec(node, argv, { timeoutS: 30 }));
   }
 
@@ -266,9 +339,9 @@ export class StartedLab implements AsyncDisposable {
     return n;
   }
 
-  /** Namespace of a node or of a live instance. */
+  /** Namespace of a node or of a live guest (instance, server, router, DHCP namespace). */
   namespace(node: string): string {
-    if (!this.incus?.instances.has(node)) this.node(node);
+    if (!this.record.snapshot.nodes[node]?.instanceOf) this.node(node);
     return namespaceName(this.runId, node);
   }
 
@@ -291,14 +364,14 @@ export class StartedLab implements AsyncDisposable {
     return (argv, opts) => this.exec(node, argv, opts);
   }
 
-  async runStep(step: Extract<Step, { kind: "run" | "incus" }>): Promise<StepResult> {
-    const result = step.kind === "run" ? await this.sh(step.on, step.run, { timeoutS: step.timeoutS }) : await this.incusStep(step);
+  async runStep(step: Exclude<Step, { kind: "check" }>): Promise<StepResult> {
+    const result = step.kind === "run" ? await this.sh(step.on, step.run, { timeoutS: step.timeoutS }) : step.kind === "incus" ? await this.incusStep(step) : await this.kollaStep(step);
     if (step.kind === "run") await this.reconcile(step.on);
     const timeoutS = step.kind === "run" ? step.timeoutS : 0;
     const succeeded = result.exitCode === 0 && !result.timedOut;
     const output = result.stdout + result.stderr;
     let reason: string | undefined;
-    if (step.should === "succeed" && !succeeded) reason = result.timedOut ? `timed out after ${timeoutS} s` : `exited with ${result.exitCode ?? result.signal}${step.kind === "incus" ? `: ${result.stderr.trim()}` : ""}`;
+    if (step.should === "succeed" && !succeeded) reason = result.timedOut ? `timed out after ${timeoutS} s` : `exited with ${result.exitCode ?? result.signal}${step.kind !== "run" ? `: ${result.stderr.trim() || result.stdout.trim().split("\n").slice(-4).join(" | ")}` : ""}`;
     else if (step.should === "fail" && succeeded) reason = "succeeded, but the lab file says it should fail";
     else if (step.output !== undefined && !output.includes(step.output)) reason = `output does not contain "${step.output}"`;
     return { step, result, asExpected: reason === undefined, reason };
@@ -311,22 +384,42 @@ export class StartedLab implements AsyncDisposable {
     return { argv: ["incus", step.line], exitCode: r.exitCode, signal: null, stdout: r.stdout, stderr: r.stderr, timedOut: false, durationMs: performance.now() - t0 };
   }
 
+  private async kollaStep(step: Extract<Step, { kind: "kolla" | "openstack" }>): Promise<CommandResult> {
+    const t0 = performance.now();
+    const k = this.kolla.get(step.on);
+    if (!k) throw new Error(`${step.on} is not a kolla node`);
+    const r = step.kind === "openstack" ? await k.openstack(step.command) : step.action === "precheck" ? await k.precheck(step.globals) : await k.deploy(step.globals, step.ml2Override);
+    const argv = step.kind === "openstack" ? ["openstack", step.line] : ["kolla-ansible", step.action];
+    return { argv, exitCode: r.exitCode, signal: null, stdout: r.stdout, stderr: r.stderr, timedOut: false, durationMs: performance.now() - t0 };
+  }
+
+  /** `<name>:<what>` references: an Incus network's, an OpenStack router's or server's address. */
+  private refAddress(name: string, what: string): string {
+    if (this.incus?.networks.has(name) && (what === "gateway" || what === "uplink")) return this.incus.refAddress(name, what);
+    for (const k of this.kolla.values()) {
+      const a = k.neutron?.refAddress(name, what);
+      if (a) return a;
+    }
+    throw new Error(`${name}:${what}: no Incus network, OpenStack router or server of that name has such an address`);
+  }
+
   /** The address a target names, seen from `from`: a node's address on a LAN they share (else its first), an instance's, a network reference's, or the IP itself. */
   addressOf(from: string, to: string): string {
     if (isIPv4(to)) return to;
     const ref = NETWORK_REF.exec(to);
-    if (ref) {
-      if (!this.incus) throw new Error(`${to}: this lab has no Incus cluster`);
-      return this.incus.refAddress(ref[1]!, ref[2] as "gateway" | "uplink");
-    }
+    if (ref) return this.refAddress(ref[1]!, ref[2]!);
     const inst = this.incus?.instances.get(to);
     if (inst) {
       if (!inst.address) throw new Error(`instance ${to} has no address`);
       return inst.address;
     }
+    for (const k of this.kolla.values()) {
+      const a = k.neutron?.serverAddress(to);
+      if (a) return a;
+    }
     const target = this.lab.nodes.find((n) => n.name === to);
     if (!target) return to; // a DNS name: resolved inside the node by the probe itself
-    const mine = new Set(this.incus?.instances.has(from) ? [] : this.node(from).interfaces.map((i) => i.lan));
+    const mine = new Set(this.record.snapshot.nodes[from]?.instanceOf ? [] : this.node(from).interfaces.map((i) => i.lan));
     const withAddr = target.interfaces.filter((i) => i.address);
     const pick = withAddr.find((i) => mine.has(i.lan)) ?? withAddr[0];
     if (!pick?.address) throw new Error(`node ${to} has no address to reach it by`);
@@ -341,7 +434,7 @@ export class StartedLab implements AsyncDisposable {
   /** The LAN an address belongs to, if any. */
   lanOf(ip: string): string | undefined {
     if (!isIPv4(ip)) return undefined;
-    return this.lab.lans.find((l) => IPv4CidrRange.fromCidr(l.cidr).contains(IPv4.fromString(ip)))?.name;
+    return this.lab.lans.find((l) => l.cidr && IPv4CidrRange.fromCidr(l.cidr).contains(IPv4.fromString(ip)))?.name;
   }
 
   ping(from: string, to: string, opts?: PingOptions): Promise<PingResult> {

@@ -3,7 +3,7 @@ import { type CheckResult, runCheck } from "./expect/check.ts";
 import { collectForensics } from "./report/forensics.ts";
 import { type LabEvent, start, type StartOptions, toolsFor } from "./lab.ts";
 import { preflight, PreflightError } from "./run/preflight.ts";
-import type { Lab, ScenarioSpec, Step } from "./model/types.ts";
+import { type Lab, type ScenarioSpec, stepCommand } from "./model/types.ts";
 import type { LogProblem } from "./stacks/ovs.ts";
 
 export type StepRecord =
@@ -40,7 +40,6 @@ export interface ScenarioResult {
   forensics?: string;
 }
 
-const commandOf = (step: Exclude<Step, { kind: "check" }>) => (step.kind === "run" ? step.run : `incus ${step.line}`);
 
 export interface LabResult {
   lab: string;
@@ -79,18 +78,18 @@ export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOpti
     let broken = false;
     for (const step of sc.steps) {
       if (broken) {
-        res.steps.push({ kind: "skipped", line: step.origin.line, what: step.kind === "check" ? "check" : `${step.on}$ ${commandOf(step)}` });
+        res.steps.push({ kind: "skipped", line: step.origin.line, what: step.kind === "check" ? "check" : `${step.on}$ ${stepCommand(step)}` });
         continue;
       }
       opts.signal?.throwIfAborted();
       if (step.kind !== "check") {
         const r = await started.runStep(step);
-        say(`${step.on}$ ${commandOf(step)}  ${r.asExpected ? "ok" : `NOT AS EXPECTED: ${r.reason}`}`);
+        say(`${step.on}$ ${stepCommand(step)}  ${r.asExpected ? "ok" : `NOT AS EXPECTED: ${r.reason}`}`);
         res.steps.push({
           kind: "run",
           name: step.name,
           on: step.on,
-          run: commandOf(step),
+          run: stepCommand(step),
           line: step.origin.line,
           should: step.should,
           exitCode: r.result.exitCode,

@@ -64,13 +64,13 @@ async function probeAndJudge(lab: StartedLab, e: Expectation): Promise<[Measurem
         const owner = lab.lab.nodes.some((n) => n.name === e.to) ? e.to : lab.ownerOf(dest);
         if (!owner) throw new Error(`reach.source needs a destination that is a lab node or one of its addresses (got ${e.to})`);
         const cap = await lab.capture(owner, "icmp and icmp[icmptype] == icmp-echo");
-        const p = await lab.ping(e.from, e.to, { count: e.count });
+        const p = await lab.ping(e.from, e.to, { count: e.count, source: e.dev });
         m = { ...p, sources: await cap.stop() };
-      } else m = await lab.ping(e.from, e.to, { count: e.count });
-      return [m, judgeReach(e, m)];
+      } else m = await lab.ping(e.from, e.to, { count: e.count, source: e.dev });
+      return [m, judgeReach(e.source && !isIPv4(e.source) ? { ...e, source: lab.addressOf(e.from, e.source) } : e, m)];
     }
     case "no_reach": {
-      const m = await lab.ping(e.from, e.to, { count: e.count });
+      const m = await lab.ping(e.from, e.to, { count: e.count, source: e.dev });
       return [m, judgeNoReach(m)];
     }
     case "link": {

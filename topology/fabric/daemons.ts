@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { ALL_IMAGES, manifestPath } from "../emulators/openstack/kolla.ts";
 import type { NodeSpec, ServiceDoc } from "../model/types.ts";
 import { isAlive, type ProcessRef, processStart } from "../run/process.ts";
 
@@ -36,8 +37,24 @@ export function dnsmasq(node: NodeSpec): DaemonSpec | null {
   };
 }
 
+/**
+ * A container registry for kolla's images: busybox httpd serving the Docker Registry v2 paths that
+ * an image pull fetches first (`/v2/`, then each image's manifest), for every image the kolla plays pull.
+ */
+export function registry(svc: Extract<ServiceDoc, { type: "registry" }>, dir: string): DaemonSpec {
+  const root = join(dir, `registry-${svc.port}`);
+  mkdirSync(join(root, "v2"), { recursive: true });
+  writeFileSync(join(root, "v2", "index.html"), "{}\n");
+  for (const img of ALL_IMAGES) {
+    const path = join(root, manifestPath(svc.namespace, img, svc.tag));
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.docker.distribution.manifest.v2+json", name: `${svc.namespace}/${img}`, tag: svc.tag }) + "\n");
+  }
+  return { name: `registry:${svc.port}`, argv: ["busybox", "httpd", "-f", "-p", String(svc.port), "-h", root], listens: { proto: "tcp", port: svc.port } };
+}
+
 /** busybox httpd serving a one-line page that names the node. */
-export function httpd(node: NodeSpec, svc: ServiceDoc, dir: string): DaemonSpec {
+export function httpd(node: NodeSpec, svc: Extract<ServiceDoc, { type: "http" }>, dir: string): DaemonSpec {
   const root = join(dir, `www-${svc.port}`);
   mkdirSync(root, { recursive: true });
   writeFileSync(join(root, "index.html"), svc.body ?? `${node.name} (labwright http service on port ${svc.port})\n`);

@@ -1,10 +1,13 @@
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
 import { IPv4, IPv4CidrRange, Validator } from "ip-num";
 import type { z } from "zod";
 import { LabFileError, type Problem, pathString } from "./problems.ts";
 import { IncusArgsError, parseIncus } from "../emulators/incus/args.ts";
-import { CheckStep, type Expectation, ExpectationKinds, IncusStep, LabDoc, type LabDocT, RunStep } from "./schema.ts";
+import { OpenstackArgsError, parseOpenstack } from "../emulators/openstack/args.ts";
+import { type KollaGlobals, KollaConfigError, readGlobals } from "../emulators/openstack/kolla.ts";
+import { CheckStep, type Expectation, ExpectationKinds, IncusStep, KollaStep, LabDoc, type LabDocT, OpenstackStep, RunStep } from "./schema.ts";
 import type { InterfaceSpec, Lab, LanSpec, Located, NodeSpec, ScenarioSpec, Step } from "./types.ts";
 import { YamlSource } from "./yaml-source.ts";
 
@@ -141,6 +144,10 @@ function semantic(doc: LabDocT, problems: Problems, file: string): Lab {
   for (const [lanName, lan] of Object.entries(doc.lans)) {
     const at: Path = ["lans", lanName];
     if (!NAME.test(lanName)) problems.add(["lans"], `LAN name "${lanName}" is not valid`, nameHint, lanName);
+    if (lan.cidr === undefined) {
+      lans.push({ name: lanName, prefix: 32, description: lan.description });
+      continue;
+    }
     const err = cidrError(lan.cidr);
     if (err) {
       problems.add([...at, "cidr"], err, err.includes("host bits") ? `write the network address: ${err.split("network is ")[1]}` : "write it like 10.10.35.0/24");
@@ -180,6 +187,9 @@ function semantic(doc: LabDocT, problems: Problems, file: string): Lab {
         problems.add([...iat, "lan"], `unknown LAN "${i.lan}"`, `use one of the LANs defined under \`lans\`: ${Object.keys(doc.lans).join(", ") || "(none)"}`);
       }
       let address: string | undefined;
+      if (i.address !== undefined && i.lan in doc.lans && !range && doc.lans[i.lan]!.cidr === undefined) {
+        problems.add([...iat, "address"], `LAN "${i.lan}" has no cidr, so its interfaces carry no address`, `give LAN "${i.lan}" a cidr, or remove the address`);
+      }
       if (i.address !== undefined && range) {
         const m = /^([^/]+)(?:\/(\d{1,2}))?$/.exec(i.address);
         const ip = m?.[1] ?? "";
@@ -212,6 +222,7 @@ function semantic(doc: LabDocT, problems: Problems, file: string): Lab {
       resolver: n.resolver,
       services: n.services,
       software: [...new Set(n.software)],
+      bridges: Object.fromEntries(Object.entries(n.bridges).map(([b, br]) => [b, br.ports])),
     });
   }
 
@@ -257,6 +268,21 @@ function semantic(doc: LabDocT, problems: Problems, file: string): Lab {
     if (node.software.includes("incus") && !node.software.includes("ovn-host")) {
       problems.add([...at, "software"], `${node.name} is an Incus member without ovn-host`, "add ovn-host: Incus OVN networks need OVS and ovn-controller on every member");
     }
+    if (node.software.includes("kolla") && node.software.some((x) => x !== "kolla")) {
+      problems.add([...at, "software"], `${node.name}: kolla cannot be combined with ${node.software.filter((x) => x !== "kolla").join(", ")}`, "kolla-ansible deploy starts the node's Open vSwitch itself; list only kolla");
+    }
+    const owned = new Map<string, string>();
+    for (const [b, ports] of Object.entries(node.bridges)) {
+      const bat: Path = [...at, "bridges", b];
+      if (!node.software.includes("openvswitch")) problems.add([...at, "bridges"], `${node.name} has bridges but no Open vSwitch`, "add `software: [openvswitch]`");
+      if (!IFNAME.test(b) || ifNames.has(b)) problems.add([...at, "bridges"], `bridge name "${b}" is not usable`, "use a short name (at most 15 characters) that is not one of the node's interfaces", b);
+      for (const [p, v] of Object.entries(ports)) {
+        if (!ifNames.has(p)) problems.add([...bat, "ports"], `unknown interface "${p}" on ${node.name}`, `a switch port is one of the node's interfaces: ${[...ifNames].join(", ")}`, p);
+        else if (owned.has(p)) problems.add([...bat, "ports"], `${p} is already a port of bridge ${owned.get(p)}`, "put each interface in one bridge", p);
+        owned.set(p, b);
+        if (v.tag !== undefined && v.trunks !== undefined) problems.add([...bat, "ports", p], "a port is either an access port (tag) or a trunk (trunks), not both", "keep one of them");
+      }
+    }
     const ports = new Set<number>();
     node.services.forEach((s, k) => {
       if (ports.has(s.port)) problems.add([...at, "services", k, "port"], `port ${s.port} is used by another service on ${node.name}`, "give each service its own port");
@@ -266,7 +292,8 @@ function semantic(doc: LabDocT, problems: Problems, file: string): Lab {
 
   // Steps, expectations, scenarios
   const members = new Set(nodes.filter((n) => n.software.includes("incus")).map((n) => n.name));
-  const ctx: RefContext = { nodeNames, problems, members, instances: new Set(launched(doc.steps)) };
+  const kolla = new Set(nodes.filter((n) => n.software.includes("kolla")).map((n) => n.name));
+  const ctx: RefContext = { nodeNames, problems, members, instances: new Set(launched(doc.steps)), kolla, nodes: new Map(nodes.map((n) => [n.name, n])), file };
   const prologue = steps(doc.steps, ["steps"], ctx);
   const epilogue = expectations(doc.expect, ["expect"], ctx);
   let scenarios: ScenarioSpec[];
@@ -306,12 +333,50 @@ interface RefContext {
   members: Set<string>;
   /** Instances launched by `incus launch` steps of the scenario being read: usable like nodes. */
   instances: Set<string>;
+  /** Nodes with `software: [kolla]`. */
+  kolla: Set<string>;
+  nodes: Map<string, NodeSpec>;
+  /** The lab file (globals files are read beside it). */
+  file: string;
 }
 
-/** Names of the instances `incus launch` steps create (unparsable steps are reported elsewhere). */
+/** Reads a kolla step's globals: an inline map, or a YAML file beside the lab. */
+function readGlobalsAt(v: string | Record<string, unknown>, at: Path, ctx: RefContext): { globals: KollaGlobals; from: string } | undefined {
+  let raw: unknown = v;
+  let from = "globals (inline)";
+  if (typeof v === "string") {
+    const file = resolve(dirname(ctx.file), v);
+    from = v;
+    try {
+      raw = parseYaml(readFileSync(file, "utf8"));
+    } catch (e) {
+      ctx.problems.add(at, `cannot read globals file ${file}: ${(e as Error).message}`, "give a YAML file path relative to the lab file, or write the variables inline");
+      return undefined;
+    }
+  }
+  try {
+    return { globals: readGlobals(raw, from), from };
+  } catch (e) {
+    if (!(e instanceof KollaConfigError)) throw e;
+    ctx.problems.add(at, e.message, "see docs/lab-files.md (kolla steps)");
+    return undefined;
+  }
+}
+
+/** Names that steps create and expectations may use like nodes: Incus instances, OpenStack servers and router namespaces. */
 function launched(raw: unknown[]): string[] {
   const out: string[] = [];
   for (const item of raw) {
+    if (item && typeof item === "object" && typeof (item as { openstack?: unknown }).openstack === "string") {
+      try {
+        const c = parseOpenstack((item as { openstack: string }).openstack);
+        if (c.verb === "server create") out.push(c.args[0]!);
+        if (c.verb === "router create") out.push(`qrouter-${c.args[0]}`);
+      } catch {
+        /* reported when the step itself is read */
+      }
+      continue;
+    }
     if (!item || typeof item !== "object" || typeof (item as { incus?: unknown }).incus !== "string") continue;
     try {
       const c = parseIncus((item as { incus: string }).incus);
@@ -330,8 +395,11 @@ function nodeRef(name: string, at: Path, ctx: RefContext): void {
   }
 }
 
-/** `<network>:gateway` / `<network>:uplink`: an Incus network's router address inside / on the uplink. */
-export const NETWORK_REF = /^([A-Za-z0-9][A-Za-z0-9_-]*):(gateway|uplink)$/;
+/**
+ * Addresses that exist only once steps ran: `<incus network>:gateway|uplink` (its router inside / on
+ * the uplink), `<openstack router>:gateway` (the qg- address), `<server>:fixed|floating`.
+ */
+export const NETWORK_REF = /^([A-Za-z0-9][A-Za-z0-9_-]*):(gateway|uplink|fixed|floating)$/;
 
 /** A target is a node or instance name, an IPv4 address, a network reference, or a DNS name resolved inside the source node. */
 function targetRef(to: string, at: Path, ctx: RefContext): void {
@@ -373,8 +441,35 @@ function steps(raw: unknown[], at: Path, ctx: RefContext): Step[] {
           ctx.problems.add([...sat, "incus"], `incus ${s.incus}: ${e.message}`, "see docs/lab-files.md (incus steps) for what labwright emulates");
         }
       }
+    } else if (item && typeof item === "object" && "kolla" in item) {
+      const s = shape(KollaStep, item, sat, ctx.problems);
+      if (s) {
+        nodeRef(s.on, [...sat, "on"], ctx);
+        if (ctx.nodeNames.has(s.on) && !ctx.kolla.has(s.on)) ctx.problems.add([...sat, "on"], `${s.on} is not a kolla-ansible target`, `give the node \`software: [kolla]\` (kolla nodes: ${[...ctx.kolla].join(", ") || "none"})`);
+        const g = readGlobalsAt(s.globals, [...sat, "globals"], ctx);
+        if (g) {
+          const node = ctx.nodes.get(s.on);
+          const nics = new Set(node?.interfaces.map((i) => i.name) ?? []);
+          for (const [key, names] of [["network_interface", [g.globals.network_interface]], ["neutron_external_interface", g.globals.neutron_external_interfaces]] as const) {
+            for (const nic of names) if (node && !nics.has(nic)) ctx.problems.add([...sat, "globals"], `${g.from}: ${key} names ${nic}, which ${s.on} does not have`, `use one of ${s.on}'s interfaces: ${[...nics].join(", ")}`);
+          }
+          out.push({ kind: "kolla", name: s.name, on: s.on, action: s.kolla, globals: g.globals, globalsFrom: g.from, ml2Override: s.config?.["neutron/ml2_conf.ini"], should: s.should, output: s.output, origin });
+        }
+      }
+    } else if (item && typeof item === "object" && "openstack" in item) {
+      const s = shape(OpenstackStep, item, sat, ctx.problems);
+      if (s) {
+        nodeRef(s.on, [...sat, "on"], ctx);
+        if (ctx.nodeNames.has(s.on) && !ctx.kolla.has(s.on)) ctx.problems.add([...sat, "on"], `${s.on} is not a kolla-ansible target`, `type openstack commands on a node with \`software: [kolla]\` (kolla nodes: ${[...ctx.kolla].join(", ") || "none"})`);
+        try {
+          out.push({ kind: "openstack", name: s.name, on: s.on, line: s.openstack, command: parseOpenstack(s.openstack), should: s.should, output: s.output, origin });
+        } catch (e) {
+          if (!(e instanceof OpenstackArgsError)) throw e;
+          ctx.problems.add([...sat, "openstack"], e.message, "see docs/lab-files.md (openstack steps) for what labwright emulates");
+        }
+      }
     } else {
-      ctx.problems.add(sat, "a step needs `run:` (a command, with `on:` a node), `incus:` (arguments of the incus command, with `on:` a cluster member) or `check:` (a list of expectations)", "e.g. `- { on: pamonha1, run: ip link set enp3s0 up }`");
+      ctx.problems.add(sat, "a step needs `run:` (a command, with `on:` a node), `incus:` (arguments of the incus command, with `on:` a cluster member), `kolla:` (deploy or precheck, on a kolla node), `openstack:` (arguments of the openstack command, on a kolla node) or `check:` (a list of expectations)", "e.g. `- { on: pamonha1, run: ip link set enp3s0 up }`");
     }
   });
   return out;
@@ -407,10 +502,14 @@ function expectations(raw: unknown[], at: Path, ctx: RefContext): Located<Expect
       }
     }
     if (e.kind === "resolve" || e.kind === "command") nodeRef(e.on, [...bat, "on"], ctx);
-    if (e.kind === "reach" && e.source !== undefined && !isIPv4(e.source)) ctx.problems.add([...bat, "source"], `"${e.source}" is not an IPv4 address`, "write the source address the destination should see");
+    if ((e.kind === "reach" || e.kind === "no_reach") && e.dev !== undefined) {
+      const n = ctx.nodes.get(e.from);
+      if (n && !n.interfaces.some((i) => i.name === e.dev)) ctx.problems.add([...bat, "dev"], `${e.from} has no interface "${e.dev}"`, `use one of: ${n.interfaces.map((i) => i.name).join(", ")}`);
+    }
+    if (e.kind === "reach" && e.source !== undefined && !isIPv4(e.source) && !NETWORK_REF.test(e.source)) ctx.problems.add([...bat, "source"], `"${e.source}" is not an IPv4 address or a reference (<server>:floating)`, "write the source address the destination should see");
     if (e.kind === "trace") {
       e.hops.forEach((h, i) => {
-        if (h !== "*" && !isIPv4(h) && !NETWORK_REF.test(h)) ctx.problems.add([...bat, "hops", i], `"${h}" is not an IPv4 address, a network reference (<network>:gateway) or "*"`, "list hop addresses, or * for a silent hop");
+        if (h !== "*" && !isIPv4(h) && !NETWORK_REF.test(h)) ctx.problems.add([...bat, "hops", i], `"${h}" is not an IPv4 address, a reference (<network>:gateway, <server>:floating) or "*"`, "list hop addresses, or * for a silent hop");
       });
     }
     out.push(e);

@@ -8,7 +8,8 @@ const name = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, {
 const seconds = z.number().positive().max(3600);
 
 export const Lan = z.strictObject({
-  cidr: z.string(),
+  /** Absent for a link that carries no addresses of its own (a trunk, a switch's access link). */
+  cidr: z.string().optional(),
   description: z.string().optional(),
 });
 
@@ -39,11 +40,27 @@ export const Nat = z.discriminatedUnion("type", [
   }),
 ]);
 
-export const Service = z.strictObject({
-  type: z.literal("http"),
-  port: z.int().min(1).max(65535).default(80),
-  body: z.string().optional(),
+export const Service = z.discriminatedUnion("type", [
+  z.strictObject({
+    type: z.literal("http"),
+    port: z.int().min(1).max(65535).default(80),
+    body: z.string().optional(),
+  }),
+  /** A container registry (Docker Registry HTTP API v2, plain HTTP) holding the kolla images. */
+  z.strictObject({
+    type: z.literal("registry"),
+    port: z.int().min(1).max(65535).default(80),
+    namespace: z.string().regex(/^[a-z0-9._-]+$/).default("openstack.kolla"),
+    tag: z.string().regex(/^[A-Za-z0-9._-]+$/).default("2023.1-ubuntu-jammy"),
+  }),
+]);
+
+/** An OVS bridge of a node with `software: [openvswitch]` (a VLAN-capable switch): each port is a NIC of the node. */
+const SwitchPort = z.strictObject({
+  tag: z.int().min(1).max(4094).optional(),
+  trunks: z.array(z.int().min(1).max(4094)).min(1).optional(),
 });
+const Bridge = z.strictObject({ ports: z.record(z.string(), SwitchPort) });
 
 export const Node = z.strictObject({
   description: z.string().optional(),
@@ -57,7 +74,9 @@ export const Node = z.strictObject({
   resolver: z.string().optional(),
   services: z.array(Service).default([]),
   /** Packages installed and enabled on the node (see docs/lab-files.md). */
-  software: z.array(z.enum(["ovn-host", "ovn-central", "incus"])).default([]),
+  software: z.array(z.enum(["ovn-host", "ovn-central", "incus", "kolla", "openvswitch"])).default([]),
+  /** Bridges of an `openvswitch` node, created at start. */
+  bridges: z.record(z.string(), Bridge).default({}),
 });
 
 const RttBounds = z.strictObject({
@@ -78,12 +97,15 @@ export const ExpectationKinds = {
     loss: z.number().min(0).max(100).optional(),
     rtt_ms: RttBounds.optional(),
     source: z.string().optional(),
+    /** Send from this interface of `from` (ping -I). */
+    dev: z.string().optional(),
     within: seconds.optional(),
   }),
   no_reach: z.strictObject({
     from: z.string(),
     to: z.string(),
     count: z.int().min(1).max(100).default(3),
+    dev: z.string().optional(),
   }),
   link: z.strictObject({
     node: z.string(),
@@ -148,6 +170,25 @@ export const IncusStep = z.strictObject({
   name: z.string().optional(),
   on: z.string(),
   incus: z.string().min(1),
+  should: z.enum(["succeed", "fail"]).default("succeed"),
+  output: z.string().optional(),
+});
+/** `kolla: deploy|precheck` on a node with `software: [kolla]`, with its globals.yml (inline map or a file beside the lab). */
+export const KollaStep = z.strictObject({
+  name: z.string().optional(),
+  on: z.string(),
+  kolla: z.enum(["deploy", "precheck"]),
+  globals: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
+  /** Files under /etc/kolla/config/ (kolla's service config overrides); labwright reads neutron/ml2_conf.ini. */
+  config: z.strictObject({ "neutron/ml2_conf.ini": z.string() }).optional(),
+  should: z.enum(["succeed", "fail"]).default("succeed"),
+  output: z.string().optional(),
+});
+/** `openstack: <arguments>` typed on a kolla node, as after the `openstack` command. */
+export const OpenstackStep = z.strictObject({
+  name: z.string().optional(),
+  on: z.string(),
+  openstack: z.string().min(1),
   should: z.enum(["succeed", "fail"]).default("succeed"),
   output: z.string().optional(),
 });

@@ -1,11 +1,14 @@
 import type { IncusCommand } from "../emulators/incus/args.ts";
+import type { KollaGlobals } from "../emulators/openstack/kolla.ts";
+import type { OpenstackCommand } from "../emulators/openstack/args.ts";
 import type { Expectation, NatRule, ServiceDoc } from "./schema.ts";
 
 export type { Expectation, NatRule, ServiceDoc };
 
 export interface LanSpec {
   readonly name: string;
-  readonly cidr: string;
+  /** Absent for a LAN without addresses (a trunk). */
+  readonly cidr?: string;
   readonly prefix: number;
   readonly description?: string;
 }
@@ -38,9 +41,11 @@ export interface NodeSpec {
   readonly services: readonly ServiceDoc[];
   /** Node software: OVS/OVN daemons, Incus cluster membership. */
   readonly software: readonly Software[];
+  /** OVS bridges of an `openvswitch` node: port → VLAN settings. */
+  readonly bridges: Readonly<Record<string, Readonly<Record<string, { readonly tag?: number; readonly trunks?: readonly number[] }>>>>;
 }
 
-export type Software = "ovn-host" | "ovn-central" | "incus";
+export type Software = "ovn-host" | "ovn-central" | "incus" | "kolla" | "openvswitch";
 
 /** Where a step or expectation came from, for reports. */
 export interface Origin {
@@ -71,6 +76,29 @@ export type Step =
       readonly output?: string;
       readonly origin: Origin;
     }
+  | {
+      readonly kind: "kolla";
+      readonly name?: string;
+      readonly on: string;
+      readonly action: "deploy" | "precheck";
+      readonly globals: KollaGlobals;
+      /** Where globals.yml came from: a file path or "inline". */
+      readonly globalsFrom: string;
+      readonly ml2Override?: string;
+      readonly should: "succeed" | "fail";
+      readonly output?: string;
+      readonly origin: Origin;
+    }
+  | {
+      readonly kind: "openstack";
+      readonly name?: string;
+      readonly on: string;
+      readonly line: string;
+      readonly command: OpenstackCommand;
+      readonly should: "succeed" | "fail";
+      readonly output?: string;
+      readonly origin: Origin;
+    }
   | { readonly kind: "check"; readonly name?: string; readonly checks: readonly Located<Expectation>[]; readonly origin: Origin };
 
 export type Located<T> = T & { readonly origin: Origin };
@@ -94,4 +122,18 @@ export interface Lab {
   readonly lans: readonly LanSpec[];
   readonly nodes: readonly NodeSpec[];
   readonly scenarios: readonly ScenarioSpec[];
+}
+
+/** A step's command line as the operator typed it (for reports and messages). */
+export function stepCommand(step: Exclude<Step, { kind: "check" }>): string {
+  switch (step.kind) {
+    case "run":
+      return step.run;
+    case "incus":
+      return `incus ${step.line}`;
+    case "kolla":
+      return `kolla-ansible ${step.action} (globals: ${step.globalsFrom})`;
+    case "openstack":
+      return `openstack ${step.line}`;
+  }
 }

@@ -40,7 +40,7 @@ const ctlOf = (dir: string, name: string) => (pid: number) => existsSync(join(di
 export async function createDatabases(node: NodeSpec, dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const dbs: [string, string][] = [];
-  if (node.software.includes("ovn-host")) dbs.push(["conf.db", "/usr/share/openvswitch/vswitch.ovsschema"]);
+  if (node.software.some((x) => x === "ovn-host" || x === "openvswitch")) dbs.push(["conf.db", "/usr/share/openvswitch/vswitch.ovsschema"]);
   if (node.software.includes("ovn-central")) {
     dbs.push(["ovnnb_db.db", "/usr/share/ovn/ovn-nb.ovsschema"], ["ovnsb_db.db", "/usr/share/ovn/ovn-sb.ovsschema"]);
   }
@@ -138,6 +138,9 @@ export const LOG_ALLOWLIST: { re: RegExp; why: string }[] = [
   // When the HA chassis group is (re)assigned, a chassis not hosting the chassisredirect port may be
   // asked to release it (OVN 23.03 logs this; harmless).
   { re: /if_status\|WARN\|Trying to release unknown interface cr-/, why: "gateway port moved between chassis" },
+  // A switch's trunk port carries only its listed VLANs: untagged frames a host sends on the NIC
+  // facing it (IGMP reports, ARP before the NIC joins a bridge) are dropped, as on a real switch.
+  { re: /ofproto_dpif_xlate\|WARN\|dropping VLAN 0 packet received on port \S+ not configured for trunking VLAN 0/, why: "untagged frame on a trunk port" },
 ];
 
 /** Scans the OVS/OVN logs of a node for WARN/ERR lines not on the allowlist. */
@@ -279,12 +282,12 @@ export async function startStack(node: NodeSpec, dir: string, s: StackStarter): 
     await up(northd(dir));
   };
   const host = async () => {
-    if (!node.software.includes("ovn-host")) return;
+    if (!node.software.some((x) => x === "ovn-host" || x === "openvswitch")) return;
     await up(ovsdbServer(dir));
     const init = await s.exec(initArgs(node.name));
     if (init.exitCode !== 0) throw new Error(`initialising the switch database of ${node.name}: ${init.stderr.trim()}`);
     await up(vswitchd(dir));
-    await up(ovnController(dir));
+    if (node.software.includes("ovn-host")) await up(ovnController(dir));
   };
   await Promise.all([central(), host()]);
 }

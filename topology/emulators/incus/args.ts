@@ -1,3 +1,5 @@
+import { shellWords as words } from "../cli.ts";
+
 /**
  * The `incus` command lines labwright understands, parsed into typed commands. Anything else is
  * refused when the lab file is loaded, naming the part that is not supported: never ignored.
@@ -18,35 +20,7 @@ export type IncusCommand =
 
 export class IncusArgsError extends Error {}
 
-/** Splits a command line like a POSIX shell would for plain words and quotes (no expansions). */
-export function shellWords(line: string): string[] {
-  const out: string[] = [];
-  let cur = "";
-  let quote: string | null = null;
-  let any = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (quote) {
-      if (c === quote) quote = null;
-      else if (c === "\\" && quote === '"' && i + 1 < line.length) cur += line[++i];
-      else cur += c;
-    } else if (c === "'" || c === '"') {
-      quote = c;
-      any = true;
-    } else if (c === "\\" && i + 1 < line.length) {
-      const n = line[++i]!;
-      if (n !== "\n") cur += n;
-      any = true;
-    } else if (/\s/.test(c)) {
-      if (cur || any) out.push(cur);
-      cur = "";
-      any = false;
-    } else cur += c;
-  }
-  if (quote) throw new IncusArgsError(`unterminated ${quote} quote`);
-  if (cur || any) out.push(cur);
-  return out;
-}
+const shellWords = (line: string) => words(line, IncusArgsError);
 
 interface Parsed {
   positional: string[];

@@ -4,6 +4,7 @@ import { stringify } from "yaml";
 import type { NodeSpec } from "../../model/types.ts";
 import type { CommandResult } from "../../run/exec.ts";
 import type { IncusCommand } from "./args.ts";
+import { dhcpClientCommand, table } from "../cli.ts";
 
 /**
  * An Incus cluster as far as networking goes: physical uplinks and OVN networks, instances on them,
@@ -514,20 +515,7 @@ export class IncusCluster {
 
   /** The instance's own DHCP client (busybox udhcpc) configures eth0 from OVN's answer: address, router, MTU, DNS. */
   private async dhcp(name: string): Promise<string> {
-    const script = [
-      "#!/bin/sh",
-      '[ "$1" = bound ] || exit 0',
-      'ip addr flush dev "$interface"',
-      'ip addr add "$ip/$mask" dev "$interface"',
-      '[ -n "$mtu" ] && ip link set dev "$interface" mtu "$mtu"',
-      'for r in $router; do ip route replace default via "$r" dev "$interface"; break; done',
-      ': > /etc/resolv.conf',
-      '[ -n "$domain" ] && echo "search $domain" >> /etc/resolv.conf',
-      'for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done',
-      'echo "options timeout:1 attempts:2" >> /etc/resolv.conf',
-      'echo "bound $ip/$mask router $router mtu $mtu dns $dns"',
-    ].join("\n");
-    const r = await this.host.exec(name, ["bash", "-c", `f=$(mktemp); cat > "$f" <<'EOF'\n${script}\nEOF\nchmod +x "$f"; busybox udhcpc -i eth0 -f -q -n -t 10 -T 1 -A 1 -s "$f"; rc=$?; rm -f "$f"; exit $rc`], 30);
+    const r = await this.host.exec(name, dhcpClientCommand(), 30);
     const m = /bound (\d+\.\d+\.\d+\.\d+)\//.exec(r.stdout);
     if (r.exitCode !== 0 || !m) throw new IncusError(`no DHCP answer from OVN for ${name}: ${(r.stderr || r.stdout).trim().split("\n").pop()}`);
     return m[1]!;
@@ -603,9 +591,3 @@ function expandPorts(spec: string): number[] {
   });
 }
 
-function table(head: string[], rows: string[][]): string {
-  const w = head.map((h, k) => Math.max(h.length, ...rows.map((r) => (r[k] ?? "").length)));
-  const line = "+" + w.map((x) => "-".repeat(x + 2)).join("+") + "+";
-  const row = (r: string[]) => "| " + r.map((c, k) => c.padEnd(w[k]!)).join(" | ") + " |";
-  return [line, row(head), line, ...rows.map(row), ...(rows.length ? [line] : [])].join("\n") + "\n";
-}
