@@ -10,7 +10,8 @@ say() { [ "$quiet" = --quiet ] || echo "setup: $*"; }
 
 # Debian packages (tool -> package in topology/run/preflight.ts says which tool needs which)
 PKGS=(iproute2 iputils-ping traceroute nftables tcpdump dnsmasq-base busybox procps util-linux ca-certificates
-      ethtool openvswitch-common openvswitch-switch ovn-common ovn-central ovn-host)
+      ethtool openvswitch-common openvswitch-switch ovn-common ovn-central ovn-host
+      iptables curl iputils-arping)
 missing=()
 for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -102,9 +102,9 @@ export function judgeCommand(e: Pick<ExpectationOf<"command">, "exit" | "output"
 export function describe(e: Expectation): string {
   switch (e.kind) {
     case "reach":
-      return `${e.from} → ${e.to} reachable${e.ttl !== undefined ? `, TTL ${e.ttl}` : ""}${e.loss !== undefined ? `, loss ≤ ${e.loss}%` : ""}${e.source ? `, seen from ${e.source}` : ""}`;
+      return `${e.from}${e.dev ? ` (${e.dev})` : ""} → ${e.to} reachable${e.ttl !== undefined ? `, TTL ${e.ttl}` : ""}${e.loss !== undefined ? `, loss ≤ ${e.loss}%` : ""}${e.source ? `, seen from ${e.source}` : ""}`;
     case "no_reach":
-      return `${e.from} → ${e.to} unreachable`;
+      return `${e.from}${e.dev ? ` (${e.dev})` : ""} → ${e.to} unreachable`;
     case "link": {
       const parts = [e.admin && `admin ${e.admin}`, e.oper && `oper ${e.oper}`, e.carrier !== undefined && (e.carrier ? "carrier" : "no carrier"), e.master !== undefined && `master ${e.master ?? "none"}`, e.address !== undefined && `address ${e.address ?? "none"}`].filter(Boolean);
       return `${e.node} ${e.dev}: ${parts.join(", ")}`;

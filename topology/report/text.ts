@@ -21,7 +21,12 @@ function stepLine(s: StepRecord, indent: string): string[] {
     out.push(`${indent}      why:  ${s.reason}`);
     if (s.output) out.push(...s.output.split("\n").slice(-5).map((l) => `${indent}      | ${l}`));
   } else if (s.should === "fail" && s.output) {
-    out.push(`${indent}      | ${s.output.split("\n").at(-1)}`);
+    // The line that tells what failed: ansible's failed task and its fatal line, else the last line.
+    const lines = s.output.split("\n");
+    const fatal = lines.findIndex((l) => l.startsWith("fatal:"));
+    const task = fatal > 0 ? lines.slice(0, fatal).findLast((l) => l.startsWith("TASK [")) : undefined;
+    const show = fatal >= 0 ? [task, lines[fatal]].filter((l): l is string => !!l) : lines.filter((l) => l.trim()).slice(-1);
+    for (const l of show) out.push(`${indent}      | ${l}`);
   }
   return out;
 }

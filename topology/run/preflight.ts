@@ -23,6 +23,11 @@ export const TOOL_PACKAGES: Record<string, string> = {
   "ovn-northd": "ovn-central",
   "ovn-nbctl": "ovn-common",
   "ovn-sbctl": "ovn-common",
+  "ovs-ofctl": "openvswitch-common",
+  "iptables-restore": "iptables",
+  iptables: "iptables",
+  curl: "curl",
+  arping: "iputils-arping",
 };
 
 export class PreflightError extends Error {

@@ -170,7 +170,7 @@ export function pullScript(g: KollaGlobals, images: string[], connectTimeoutS: n
 export function pullError(g: KollaGlobals, image: string, curlExit: number, http: string, err: string): string {
   const ref = `${g.docker_registry}/${g.docker_namespace}/${image}:${g.tag}`;
   const host = g.docker_registry.split(":")[0];
-  const raw = err.trim() ? ` (curl: ${err.trim()})` : "";
+  const raw = err.trim() ? ` (curl: ${err.trim().replace(/^curl: /, "")})` : "";
   if (curlExit === 0) return `manifest for ${ref} not found: manifest unknown: HTTP ${http}`;
   if (curlExit === 6) return `Get "http://${g.docker_registry}/v2/": dial tcp: lookup ${host}: no such host${raw}`;
   if (curlExit === 28) return `Get "http://${g.docker_registry}/v2/": dial tcp: i/o timeout${raw}`;

@@ -330,7 +330,7 @@ export class Neutron {
     const net = this.networks.get(sub.networkId)!;
     if (want) {
       if (!inCidr(sub.cidr, want)) throw this.fault(400, "ports", `Invalid input for operation: IP address ${want} is not a valid IP for the specified subnet.`);
-      if (sub.allocated.has(want) || want === sub.gateway) throw this.fault(409, "ports", `IP address ${want} already allocated in subnet ${sub.id}`);
+      if (sub.allocated.has(want) || (want === sub.gateway && owner !== "network:router_interface")) throw this.fault(409, "ports", `IP address ${want} already allocated in subnet ${sub.id}`);
       return want;
     }
     const free: string[] = [];
