@@ -4,7 +4,7 @@ import type { Lab } from "../model/types.ts";
 export function mermaid(lab: Lab): string {
   const id = (kind: string, name: string) => `${kind}_${name.replace(/[^A-Za-z0-9_]/g, "_")}`;
   const out = ["flowchart LR"];
-  for (const l of lab.lans) out.push(`  ${id("lan", l.name)}(["${l.name}<br/>${l.cidr}"])`);
+  for (const l of lab.lans) out.push(`  ${id("lan", l.name)}(["${l.name}<br/>${l.cidr ?? "(no addresses)"}"])`);
   for (const n of lab.nodes) {
     const extras = [n.nat.length ? "NAT" : "", n.dns ? "DNS" : "", n.services.length ? n.services.map((s) => `${s.type}:${s.port}`).join(" ") : ""].filter(Boolean);
     out.push(`  ${id("node", n.name)}["${n.name}${extras.length ? `<br/><small>${extras.join(", ")}</small>` : ""}"]`);
