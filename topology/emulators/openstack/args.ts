@@ -118,7 +118,7 @@ function parseWords(line: string): Omit<OpenstackCommand, "substitutions"> {
       continue;
     }
     const long = w.startsWith("--");
-    let name = long ? w.slice(2).split("=")[0]! : (short[w.slice(1)] ?? w);
+    const name = long ? w.slice(2).split("=")[0]! : (short[w.slice(1)] ?? w);
     let value: string | undefined = long && w.includes("=") ? w.slice(w.indexOf("=") + 1) : undefined;
     const kind = all[name];
     if (!kind) {
@@ -137,7 +137,6 @@ function parseWords(line: string): Omit<OpenstackCommand, "substitutions"> {
     const prev = flags[name];
     if (kind === "value" && Array.isArray(prev)) throw new OpenstackArgsError(`openstack ${verb}: --${name} given twice`);
     flags[name] = [...(Array.isArray(prev) ? prev : []), value];
-    name = "";
   }
   if (args.length !== spec.args) {
     throw new OpenstackArgsError(`openstack ${verb}: ${args.length < spec.args ? "missing" : "unexpected"} arguments${args.length > spec.args ? ` (${args.slice(spec.args).join(" ")})` : ""}; usage: openstack ${spec.usage}`);
