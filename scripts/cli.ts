@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { start } from "../topology/lab.ts";
@@ -10,9 +10,15 @@ import { mermaid } from "../topology/report/mermaid.ts";
 import { gc } from "../topology/run/gc.ts";
 import { isAlive } from "../topology/run/process.ts";
 import { PreflightError } from "../topology/run/preflight.ts";
-import { listRunIds, readState } from "../topology/run/state.ts";
-import { teardown } from "../topology/run/teardown.ts";
+import { inspectRun, listRunIds, readState, RUN_ID } from "../topology/run/state.ts";
+import { teardownRun } from "../topology/run/teardown.ts";
 import { runLab } from "../topology/scenario.ts";
+import { printable } from "../topology/report/printable.ts";
+
+/** Everything the CLI prints may quote a lab file: it goes out through printable(). */
+const out = (text: string) => process.stdout.write(printable(text) + "\n");
+const err = (text: string) => process.stderr.write(printable(text) + "\n");
+const write = (text: string) => process.stdout.write(printable(text));
 
 const USAGE = `labwright — emulated cloud-networking labs on one Linux machine
 
@@ -41,7 +47,7 @@ function need<T>(v: T | undefined, what: string): T {
 
 function progress(quiet: boolean) {
   return (e: { t: number; message: string; scenario?: string }) => {
-    if (!quiet) process.stdout.write(`  · [${e.scenario ? e.scenario + " " : ""}${e.t.toFixed(2)}s] ${e.message}\n`);
+    if (!quiet) write(`  · [${e.scenario ? e.scenario + " " : ""}${e.t.toFixed(2)}s] ${e.message}\n`);
   };
 }
 
@@ -69,13 +75,15 @@ async function main(argv: string[]): Promise<number> {
       if (unknown.length) throw new UsageError(`no scenario ${unknown.join(", ")} in ${lab.file} (scenarios: ${lab.scenarios.map((s) => s.name).join(", ")})`);
       const ctrl = new AbortController();
       onInterrupt(ctrl);
-      console.log(`labwright: running ${lab.name} — ${lab.scenarios.length} scenario(s), each from a fresh start`);
+      out(`labwright: running ${lab.name} — ${lab.scenarios.length} scenario(s), each from a fresh start`);
       const forensicsDir = resolve(values.json ? dirname(values.json) : "results", "forensics");
       const result = await runLab(lab, { only: values.scenario, signal: ctrl.signal, onEvent: progress(values.quiet), forensicsDir });
       const json = resolve(values.json ?? join("results", `${lab.name}-${result.startedAt.replace(/[:.]/g, "-")}.json`));
-      mkdirSync(dirname(json), { recursive: true });
-      writeFileSync(json, JSON.stringify(result, null, 2));
-      console.log("\n" + labReport(result, json));
+      mkdirSync(dirname(json), { recursive: true, mode: 0o700 });
+      // Results quote command output and lab text: readable by root only.
+      writeFileSync(json, JSON.stringify(result, null, 2), { mode: 0o600 });
+      chmodSync(json, 0o600);
+      out("\n" + labReport(result, json));
       if (ctrl.signal.aborted) return 130;
       return result.ok ? 0 : 1;
     }
@@ -83,34 +91,44 @@ async function main(argv: string[]): Promise<number> {
       const lab = loadLab(need(rest[0], "the lab file"));
       const ctrl = new AbortController();
       onInterrupt(ctrl);
-      const s = await start(lab, { persistent: true, signal: ctrl.signal, onEvent: progress(false) });
-      console.log(`\nrun ${s.runId} is up. Nodes: ${lab.nodes.map((n) => n.name).join(", ")}`);
-      console.log(`  shell:     labwright exec ${s.runId} ${lab.nodes[0]?.name ?? "<node>"}`);
-      console.log(`  tear down: labwright down ${s.runId}`);
+      let s;
+      try {
+        s = await start(lab, { persistent: true, signal: ctrl.signal, onEvent: progress(false) });
+      } catch (e) {
+        // Interrupted: start() has unwound what it built; say so and exit as `run` does.
+        if (ctrl.signal.aborted) {
+          err(`labwright up: ${(e as Error).message}; nothing was left behind`);
+          return 130;
+        }
+        throw e;
+      }
+      out(`\nrun ${s.runId} is up. Nodes: ${lab.nodes.map((n) => n.name).join(", ")}`);
+      out(`  shell:     labwright exec ${s.runId} ${lab.nodes[0]?.name ?? "<node>"}`);
+      out(`  tear down: labwright down ${s.runId}`);
       return 0;
     }
     case "down": {
       const id = need(rest[0], "the run id (see `labwright status`)");
-      const state = readState(id);
-      if (!state) throw new UsageError(`no run "${id}" on this machine (see \`labwright status\`)`);
-      const r = await teardown(state);
-      console.log(`run ${id} removed: ${r.processes} processes, ${r.namespaces} namespaces, ${r.paths} paths in ${r.durationMs.toFixed(0)} ms`);
+      if (!RUN_ID.test(id) || !listRunIds().includes(id)) throw new UsageError(`no run "${id}" on this machine (see \`labwright status\`)`);
+      // A damaged state file does not stop `down`: the run's objects are found by its id.
+      const r = await teardownRun(id, readState(id));
+      out(`run ${id} removed: ${r.processes} processes, ${r.namespaces} namespaces, ${r.paths} paths in ${r.durationMs.toFixed(0)} ms`);
       return 0;
     }
     case "status": {
       const { values } = parseArgs({ args: rest, options: { json: { type: "boolean", default: false } } });
-      const runs = listRunIds().flatMap((id) => {
-        const s = readState(id);
-        return s ? [{ ...s, ownerAlive: isAlive(s.owner) }] : [];
-      });
-      if (values.json) console.log(JSON.stringify(runs, null, 2));
-      else if (!runs.length) console.log("no labwright runs on this machine");
+      const infos = listRunIds().map(inspectRun);
+      const runs = infos.flatMap((i) => (i.ok ? [{ ...i.state, ownerAlive: isAlive(i.state.owner) }] : []));
+      const damaged = infos.flatMap((i) => (i.ok ? [] : [{ id: i.id, damaged: i.why, ownerAlive: i.owner ? isAlive(i.owner) : null }]));
+      if (values.json) out(JSON.stringify([...runs, ...damaged], null, 2));
+      else if (!infos.length) out("no labwright runs on this machine");
       else {
         for (const r of runs) {
           const how = r.persistent ? "up (labwright up)" : r.ownerAlive ? `owned by pid ${r.owner.pid}` : "owner gone: `labwright gc` removes it";
-          console.log(`${r.id}  ${r.lab.padEnd(18)} ${r.phase.padEnd(9)} ${how}`);
-          console.log(`        nodes: ${Object.keys(r.nodes).join(", ")}   (${r.file})`);
+          out(`${r.id}  ${r.lab.padEnd(18)} ${r.phase.padEnd(9)} ${how}`);
+          out(`        nodes: ${Object.keys(r.nodes).join(", ")}   (${r.file})`);
         }
+        for (const d of damaged) out(`${d.id}  (damaged: ${d.damaged}; ${d.ownerAlive ? "its owner is alive" : "`labwright gc` removes it once its owner is gone"})`);
       }
       return 0;
     }
@@ -131,26 +149,27 @@ async function main(argv: string[]): Promise<number> {
     }
     case "gc": {
       const r = await gc();
-      for (const t of r.removed) console.log(`removed run ${t.runId}: ${t.processes} processes, ${t.namespaces} namespaces, ${t.paths} paths`);
-      if (!r.removed.length) console.log("nothing to remove");
-      if (r.kept.length) console.log(`kept live runs: ${r.kept.join(", ")}`);
-      if (r.unclaimed.length) console.log(`namespaces named like labwright's but claimed by no run (left alone): ${r.unclaimed.join(", ")}`);
+      for (const d of r.damaged) out(`run ${d.id}: ${d.why}`);
+      for (const t of r.removed) out(`removed run ${t.runId}: ${t.processes} processes, ${t.namespaces} namespaces, ${t.paths} paths${t.note ? ` (found by its id: ${t.note})` : ""}`);
+      if (!r.removed.length) out("nothing to remove");
+      if (r.kept.length) out(`kept live runs: ${r.kept.join(", ")}`);
+      if (r.unclaimed.length) out(`namespaces named like labwright's but claimed by no run (left alone): ${r.unclaimed.join(", ")}`);
       return 0;
     }
     case "graph": {
-      process.stdout.write(mermaid(loadLab(need(rest[0], "the lab file"))));
+      write(mermaid(loadLab(need(rest[0], "the lab file"))));
       return 0;
     }
     case "validate": {
       const lab = loadLab(need(rest[0], "the lab file"));
-      console.log(`${rest[0]}: valid — ${lab.nodes.length} nodes, ${lab.lans.length} LANs, scenarios: ${lab.scenarios.map((s) => s.name).join(", ")}`);
+      out(`${rest[0]}: valid — ${lab.nodes.length} nodes, ${lab.lans.length} LANs, scenarios: ${lab.scenarios.map((s) => s.name).join(", ")}`);
       return 0;
     }
     case undefined:
     case "help":
     case "--help":
     case "-h":
-      console.log(USAGE);
+      out(USAGE);
       return cmd === undefined ? 2 : 0;
     default:
       throw new UsageError(`unknown command "${cmd}"\n\n${USAGE}`);
@@ -161,14 +180,14 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
     if (e instanceof LabFileError || e instanceof UsageError) {
-      console.error((e as Error).message);
+      err((e as Error).message);
       process.exit(2);
     }
     if (e instanceof PreflightError) {
-      console.error(`labwright: ${e.message}`);
+      err(`labwright: ${e.message}`);
       process.exit(3);
     }
-    console.error(`labwright: ${(e as Error).stack ?? e}`);
+    err(`labwright: ${(e as Error).stack ?? e}`);
     process.exit(1);
   },
 );

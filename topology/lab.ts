@@ -5,7 +5,9 @@ import type { Backend } from "./backends/backend.ts";
 import { NetnsBackend } from "./backends/netns.ts";
 import { awaitListening, type DaemonSpec, dnsmasq, httpd, registry, spawnDaemon } from "./fabric/daemons.ts";
 import { natRuleset } from "./fabric/nat.ts";
-import { BASE_SYSCTLS, fabricBatch, fabricPort, nodeBatch, portsNotForwarding, vethBatch } from "./fabric/wiring.ts";
+import { fabricBatch, fabricPort, nodeBatch, portsNotForwarding, vethBatch } from "./fabric/wiring.ts";
+import { applySysctls, BASE_SYSCTLS } from "./fabric/sysctls.ts";
+import pLimit from "p-limit";
 import { IncusCluster, type IncusHost } from "./emulators/incus/cluster.ts";
 import { type KollaHost, KollaNode } from "./emulators/openstack/node.ts";
 import { isIPv4, NETWORK_REF } from "./model/load.ts";
@@ -19,8 +21,9 @@ import { type TraceResult, traceroute } from "./probes/traceroute.ts";
 import type { NodeExec } from "./probes/types.ts";
 import { type CommandResult, must, run, type RunOptions } from "./run/exec.ts";
 import { preflight } from "./run/preflight.ts";
+import { script } from "./run/tokens.ts";
 import { namespaceName, RunRecord } from "./run/state.ts";
-import { type TeardownReport, teardown } from "./run/teardown.ts";
+import { type TeardownReport, teardown, teardownRun } from "./run/teardown.ts";
 
 export interface LabEvent {
   /** Seconds since start() was called. */
@@ -82,16 +85,11 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
     await backend.createNamespaces(rec, [fabric, ...lab.nodes.map((n) => nsOf(n.name))]);
     check();
 
-    await Promise.all(
-      [fabric, ...lab.nodes.map((n) => nsOf(n.name))].map((ns, k) => {
-        const node = k === 0 ? undefined : lab.nodes[k - 1];
-        const sysctls = { ...BASE_SYSCTLS, ...(node?.sysctls ?? {}) };
-        return must(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", ...Object.entries(sysctls).map(([a, b]) => `${a}=${b}`)], {
-          timeoutS: 30,
-          context: node ? `sysctls of node ${node.name}` : "sysctls of the fabric",
-        });
-      }),
-    );
+    // Per-node work runs at most FAN_OUT commands at a time: a lab of thousands of nodes does not fork thousands of processes at once.
+    const limit = pLimit(FAN_OUT);
+    const eachNode = <T>(fn: (n: NodeSpec) => Promise<T>) => Promise.all(lab.nodes.map((n) => limit(() => fn(n))));
+    await applySysctls((argv, o) => run(["ip", "netns", "exec", fabric, ...argv], o), BASE_SYSCTLS, "sysctls of the fabric");
+    await eachNode((n) => applySysctls((argv, o) => run(["ip", "netns", "exec", nsOf(n.name), ...argv], o), { ...BASE_SYSCTLS, ...n.sysctls }, `sysctls of node ${n.name}`));
     check();
 
     const links = lab.nodes.reduce((a, n) => a + n.interfaces.length, 0);
@@ -99,17 +97,15 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
     if (links) await must(["ip", "-batch", "-"], { input: vethBatch(lab, nsOf, fabric), timeoutS: 60, context: "creating veth pairs" });
     await Promise.all([
       must(["ip", "-n", fabric, "-batch", "-"], { input: fabricBatch(lab), timeoutS: 60, context: "LAN bridges" }),
-      ...lab.nodes.map((n) => must(["ip", "-n", nsOf(n.name), "-batch", "-"], { input: nodeBatch(n), timeoutS: 60, context: `addresses and routes of node ${n.name}` })),
+      eachNode((n) => must(["ip", "-n", nsOf(n.name), "-batch", "-"], { input: nodeBatch(n), timeoutS: 60, context: `addresses and routes of node ${n.name}` })),
     ]);
     await awaitForwarding(fabric, links);
     check();
 
-    await Promise.all(
-      lab.nodes.map(async (n) => {
-        const rules = natRuleset(n.nat);
-        if (rules) await must(["ip", "netns", "exec", nsOf(n.name), "nft", "-f", "-"], { input: rules, timeoutS: 30, context: `NAT rules of node ${n.name}` });
-      }),
-    );
+    await eachNode(async (n) => {
+      const rules = natRuleset(n.nat);
+      if (rules) await must(["ip", "netns", "exec", nsOf(n.name), "nft", "-f", "-"], { input: rules, timeoutS: 30, context: `NAT rules of node ${n.name}` });
+    });
     // Every node gets its own resolv.conf (bind-mounted by `ip netns exec`): the host's resolver is never used.
     for (const n of lab.nodes) {
       const dir = `/etc/netns/${nsOf(n.name)}`;
@@ -123,7 +119,7 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
     if (stacks.length) {
       say(`starting OVS/OVN on ${stacks.map((n) => `${n.name} (${n.software.join(", ")})`).join(", ")}`);
       await Promise.all(
-        stacks.map(async (n) => {
+        stacks.map((n) => limit(async () => {
           const env = ovsEnv(ovsDir(rec.dir, n.name));
           if (n.software.some((x) => x === "ovn-host" || x === "openvswitch")) await txOff(lab, n.name, nsOf, fabric);
           await startStack(n, ovsDir(rec.dir, n.name), {
@@ -135,13 +131,12 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
             exec: (argv) => run(["ip", "netns", "exec", nsOf(n.name), ...argv], { env, timeoutS: 30 }),
           });
           const exec = (argv: string[]) => run(["ip", "netns", "exec", nsOf(n.name), ...argv], { env, timeoutS: 30 });
-          const script = switchScript(n);
-          if (script) {
-            const r = await exec(["bash", "-c", script]);
+          for (const argv of switchCommands(n)) {
+            const r = await exec(argv);
             if (r.exitCode !== 0) throw new Error(`bridges of ${n.name}: ${r.stderr.trim()}`);
           }
           await reconcile(n, exec);
-        }),
+        })),
       );
       check();
     }
@@ -158,11 +153,13 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
     });
     if (daemons.length) say(`starting ${daemons.map((d) => `${d.spec.name}@${d.node}`).join(", ")}`);
     await Promise.all(
-      daemons.map(async (d) => {
-        const ref = spawnDaemon(nsOf(d.node), d.spec, d.log);
-        rec.update((s) => s.processes.push({ ...ref, name: d.spec.name, node: d.node }));
-        await awaitListening(ref, d.spec, d.log);
-      }),
+      daemons.map((d) =>
+        limit(async () => {
+          const ref = spawnDaemon(nsOf(d.node), d.spec, d.log);
+          rec.update((s) => s.processes.push({ ...ref, name: d.spec.name, node: d.node }));
+          await awaitListening(ref, d.spec, d.log);
+        }),
+      ),
     );
     check();
 
@@ -183,19 +180,22 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
   }
 }
 
-/** The bridges of an `openvswitch` node (the lab's VLAN switch): userspace datapath, access and trunk ports. */
-function switchScript(n: NodeSpec): string | null {
-  const cmds: string[] = [];
+/** The bridges of an `openvswitch` node (the lab's VLAN switch): userspace datapath, access and trunk ports, as argv. */
+function switchCommands(n: NodeSpec): string[][] {
+  const cmds: string[][] = [];
   for (const [b, ports] of Object.entries(n.bridges)) {
-    cmds.push(`ovs-vsctl --timeout=10 -- --may-exist add-br ${b} -- set bridge ${b} datapath_type=netdev`);
+    cmds.push(["ovs-vsctl", "--timeout=10", "--", "--may-exist", "add-br", b, "--", "set", "bridge", b, "datapath_type=netdev"]);
     for (const [p, v] of Object.entries(ports)) {
-      const vlan = v.tag !== undefined ? ` tag=${v.tag}` : v.trunks ? ` trunks=${v.trunks.join(",")}` : "";
-      cmds.push(`ovs-vsctl --timeout=10 -- --may-exist add-port ${b} ${p}${vlan ? ` -- set port ${p}${vlan}` : ""}`);
+      const vlan = v.tag !== undefined ? [`tag=${v.tag}`] : v.trunks ? [`trunks=${v.trunks.join(",")}`] : [];
+      cmds.push(["ovs-vsctl", "--timeout=10", "--", "--may-exist", "add-port", b, p, ...(vlan.length ? ["--", "set", "port", p, ...vlan] : [])]);
     }
-    cmds.push(`ip link set ${b} up`);
+    cmds.push(["ip", "link", "set", b, "up"]);
   }
-  return cmds.length ? ["set -e", ...cmds].join("\n") : null;
+  return cmds;
 }
+
+/** How many per-node commands and daemons a start runs at once. */
+export const FAN_OUT = 16;
 
 /** tx checksum offload off on both ends of every NIC of an OVS node (AF_PACKET ports leave TCP checksums unfilled). */
 async function txOff(lab: Lab, node: string, nsOf: (n: string) => string, fabric: string): Promise<void> {
@@ -242,8 +242,8 @@ export class StartedLab implements AsyncDisposable {
       createGuest: (name) => this.createGuest(name, n.name),
       addPort: async (guest, hostIf, guestIf, mac, mtu) => {
         await must(["ip", "-n", this.namespace(n.name), "link", "add", hostIf, "mtu", String(mtu), "type", "veth", "peer", "name", guestIf, "netns", this.namespace(guest), "address", mac, "mtu", String(mtu)], { timeoutS: 10, context: `port ${hostIf} of ${guest}` });
-        await must(["ip", "netns", "exec", this.namespace(n.name), "bash", "-c", `${txOffScript([hostIf])}; ip link set ${hostIf} up`], { timeoutS: 10 });
-        await must(["ip", "netns", "exec", this.namespace(guest), "bash", "-c", `${txOffScript([guestIf])}; ip link set ${guestIf} up`], { timeoutS: 10 });
+        await must(["ip", "netns", "exec", this.namespace(n.name), "bash", "-c", `${txOffScript([hostIf])}\n${script`ip link set ${hostIf} up`}`], { timeoutS: 10 });
+        await must(["ip", "netns", "exec", this.namespace(guest), "bash", "-c", `${txOffScript([guestIf])}\n${script`ip link set ${guestIf} up`}`], { timeoutS: 10 });
       },
       spawnUdp: async (guest, name, argv, port) => {
         const spec: DaemonSpec = { name, argv, listens: { proto: "udp", port } };
@@ -281,7 +281,7 @@ export class StartedLab implements AsyncDisposable {
     await this.backend.createNamespaces(this.record, [ns]);
     mkdirSync(etc, { recursive: true });
     writeFileSync(join(etc, "resolv.conf"), "# written by the guest's DHCP client\n");
-    await must(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", ...Object.entries(BASE_SYSCTLS).map(([a, b]) => `${a}=${b}`)], { timeoutS: 10 });
+    await applySysctls((argv, o) => run(["ip", "netns", "exec", ns, ...argv], o), BASE_SYSCTLS, `sysctls of ${name}`);
     await must(["ip", "-n", ns, "link", "set", "lo", "up"], { timeoutS: 10 });
   }
 
@@ -303,13 +303,13 @@ export class StartedLab implements AsyncDisposable {
     await this.createGuest(name, member);
     const ns = namespaceName(this.runId, name);
     await must(["ip", "-n", this.namespace(member), "link", "add", hostIf, "mtu", String(mtu), "type", "veth", "peer", "name", "eth0", "netns", ns, "address", mac, "mtu", String(mtu)], { timeoutS: 10, context: `instance ${name}` });
-    await must(["ip", "netns", "exec", this.namespace(member), "bash", "-c", `${txOffScript([hostIf])}; ip link set ${hostIf} up`], { timeoutS: 10 });
-    await must(["ip", "netns", "exec", ns, "bash", "-c", `${txOffScript(["eth0"])}; ip link set lo up; ip link set eth0 up`], { timeoutS: 10 });
+    await must(["ip", "netns", "exec", this.namespace(member), "bash", "-c", `${txOffScript([hostIf])}\n${script`ip link set ${hostIf} up`}`], { timeoutS: 10 });
+    await must(["ip", "netns", "exec", ns, "bash", "-c", `${txOffScript(["eth0"])}\nip link set lo up; ip link set eth0 up`], { timeoutS: 10 });
   }
 
   private async deleteInstance(name: string): Promise<void> {
     const ns = namespaceName(this.runId, name);
-    await teardown({ ...this.record.snapshot, namespaces: [ns], processes: [], paths: [`/etc/netns/${ns}`] }, { keepRunDir: true });
+    await teardownRun(this.runId, null, { keepRunDir: true, only: [ns] });
     this.record.update((s) => {
       s.namespaces = s.namespaces.filter((x) => x !== ns);
       delete s.nodes[name];

@@ -1,6 +1,7 @@
 import { must } from "../run/exec.ts";
 import type { RunRecord } from "../run/state.ts";
 import { namespaceExists } from "../run/teardown.ts";
+import { batchLine } from "../run/tokens.ts";
 import type { Backend } from "./backend.ts";
 
 /** The default backend: every node is a plain network namespace. */
@@ -11,6 +12,6 @@ export class NetnsBackend implements Backend {
     const taken = names.filter(namespaceExists);
     if (taken.length) throw new Error(`namespace(s) ${taken.join(", ")} already exist and are not this run's: refusing to touch them`);
     rec.update((s) => s.namespaces.push(...names));
-    await must(["ip", "-batch", "-"], { input: names.map((n) => `netns add ${n}\n`).join(""), timeoutS: 60, context: "creating namespaces" });
+    await must(["ip", "-batch", "-"], { input: names.map((n) => batchLine("netns", "add", n)).join(""), timeoutS: 60, context: "creating namespaces" });
   }
 }

@@ -1,3 +1,4 @@
+import { token } from "../run/tokens.ts";
 /** Command-line helpers shared by the emulated CLIs (incus, openstack). */
 
 /** Splits a command line like a POSIX shell would for plain words and quotes (no expansions). */
@@ -56,5 +57,5 @@ export function dhcpClientCommand(dev = "eth0"): string[] {
     'echo "options timeout:1 attempts:2" >> /etc/resolv.conf',
     'echo "bound $ip/$mask router $router mtu $mtu dns $dns"',
   ].join("\n");
-  return ["bash", "-c", `f=$(mktemp); cat > "$f" <<'EOF'\n${script}\nEOF\nchmod +x "$f"; busybox udhcpc -i ${dev} -f -q -n -t 10 -T 1 -A 1 -s "$f"; rc=$?; rm -f "$f"; exit $rc`];
+  return ["bash", "-c", `f=$(mktemp); cat > "$f" <<'EOF'\n${script}\nEOF\nchmod +x "$f"; busybox udhcpc -i ${token(dev, "interface")} -f -q -n -t 10 -T 1 -A 1 -s "$f"; rc=$?; rm -f "$f"; exit $rc`];
 }

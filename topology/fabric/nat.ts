@@ -1,4 +1,5 @@
 import type { NatRule } from "../model/types.ts";
+import { script } from "../run/tokens.ts";
 
 /** The nftables ruleset for a node's NAT rules (one table, owned by the lab). */
 export function natRuleset(rules: readonly NatRule[]): string | null {
@@ -6,8 +7,8 @@ export function natRuleset(rules: readonly NatRule[]): string | null {
   const pre: string[] = [];
   const post: string[] = [];
   for (const r of rules) {
-    if (r.type === "masquerade") post.push(`oifname "${r.out}" masquerade`);
-    else pre.push(`iifname "${r.in}" ${r.proto} dport ${r.port} dnat to ${r.to}`);
+    if (r.type === "masquerade") post.push(script`oifname "${r.out}" masquerade`);
+    else pre.push(script`iifname "${r.in}" ${r.proto} dport ${r.port} dnat to ${r.to}`);
   }
   return [
     "table ip labwright {",

@@ -1,4 +1,5 @@
 import type { Lab, NodeSpec } from "../model/types.ts";
+import { batchLine } from "../run/tokens.ts";
 
 /** Names of the fabric's own devices: short, unique within the run's fabric namespace. */
 export const lanBridge = (lanIndex: number) => `br${lanIndex}`;
@@ -17,51 +18,44 @@ export function vethBatch(lab: Lab, nsOf: (node: string) => string, fabricNs: st
   let index = FABRIC_IFINDEX_BASE;
   lab.nodes.forEach((n, ni) =>
     n.interfaces.forEach((i, ii) => {
-      const mtu = i.mtu ? ` mtu ${i.mtu}` : "";
-      lines.push(
-        `link add ${fabricPort(ni, ii)} netns ${fabricNs} index ${index++}${mtu} type veth peer name ${i.name} netns ${nsOf(n.name)}${i.mac ? ` address ${i.mac}` : ""}${mtu}`,
-      );
+      const mtu = i.mtu ? ["mtu", i.mtu] : [];
+      const mac = i.mac ? ["address", i.mac] : [];
+      lines.push(batchLine("link", "add", fabricPort(ni, ii), "netns", fabricNs, "index", index++, ...mtu, "type", "veth", "peer", "name", i.name, "netns", nsOf(n.name), ...mac, ...mtu));
     }),
   );
-  return lines.map((l) => l + "\n").join("");
+  return lines.join("");
 }
 
 export const FABRIC_IFINDEX_BASE = 1000;
 
 /** `ip -n <fabric> -batch` lines: one bridge per LAN, every fabric-side veth end enslaved and up. */
 export function fabricBatch(lab: Lab): string {
-  const lines: string[] = ["link set lo up"];
+  const lines: string[] = [batchLine("link", "set", "lo", "up")];
   const lanIndex = new Map(lab.lans.map((l, k) => [l.name, k]));
   lab.lans.forEach((_, k) => {
-    lines.push(`link add ${lanBridge(k)} type bridge stp_state 0 forward_delay 0`, `link set ${lanBridge(k)} up`);
+    lines.push(batchLine("link", "add", lanBridge(k), "type", "bridge", "stp_state", 0, "forward_delay", 0), batchLine("link", "set", lanBridge(k), "up"));
   });
   lab.nodes.forEach((n, ni) =>
     n.interfaces.forEach((i, ii) => {
       const port = fabricPort(ni, ii);
-      lines.push(`link set ${port} master ${lanBridge(lanIndex.get(i.lan)!)}`, `link set ${port} up`);
+      lines.push(batchLine("link", "set", port, "master", lanBridge(lanIndex.get(i.lan)!)), batchLine("link", "set", port, "up"));
     }),
   );
-  return lines.map((l) => l + "\n").join("");
+  return lines.join("");
 }
 
 /** `ip -n <node> -batch` lines: addresses, links up, then routes. */
 export function nodeBatch(node: NodeSpec): string {
-  const lines = ["link set lo up"];
+  const lines = [batchLine("link", "set", "lo", "up")];
   for (const i of node.interfaces) {
-    if (i.address) lines.push(`addr add ${i.address}/${i.prefix} dev ${i.name}`);
-    lines.push(`link set ${i.name} up`);
+    if (i.address) lines.push(batchLine("addr", "add", `${i.address}/${i.prefix}`, "dev", i.name));
+    lines.push(batchLine("link", "set", i.name, "up"));
   }
   for (const r of node.routes) {
-    lines.push(`route add ${r.to}${r.via ? ` via ${r.via}` : ""}${r.dev ? ` dev ${r.dev}` : ""}`);
+    lines.push(batchLine("route", "add", r.to, ...(r.via ? ["via", r.via] : []), ...(r.dev ? ["dev", r.dev] : [])));
   }
-  return lines.map((l) => l + "\n").join("");
+  return lines.join("");
 }
-
-/** Sysctls every node gets before its own: the labs are IPv4, and IPv6 autoconfiguration only adds noise. */
-export const BASE_SYSCTLS: Record<string, string> = {
-  "net.ipv6.conf.all.disable_ipv6": "1",
-  "net.ipv6.conf.default.disable_ipv6": "1",
-};
 
 /** Bridge ports not yet forwarding, from `bridge -j link` output. */
 export function portsNotForwarding(bridgeJson: string): string[] {

@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
+import { closeSync, fstatSync, openSync, readSync, realpathSync } from "node:fs";
+import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
+import { parseDocument } from "yaml";
 import { IPv4, IPv4CidrRange, Validator } from "ip-num";
 import type { z } from "zod";
 import { LabFileError, type Problem, pathString } from "./problems.ts";
@@ -10,16 +10,54 @@ import { type KollaGlobals, KollaConfigError, readGlobals } from "../emulators/o
 import { CheckStep, type Expectation, ExpectationKinds, IncusStep, KollaStep, LabDoc, type LabDocT, OpenstackStep, RunStep } from "./schema.ts";
 import type { InterfaceSpec, Lab, LanSpec, Located, NodeSpec, ScenarioSpec, Step } from "./types.ts";
 import { YamlSource } from "./yaml-source.ts";
+import { HOSTNAME, IFNAME, IFNAME_HINT, isNetnsSysctl, NAME, NAME_HINT, NETNS_SYSCTL_PREFIXES, SYSCTL_VALUE } from "./names.ts";
 
 type Path = (string | number)[];
 
-const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
-const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+/** What a lab file may cost to read: bounded, so a hostile file fails fast with a clear message. */
+export const LIMITS = {
+  /** Bytes of a lab file. */
+  labBytes: 1024 * 1024,
+  /** Bytes of a file a lab refers to (a kolla globals.yml). */
+  referencedBytes: 256 * 1024,
+  /** YAML aliases resolved per document (the yaml library's own guard against alias bombs). */
+  aliases: 100,
+  nodes: 1000,
+  lans: 1000,
+  /** Problems listed; the rest are counted. */
+  problems: 50,
+} as const;
+
+/** Reads a regular file of at most `limit` bytes; throws an Error whose message says what is wrong. */
+function readBounded(path: string, limit: number): string {
+  const fd = openSync(path, "r");
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new Error("not a regular file");
+    if (st.size > limit) throw new Error(`${st.size} bytes is more than the ${limit} bytes labwright reads`);
+    const buf = Buffer.alloc(st.size);
+    let off = 0;
+    while (off < st.size) {
+      const n = readSync(fd, buf, off, st.size - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    return buf.subarray(0, off).toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
 
 class Problems {
   readonly list: Problem[] = [];
+  /** Problems found beyond LIMITS.problems: counted, not described (describing them costs time). */
+  dropped = 0;
   constructor(readonly file: string, readonly source: YamlSource) {}
   add(path: Path, message: string, hint?: string, key?: string): void {
+    if (this.list.length >= LIMITS.problems) {
+      this.dropped++;
+      return;
+    }
     this.list.push({
       file: this.file,
       path: pathString(key === undefined ? path : [...path, key]),
@@ -35,32 +73,42 @@ export function loadLab(file: string): Lab {
   const abs = resolve(file);
   let text: string;
   try {
-    text = readFileSync(abs, "utf8");
+    text = readBounded(abs, LIMITS.labBytes);
   } catch (e) {
     throw new LabFileError(file, [
-      { file, path: "", message: `cannot read the file: ${(e as Error).message}`, hint: "check the path" },
+      { file, path: "", message: `cannot read the file: ${(e as Error).message}`, hint: "give the path of a lab file (YAML, at most 1 MiB)" },
     ]);
   }
   return parseLab(text, file);
 }
 
 export function parseLab(text: string, file = "<lab>"): Lab {
-  const { source, errors } = YamlSource.parse(text);
+  const { source, errors, more } = YamlSource.parse(text, LIMITS.problems);
   const problems = new Problems(file, source);
   for (const e of errors) {
     problems.list.push({ file, path: "", line: e.line, message: `YAML syntax: ${e.message}`, hint: "fix the YAML syntax at that line" });
   }
-  if (problems.list.length) throw new LabFileError(file, problems.list);
-  const raw = source.toJS();
+  if (problems.list.length) throw new LabFileError(file, problems.list, more);
+  let raw: unknown;
+  try {
+    raw = source.toJS(LIMITS.aliases);
+  } catch (e) {
+    throw new LabFileError(file, [{ file, path: "", message: `YAML: ${(e as Error).message.split("\n")[0]}`, hint: `use at most ${LIMITS.aliases} aliases (*name) in a lab file` }]);
+  }
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     throw new LabFileError(file, [
       { file, path: "", line: 1, message: "the document must be a map with `name`, `lans` and `nodes`", hint: "see docs/lab-files.md" },
     ]);
   }
   const doc = shape(LabDoc, raw, [], problems);
-  if (!doc) throw new LabFileError(file, problems.list);
-  const lab = semantic(doc, problems, resolve(file));
+  if (!doc) throw new LabFileError(file, problems.list, problems.dropped);
+  for (const [key, max] of [["nodes", LIMITS.nodes], ["lans", LIMITS.lans]] as const) {
+    const n = Object.keys(doc[key]).length;
+    if (n > max) problems.add([key], `${n} ${key}: labwright builds at most ${max} on one machine`, `split the lab, or keep at most ${max} ${key}`);
+  }
   if (problems.list.length) throw new LabFileError(file, problems.list);
+  const lab = semantic(doc, problems, resolve(file));
+  if (problems.list.length) throw new LabFileError(file, problems.list, problems.dropped);
   return lab;
 }
 
@@ -75,13 +123,38 @@ function shape<S extends z.ZodType>(schema: S, value: unknown, at: Path, problem
       for (const k of issue.keys) {
         problems.add(path, `unknown key "${k}"`, allowed ? `use one of: ${allowed.join(", ")}` : "remove it", k);
       }
-    } else if (issue.code === "invalid_type" && issue.input === undefined) {
-      problems.add(path, `missing required key`, `add \`${String(path.at(-1))}: ...\``);
+    } else if (issue.code === "invalid_type") {
+      const actual = valueAt(value, issue.path as Path);
+      if (actual === undefined) problems.add(path, `missing required key`, `add \`${String(path.at(-1))}: ...\``);
+      else problems.add(path, `expected ${issue.expected}, got ${kindOf(actual)}`, `write ${article(issue.expected)} here`);
     } else {
       problems.add(path, issue.message.replace(/^Invalid input: /, ""), hintFor(issue));
     }
   }
   return undefined;
+}
+
+function valueAt(v: unknown, path: Path): unknown {
+  let cur = v;
+  for (const k of path) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<string | number, unknown>)[k];
+  }
+  return cur;
+}
+
+function kindOf(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "object") return "a map";
+  if (typeof v === "string") return `a string (${JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v)})`;
+  if (typeof v === "number") return Number.isInteger(v) ? `an integer (${v})` : `a number (${v})`;
+  return `a ${typeof v} (${String(v)})`;
+}
+
+function article(expected: string): string {
+  const words: Record<string, string> = { object: "a map", array: "a list", string: "a string", number: "a number", int: "an integer", boolean: "true or false" };
+  return words[expected] ?? expected;
 }
 
 function hintFor(issue: z.core.$ZodIssue): string | undefined {
@@ -135,8 +208,7 @@ function cidrError(s: string): string | null {
 // ---------------------------------------------------------------- semantic checks
 
 function semantic(doc: LabDocT, problems: Problems, file: string): Lab {
-  const NAME = /^[a-z][a-z0-9-]{0,30}$/;
-  const nameHint = "use a-z, 0-9 and '-', starting with a letter, at most 31 characters";
+  const nameHint = NAME_HINT;
 
   // LANs
   const lans: LanSpec[] = [];
@@ -180,7 +252,7 @@ function semantic(doc: LabDocT, problems: Problems, file: string): Lab {
       if (ifName.length > 15) {
         problems.add([...at, "interfaces"], `interface name "${ifName}" is ${ifName.length} characters; Linux allows at most 15`, "shorten it", ifName);
       } else if (!IFNAME.test(ifName) || ifName === "lo") {
-        problems.add([...at, "interfaces"], `interface name "${ifName}" is not usable`, "use letters, digits, '-', '_' or '.' (and not 'lo')", ifName);
+        problems.add([...at, "interfaces"], `interface name "${ifName}" is not usable`, `${IFNAME_HINT} (and not 'lo')`, ifName);
       }
       const range = ranges.get(i.lan);
       if (!(i.lan in doc.lans)) {
@@ -232,6 +304,16 @@ function semantic(doc: LabDocT, problems: Problems, file: string): Lab {
     const ifNames = new Set(node.interfaces.map((i) => i.name));
     const onLink = (ip: string) =>
       node.interfaces.some((i) => i.address && ranges.get(i.lan)?.contains(IPv4.fromString(ip)));
+    for (const [k, v] of Object.entries(node.sysctls)) {
+      if (!isNetnsSysctl(k)) {
+        problems.add(
+          [...at, "sysctls"],
+          `sysctl "${k}" is not a per-network-namespace key: setting it from a lab node would change the whole machine`,
+          `remove it; a node may set keys under ${NETNS_SYSCTL_PREFIXES.join(", ")}`,
+          k,
+        );
+      } else if (!SYSCTL_VALUE.test(v)) problems.add([...at, "sysctls", k], `"${v}" is not a sysctl value`, "use a number or a word (or a few, separated by single spaces)");
+    }
     node.routes.forEach((r, k) => {
       const rat: Path = [...at, "routes", k];
       if (r.to !== "default") {
@@ -312,6 +394,10 @@ function semantic(doc: LabDocT, problems: Problems, file: string): Lab {
         steps: [...prologue, ...steps(s.steps, ["scenarios", k, "steps"], ctx)],
         expect: [...expectations(s.expect, ["scenarios", k, "expect"], ctx), ...epilogue],
         logAllow: s.log_allow.flatMap((a, i) => {
+          if (a.match.length > 200) {
+            problems.add(["scenarios", k, "log_allow", i, "match"], "a log pattern is at most 200 characters", "match a distinctive part of the line");
+            return [];
+          }
           try {
             return [{ match: new RegExp(a.match), why: a.why }];
           } catch (e) {
@@ -340,17 +426,44 @@ interface RefContext {
   file: string;
 }
 
-/** Reads a kolla step's globals: an inline map, or a YAML file beside the lab. */
+/**
+ * A file a lab refers to: relative to the lab file's directory and inside it (no absolute path, no
+ * `..` or symlink leading out), a regular file of bounded size. Returns its path or a problem text.
+ */
+function referencedFile(name: string, labFile: string): { path: string } | { error: string; hint: string } {
+  const hint = "give a path relative to the lab file's directory, inside it (e.g. kolla-globals.yml)";
+  if (isAbsolute(name) || name.split(/[\\/]/).includes("..")) return { error: `${JSON.stringify(name)} is not a path inside the lab file's directory`, hint };
+  const base = dirname(labFile);
+  let real: string;
+  let realBase: string;
+  try {
+    realBase = realpathSync(base);
+    real = realpathSync(resolve(base, name));
+  } catch {
+    return { error: `no file ${JSON.stringify(name)} beside the lab file`, hint };
+  }
+  const rel = relative(realBase, real);
+  if (rel === "" || rel.startsWith(`..${sep}`) || rel === ".." || isAbsolute(rel)) return { error: `${JSON.stringify(name)} leads outside the lab file's directory (through a symbolic link)`, hint };
+  return { path: real };
+}
+
+/** Reads a kolla step's globals: an inline map, or a YAML file beside the lab. Messages never quote the file's contents. */
 function readGlobalsAt(v: string | Record<string, unknown>, at: Path, ctx: RefContext): { globals: KollaGlobals; from: string } | undefined {
   let raw: unknown = v;
   let from = "globals (inline)";
   if (typeof v === "string") {
-    const file = resolve(dirname(ctx.file), v);
     from = v;
+    const ref = referencedFile(v, ctx.file);
+    if ("error" in ref) {
+      ctx.problems.add(at, `globals file: ${ref.error}`, ref.hint);
+      return undefined;
+    }
     try {
-      raw = parseYaml(readFileSync(file, "utf8"));
+      const doc = parseDocument(readBounded(ref.path, LIMITS.referencedBytes), { prettyErrors: false });
+      if (doc.errors.length) throw new Error(`not valid YAML (line ${doc.errors[0]!.linePos?.[0]?.line ?? "?"})`);
+      raw = doc.toJS({ maxAliasCount: LIMITS.aliases });
     } catch (e) {
-      ctx.problems.add(at, `cannot read globals file ${file}: ${(e as Error).message}`, "give a YAML file path relative to the lab file, or write the variables inline");
+      ctx.problems.add(at, `cannot read globals file ${v}: ${(e as Error).message.split("\n")[0]!.split(":")[0]}`, "give a YAML map of kolla variables (at most 256 KiB) beside the lab file, or write the variables inline");
       return undefined;
     }
   }
@@ -502,6 +615,8 @@ function expectations(raw: unknown[], at: Path, ctx: RefContext): Located<Expect
       }
     }
     if (e.kind === "resolve" || e.kind === "command") nodeRef(e.on, [...bat, "on"], ctx);
+    if (e.kind === "resolve" && !HOSTNAME.test(e.name)) ctx.problems.add([...bat, "name"], `"${e.name}" is not a DNS name`, "write a host name like google.com");
+    if (e.kind === "link" && e.dev.length <= 15 && !IFNAME.test(e.dev)) ctx.problems.add([...bat, "dev"], `"${e.dev}" is not an interface name`, IFNAME_HINT);
     if ((e.kind === "reach" || e.kind === "no_reach") && e.dev !== undefined) {
       const n = ctx.nodes.get(e.from);
       if (n && !n.interfaces.some((i) => i.name === e.dev)) ctx.problems.add([...bat, "dev"], `${e.from} has no interface "${e.dev}"`, `use one of: ${n.interfaces.map((i) => i.name).join(", ")}`);

@@ -8,17 +8,23 @@ export interface Problem {
   hint?: string;
 }
 
+/** A problem is one line: a line break inside a name or message is shown as \n. */
+const oneLine = (s: string) => s.replace(/\r/g, "\\r").replace(/\n/g, "\\n");
+
 export function formatProblem(p: Problem): string {
-  const where = `${p.file}${p.line !== undefined ? `:${p.line}` : ""}`;
-  return `${where}: ${p.path || "(document)"}: ${p.message}${p.hint ? `\n    fix: ${p.hint}` : ""}`;
+  const where = `${oneLine(p.file)}${p.line !== undefined ? `:${p.line}` : ""}`;
+  return `${where}: ${oneLine(p.path) || "(document)"}: ${oneLine(p.message)}${p.hint ? `\n    fix: ${oneLine(p.hint)}` : ""}`;
 }
 
 /** A lab file that cannot be used. Nothing on the machine was touched when this is thrown. */
 export class LabFileError extends Error {
-  constructor(readonly file: string, readonly problems: Problem[]) {
+  /** `more`: problems found beyond those listed (the list is capped so a hostile file cannot flood the terminal). */
+  constructor(readonly file: string, readonly problems: Problem[], readonly more = 0) {
+    const total = problems.length + more;
     super(
-      `${file}: ${problems.length} problem${problems.length === 1 ? "" : "s"} in the lab file (nothing was created):\n` +
-        problems.map((p) => "  " + formatProblem(p)).join("\n"),
+      `${file}: ${total} problem${total === 1 ? "" : "s"} in the lab file (nothing was created):\n` +
+        problems.map((p) => "  " + formatProblem(p)).join("\n") +
+        (more ? `\n  ... and ${more} more problem${more === 1 ? "" : "s"} of the same file (fix these first)` : ""),
     );
     this.name = "LabFileError";
   }

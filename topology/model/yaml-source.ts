@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YNode } from "yaml";
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YNode } from "yaml";
 
 /** A parsed YAML document that can say on which line any path starts. */
 export class YamlSource {
@@ -7,18 +7,38 @@ export class YamlSource {
     private readonly lines: LineCounter,
   ) {}
 
-  static parse(text: string): { source: YamlSource; errors: { message: string; line?: number }[] } {
+  /**
+   * Parses `text`. At most `maxErrors` errors are described; `more` counts the rest. Duplicate keys
+   * are found here in linear time (the yaml library's own `uniqueKeys` check is quadratic in the
+   * size of a map: 32k keys took seconds).
+   */
+  static parse(text: string, maxErrors = 50): { source: YamlSource; errors: { message: string; line?: number }[]; more: number } {
     const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-    const errors = [...doc.errors].map((e) => ({
-      message: e.message.split("\n")[0] ?? e.message,
-      line: e.linePos?.[0]?.line ?? (e.pos ? lines.linePos(e.pos[0]).line : undefined),
-    }));
-    return { source: new YamlSource(doc, lines), errors };
+    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
+    const errors: { message: string; line?: number }[] = [];
+    let more = 0;
+    const add = (message: string, offset?: number, line?: number) => {
+      if (errors.length >= maxErrors) more++;
+      else errors.push({ message, line: line ?? (offset !== undefined ? lines.linePos(offset).line : undefined) });
+    };
+    for (const e of doc.errors) add(e.message.split("\n")[0] ?? e.message, e.pos?.[0], e.linePos?.[0]?.line);
+    visit(doc, {
+      Map(_, map) {
+        const seen = new Set<string>();
+        for (const pair of map.items) {
+          if (!isScalar(pair.key)) continue;
+          const k = String(pair.key.value);
+          if (seen.has(k)) add(`Map keys must be unique (${JSON.stringify(k)} appears twice)`, pair.key.range?.[0]);
+          seen.add(k);
+        }
+      },
+    });
+    return { source: new YamlSource(doc, lines), errors, more };
   }
 
-  toJS(): unknown {
-    return this.doc.toJS();
+  /** The document as plain data; throws (ReferenceError) past `maxAliasCount` resolved aliases. */
+  toJS(maxAliasCount = 100): unknown {
+    return this.doc.toJS({ maxAliasCount });
   }
 
   /** Line of the value at path; with `key`, the line of that key inside the map at path. */

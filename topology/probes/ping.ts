@@ -37,7 +37,7 @@ export async function ping(exec: NodeExec, target: string, opts: PingOptions = {
   const deadline = Math.ceil(count * interval + wait + 0.5);
   const argv = ["ping", "-n", "-c", String(count), "-i", String(interval), "-W", String(wait)];
   if (opts.source) argv.push("-I", opts.source);
-  const r = await exec([...argv, target], { timeoutS: deadline + 5 });
+  const r = await exec([...argv, "--", target], { timeoutS: deadline + 5 });
   return parsePing(target, r.stdout + r.stderr, count);
 }
 

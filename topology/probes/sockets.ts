@@ -45,7 +45,7 @@ export async function httpGet(exec: NodeExec, url: string, timeoutMs = 3000): Pr
 
 /** Resolves a name the way programs in the node do (glibc, the node's resolv.conf). */
 export async function resolveName(exec: NodeExec, name: string): Promise<ResolveResult> {
-  const r = await exec(["getent", "ahostsv4", name], { timeoutS: 15 });
+  const r = await exec(["getent", "ahostsv4", "--", name], { timeoutS: 15 });
   const addresses = [...new Set(r.stdout.split("\n").map((l) => l.split(/\s+/)[0]).filter((a): a is string => !!a))];
   return {
     kind: "resolve",

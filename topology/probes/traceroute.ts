@@ -17,7 +17,7 @@ export interface TraceResult {
 }
 
 export async function traceroute(exec: NodeExec, target: string, maxHops = 10): Promise<TraceResult> {
-  const r = await exec(["traceroute", "-n", "-q", "1", "-w", "1", "-m", String(maxHops), target], { timeoutS: maxHops * 2 + 10 });
+  const r = await exec(["traceroute", "-n", "-q", "1", "-w", "1", "-m", String(maxHops), "--", target], { timeoutS: maxHops * 2 + 10 });
   return parseTraceroute(target, r.stdout, r.stderr);
 }
 

@@ -11,7 +11,7 @@ import { ovsDir } from "../stacks/ovs.ts";
  * of each failing flow whose two ends are OVN instances. One text file per node; returns the folder.
  */
 export async function collectForensics(lab: StartedLab, failing: readonly CheckResult[], dir: string): Promise<string> {
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const nodes = [...lab.lab.nodes.map((n) => n.name), ...(lab.incus ? [...lab.incus.instances.keys()] : [])];
   await Promise.all(
     nodes.map(async (name) => {
@@ -30,11 +30,11 @@ export async function collectForensics(lab: StartedLab, failing: readonly CheckR
           parts.push(`### tail ${f}\n${readFileSync(join(d, f), "utf8").trimEnd().split("\n").slice(-40).join("\n")}\n`);
         }
       }
-      writeFileSync(join(dir, `${name}.txt`), parts.join("\n"));
+      writeFileSync(join(dir, `${name}.txt`), parts.join("\n"), { mode: 0o600 });
     }),
   );
   const traces = await ovnTraces(lab, failing);
-  if (traces) writeFileSync(join(dir, "ovn-trace.txt"), traces);
+  if (traces) writeFileSync(join(dir, "ovn-trace.txt"), traces, { mode: 0o600 });
   return dir;
 }
 

@@ -1,38 +1,43 @@
-import { readdirSync, rmSync, statSync } from "node:fs";
-import { listRunIds, NS_PREFIX, readState, runDir, isDead } from "./state.ts";
-import { type TeardownReport, teardown } from "./teardown.ts";
+import { inspectRun, isDead, isDeadDamaged, listRunIds, NS_PREFIX, RUN_ID } from "./state.ts";
+import { labNamespaces, type TeardownReport, teardownRun } from "./teardown.ts";
 
 export interface GcReport {
-  removed: TeardownReport[];
+  removed: (TeardownReport & { note?: string })[];
   kept: string[];
-  /** Namespaces that look like labwright's but that no run state claims: reported, never touched. */
+  /** Namespaces that look like labwright's but that no run directory claims: reported, never touched. */
   unclaimed: string[];
+  /** Runs whose state could not be read, and why (each is judged by its owner file instead). */
+  damaged: { id: string; why: string }[];
 }
 
-/** Removes what dead runs left behind, and nothing else. */
+/**
+ * Removes what dead runs left behind, and nothing else. A run is its directory's name: whatever its
+ * state file says (damaged, empty, copied from another run), only objects named after that id are
+ * removed, and only when the run's owner is gone.
+ */
 export async function gc(): Promise<GcReport> {
-  const removed: TeardownReport[] = [];
-  const kept: string[] = [];
+  const report: GcReport = { removed: [], kept: [], unclaimed: [], damaged: [] };
   for (const id of listRunIds()) {
-    const state = readState(id);
-    if (!state) {
-      // A directory without state.json: a run that died in its first millisecond. Nothing else exists for it.
-      const age = Date.now() - statSync(runDir(id)).mtimeMs;
-      if (age > 60_000) rmSync(runDir(id), { recursive: true, force: true });
-      continue;
+    try {
+      const info = inspectRun(id);
+      if (info.ok) {
+        if (isDead(info.state)) report.removed.push(await teardownRun(id, info.state));
+        else report.kept.push(id);
+        continue;
+      }
+      report.damaged.push({ id, why: info.why });
+      if (isDeadDamaged(info)) report.removed.push({ ...(await teardownRun(id, null)), note: info.why });
+      else report.kept.push(id);
+    } catch (e) {
+      // One run's trouble never stops gc for the others.
+      report.damaged.push({ id, why: `gc failed for this run: ${(e as Error).message}` });
     }
-    if (isDead(state)) removed.push(await teardown(state));
-    else kept.push(id);
   }
   const claimed = new Set(listRunIds());
-  let unclaimed: string[] = [];
-  try {
-    unclaimed = readdirSync("/run/netns").filter((ns) => {
-      const m = new RegExp(`^${NS_PREFIX}([0-9a-f]{6})(-|$)`).exec(ns);
-      return m !== null && !claimed.has(m[1]!);
-    });
-  } catch {
-    /* no /run/netns */
-  }
-  return { removed, kept, unclaimed };
+  const idOf = new RegExp(`^${NS_PREFIX}([0-9a-f]{6})(-|$)`);
+  report.unclaimed = labNamespaces().filter((ns) => {
+    const m = idOf.exec(ns);
+    return m !== null && RUN_ID.test(m[1]!) && !claimed.has(m[1]!);
+  });
+  return report;
 }

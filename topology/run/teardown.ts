@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { run } from "./exec.ts";
 import { type ProcessRef, processStart, terminate } from "./process.ts";
-import { NS_PREFIX, type RunState, runDir } from "./state.ts";
+import { NS_PREFIX, ownedBy, removeRunDir, type RunState } from "./state.ts";
+import { batchLine } from "./tokens.ts";
 
 export interface TeardownReport {
   runId: string;
@@ -15,11 +16,25 @@ export function namespaceExists(ns: string): boolean {
   return existsSync(`/run/netns/${ns}`);
 }
 
+/** Every namespace on this machine named like labwright's. */
+export function labNamespaces(): string[] {
+  try {
+    return readdirSync("/run/netns").filter((ns) => ns.startsWith(NS_PREFIX));
+  } catch {
+    return [];
+  }
+}
+
+/** Namespaces on this machine named after run `id`, whatever its state file says. */
+export function namespacesOf(id: string): string[] {
+  return labNamespaces().filter((ns) => ownedBy(id, ns));
+}
+
 /**
  * Every process living in one of these namespaces (ours, since the namespaces are), found by
  * comparing /proc/<pid>/ns/net with the namespace's inode: no process spawned.
  */
-function pidsIn(namespaces: readonly string[]): ProcessRef[] {
+function inodesOf(namespaces: readonly string[]): Set<string> {
   const inodes = new Set<string>();
   for (const ns of namespaces) {
     try {
@@ -28,48 +43,85 @@ function pidsIn(namespaces: readonly string[]): ProcessRef[] {
       /* gone */
     }
   }
+  return inodes;
+}
+
+function netnsOf(pid: number): string | null {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/net`);
+  } catch {
+    return null;
+  }
+}
+
+function pidsIn(namespaces: readonly string[]): ProcessRef[] {
+  const inodes = inodesOf(namespaces);
   if (!inodes.size) return [];
   const refs: ProcessRef[] = [];
   for (const d of readdirSync("/proc")) {
     const pid = Number(d);
     if (!pid || pid === process.pid) continue;
-    try {
-      if (!inodes.has(readlinkSync(`/proc/${pid}/ns/net`))) continue;
-    } catch {
-      continue;
-    }
+    const net = netnsOf(pid);
+    if (net === null || !inodes.has(net)) continue;
     const start = processStart(pid);
     if (start !== null) refs.push({ pid, start });
   }
   return refs;
 }
 
+/** Per-namespace files (`ip netns exec` bind-mounts /etc/netns/<ns>/*) of run `id`. */
+function etcPathsOf(id: string): string[] {
+  try {
+    return readdirSync("/etc/netns")
+      .filter((ns) => ownedBy(id, ns))
+      .map((ns) => `/etc/netns/${ns}`);
+  } catch {
+    return [];
+  }
+}
+
 /**
- * Removes everything a run recorded: its processes (by recorded pid and start time, then anything
- * still inside its namespaces), its namespaces, its extra paths and its state directory.
+ * Removes everything of run `id`: the processes inside its namespaces, its namespaces, its
+ * /etc/netns entries and its state directory. What is removed is found by the run id (the state
+ * directory's name), never by what a state file claims: `state` only adds what it recorded that
+ * also belongs to this id, so a damaged or copied state file cannot point teardown at another run.
  */
-export async function teardown(state: RunState, opts: { keepRunDir?: boolean } = {}): Promise<TeardownReport> {
+export async function teardownRun(id: string, state?: Readonly<RunState> | null, opts: { keepRunDir?: boolean; only?: readonly string[] } = {}): Promise<TeardownReport> {
   const t0 = performance.now();
-  const owned = state.namespaces.filter((ns) => ns.startsWith(`${NS_PREFIX}${state.id}`));
-  const existing = owned.filter(namespaceExists);
-  const recorded = state.processes.map((p) => `${p.pid}:${p.start}`);
-  const stragglers = pidsIn(existing).filter((p) => !recorded.includes(`${p.pid}:${p.start}`));
-  const processes = await terminate([...state.processes, ...stragglers]);
+  const recorded = (state?.id === id ? state.namespaces : []).filter((ns) => ownedBy(id, ns));
+  let namespaces = [...new Set([...recorded, ...namespacesOf(id)])];
+  if (opts.only) namespaces = namespaces.filter((ns) => opts.only!.includes(ns));
+  const existing = namespaces.filter(namespaceExists);
+  const found = pidsIn(existing);
+  // Recorded processes outside the run's namespaces (a daemon caught before it entered its
+  // namespace) are ended too, unless they live in another run's namespace.
+  const others = inodesOf(labNamespaces().filter((ns) => !ownedBy(id, ns)));
+  const recordedRefs = (state?.id === id && !opts.only ? state.processes : []).filter((p) => {
+    const net = netnsOf(p.pid);
+    return net !== null && !others.has(net) && !found.some((f) => f.pid === p.pid);
+  });
+  const processes = await terminate([...found, ...recordedRefs]);
   if (existing.length) {
     const r = await run(["ip", "-force", "-batch", "-"], {
-      input: existing.map((ns) => `netns delete ${ns}\n`).join(""),
+      input: existing.map((ns) => batchLine("netns", "delete", ns)).join(""),
       timeoutS: 60,
     });
     const left = existing.filter(namespaceExists);
     if (left.length) throw new Error(`could not delete namespaces ${left.join(", ")}: ${r.stderr.trim()}`);
   }
   let paths = 0;
-  for (const p of state.paths) {
-    // Only paths named after one of this run's namespaces are ever removed.
-    if (!owned.some((ns) => p.includes(`/${ns}`))) continue;
+  const etc = etcPathsOf(id).filter((p) => !opts.only || opts.only.some((ns) => p === `/etc/netns/${ns}`));
+  for (const p of etc) {
     rmSync(p, { recursive: true, force: true });
     paths++;
   }
-  if (!opts.keepRunDir) rmSync(runDir(state.id), { recursive: true, force: true });
-  return { runId: state.id, processes, namespaces: existing.length, paths, durationMs: performance.now() - t0 };
+  if (!opts.keepRunDir) removeRunDir(id);
+  return { runId: id, processes, namespaces: existing.length, paths, durationMs: performance.now() - t0 };
 }
+
+/** Tears down a run from its (trusted) state. */
+export function teardown(state: Readonly<RunState>, opts: { keepRunDir?: boolean } = {}): Promise<TeardownReport> {
+  return teardownRun(state.id, state, opts);
+}
+
+export { NS_PREFIX };

@@ -4,6 +4,7 @@ import type { NodeSpec } from "../model/types.ts";
 import { must } from "../run/exec.ts";
 import type { ProcessRef } from "../run/process.ts";
 import { awaitDaemon } from "../fabric/daemons.ts";
+import { script } from "../run/tokens.ts";
 
 /**
  * Open vSwitch and OVN as node software: what installing `ovn-host` / `ovn-central` and starting
@@ -161,7 +162,7 @@ export function scanLogs(node: string, dir: string): LogProblem[] {
 
 /** `ethtool -K <dev> tx off` for each device: AF_PACKET ports leave CHECKSUM_PARTIAL unfilled and TCP would fail. */
 export function txOffScript(devs: readonly string[]): string {
-  return devs.map((d) => `ethtool -K ${d} tx off >/dev/null`).join("\n");
+  return devs.map((d) => script`ethtool -K ${d} tx off >/dev/null`).join("\n");
 }
 
 interface OvsView {
@@ -221,8 +222,8 @@ export async function reconcile(node: NodeSpec, exec: NodeExecEnv): Promise<stri
   const del = [...chains].filter((c) => !inOvs.includes(c));
   if (add.length || del.length) {
     const lines = ["table netdev labwright_ovsports {}"];
-    for (const p of add) lines.push(`add chain netdev labwright_ovsports ${p} { type filter hook ingress device "${p}" priority 0; policy drop; }`);
-    for (const c of del) lines.push(`delete chain netdev labwright_ovsports ${c}`);
+    for (const p of add) lines.push(script`add chain netdev labwright_ovsports ${p} { type filter hook ingress device "${p}" priority 0; policy drop; }`);
+    for (const c of del) lines.push(script`delete chain netdev labwright_ovsports ${c}`);
     const res = await exec(["bash", "-c", `nft -f - <<'EOF'\n${lines.join("\n")}\nEOF`]);
     if (res.exitCode !== 0) throw new Error(`${node.name}: could not update the OVS port filters: ${res.stderr.trim()}`);
     for (const p of add) changes.push(`${p} is an OVS port: the node's IP stack no longer receives its frames`);
@@ -242,18 +243,18 @@ async function liveHolder(exec: NodeExecEnv, ip: string, nics: Set<string>): Pro
 }
 
 async function moveToCarrier(exec: NodeExecEnv, nic: string, ip: string, prefix: number): Promise<void> {
-  const mac = (await exec(["cat", `/sys/class/net/${nic}/address`])).stdout.trim();
+  const mac = (await exec(["cat", `/sys/class/net/${script`${nic}`}/address`])).stdout.trim();
   const routes = await exec(["ip", "-j", "-4", "route", "show", "dev", nic]);
   const list = routes.exitCode === 0 ? (JSON.parse(routes.stdout) as { dst: string; gateway?: string; protocol?: string }[]) : [];
-  const script = [
+  const text = [
     "set -e",
-    `ovs-vsctl --timeout=10 add-br ${CARRIER} -- set bridge ${CARRIER} datapath_type=netdev other_config:hwaddr=${mac} -- add-port ${CARRIER} ${nic}`,
-    `ip addr add ${ip}/${prefix} dev ${CARRIER}`,
-    `ip link set ${CARRIER} up`,
-    ...list.filter((r) => r.protocol === "kernel").map((r) => `ip route del ${r.dst} dev ${nic}`),
-    ...list.filter((r) => r.protocol !== "kernel").map((r) => `ip route replace ${r.dst}${r.gateway ? ` via ${r.gateway}` : ""} dev ${CARRIER}`),
+    script`ovs-vsctl --timeout=10 add-br ${CARRIER} -- set bridge ${CARRIER} datapath_type=netdev other_config:hwaddr=${mac} -- add-port ${CARRIER} ${nic}`,
+    script`ip addr add ${ip}/${prefix} dev ${CARRIER}`,
+    script`ip link set ${CARRIER} up`,
+    ...list.filter((r) => r.protocol === "kernel").map((r) => script`ip route del ${r.dst} dev ${nic}`),
+    ...list.filter((r) => r.protocol !== "kernel").map((r) => script`ip route replace ${r.dst} ${r.gateway ? ["via", r.gateway] : []} dev ${CARRIER}`),
   ].join("\n");
-  const res = await exec(["bash", "-c", script]);
+  const res = await exec(["bash", "-c", text]);
   if (res.exitCode !== 0) throw new Error(`moving the tunnel endpoint ${ip} to ${CARRIER}: ${res.stderr.trim()}`);
 }
 

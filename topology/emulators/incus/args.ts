@@ -1,3 +1,4 @@
+import { NAME, OBJECT_NAME, OBJECT_NAME_HINT } from "../../model/names.ts";
 import { shellWords as words } from "../cli.ts";
 
 /**
@@ -75,7 +76,32 @@ function format(f: string | true | undefined): "table" | "json" | "csv" {
 
 const SUPPORTED = "network create|delete|list|show, network forward create|port add|list, config set, launch, delete, list";
 
+/** Config values reach OVS/OVN databases and commands: one word, no quotes, braces or spaces. */
+const CONFIG_VALUE = /^[A-Za-z0-9_.:,/@+=-]*$/;
+
+/** Names become OVS/OVN object, namespace and interface names: checked before anything runs. */
+function checkNames(c: IncusCommand): IncusCommand {
+  const names: [string, string | undefined][] = [];
+  if ("name" in c) names.push([c.verb === "launch" || c.verb === "delete" ? "instance name" : "network name", c.name]);
+  if ("network" in c) names.push(["network name", c.network]);
+  for (const [what, v] of names) if (v !== undefined && !OBJECT_NAME.test(v)) throw new IncusArgsError(`${what} ${JSON.stringify(v)} is not usable: ${OBJECT_NAME_HINT}`);
+  if ((c.verb === "network-create" || c.verb === "launch") && c.target !== undefined && !NAME.test(c.target)) throw new IncusArgsError(`--target ${JSON.stringify(c.target)} is not a member name`);
+  const values = "config" in c ? Object.entries(c.config) : c.verb === "config-set" ? [[c.key, c.value] as [string, string]] : [];
+  for (const [k, v] of values) {
+    if (!/^[a-z0-9][a-z0-9._-]*$/.test(k)) throw new IncusArgsError(`configuration key ${JSON.stringify(k)} is not a key (letters, digits, '.', '_', '-')`);
+    if (!CONFIG_VALUE.test(v)) throw new IncusArgsError(`${k}=${JSON.stringify(v)}: a value is one word of letters, digits and _.:,/@+=-`);
+  }
+  for (const v of c.verb === "forward-create" || c.verb === "forward-port-add" ? [c.listen, ...(c.verb === "forward-port-add" ? [c.target, c.listenPorts, c.targetPorts ?? ""] : [])] : []) {
+    if (!CONFIG_VALUE.test(v)) throw new IncusArgsError(`${JSON.stringify(v)} is not an address or port list`);
+  }
+  return c;
+}
+
 export function parseIncus(line: string): IncusCommand {
+  return checkNames(parseIncusWords(line));
+}
+
+function parseIncusWords(line: string): IncusCommand {
   const words = shellWords(line.trim());
   if (words[0] === "incus") words.shift();
   const [a, b, ...rest] = words;

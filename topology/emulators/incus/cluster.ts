@@ -4,6 +4,7 @@ import { stringify } from "yaml";
 import type { NodeSpec } from "../../model/types.ts";
 import type { CommandResult } from "../../run/exec.ts";
 import type { IncusCommand } from "./args.ts";
+import { script } from "../../run/tokens.ts";
 import { dhcpClientCommand, table } from "../cli.ts";
 
 /**
@@ -404,7 +405,7 @@ export class IncusCluster {
     const global = (JSON.parse(r.stdout) as { addr_info: { scope: string }[] }[]).flatMap((l) => l.addr_info).filter((a) => a.scope === "global");
     if (global.length) throw new IncusError(`Cannot start network as uplink network interface "${parent}" has one or more IP addresses configured on it`);
     const br = this.bridgeOf(uplink);
-    await this.sh(member, `sysctl -qw net.ipv6.conf.${parent}.disable_ipv6=1 net.ipv6.conf.${parent}.forwarding=0 2>/dev/null || true`);
+    await this.sh(member, script`sysctl -qw net.ipv6.conf.${parent}.disable_ipv6=1 net.ipv6.conf.${parent}.forwarding=0 2>/dev/null || true`);
     const mappings = (await this.vsctl(member, ["--if-exists", "get", "open_vswitch", ".", "external_ids:ovn-bridge-mappings"])).trim().replace(/"/g, "");
     const list = mappings ? mappings.split(",") : [];
     const mapping = `${uplink.name}:${br}`;

@@ -1,3 +1,4 @@
+import { OBJECT_NAME, OBJECT_NAME_HINT, TOKEN } from "../../model/names.ts";
 import { shellWords } from "../cli.ts";
 
 /**
@@ -147,12 +148,33 @@ function parseWords(line: string): Omit<OpenstackCommand, "substitutions"> {
   const columns = (flags.column as string[] | undefined) ?? [];
   delete flags.format;
   delete flags.column;
-  checkValues(verb, flags);
+  checkValues(verb, args, flags);
   return { verb, args, flags, format: fmt, columns };
 }
 
+/** A name or ID that refers to an existing object, or a `$(...)` placeholder. */
+const REFERENCE = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,62}|\u0000\d+)$/;
+
+/**
+ * Names become namespace and device names (qrouter-<name>, qdhcp-<name>, a server's namespace) and
+ * values reach ip/iptables/dnsmasq: both are single tokens, checked here before anything runs.
+ */
+function checkNames(verb: OpenstackVerb, args: string[], flags: Record<string, string[] | true>): void {
+  const creates = verb.endsWith(" create") && verb !== "floating ip create";
+  args.forEach((a, k) => {
+    if (creates && k === 0) {
+      if (!OBJECT_NAME.test(a)) throw new OpenstackArgsError(`openstack ${verb}: the name ${JSON.stringify(a)} is not usable here (labwright names namespaces after it): ${OBJECT_NAME_HINT}`);
+    } else if (!REFERENCE.test(a)) throw new OpenstackArgsError(`openstack ${verb}: ${JSON.stringify(a)} is not a name or ID: ${OBJECT_NAME_HINT}`);
+  });
+  for (const [k, v] of Object.entries(flags)) {
+    if (v === true) continue;
+    for (const x of v) if (!TOKEN.test(x) && !REFERENCE.test(x)) throw new OpenstackArgsError(`openstack ${verb}: --${k} ${JSON.stringify(x)}: a value is one word of letters, digits and _@%+=:,./- (not starting with '-')`);
+  }
+}
+
 /** Values neutron would refuse before anything else happens. */
-function checkValues(verb: OpenstackVerb, flags: Record<string, string[] | true>): void {
+function checkValues(verb: OpenstackVerb, args: string[], flags: Record<string, string[] | true>): void {
+  checkNames(verb, args, flags);
   const one = (k: string) => (flags[k] as string[] | undefined)?.[0];
   if (verb === "network create") {
     const t = one("provider-network-type");

@@ -4,7 +4,24 @@
  * docs/lab-files.md (kolla steps) and ../shared/notes/emulation-fidelity.md §2.
  */
 
+import { IFNAME } from "../../model/names.ts";
+import { script } from "../../run/tokens.ts";
+
 export class KollaConfigError extends Error {}
+
+/** What each value that reaches a command or a config may look like (docker's own reference grammar). */
+const GRAMMAR: Record<string, { re: RegExp; what: string }> = {
+  network_interface: { re: IFNAME, what: "an interface name" },
+  neutron_external_interface: { re: IFNAME, what: "a comma-separated list of interface names" },
+  neutron_bridge_name: { re: IFNAME, what: "a comma-separated list of bridge names" },
+  docker_registry: { re: /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})(:\d{1,5})?$/, what: "a registry host[:port] such as quay.io" },
+  docker_namespace: { re: /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/, what: "a repository namespace such as openstack.kolla" },
+  openstack_tag: { re: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, what: "an image tag" },
+  openstack_release: { re: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/, what: "a release name such as 2023.1" },
+  kolla_base_distro: { re: /^[a-z][a-z0-9-]{0,31}$/, what: "a distribution name such as ubuntu" },
+  kolla_internal_vip_address: { re: /^\d{1,3}(\.\d{1,3}){3}$/, what: "an IPv4 address" },
+  neutron_plugin_agent: { re: /^[a-z]+$/, what: "a plugin agent name" },
+};
 
 /** The globals.yml keys labwright acts on; every other key is accepted and listed as not emulated. */
 export interface KollaGlobals {
@@ -52,8 +69,13 @@ export function readGlobals(raw: unknown, where: string): KollaGlobals {
   const str = (k: string, d?: string): string | undefined => {
     const v = g[k];
     if (v === undefined || v === null) return d;
-    if (typeof v !== "string" && typeof v !== "number") throw new KollaConfigError(`${where}: ${k} must be a string, not ${JSON.stringify(v)}`);
-    return String(v);
+    // Messages name the key and the kind of value, never the value: a globals file's contents stay out of reports.
+    if (typeof v !== "string" && typeof v !== "number") throw new KollaConfigError(`${where}: ${k} must be a string, not ${Array.isArray(v) ? "a list" : typeof v === "object" ? "a map" : `a ${typeof v}`}`);
+    const rule = GRAMMAR[k];
+    const text = String(v);
+    const items = k === "neutron_external_interface" || k === "neutron_bridge_name" ? text.split(",").map((x) => x.trim()).filter(Boolean) : [text];
+    if (rule && items.some((x) => !rule.re.test(x))) throw new KollaConfigError(`${where}: ${k} is not ${rule.what}`);
+    return text;
   };
   const agent = str("neutron_plugin_agent", "openvswitch");
   if (agent !== "openvswitch") throw new KollaConfigError(`${where}: neutron_plugin_agent "${agent}" is not emulated (labwright emulates ML2/OVS, kolla's default: remove the key or set it to openvswitch)`);
@@ -69,8 +91,15 @@ export function readGlobals(raw: unknown, where: string): KollaGlobals {
     docker_registry: str("docker_registry", "quay.io")!,
     docker_namespace: str("docker_namespace", "openstack.kolla")!,
     tag: str("openstack_tag") ?? `${release}-${distro}-${CODENAME[distro] ?? distro}`,
-    ignored: Object.keys(g).filter((k) => !EFFECTIVE.has(k)),
+    // Only key names that look like ansible variables are listed; anything else is just counted.
+    ignored: ignoredKeys(g),
   };
+}
+
+function ignoredKeys(g: Record<string, unknown>): string[] {
+  const keys = Object.keys(g).filter((k) => !EFFECTIVE.has(k));
+  const named = keys.filter((k) => /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(k));
+  return named.length === keys.length ? named : [...named, `(${keys.length - named.length} other keys)`];
 }
 
 /** kolla's zip of bridges and interfaces: `physnet<N>` is the N-th pair. Extra items on either side are dropped, as zip does. */
@@ -154,10 +183,10 @@ export function manifestPath(namespace: string, image: string, tag: string): str
  * has, printing `<image> <curl exit> <http code> <error>` per image and stopping at the first failure.
  */
 export function pullScript(g: KollaGlobals, images: string[], connectTimeoutS: number): string {
-  const lines = [`for img in ${images.join(" ")}; do`];
+  const lines = [script`for img in ${images}; do`];
   lines.push(
-    `  url="http://${g.docker_registry}${manifestPath(g.docker_namespace, "$img", g.tag)}"`,
-    `  out=$(curl -sS -o /dev/null -w '%{http_code}' --connect-timeout ${connectTimeoutS} --max-time ${connectTimeoutS * 2} "$url" 2>/tmp/.lw-pull-$$); rc=$?`,
+    script`  url="http://${g.docker_registry}/v2/${g.docker_namespace}/$img/manifests/${g.tag}"`,
+    script`  out=$(curl -sS -o /dev/null -w '%{http_code}' --connect-timeout ${connectTimeoutS} --max-time ${connectTimeoutS * 2} "$url" 2>/tmp/.lw-pull-$$); rc=$?`,
     `  err=$(tr '\\n' ' ' </tmp/.lw-pull-$$); rm -f /tmp/.lw-pull-$$`,
     `  echo "$img $rc $out $err"`,
     `  [ "$rc" = 0 ] && [ "$out" = 200 ] || exit 1`,

@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { IPv4, IPv4CidrRange } from "ip-num";
 import type { CommandResult } from "../../run/exec.ts";
+import { script } from "../../run/tokens.ts";
 import { dhcpClientCommand, table } from "../cli.ts";
 import type { OpenstackCommand } from "./args.ts";
 import type { Ml2Config } from "./kolla.ts";
@@ -137,11 +138,11 @@ export class Neutron {
     const flows: [string, string][] = [["br-int", "priority=0,actions=NORMAL"], ["br-tun", "priority=0,actions=drop"]];
     for (const br of this.ml2.bridgeMappings.values()) {
       vs.push(
-        `set bridge ${br} fail_mode=secure`,
-        `--may-exist add-port br-int int-${br} -- set interface int-${br} type=patch options:peer=phy-${br}`,
-        `--may-exist add-port ${br} phy-${br} -- set interface phy-${br} type=patch options:peer=int-${br}`,
+        script`set bridge ${br} fail_mode=secure`,
+        script`--may-exist add-port br-int int-${br} -- set interface int-${br} type=patch options:peer=phy-${br}`,
+        script`--may-exist add-port ${br} phy-${br} -- set interface phy-${br} type=patch options:peer=int-${br}`,
       );
-      flows.push([br, "priority=0,actions=NORMAL"], [br, `priority=2,in_port=phy-${br},actions=drop`], ["br-int", `priority=2,in_port=int-${br},actions=drop`]);
+      flows.push([br, "priority=0,actions=NORMAL"], [br, script`priority=2,in_port=phy-${br},actions=drop`], ["br-int", script`priority=2,in_port=int-${br},actions=drop`]);
       for (const n of this.networks.values()) if (n.localVlan !== undefined) flows.push(...this.vlanFlows(n, n.localVlan));
     }
     await this.vsctl(vs);
@@ -361,13 +362,14 @@ export class Neutron {
   // ---------------------------------------------------------------- the OVS agent
 
   private vsctl(cmds: string[]): Promise<void> {
+    // Each command was built from validated tokens (script``).
     return this.sh(`ovs-vsctl --timeout=10 ${cmds.map((c) => `-- ${c}`).join(" ")}`, "ovs-vsctl");
   }
 
   private addFlows(flows: [string, string][]): Promise<void> {
     const byBridge = new Map<string, string[]>();
     for (const [br, f] of flows) byBridge.set(br, [...(byBridge.get(br) ?? []), f]);
-    return this.sh([...byBridge].map(([br, fs]) => `ovs-ofctl add-flows ${br} - <<'EOF'\n${fs.join("\n")}\nEOF`).join("\n"), "ovs-ofctl");
+    return this.sh([...byBridge].map(([br, fs]) => `${script`ovs-ofctl add-flows ${br} - <<'EOF'`}\n${fs.join("\n")}\nEOF`).join("\n"), "ovs-ofctl");
   }
 
   private async sh(script: string, what: string, where = this.host.node): Promise<void> {
@@ -405,9 +407,9 @@ export class Neutron {
     const lv = await this.bind(net);
     await this.host.addPort(guest, p.dev!, guestIf, p.mac, net.mtu);
     await this.vsctl([
-      `--may-exist add-port br-int ${p.dev}`,
-      `set port ${p.dev} tag=${lv}`,
-      `set interface ${p.dev} external_ids:iface-id=${p.id} external_ids:attached-mac=${p.mac} external_ids:iface-status=active`,
+      script`--may-exist add-port br-int ${p.dev}`,
+      script`set port ${p.dev} tag=${lv}`,
+      script`set interface ${p.dev} external_ids:iface-id=${p.id} external_ids:attached-mac=${p.mac} external_ids:iface-status=active`,
     ]);
   }
 
@@ -422,7 +424,7 @@ export class Neutron {
       try {
         await this.host.createGuest(ns);
         await this.plug(port, ns, port.dev);
-        await this.sh(`ip addr add ${port.ip}/${cidrOf(sub.cidr).getPrefix().getValue()} dev ${port.dev}`, "dhcp port address", ns);
+        await this.sh(script`ip addr add ${port.ip}/${cidrOf(sub.cidr).getPrefix().getValue()} dev ${port.dev}`, "dhcp port address", ns);
       } catch (e) {
         this.dropPort(port);
         throw e;
@@ -478,7 +480,7 @@ export class Neutron {
       await this.plug(port, r.ns, port.dev);
       const pfx = cidrOf(sub.cidr).getPrefix().getValue();
       await this.sh(
-        [`ip addr add ${port.ip}/${pfx} dev ${port.dev}`, `ip link set ${port.dev} up`, ...(sub.gateway ? [`ip route replace default via ${sub.gateway} dev ${port.dev}`] : []), `arping -q -U -c 1 -I ${port.dev} ${port.ip} || true`].join("\n"),
+        [script`ip addr add ${port.ip}/${pfx} dev ${port.dev}`, script`ip link set ${port.dev} up`, ...(sub.gateway ? [script`ip route replace default via ${sub.gateway} dev ${port.dev}`] : []), script`arping -q -U -c 1 -I ${port.dev} ${port.ip} || true`].join("\n"),
         "router gateway",
         r.ns,
       );
@@ -499,7 +501,7 @@ export class Neutron {
     port.dev = `qr-${port.id.slice(0, 11)}`;
     try {
       await this.plug(port, r.ns, port.dev);
-      await this.sh(`ip addr add ${port.ip}/${cidrOf(sub.cidr).getPrefix().getValue()} dev ${port.dev}\nip link set ${port.dev} up`, "router interface", r.ns);
+      await this.sh(script`ip addr add ${port.ip}/${cidrOf(sub.cidr).getPrefix().getValue()} dev ${port.dev}\nip link set ${port.dev} up`, "router interface", r.ns);
     } catch (e) {
       this.dropPort(port);
       throw e;
@@ -516,21 +518,21 @@ export class Neutron {
     const nat = [
       "*nat",
       ":PREROUTING ACCEPT [0:0]", ":INPUT ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]", ":POSTROUTING ACCEPT [0:0]",
-      ...["OUTPUT", "POSTROUTING", "PREROUTING", "float-snat", "snat"].map((c) => `:neutron-l3-agent-${c} - [0:0]`),
+      ...["OUTPUT", "POSTROUTING", "PREROUTING", "float-snat", "snat"].map((c) => script`:neutron-l3-agent-${c} - [0:0]`),
       ":neutron-postrouting-bottom - [0:0]",
       "-A PREROUTING -j neutron-l3-agent-PREROUTING",
       "-A OUTPUT -j neutron-l3-agent-OUTPUT",
       "-A POSTROUTING -j neutron-l3-agent-POSTROUTING",
       "-A POSTROUTING -j neutron-postrouting-bottom",
-      ...fips.map((f) => `-A neutron-l3-agent-OUTPUT -d ${f.fip}/32 -j DNAT --to-destination ${f.fixed}`),
-      ...(qg ? [`-A neutron-l3-agent-POSTROUTING ! -o ${qg} -m conntrack ! --ctstate DNAT -j ACCEPT`] : []),
-      ...fips.map((f) => `-A neutron-l3-agent-PREROUTING -d ${f.fip}/32 -j DNAT --to-destination ${f.fixed}`),
-      ...fips.map((f) => `-A neutron-l3-agent-float-snat -s ${f.fixed}/32 -j SNAT --to-source ${f.fip} --random-fully`),
+      ...fips.map((f) => script`-A neutron-l3-agent-OUTPUT -d ${f.fip}/32 -j DNAT --to-destination ${f.fixed}`),
+      ...(qg ? [script`-A neutron-l3-agent-POSTROUTING ! -o ${qg} -m conntrack ! --ctstate DNAT -j ACCEPT`] : []),
+      ...fips.map((f) => script`-A neutron-l3-agent-PREROUTING -d ${f.fip}/32 -j DNAT --to-destination ${f.fixed}`),
+      ...fips.map((f) => script`-A neutron-l3-agent-float-snat -s ${f.fixed}/32 -j SNAT --to-source ${f.fip} --random-fully`),
       "-A neutron-l3-agent-snat -j neutron-l3-agent-float-snat",
       ...(qg && gw
         ? [
-            `-A neutron-l3-agent-snat -o ${qg} -j SNAT --to-source ${gw.ip} --random-fully`,
-            `-A neutron-l3-agent-snat -m mark ! --mark 0x2/0xffff -m conntrack --ctstate DNAT -j SNAT --to-source ${gw.ip} --random-fully`,
+            script`-A neutron-l3-agent-snat -o ${qg} -j SNAT --to-source ${gw.ip} --random-fully`,
+            script`-A neutron-l3-agent-snat -m mark ! --mark 0x2/0xffff -m conntrack --ctstate DNAT -j SNAT --to-source ${gw.ip} --random-fully`,
           ]
         : []),
       '-A neutron-postrouting-bottom -m comment --comment "Perform source NAT on outgoing traffic." -j neutron-l3-agent-snat',
@@ -542,7 +544,7 @@ export class Neutron {
       ":neutron-l3-agent-PREROUTING - [0:0]", ":neutron-l3-agent-mark - [0:0]",
       "-A PREROUTING -j neutron-l3-agent-PREROUTING",
       "-A neutron-l3-agent-PREROUTING -j neutron-l3-agent-mark",
-      ...(qg ? [`-A neutron-l3-agent-mark -i ${qg} -j MARK --set-xmark 0x2/0xffff`] : []),
+      ...(qg ? [script`-A neutron-l3-agent-mark -i ${qg} -j MARK --set-xmark 0x2/0xffff`] : []),
       "COMMIT",
     ];
     return [...nat, ...mangle, ""].join("\n");
@@ -577,7 +579,7 @@ export class Neutron {
     f.fixedPort = port.id;
     f.routerId = router.id;
     const qg = this.ports.get(router.gwPort!)!.dev!;
-    await this.sh(`ip addr add ${f.ip}/32 dev ${qg}\narping -q -U -c 1 -I ${qg} ${f.ip} || true`, "floating IP address", router.ns);
+    await this.sh(script`ip addr add ${f.ip}/32 dev ${qg}\narping -q -U -c 1 -I ${qg} ${f.ip} || true`, "floating IP address", router.ns);
     await this.applyNat(router);
   }
 

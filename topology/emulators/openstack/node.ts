@@ -144,13 +144,13 @@ export class KollaNode {
     const pairs = bridgeMappings(g);
     for (const p of pairs) if (!addrs.has(p.nic)) return `ovs-vsctl: cannot add ${p.nic} to ${p.bridge}: no such network device on ${this.host.node}`;
     task("openvswitch", "Ensuring OVS bridge is properly setup");
-    const br = pairs.map((p) => `-- --may-exist add-br ${p.bridge} -- set bridge ${p.bridge} datapath_type=netdev fail_mode=standalone`).join(" ");
-    let r = await this.host.exec(this.host.node, ["bash", "-c", `ovs-vsctl --timeout=10 ${br}`], 30);
+    const br = pairs.flatMap((p) => ["--", "--may-exist", "add-br", p.bridge, "--", "set", "bridge", p.bridge, "datapath_type=netdev", "fail_mode=standalone"]);
+    let r = await this.host.exec(this.host.node, ["ovs-vsctl", "--timeout=10", ...br], 30);
     if (r.exitCode !== 0) return `ovs-vsctl: ${r.stderr.trim()}`;
     for (const p of pairs) out.push(`changed: [${this.host.node}] => (item=['${p.bridge}', '${p.nic}'])`);
     task("openvswitch", "Ensuring OVS ports are properly setup");
-    const ports = pairs.map((p) => `-- --may-exist add-port ${p.bridge} ${p.nic}`).join(" ");
-    r = await this.host.exec(this.host.node, ["bash", "-c", `ovs-vsctl --timeout=10 ${ports}`], 30);
+    const ports = pairs.flatMap((p) => ["--", "--may-exist", "add-port", p.bridge, p.nic]);
+    r = await this.host.exec(this.host.node, ["ovs-vsctl", "--timeout=10", ...ports], 30);
     if (r.exitCode !== 0) return `ovs-vsctl: ${r.stderr.trim()}`;
     for (const p of pairs) out.push(`changed: [${this.host.node}] => (item=['${p.bridge}', '${p.nic}'])`);
     for (const c of await this.host.reconcile()) out.push(`[labwright] ${c}`);
