@@ -22,9 +22,12 @@ if (!existsSync(file)) {
     }
   }
 }
-// Leftovers: no lab namespace and no run directory may survive the suites.
-const ns = existsSync("/run/netns") ? readdirSync("/run/netns").filter((n) => n.startsWith("lw-")) : [];
-const runs = existsSync("/run/labwright") ? readdirSync("/run/labwright") : [];
+// Leftovers: no lab namespace and no run directory created during the suites may survive them
+// (what was there before, e.g. a user's own `labwright up`, is not counted).
+const dir0 = file.replace(/[^/]*$/, "");
+const before = existsSync(`${dir0}leftovers-before.json`) ? JSON.parse(readFileSync(`${dir0}leftovers-before.json`, "utf8")) : { namespaces: [], runs: [] };
+const ns = (existsSync("/run/netns") ? readdirSync("/run/netns").filter((n) => n.startsWith("lw-")) : []).filter((n) => !before.namespaces.includes(n));
+const runs = (existsSync("/run/labwright") ? readdirSync("/run/labwright") : []).filter((r) => !before.runs.includes(r));
 if (ns.length || runs.length) {
   console.log(`summary: left behind after the suites: namespaces [${ns.join(", ")}], run dirs [${runs.join(", ")}]`);
   failed++;

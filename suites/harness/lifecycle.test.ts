@@ -62,9 +62,10 @@ describe("a start that is killed, interrupted or fails leaves nothing behind", (
       "name: bad\nlans: { a: { cidr: 10.30.0.0/24 } }\nnodes:\n  x: { interfaces: { eth0: { lan: a, address: 10.30.0.1 } } }\n  y:\n    interfaces: { eth0: { lan: a, address: 10.30.0.2 } }\n    sysctls: { net.ipv4.no_such_knob: 1 }\n",
     );
     const runsBefore = runIds();
+    const nsBefore = listLabNamespaces();
     await expect(start(loadLab(file))).rejects.toThrow(/sysctls of node y.*no_such_knob/s);
     expect(runIds()).toEqual(runsBefore);
-    expect(listLabNamespaces()).toEqual([]);
+    expect(listLabNamespaces()).toEqual(nsBefore);
   });
 });
 

@@ -8,6 +8,8 @@ export interface CommandResult {
   stdout: string;
   stderr: string;
   timedOut: boolean;
+  /** The limit that was hit, when timedOut. */
+  timeoutS?: number;
   durationMs: number;
 }
 
@@ -21,7 +23,7 @@ export interface RunOptions {
 export class CommandError extends Error {
   constructor(readonly result: CommandResult, context?: string) {
     const what = result.timedOut
-      ? `timed out after ${Math.round(result.durationMs)} ms`
+      ? `was killed at its ${result.timeoutS ?? "?"} s time limit (ran ${(result.durationMs / 1000).toFixed(1)} s)`
       : result.signal
         ? `was killed by ${result.signal}`
         : `exited with code ${result.exitCode}`;
@@ -74,6 +76,7 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
     stdout: String(r.stdout ?? ""),
     stderr: String(r.stderr ?? ""),
     timedOut,
+    ...(timedOut ? { timeoutS: opts.timeoutS } : {}),
     durationMs: performance.now() - started,
   };
 }
