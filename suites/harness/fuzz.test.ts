@@ -34,7 +34,9 @@ const labDoc = fc.record({
   routeDev: field("eth9"),
 });
 
-function toYaml(d: Record<string, string>): string {
+type Doc = typeof labDoc extends fc.Arbitrary<infer T> ? T : never;
+
+function toYaml(d: Doc): string {
   return stringify({
     name: d.name,
     lans: { [d.lan]: { cidr: "10.9.0.0/24" }, up: { cidr: "10.10.0.0/24" } },
