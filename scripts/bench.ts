@@ -16,9 +16,9 @@ const LAB = fileURLToPath(new URL("../topology/labs/incus-ovn.yaml", import.meta
 const FROM = "pamonha1";
 const TO = "203.0.113.1";
 
-async function firstPing(prefix: string[]): Promise<void> {
+async function firstPing(exec: (argv: string[]) => Promise<{ exitCode: number | null }>): Promise<void> {
   for (let k = 0; k < 200; k++) {
-    const r = await run([...prefix, "ping", "-n", "-c", "1", "-W", "0.5", TO], { timeoutS: 5 });
+    const r = await exec(["ping", "-n", "-c", "1", "-W", "0.5", TO]);
     if (r.exitCode === 0) return;
   }
   throw new Error("no ping after 200 tries");
@@ -27,7 +27,7 @@ async function firstPing(prefix: string[]): Promise<void> {
 async function library(lab: Lab): Promise<[number, number]> {
   const t0 = performance.now();
   const s = await start(lab);
-  await firstPing(s.prefix(FROM));
+  await firstPing((argv) => s.exec(FROM, argv, { timeoutS: 5 }));
   const t1 = performance.now();
   await s.stop();
   return [t1 - t0, performance.now() - t1];
@@ -47,7 +47,7 @@ async function bare(lab: Lab, k: number): Promise<[number, number]> {
       ...lab.nodes.filter((n) => Object.keys(n.sysctls).length).map((n) => must(["ip", "netns", "exec", ns(n.name), "sysctl", "-q", "-w", ...Object.entries(n.sysctls).map(([a, b]) => `${a}=${b}`)])),
       ...lab.nodes.filter((n) => n.nat.length).map((n) => must(["ip", "netns", "exec", ns(n.name), "nft", "-f", "-"], { input: natRuleset(n.nat)! })),
     ]);
-    await firstPing(["ip", "netns", "exec", ns(FROM)]);
+    await firstPing((argv) => run(["ip", "netns", "exec", ns(FROM), ...argv], { timeoutS: 5 }));
   } finally {
     t1 = performance.now();
     await run(["ip", "-force", "-batch", "-"], { input: all.map((n) => `netns del ${n}\n`).join("") });
@@ -106,7 +106,7 @@ async function ovnLibrary(lab: Lab): Promise<[number, number, number]> {
     const r = await s.runStep(step);
     if (!r.asExpected) throw new Error(`bench: ${step.on}: ${r.reason}`);
   }
-  await firstPing(s.prefix("c1"));
+  await firstPing((argv) => s.exec("c1", argv, { timeoutS: 5 }));
   const t1 = performance.now();
   const mem = pssMiB(s.record.snapshot.processes.map((p) => p.pid));
   const t2 = performance.now();

@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -11,7 +10,9 @@ import { gc } from "../topology/run/gc.ts";
 import { isAlive } from "../topology/run/process.ts";
 import { PreflightError } from "../topology/run/preflight.ts";
 import { inspectRun, listRunIds, readState, RUN_ID } from "../topology/run/state.ts";
-import { teardownRun } from "../topology/run/teardown.ts";
+import { stopRun } from "../topology/backends/lifecycle.ts";
+import { backendNamed, UnknownBackendError } from "../topology/backends/registry.ts";
+import { resolveBackend } from "../topology/lab.ts";
 import { runLab } from "../topology/scenario.ts";
 import { printable } from "../topology/report/printable.ts";
 
@@ -23,10 +24,11 @@ const write = (text: string) => process.stdout.write(printable(text));
 const USAGE = `labwright — emulated cloud-networking labs on one Linux machine
 
 Usage:
-  labwright run <lab.yaml> [--scenario NAME]... [--json FILE] [--quiet]
+  labwright run <lab.yaml> [--scenario NAME]... [--json FILE] [--quiet] [--backend netns|containers]
                                     build each scenario from scratch, run its steps, judge its
                                     expectations, tear down; print a report, write JSON results
-  labwright up <lab.yaml>           build the lab and leave it up; prints the run id
+  labwright up <lab.yaml> [--backend netns|containers]
+                                    build the lab and leave it up; prints the run id
   labwright down <run>              tear a run down (processes, namespaces, files)
   labwright status [--json]         list runs on this machine
   labwright exec <run> <node> [-- cmd...]
@@ -34,6 +36,9 @@ Usage:
   labwright gc                      remove what dead runs left behind (and nothing else)
   labwright graph <lab.yaml>        print the topology as a Mermaid flowchart
   labwright validate <lab.yaml>     check a lab file without touching the machine
+
+Backends: netns (default: every node a network namespace) or containers (every node a Docker
+container of an image built here from Debian packages); --backend or LABWRIGHT_BACKEND chooses.
 
 Exit codes: 0 all expectations hold, 1 an expectation failed, 2 invalid input (lab file or
 arguments; nothing was created), 3 the machine is not ready (not root, a tool is missing).`;
@@ -61,6 +66,16 @@ function onInterrupt(ctrl: AbortController): void {
   process.on("SIGTERM", handler);
 }
 
+/** `--backend NAME`, else $LABWRIGHT_BACKEND, else network namespaces. */
+function chooseBackend(name: string | undefined) {
+  try {
+    return resolveBackend(name);
+  } catch (e) {
+    if (e instanceof UnknownBackendError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
@@ -68,16 +83,17 @@ async function main(argv: string[]): Promise<number> {
       const { values, positionals } = parseArgs({
         args: rest,
         allowPositionals: true,
-        options: { scenario: { type: "string", multiple: true }, json: { type: "string" }, quiet: { type: "boolean", default: false } },
+        options: { scenario: { type: "string", multiple: true }, json: { type: "string" }, quiet: { type: "boolean", default: false }, backend: { type: "string" } },
       });
       const lab = loadLab(need(positionals[0], "the lab file"));
+      const backend = chooseBackend(values.backend);
       const unknown = (values.scenario ?? []).filter((s) => !lab.scenarios.some((x) => x.name === s));
       if (unknown.length) throw new UsageError(`no scenario ${unknown.join(", ")} in ${lab.file} (scenarios: ${lab.scenarios.map((s) => s.name).join(", ")})`);
       const ctrl = new AbortController();
       onInterrupt(ctrl);
-      out(`labwright: running ${lab.name} — ${lab.scenarios.length} scenario(s), each from a fresh start`);
+      out(`labwright: running ${lab.name} — ${lab.scenarios.length} scenario(s), each from a fresh start (${backend.name} backend)`);
       const forensicsDir = resolve(values.json ? dirname(values.json) : "results", "forensics");
-      const result = await runLab(lab, { only: values.scenario, signal: ctrl.signal, onEvent: progress(values.quiet), forensicsDir });
+      const result = await runLab(lab, { only: values.scenario, signal: ctrl.signal, onEvent: progress(values.quiet), forensicsDir, backend });
       const json = resolve(values.json ?? join("results", `${lab.name}-${result.startedAt.replace(/[:.]/g, "-")}.json`));
       mkdirSync(dirname(json), { recursive: true, mode: 0o700 });
       // Results quote command output and lab text: readable by root only.
@@ -88,12 +104,14 @@ async function main(argv: string[]): Promise<number> {
       return result.ok ? 0 : 1;
     }
     case "up": {
-      const lab = loadLab(need(rest[0], "the lab file"));
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { backend: { type: "string" } } });
+      const lab = loadLab(need(positionals[0], "the lab file"));
+      const backend = chooseBackend(values.backend);
       const ctrl = new AbortController();
       onInterrupt(ctrl);
       let s;
       try {
-        s = await start(lab, { persistent: true, signal: ctrl.signal, onEvent: progress(false) });
+        s = await start(lab, { persistent: true, signal: ctrl.signal, onEvent: progress(false), backend });
       } catch (e) {
         // Interrupted: start() has unwound what it built; say so and exit as `run` does.
         if (ctrl.signal.aborted) {
@@ -111,7 +129,7 @@ async function main(argv: string[]): Promise<number> {
       const id = need(rest[0], "the run id (see `labwright status`)");
       if (!RUN_ID.test(id) || !listRunIds().includes(id)) throw new UsageError(`no run "${id}" on this machine (see \`labwright status\`)`);
       // A damaged state file does not stop `down`: the run's objects are found by its id.
-      const r = await teardownRun(id, readState(id));
+      const r = await stopRun(id, readState(id));
       out(`run ${id} removed: ${r.processes} processes, ${r.namespaces} namespaces, ${r.paths} paths in ${r.durationMs.toFixed(0)} ms`);
       return 0;
     }
@@ -136,19 +154,14 @@ async function main(argv: string[]): Promise<number> {
       const [id, node, ...after] = rest;
       const state = readState(need(id, "the run id"));
       if (!state) throw new UsageError(`no run "${id}" on this machine (see \`labwright status\`)`);
-      const entry = state.nodes[need(node, "the node name")];
-      const ns = entry?.namespace;
-      if (!ns) throw new UsageError(`run ${id} has no node "${node}" (nodes: ${Object.keys(state.nodes).join(", ")})`);
+      if (!state.nodes[need(node, "the node name")]) throw new UsageError(`run ${id} has no node "${node}" (nodes: ${Object.keys(state.nodes).join(", ")})`);
       const cmdline = after[0] === "--" ? after.slice(1) : after;
       const argv = cmdline.length ? cmdline : ["bash", "--norc", "-i"];
-      const r = spawnSync("ip", ["netns", "exec", ns, ...argv], {
-        stdio: "inherit",
-        env: { ...process.env, ...entry?.env, PS1: `[${state.lab}:${node}] \\w# `, LABWRIGHT_RUN: state.id, LABWRIGHT_NODE: node! },
-      });
-      return r.status ?? 1;
+      const host = backendNamed(state.backend).attach(state, node!);
+      return host.interactive(argv, { PS1: `[${state.lab}:${node}] \\w# `, LABWRIGHT_RUN: state.id, LABWRIGHT_NODE: node! });
     }
     case "gc": {
-      const r = await gc();
+      const r = await gc(stopRun);
       for (const d of r.damaged) out(`run ${d.id}: ${d.why}`);
       for (const t of r.removed) out(`removed run ${t.runId}: ${t.processes} processes, ${t.namespaces} namespaces, ${t.paths} paths${t.note ? ` (found by its id: ${t.note})` : ""}`);
       if (!r.removed.length) out("nothing to remove");

@@ -1,8 +1,8 @@
 import { join, resolve } from "node:path";
 import { type CheckResult, runCheck } from "./expect/check.ts";
 import { collectForensics } from "./report/forensics.ts";
-import { type LabEvent, start, type StartOptions, toolsFor } from "./lab.ts";
-import { preflight, PreflightError } from "./run/preflight.ts";
+import { type LabEvent, preflightLab, resolveBackend, start, type StartOptions } from "./lab.ts";
+import { PreflightError } from "./run/preflight.ts";
 import { type Lab, type ScenarioSpec, stepCommand } from "./model/types.ts";
 import type { LogProblem } from "./stacks/ovs.ts";
 
@@ -44,6 +44,8 @@ export interface ScenarioResult {
 export interface LabResult {
   lab: string;
   file: string;
+  /** The backend the lab ran on (netns, containers). */
+  backend: string;
   startedAt: string;
   ok: boolean;
   scenarios: ScenarioResult[];
@@ -113,7 +115,7 @@ export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOpti
       say(`expect: ${c.description}: ${c.ok ? "ok" : "FAILED"} (${c.measured})`);
       res.checks.push(c);
     }
-    res.logProblems = started.logProblems().filter((p) => !sc.logAllow.some((a) => a.match.test(p.line)));
+    res.logProblems = (await started.logProblems()).filter((p) => !sc.logAllow.some((a) => a.match.test(p.line)));
     for (const p of res.logProblems) say(`daemon log: ${p.node}: ${p.line}`);
     res.ok = res.checks.every((c) => c.ok) && res.steps.every((s) => s.kind !== "skipped" && s.ok) && res.logProblems.length === 0;
   } catch (e) {
@@ -142,7 +144,9 @@ export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOpti
 }
 
 export async function runLab(lab: Lab, opts: ScenarioOptions & { only?: string[] } = {}): Promise<LabResult> {
-  preflight(toolsFor(lab));
+  const backend = resolveBackend(opts.backend);
+  await preflightLab(lab, backend);
+  opts = { ...opts, backend };
   const startedAt = new Date().toISOString();
   const scenarios: ScenarioResult[] = [];
   for (const sc of lab.scenarios) {
@@ -155,6 +159,7 @@ export async function runLab(lab: Lab, opts: ScenarioOptions & { only?: string[]
   return {
     lab: lab.name,
     file: lab.file,
+    backend: backend.name,
     startedAt,
     ok: scenarios.length > 0 && scenarios.every((s) => s.ok),
     scenarios,

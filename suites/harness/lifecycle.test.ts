@@ -155,7 +155,7 @@ describe("commands in nodes", () => {
     expect(r.timedOut).toBe(true);
     expect(r.durationMs).toBeLessThan(5000);
     // Nothing of it is left running inside the node.
-    const ps = await execa("ip", ["netns", "pids", s.namespace("curau")]);
+    const ps = await execa("ip", ["netns", "pids", s.host("curau").netns!]);
     const comms = ps.stdout.split("\n").filter(Boolean).map((pid) => readFileSync(`/proc/${pid}/comm`, "utf8").trim());
     expect(comms.filter((c) => c === "sleep")).toEqual([]);
     expect(comms).toContain("dnsmasq"); // the lab's own daemon is untouched

@@ -14,7 +14,7 @@ export function useLab(lab: Lab, opts: { logAllow?: ScenarioSpec["logAllow"] } =
   });
   afterAll(async () => {
     if (!started) return;
-    const problems = started.logProblems().filter((p) => !(opts.logAllow ?? []).some((a) => a.match.test(p.line)));
+    const problems = (await started.logProblems()).filter((p) => !(opts.logAllow ?? []).some((a) => a.match.test(p.line)));
     await started.stop();
     if (problems.length) throw new Error(`OVS/OVN logs have WARN/ERR lines not on the allowlist:\n${problems.map((p) => `  ${p.node}: ${p.line}`).join("\n")}`);
   });

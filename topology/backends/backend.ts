@@ -1,12 +1,33 @@
-import type { RunRecord } from "../run/state.ts";
+import type { Lab } from "../model/types.ts";
+import type { RunRecord, RunState } from "../run/state.ts";
+import type { Host } from "./host.ts";
+
+/** What a backend hands the lab once its nodes exist. */
+export interface Nodes {
+  /** The fabric: where the LAN bridges live (a network namespace of the run). */
+  readonly fabric: Host;
+  readonly hosts: ReadonlyMap<string, Host>;
+}
 
 /**
- * What differs between backends: how a node's isolated network stack comes to exist and goes away.
- * Every backend hands the fabric named network namespaces (`ip -n <ns>` works on them), so wiring,
- * probes and expectations are the same code everywhere.
+ * What differs between backends: how nodes come to exist and go away, and how a command reaches
+ * them. Each step records what it creates in the run state before creating it, so teardown and gc
+ * find it after a crash.
  */
 export interface Backend {
   readonly name: string;
-  /** Creates one namespace per name. Each name is recorded in the run state before it is created. */
-  createNamespaces(rec: RunRecord, names: readonly string[]): Promise<void>;
+  /** Everything this backend needs on this machine for this lab; throws PreflightError naming what to install or start. */
+  preflight(lab: Lab): Promise<void>;
+  /** Creates the fabric and one Host per node (nothing wired yet). */
+  up(rec: RunRecord, lab: Lab, opts: { signal?: AbortSignal; say?: (m: string) => void }): Promise<Nodes>;
+  /** A guest of node `of` (an instance, a router or DHCP namespace, a server): a namespace on this machine. */
+  guest(rec: RunRecord, name: string, of: string, env?: Record<string, string>): Promise<Host>;
+  /** The Host of a node or guest of a live run, from its state (for `labwright exec`, steps after a restart). */
+  attach(state: Readonly<RunState>, node: string): Host;
+}
+
+/** Removes what a backend created for run `id`, found by the run id (and `state` where trusted). */
+export interface BackendCleaner {
+  readonly name: string;
+  removeRun(id: string): Promise<number>;
 }

@@ -1,17 +1,131 @@
-import { must } from "../run/exec.ts";
-import type { RunRecord } from "../run/state.ts";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import type { Lab } from "../model/types.ts";
+import { must, run, type CommandResult } from "../run/exec.ts";
+import { preflight } from "../run/preflight.ts";
+import { namespaceName, nodeDir, runDir, type RunRecord, type RunState } from "../run/state.ts";
 import { namespaceExists } from "../run/teardown.ts";
 import { batchLine } from "../run/tokens.ts";
-import type { Backend } from "./backend.ts";
+import type { Backend, Nodes } from "./backend.ts";
+import type { Daemon, ExecOptions, Host, SpawnOptions } from "./host.ts";
+import { signalProcess, spawnDetached } from "./spawn.ts";
+
+/**
+ * A node that is a plain network namespace on this machine. It shares the machine's files and
+ * processes: only its network stack (and, through `ip netns exec`, /etc/netns/<ns>/ files bind-mounted
+ * over /etc) is its own.
+ */
+export class NetnsHost implements Host {
+  readonly backend = "netns";
+  constructor(
+    readonly name: string,
+    readonly netns: string,
+    readonly stateDir: string,
+    private readonly env: Record<string, string> = {},
+  ) {}
+
+  private argv(argv: readonly string[]): string[] {
+    return ["ip", "netns", "exec", this.netns, ...argv];
+  }
+
+  exec(argv: readonly string[], opts: ExecOptions = {}): Promise<CommandResult> {
+    return run(this.argv(argv), { ...opts, env: { ...this.env, ...opts.env } });
+  }
+
+  spawn(name: string, argv: readonly string[], opts: SpawnOptions): Daemon {
+    return spawnDetached(name, this.argv(argv), opts.log, { ...this.env, ...opts.env });
+  }
+
+  interactive(argv: readonly string[], env: Record<string, string>): number {
+    const [file, ...args] = this.argv(argv);
+    return spawnSync(file!, args, { stdio: "inherit", env: { ...process.env, ...this.env, ...env } }).status ?? 1;
+  }
+
+  signal(d: Daemon, sig: NodeJS.Signals): void {
+    signalProcess(d, sig);
+  }
+
+  /** `/etc/<file>` of the node is /etc/netns/<ns>/<file> (bind-mounted by `ip netns exec`); other paths are the machine's. */
+  private path(p: string): string {
+    return dirname(p) === "/etc" ? join("/etc/netns", this.netns, basename(p)) : p;
+  }
+
+  async readFile(path: string): Promise<string | null> {
+    try {
+      return readFileSync(this.path(path), "utf8");
+    } catch {
+      return null;
+    }
+  }
+
+  async writeFile(path: string, text: string): Promise<void> {
+    const p = this.path(path);
+    mkdirSync(dirname(p), { recursive: true });
+    writeFileSync(p, text);
+  }
+
+  async exists(path: string): Promise<boolean> {
+    return existsSync(this.path(path));
+  }
+
+  async list(dir: string): Promise<string[]> {
+    try {
+      return readdirSync(dir);
+    } catch {
+      return [];
+    }
+  }
+}
+
+/** Creates namespaces, each recorded in the run state before it is created. */
+export async function createNamespaces(rec: RunRecord, names: readonly string[]): Promise<void> {
+  const taken = names.filter(namespaceExists);
+  if (taken.length) throw new Error(`namespace(s) ${taken.join(", ")} already exist and are not this run's: refusing to touch them`);
+  rec.update((s) => s.namespaces.push(...names));
+  await must(["ip", "-batch", "-"], { input: names.map((n) => batchLine("netns", "add", n)).join(""), timeoutS: 60, context: "creating namespaces" });
+}
 
 /** The default backend: every node is a plain network namespace. */
 export class NetnsBackend implements Backend {
   readonly name = "netns";
 
-  async createNamespaces(rec: RunRecord, names: readonly string[]): Promise<void> {
-    const taken = names.filter(namespaceExists);
-    if (taken.length) throw new Error(`namespace(s) ${taken.join(", ")} already exist and are not this run's: refusing to touch them`);
-    rec.update((s) => s.namespaces.push(...names));
-    await must(["ip", "-batch", "-"], { input: names.map((n) => batchLine("netns", "add", n)).join(""), timeoutS: 60, context: "creating namespaces" });
+  async preflight(_lab: Lab): Promise<void> {
+    preflight(["ip"]);
   }
+
+  async up(rec: RunRecord, lab: Lab): Promise<Nodes> {
+    const fabric = namespaceName(rec.id);
+    const names = lab.nodes.map((n) => namespaceName(rec.id, n.name));
+    rec.update((s) => lab.nodes.forEach((n, k) => (s.nodes[n.name] = { ...s.nodes[n.name], namespace: names[k]! })));
+    await createNamespaces(rec, [fabric, ...names]);
+    const hosts = new Map<string, Host>(lab.nodes.map((n, k) => [n.name, new NetnsHost(n.name, names[k]!, nodeDir(rec.dir, n.name), rec.snapshot.nodes[n.name]?.env)]));
+    return { fabric: new NetnsHost("fabric", fabric, rec.dir), hosts };
+  }
+
+  async guest(rec: RunRecord, name: string, of: string, env?: Record<string, string>): Promise<Host> {
+    return guestNamespace(rec, name, of, env);
+  }
+
+  attach(state: Readonly<RunState>, node: string): Host {
+    const entry = state.nodes[node];
+    if (!entry) throw new Error(`run ${state.id} has no node "${node}" (nodes: ${Object.keys(state.nodes).join(", ")})`);
+    return new NetnsHost(node, entry.namespace, nodeDir(runDirOf(state), node), entry.env);
+  }
+}
+
+/** A guest is a namespace on this machine on every backend that has namespaces (nova's VMs, Incus instances, neutron's namespaces). */
+export async function guestNamespace(rec: RunRecord, name: string, of: string, env?: Record<string, string>): Promise<Host> {
+  const ns = namespaceName(rec.id, name);
+  rec.update((s) => {
+    s.nodes[name] = { namespace: ns, instanceOf: of, ...(env ? { env } : {}) };
+  });
+  await createNamespaces(rec, [ns]);
+  const dir = nodeDir(rec.dir, name);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return new NetnsHost(name, ns, dir, env);
+}
+
+function runDirOf(state: Readonly<RunState>): string {
+  return runDir(state.id);
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CheckResult } from "../expect/check.ts";
 import type { StartedLab } from "../lab.ts";
@@ -25,9 +25,10 @@ export async function collectForensics(lab: StartedLab, failing: readonly CheckR
         parts.push(`### ${c}  (exit ${r.exitCode ?? "timeout"})\n${(r.stdout + r.stderr).trimEnd()}\n`);
       }
       if (spec?.software.length) {
-        const d = ovsDir(lab.record.dir, name);
-        for (const f of readdirSync(d).filter((x) => x.endsWith(".log"))) {
-          parts.push(`### tail ${f}\n${readFileSync(join(d, f), "utf8").trimEnd().split("\n").slice(-40).join("\n")}\n`);
+        const host = lab.host(name);
+        const d = ovsDir(host);
+        for (const f of (await host.list(d)).filter((x) => x.endsWith(".log"))) {
+          parts.push(`### tail ${f}\n${((await host.readFile(join(d, f))) ?? "").trimEnd().split("\n").slice(-40).join("\n")}\n`);
         }
       }
       writeFileSync(join(dir, `${name}.txt`), parts.join("\n"), { mode: 0o600 });

@@ -52,7 +52,7 @@ export function scenarioReport(s: ScenarioResult): string {
 }
 
 export function labReport(r: LabResult, jsonPath?: string): string {
-  const out = [`labwright run: ${r.lab} (${r.file})`, ""];
+  const out = [`labwright run: ${r.lab} (${r.file}) on the ${r.backend} backend`, ""];
   for (const s of r.scenarios) out.push(scenarioReport(s), "");
   const t = r.totals;
   out.push(

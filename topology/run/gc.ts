@@ -1,5 +1,8 @@
-import { inspectRun, isDead, isDeadDamaged, listRunIds, NS_PREFIX, RUN_ID } from "./state.ts";
+import { inspectRun, isDead, isDeadDamaged, listRunIds, NS_PREFIX, RUN_ID, type RunState } from "./state.ts";
 import { labNamespaces, type TeardownReport, teardownRun } from "./teardown.ts";
+
+/** How a dead run is removed: by default its namespaces, processes and files; backends add their own objects. */
+export type RemoveRun = (id: string, state: Readonly<RunState> | null) => Promise<TeardownReport>;
 
 export interface GcReport {
   removed: (TeardownReport & { note?: string })[];
@@ -15,18 +18,18 @@ export interface GcReport {
  * state file says (damaged, empty, copied from another run), only objects named after that id are
  * removed, and only when the run's owner is gone.
  */
-export async function gc(): Promise<GcReport> {
+export async function gc(remove: RemoveRun = (id, state) => teardownRun(id, state)): Promise<GcReport> {
   const report: GcReport = { removed: [], kept: [], unclaimed: [], damaged: [] };
   for (const id of listRunIds()) {
     try {
       const info = inspectRun(id);
       if (info.ok) {
-        if (isDead(info.state)) report.removed.push(await teardownRun(id, info.state));
+        if (isDead(info.state)) report.removed.push(await remove(id, info.state));
         else report.kept.push(id);
         continue;
       }
       report.damaged.push({ id, why: info.why });
-      if (isDeadDamaged(info)) report.removed.push({ ...(await teardownRun(id, null)), note: info.why });
+      if (isDeadDamaged(info)) report.removed.push({ ...(await remove(id, null)), note: info.why });
       else report.kept.push(id);
     } catch (e) {
       // One run's trouble never stops gc for the others.

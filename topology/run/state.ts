@@ -31,7 +31,16 @@ const RunStateSchema = z.object({
   /** Files outside the run directory (e.g. /etc/netns/<ns>/ for per-node resolv.conf). */
   paths: z.array(z.string()),
   /** Nodes and instances: their namespace, and the environment commands in them get (OVS/OVN directories). */
-  nodes: z.record(z.string(), z.object({ namespace: z.string(), env: z.record(z.string(), z.string()).optional(), instanceOf: z.string().optional() })),
+  nodes: z.record(
+    z.string(),
+    z.object({
+      namespace: z.string(),
+      env: z.record(z.string(), z.string()).optional(),
+      instanceOf: z.string().optional(),
+      /** The node's container (container backend). */
+      container: z.object({ id: z.string(), pid: z.int().positive() }).optional(),
+    }),
+  ),
 });
 
 export type RunState = z.output<typeof RunStateSchema>;
@@ -43,6 +52,11 @@ export function newRunId(): string {
 export function runDir(id: string): string {
   if (!RUN_ID.test(id)) throw new Error(`not a run id: ${JSON.stringify(id)}`);
   return join(STATE_ROOT, id);
+}
+
+/** A node's (or guest's) own directory in the run directory: OVS/OVN state, service roots, logs. */
+export function nodeDir(runDirPath: string, node: string): string {
+  return join(runDirPath, "nodes", node);
 }
 
 /** A node's namespace name. Both parts are checked: the name becomes a file under /run/netns and /etc/netns. */

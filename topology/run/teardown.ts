@@ -69,7 +69,7 @@ function pidsIn(namespaces: readonly string[]): ProcessRef[] {
   return refs;
 }
 
-/** Per-namespace files (`ip netns exec` bind-mounts /etc/netns/<ns>/*) of run `id`. */
+/** Per-namespace files of run `id` (/etc/netns/<ns>/, bind-mounted over /etc in that namespace). */
 function etcPathsOf(id: string): string[] {
   try {
     return readdirSync("/etc/netns")

@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Daemon, Host } from "../backends/host.ts";
 import type { NodeSpec } from "../model/types.ts";
-import { must } from "../run/exec.ts";
-import type { ProcessRef } from "../run/process.ts";
-import { awaitDaemon } from "../fabric/daemons.ts";
 import { script } from "../run/tokens.ts";
+import { ctlSocket, pathExists } from "../wait/path.ts";
+import type { WaitStrategy } from "../wait/strategy.ts";
+import { waitFor } from "../wait/wait.ts";
 
 /**
  * Open vSwitch and OVN as node software: what installing `ovn-host` / `ovn-central` and starting
@@ -13,9 +13,9 @@ import { script } from "../run/tokens.ts";
  * Every workaround from ../shared/notes/ovn-in-netns.md is applied here, never by a lab file.
  */
 
-/** One directory per node for everything OVS and OVN keep: sockets, databases, pid files, logs. */
-export function ovsDir(runDir: string, node: string): string {
-  return join(runDir, "nodes", node, "ovs");
+/** One directory per node for everything OVS and OVN keep: sockets, databases, pid files, logs (in the node's view). */
+export function ovsDir(host: Pick<Host, "stateDir">): string {
+  return join(host.stateDir, "ovs");
 }
 
 /**
@@ -31,21 +31,27 @@ export function ovsEnv(dir: string): Record<string, string> {
 export interface OvsDaemon {
   name: string;
   argv: string[];
-  /** True once the daemon answers (its socket exists). */
-  ready: (pid: number) => boolean;
+  /** When the daemon answers (its socket exists). */
+  ready: WaitStrategy;
 }
 
-const ctlOf = (dir: string, name: string) => (pid: number) => existsSync(join(dir, `${name}.${pid}.ctl`));
+const ctlOf = (dir: string, name: string) => ctlSocket(dir, name);
 
-/** Databases the daemons need, created as the packages' postinst scripts would. */
-export async function createDatabases(node: NodeSpec, dir: string): Promise<void> {
-  mkdirSync(dir, { recursive: true });
+/** Databases the daemons need, created in the node as the packages' postinst scripts would. */
+export async function createDatabases(node: NodeSpec, dir: string, host: Host): Promise<void> {
+  const mk = await host.exec(["mkdir", "-p", dir], { timeoutS: 10 });
+  if (mk.exitCode !== 0) throw new Error(`creating ${dir} on ${node.name}: ${mk.stderr.trim()}`);
   const dbs: [string, string][] = [];
   if (node.software.some((x) => x === "ovn-host" || x === "openvswitch")) dbs.push(["conf.db", "/usr/share/openvswitch/vswitch.ovsschema"]);
   if (node.software.includes("ovn-central")) {
     dbs.push(["ovnnb_db.db", "/usr/share/ovn/ovn-nb.ovsschema"], ["ovnsb_db.db", "/usr/share/ovn/ovn-sb.ovsschema"]);
   }
-  await Promise.all(dbs.map(([db, schema]) => must(["ovsdb-tool", "create", join(dir, db), schema], { timeoutS: 30, context: `creating ${db} of ${node.name}` })));
+  await Promise.all(
+    dbs.map(async ([db, schema]) => {
+      const r = await host.exec(["ovsdb-tool", "create", join(dir, db), schema], { timeoutS: 30 });
+      if (r.exitCode !== 0) throw new Error(`creating ${db} of ${node.name}: ${(r.stderr || r.stdout).trim()}`);
+    }),
+  );
 }
 
 const common = (dir: string, name: string) => ["-vconsole:off", "-vfile:info", `--log-file=${join(dir, `${name}.log`)}`, `--pidfile=${join(dir, `${name}.pid`)}`, "--no-chdir"];
@@ -62,7 +68,7 @@ export function centralDaemons(dir: string): OvsDaemon[] {
       `--unixctl=${join(dir, `ovn${d}_db.ctl`)}`,
       join(dir, `ovn${d}_db.db`),
     ],
-    ready: () => existsSync(join(dir, `ovn${d}_db.sock`)),
+    ready: pathExists(join(dir, `ovn${d}_db.sock`)),
   });
   return [db("nb", "OVN_Northbound,NB_Global"), db("sb", "OVN_Southbound,SB_Global")];
 }
@@ -80,7 +86,7 @@ export function ovsdbServer(dir: string): OvsDaemon {
   return {
     name: "ovsdb-server",
     argv: ["ovsdb-server", ...common(dir, "ovsdb-server"), `--remote=punix:${join(dir, "db.sock")}`, "--remote=db:Open_vSwitch,Open_vSwitch,manager_options", join(dir, "conf.db")],
-    ready: () => existsSync(join(dir, "db.sock")),
+    ready: pathExists(join(dir, "db.sock")),
   };
 }
 
@@ -108,9 +114,7 @@ export function initArgs(node: string): string[] {
   ];
 }
 
-export function awaitReady(d: OvsDaemon, ref: ProcessRef, log: string, timeoutMs = 15_000): Promise<void> {
-  return awaitDaemon(ref, d.name, () => d.ready(ref.pid), "open its socket", log, timeoutMs);
-}
+
 
 // ---------------------------------------------------------------- logs
 
@@ -145,11 +149,11 @@ export const LOG_ALLOWLIST: { re: RegExp; why: string }[] = [
 ];
 
 /** Scans the OVS/OVN logs of a node for WARN/ERR lines not on the allowlist. */
-export function scanLogs(node: string, dir: string): LogProblem[] {
-  if (!existsSync(dir)) return [];
+export async function scanLogs(host: Host, dir: string): Promise<LogProblem[]> {
+  const node = host.name;
   const out: LogProblem[] = [];
-  for (const f of readdirSync(dir).filter((x) => x.endsWith(".log"))) {
-    for (const line of readFileSync(join(dir, f), "utf8").split("\n")) {
+  for (const f of (await host.list(dir)).filter((x) => x.endsWith(".log"))) {
+    for (const line of ((await host.readFile(join(dir, f))) ?? "").split("\n")) {
       if (!/\|(WARN|ERR|EMER)\|/.test(line)) continue;
       if (LOG_ALLOWLIST.some((a) => a.re.test(line))) continue;
       out.push({ node, file: join(dir, f), line });
@@ -260,35 +264,32 @@ async function moveToCarrier(exec: NodeExecEnv, nic: string, ip: string, prefix:
 
 // ---------------------------------------------------------------- starting a node's stack
 
-export interface StackStarter {
-  /** Starts a daemon in the node's namespace with the node's OVS/OVN environment; records it before waiting. */
-  spawn(d: OvsDaemon, log: string): ProcessRef;
-  exec(argv: string[]): Promise<{ exitCode: number | null; stdout: string; stderr: string }>;
-}
-
 /**
  * Starts what the node's packages start: ovn-central (NB/SB databases, then ovn-northd) and
  * ovn-host (switch database, ovs-vswitchd, then ovn-controller), each awaited by its socket.
+ * `started` records each daemon (in the run state) before it is awaited. `host` carries the node's
+ * OVS/OVN environment; `logDir` is where the daemons' stdout goes, on this machine.
  */
-export async function startStack(node: NodeSpec, dir: string, s: StackStarter): Promise<void> {
-  await createDatabases(node, dir);
+export async function startStack(node: NodeSpec, host: Host, logDir: string, started: (d: Daemon) => void): Promise<void> {
+  const dir = ovsDir(host);
+  await createDatabases(node, dir, host);
   const up = async (d: OvsDaemon) => {
-    const log = join(dir, `${d.name}.out`);
-    const ref = s.spawn(d, log);
-    await awaitReady(d, ref, log);
+    const daemon = host.spawn(d.name, d.argv, { log: join(logDir, `${d.name}.out`) });
+    started(daemon);
+    await waitFor(host, daemon, d.ready, 15_000);
   };
   const central = async () => {
     if (!node.software.includes("ovn-central")) return;
     await Promise.all(centralDaemons(dir).map(up));
     await up(northd(dir));
   };
-  const host = async () => {
+  const hostSide = async () => {
     if (!node.software.some((x) => x === "ovn-host" || x === "openvswitch")) return;
     await up(ovsdbServer(dir));
-    const init = await s.exec(initArgs(node.name));
+    const init = await host.exec(initArgs(node.name), { timeoutS: 30 });
     if (init.exitCode !== 0) throw new Error(`initialising the switch database of ${node.name}: ${init.stderr.trim()}`);
     await up(vswitchd(dir));
     if (node.software.includes("ovn-host")) await up(ovnController(dir));
   };
-  await Promise.all([central(), host()]);
+  await Promise.all([central(), hostSide()]);
 }

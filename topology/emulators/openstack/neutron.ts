@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { IPv4, IPv4CidrRange } from "ip-num";
 import type { CommandResult } from "../../run/exec.ts";
@@ -29,7 +28,9 @@ export interface CloudHost {
   /** A veth pair: `hostIf` in the node (for OVS), `guestIf` with `mac` in the guest. */
   addPort(guest: string, hostIf: string, guestIf: string, mac: string, mtu: number): Promise<void>;
   /** Starts a daemon in a guest, recorded for teardown; resolves once it listens on udp `port`. */
-  spawnUdp(guest: string, name: string, argv: string[], port: number): Promise<number>;
+  spawnUdp(guest: string, name: string, argv: string[], port: number): Promise<(sig: NodeJS.Signals) => void>;
+  /** Writes a file as node or guest `where` sees it. */
+  writeFile(where: string, path: string, text: string): Promise<void>;
 }
 
 interface Network {
@@ -91,7 +92,8 @@ interface Server {
 }
 interface Dhcp {
   ns: string;
-  pid: number;
+  /** Signals the DHCP server (SIGHUP: reload its hosts file). */
+  signal: (sig: NodeJS.Signals) => void;
   hosts: string;
 }
 
@@ -430,7 +432,7 @@ export class Neutron {
         throw e;
       }
       const hosts = join(this.host.dir, `dhcp-${net.id}.hosts`);
-      writeFileSync(hosts, "");
+      await this.host.writeFile(ns, hosts, "");
       const mask = intIp((0xffffffff << (32 - Number(cidrOf(sub.cidr).getPrefix().getValue()))) >>> 0);
       const tag = `subnet-${sub.id}`;
       const opts = [`--dhcp-option-force=tag:${tag},option:mtu,${net.mtu}`];
@@ -442,19 +444,19 @@ export class Neutron {
         `--dhcp-range=set:${tag},${cidrOf(sub.cidr).getFirst().toString()},static,${mask},86400s`,
         `--dhcp-hostsfile=${hosts}`, `--dhcp-leasefile=${join(this.host.dir, `dhcp-${net.id}.leases`)}`, "--dhcp-authoritative", ...opts,
       ];
-      const pid = await this.host.spawnUdp(ns, `dnsmasq:${ns}`, argv, 67);
-      d = { ns, pid, hosts };
+      const signal = await this.host.spawnUdp(ns, `dnsmasq:${ns}`, argv, 67);
+      d = { ns, signal, hosts };
       this.dhcp.set(net.id, d);
     }
   }
 
   /** The DHCP agent's reload_allocations: rewrite the hosts file, SIGHUP dnsmasq. */
-  private reloadDhcp(net: Network): void {
+  private async reloadDhcp(net: Network): Promise<void> {
     const d = this.dhcp.get(net.id);
     if (!d) return;
     const lines = [...this.ports.values()].filter((p) => p.networkId === net.id && p.owner === "compute:nova").map((p) => `${p.mac},host-${p.ip.replace(/\./g, "-")}.openstacklocal,${p.ip}`);
-    writeFileSync(d.hosts, lines.join("\n") + "\n");
-    process.kill(d.pid, "SIGHUP");
+    await this.host.writeFile(d.ns, d.hosts, lines.join("\n") + "\n");
+    d.signal("SIGHUP");
   }
 
   // ---------------------------------------------------------------- L3 agent
@@ -599,7 +601,7 @@ export class Neutron {
       this.servers.set(id, s);
       const sub = this.subnets.get(port.subnetId)!;
       if (sub.dhcp) {
-        this.reloadDhcp(net);
+        await this.reloadDhcp(net);
         const r = await this.host.exec(name, dhcpClientCommand(), 30);
         const m = /bound (\d+\.\d+\.\d+\.\d+)\//.exec(r.stdout);
         if (r.exitCode !== 0 || !m) throw new NeutronError(`server ${name}: no DHCP answer from qdhcp-${net.name}: ${(r.stderr || r.stdout).trim().split("\n").pop()}`);

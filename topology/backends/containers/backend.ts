@@ -1,0 +1,104 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import type { Lab } from "../../model/types.ts";
+import { must } from "../../run/exec.ts";
+import { preflight, PreflightError } from "../../run/preflight.ts";
+import { namespaceName, nodeDir, runDir, type RunRecord, type RunState } from "../../run/state.ts";
+import type { Backend, Nodes } from "../backend.ts";
+import type { Host } from "../host.ts";
+import { createNamespaces, guestNamespace, NetnsHost } from "../netns.ts";
+import { ContainerHost } from "./host.ts";
+import { ImageBuildError, imagesFor, packagesFor } from "./images.ts";
+import { startNodeContainer } from "./start.ts";
+
+/** The label every labwright container carries: the run it belongs to. gc removes by it and nothing else. */
+export const RUN_LABEL = "labwright.run";
+
+/** Where the socket probes' helper lives on this machine (bind-mounted read-only into every node, with the node binary). */
+const PROBES_DIR = dirname(fileURLToPath(new URL("../../probes/net-helper.mjs", import.meta.url)));
+
+/**
+ * Every node is a Docker container with no Docker network: its network namespace is attached under
+ * /run/netns (as `ip netns attach` does), so the fabric wires the lab's own veths into it exactly as
+ * for the namespace backend. The fabric itself stays a namespace on this machine.
+ */
+export class ContainerBackend implements Backend {
+  readonly name = "containers";
+
+  async preflight(_lab: Lab): Promise<void> {
+    preflight(["ip", "nsenter", "docker", "debootstrap", "tar"]);
+    const r = await execa("docker", ["info", "--format", "{{.ServerVersion}}"], { reject: false, timeout: 15_000 });
+    if (r.exitCode !== 0) {
+      throw new PreflightError(
+        `the container backend needs a running Docker engine, and \`docker info\` failed: ${(r.stderr || r.stdout).trim().split("\n")[0]}. ` +
+          "Install Debian's docker.io and start it (scripts/setup.sh --containers does both, with dockerd never touching the root namespace's firewall, forwarding or bridges)",
+      );
+    }
+  }
+
+  async up(rec: RunRecord, lab: Lab, opts: { say?: (m: string) => void } = {}): Promise<Nodes> {
+    const say = opts.say ?? (() => undefined);
+    let images: Map<string, string>;
+    try {
+      images = await imagesFor(lab.nodes.map((n) => n.software), say);
+    } catch (e) {
+      if (e instanceof ImageBuildError) throw new PreflightError(`could not build the node images: ${e.message}`);
+      throw e;
+    }
+    const fabric = namespaceName(rec.id);
+    await createNamespaces(rec, [fabric]);
+    const hosts = new Map<string, Host>();
+    say(`starting ${lab.nodes.length} containers`);
+    await Promise.all(
+      lab.nodes.map(async (n) => {
+        const ns = namespaceName(rec.id, n.name);
+        const dir = nodeDir(rec.dir, n.name);
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        // Recorded before it exists: teardown and gc find containers by this label, namespaces by this name.
+        rec.update((s) => {
+          s.nodes[n.name] = { ...s.nodes[n.name], namespace: ns };
+          s.namespaces.push(ns);
+        });
+        const c = await startNodeContainer({
+          image: images.get(packagesFor(n.software).join(" "))!,
+          name: `lw-${rec.id}-${n.name}`,
+          hostname: n.name,
+          labels: { [RUN_LABEL]: rec.id, "labwright.node": n.name, "labwright.lab": lab.name },
+          binds: [
+            { source: dir, target: dir, mode: "rw" },
+            { source: process.execPath, target: process.execPath, mode: "ro" },
+            { source: PROBES_DIR, target: PROBES_DIR, mode: "ro" },
+          ],
+        });
+        rec.update((s) => (s.nodes[n.name] = { ...s.nodes[n.name]!, container: c }));
+        await must(["ip", "netns", "attach", ns, String(c.pid)], { timeoutS: 10, context: `attaching the network namespace of ${n.name}` });
+        hosts.set(n.name, new ContainerHost(n.name, ns, c.pid, dir, rec.snapshot.nodes[n.name]?.env));
+      }),
+    );
+    return { fabric: new NetnsHost("fabric", fabric, rec.dir), hosts };
+  }
+
+  guest(rec: RunRecord, name: string, of: string, env?: Record<string, string>): Promise<Host> {
+    return guestNamespace(rec, name, of, env);
+  }
+
+  attach(state: Readonly<RunState>, node: string): Host {
+    const entry = state.nodes[node];
+    if (!entry) throw new Error(`run ${state.id} has no node "${node}" (nodes: ${Object.keys(state.nodes).join(", ")})`);
+    if (!entry.container) return new NetnsHost(node, entry.namespace, nodeDir(runDir(state.id), node), entry.env);
+    return new ContainerHost(node, entry.namespace, entry.container.pid, nodeDir(runDir(state.id), node), entry.env);
+  }
+}
+
+/** Removes the containers of run `id` (by label; never any other container). Returns how many. */
+export async function removeRunContainers(id: string): Promise<number> {
+  const ls = await execa("docker", ["ps", "-aq", "--filter", `label=${RUN_LABEL}=${id}`], { reject: false, timeout: 30_000 });
+  if (ls.exitCode !== 0) return 0; // no engine: nothing of ours can exist
+  const ids = ls.stdout.split("\n").filter(Boolean);
+  if (!ids.length) return 0;
+  const rm = await execa("docker", ["rm", "--force", "--volumes", ...ids], { reject: false, timeout: 60_000 });
+  if (rm.exitCode !== 0) throw new Error(`docker rm of run ${id}'s containers failed: ${rm.stderr.trim()}`);
+  return ids.length;
+}

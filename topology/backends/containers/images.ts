@@ -1,0 +1,137 @@
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import type { Software } from "../../model/types.ts";
+
+/**
+ * Node images, built on this machine from Debian packages (no registry): a base image made with
+ * debootstrap and `docker import`, then one image per set of node software, from a Dockerfile that
+ * installs its packages. Each tag carries a hash of what went into it, so a build happens once per
+ * machine and a change of package list makes a new image. A failed build leaves no image behind.
+ */
+
+/** What every node has: the probes' tools, the fabric's tools, and the libraries of the node binary the socket probes use. */
+export const BASE_PACKAGES = [
+  "iproute2", "iputils-ping", "traceroute", "nftables", "iptables", "tcpdump", "dnsmasq-base", "busybox", "procps",
+  "ethtool", "curl", "iputils-arping", "bash", "ca-certificates", "libstdc++6",
+];
+
+/** Debian packages by node software. */
+export const SOFTWARE_PACKAGES: Record<Software, string[]> = {
+  "ovn-host": ["openvswitch-switch", "ovn-host"],
+  "ovn-central": ["openvswitch-switch", "ovn-central"],
+  incus: ["openvswitch-switch", "ovn-common"],
+  openvswitch: ["openvswitch-switch"],
+  kolla: ["openvswitch-switch", "iptables", "curl", "dnsmasq-base"],
+};
+
+export const SUITE = "bookworm";
+const IMAGE_VERSION = "1";
+
+const hash = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 12);
+
+/** The Debian mirror: $LABWRIGHT_DEBIAN_MIRROR, else the first Debian URI of this machine's apt sources, else deb.debian.org. */
+export function debianMirror(): string {
+  if (process.env.LABWRIGHT_DEBIAN_MIRROR) return process.env.LABWRIGHT_DEBIAN_MIRROR;
+  for (const f of ["/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"]) {
+    try {
+      const m = /(?:URIs:|deb)\s+(https?:\/\/\S+\/debian)\/?\s/m.exec(readFileSync(f, "utf8"));
+      if (m) return m[1]!;
+    } catch {
+      /* next */
+    }
+  }
+  return "http://deb.debian.org/debian";
+}
+
+export function baseTag(): string {
+  return `labwright-base:${hash([IMAGE_VERSION, SUITE, ...BASE_PACKAGES].join(" "))}`;
+}
+
+export function packagesFor(software: readonly Software[]): string[] {
+  return [...new Set(software.flatMap((s) => SOFTWARE_PACKAGES[s]))].sort();
+}
+
+export function nodeTag(software: readonly Software[]): string {
+  const pkgs = packagesFor(software);
+  return pkgs.length ? `labwright-node:${hash([baseTag(), ...pkgs].join(" "))}` : baseTag();
+}
+
+async function imageExists(tag: string): Promise<boolean> {
+  const r = await execa("docker", ["image", "inspect", "--format", "{{.Id}}", tag], { reject: false });
+  return r.exitCode === 0;
+}
+
+async function removeImage(tag: string): Promise<void> {
+  await execa("docker", ["image", "rm", "--force", tag], { reject: false });
+}
+
+export class ImageBuildError extends Error {}
+
+/** debootstrap → docker import. About a minute, once per machine. */
+async function buildBase(say: (m: string) => void): Promise<string> {
+  const tag = baseTag();
+  if (await imageExists(tag)) return tag;
+  say(`building node base image ${tag} (debootstrap ${SUITE}, once per machine)`);
+  const dir = mkdtempSync(join(tmpdir(), "labwright-rootfs-"));
+  try {
+    const boot = await execa("debootstrap", ["--variant=minbase", `--include=${BASE_PACKAGES.join(",")}`, SUITE, dir, debianMirror()], { reject: false, all: true });
+    if (boot.exitCode !== 0) throw new ImageBuildError(`debootstrap failed (exit ${boot.exitCode}):\n${String(boot.all).trim().split("\n").slice(-8).join("\n")}`);
+    rmSync(join(dir, "var/cache/apt/archives"), { recursive: true, force: true });
+    const imp = await execa("tar", ["-C", dir, "-c", "."], { reject: false, buffer: { stdout: false } }).pipe("docker", ["import", "--change", "CMD [\"sleep\", \"infinity\"]", "-", tag], { reject: false, all: true });
+    if (imp.exitCode !== 0) {
+      await removeImage(tag);
+      throw new ImageBuildError(`docker import failed: ${String(imp.all).trim()}`);
+    }
+    return tag;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A Dockerfile adding the software's packages to the base image (the build uses this machine's network for apt). */
+async function buildNode(software: readonly Software[], say: (m: string) => void): Promise<string> {
+  const base = await buildBase(say);
+  const pkgs = packagesFor(software);
+  if (!pkgs.length) return base;
+  const tag = nodeTag(software);
+  if (await imageExists(tag)) return tag;
+  say(`building node image ${tag} (${pkgs.join(", ")})`);
+  const ctx = mkdtempSync(join(tmpdir(), "labwright-image-"));
+  try {
+    writeFileSync(
+      join(ctx, "Dockerfile"),
+      [
+        `FROM ${base}`,
+        `RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${pkgs.join(" ")} >/dev/null && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb`,
+        `CMD ["sleep", "infinity"]`,
+        "",
+      ].join("\n"),
+    );
+    // The legacy builder: no buildx plugin is needed, and --network host lets apt reach the mirror with no Docker network.
+    const r = await execa("docker", ["build", "--network", "host", "--force-rm", "--label", "labwright.image=node", "-t", tag, ctx], {
+      reject: false,
+      all: true,
+      env: { DOCKER_BUILDKIT: "0" },
+    });
+    if (r.exitCode !== 0) {
+      await removeImage(tag);
+      throw new ImageBuildError(`building ${tag} failed:\n${String(r.all).trim().split("\n").slice(-8).join("\n")}`);
+    }
+    return tag;
+  } finally {
+    rmSync(ctx, { recursive: true, force: true });
+  }
+}
+
+/** The image of each distinct software set, built (or found) one after the other. */
+export async function imagesFor(sets: readonly (readonly Software[])[], say: (m: string) => void): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const s of sets) {
+    const key = packagesFor(s).join(" ");
+    if (!out.has(key)) out.set(key, await buildNode(s, say));
+  }
+  return out;
+}

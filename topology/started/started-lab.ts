@@ -1,0 +1,100 @@
+import { join } from "node:path";
+import type { Backend } from "../backends/backend.ts";
+import type { Host } from "../backends/host.ts";
+import { IncusCluster } from "../emulators/incus/cluster.ts";
+import { KollaNode } from "../emulators/openstack/node.ts";
+import type { Lab, NodeSpec } from "../model/types.ts";
+import type { RunRecord } from "../run/state.ts";
+import type { TeardownReport } from "../run/teardown.ts";
+import { stopRun } from "../backends/lifecycle.ts";
+import { type LogProblem, reconcile, scanLogs, ovsDir } from "../stacks/ovs.ts";
+import { Addresses } from "./addresses.ts";
+import { emulatorHosts } from "./emulator-hosts.ts";
+import { Guests } from "./guests.ts";
+import { LabProbes } from "./probes.ts";
+import { type ActionStep, runStep, type StepResult } from "./steps.ts";
+
+export type { StepResult };
+
+/** A lab that is up. Dispose of it (`await using`) or call stop(). */
+export class StartedLab extends LabProbes implements AsyncDisposable {
+  private stopped: Promise<TeardownReport> | null = null;
+  /** The Incus cluster formed by the nodes with `software: [incus]`, if any. */
+  readonly incus: IncusCluster | null;
+  /** kolla-ansible targets (`software: [kolla]`), by node name. */
+  readonly kolla = new Map<string, KollaNode>();
+  readonly guests: Guests;
+  protected readonly addresses: Addresses;
+  protected readonly scratchDir: string;
+  /** Every Host of the run: nodes, then guests as steps create them. */
+  private readonly hosts: Map<string, Host>;
+
+  constructor(
+    readonly lab: Lab,
+    readonly record: RunRecord,
+    readonly backend: Backend,
+    nodes: ReadonlyMap<string, Host>,
+  ) {
+    super();
+    this.hosts = new Map(nodes);
+    this.scratchDir = record.dir;
+    this.guests = new Guests(backend, record, this.hosts, (n) => lab.nodes.some((x) => x.name === n));
+    const adapters = emulatorHosts(this);
+    const members = lab.nodes.filter((n) => n.software.includes("incus"));
+    this.incus = members.length ? new IncusCluster(adapters.incus(members)) : null;
+    for (const n of lab.nodes.filter((x) => x.software.includes("kolla"))) this.kolla.set(n.name, new KollaNode(adapters.kolla(n)));
+    this.addresses = new Addresses(lab, this.incus, this.kolla, (n) => this.guests.has(n));
+  }
+
+  get runId(): string {
+    return this.record.id;
+  }
+
+  node(name: string): NodeSpec {
+    const n = this.lab.nodes.find((x) => x.name === name);
+    if (!n) throw new Error(`lab ${this.lab.name} has no node "${name}" (nodes: ${this.lab.nodes.map((x) => x.name).join(", ")})`);
+    return n;
+  }
+
+  /** The Host of a node or of a live guest (instance, server, router, DHCP namespace). */
+  host(name: string): Host {
+    const h = this.hosts.get(name);
+    if (!h) {
+      this.node(name); // says which nodes exist
+      throw new Error(`node ${name} has no host`);
+    }
+    return h;
+  }
+
+  runStep(step: ActionStep): Promise<StepResult> {
+    return runStep(this, step);
+  }
+
+  /** After OVS changes on a node: the kernel-datapath behaviour (port filters, tunnel endpoint). */
+  async reconcile(node: string): Promise<string[]> {
+    const spec = this.lab.nodes.find((n) => n.name === node);
+    if (!spec?.software.some((x) => x === "ovn-host" || x === "openvswitch" || x === "kolla")) return [];
+    const host = this.host(node);
+    if (spec.software.includes("kolla") && !(await host.exists(join(ovsDir(host), "db.sock")))) return [];
+    return reconcile(spec, (argv) => host.exec(argv, { timeoutS: 30 }));
+  }
+
+  /** WARN/ERR lines in the OVS/OVN logs of every node that are not on the allowlist. */
+  async logProblems(): Promise<LogProblem[]> {
+    const all = await Promise.all(this.lab.nodes.filter((n) => n.software.length).map((n) => scanLogs(this.host(n.name), ovsDir(this.host(n.name)))));
+    return all.flat();
+  }
+
+  /** Removes the lab: processes, namespaces, containers, files. Safe to call more than once. */
+  stop(): Promise<TeardownReport> {
+    this.stopped ??= (async () => {
+      this.record.update((s) => (s.phase = "stopping"));
+      return stopRun(this.record.id, this.record.snapshot);
+    })();
+    return this.stopped;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}

@@ -1,0 +1,55 @@
+import type { IncusCluster } from "../emulators/incus/cluster.ts";
+import type { KollaNode } from "../emulators/openstack/node.ts";
+import type { Step } from "../model/types.ts";
+import type { CommandResult } from "../run/exec.ts";
+import type { Host } from "../backends/host.ts";
+
+export type ActionStep = Exclude<Step, { kind: "check" }>;
+
+export interface StepResult {
+  step: ActionStep;
+  result: CommandResult;
+  /** Did the step do what the lab file said it should (succeed / fail, with the given output)? */
+  asExpected: boolean;
+  reason?: string;
+}
+
+/** What running a step needs from the started lab. */
+export interface StepContext {
+  host(name: string): Host;
+  readonly incus: IncusCluster | null;
+  readonly kolla: ReadonlyMap<string, KollaNode>;
+  /** The kernel-datapath behaviour after a step changed OVS on a node. */
+  reconcile(node: string): Promise<string[]>;
+}
+
+/** Runs one step as the operator typed it and judges whether it did what the lab file says. */
+export async function runStep(ctx: StepContext, step: ActionStep): Promise<StepResult> {
+  const result =
+    step.kind === "run" ? await ctx.host(step.on).exec(["bash", "-c", step.run], { timeoutS: step.timeoutS }) : step.kind === "incus" ? await incusStep(ctx, step) : await kollaStep(ctx, step);
+  if (step.kind === "run") await ctx.reconcile(step.on);
+  const timeoutS = step.kind === "run" ? step.timeoutS : 0;
+  const succeeded = result.exitCode === 0 && !result.timedOut;
+  const output = result.stdout + result.stderr;
+  let reason: string | undefined;
+  if (step.should === "succeed" && !succeeded) reason = result.timedOut ? `timed out after ${timeoutS} s` : `exited with ${result.exitCode ?? result.signal}${step.kind !== "run" ? `: ${result.stderr.trim() || result.stdout.trim().split("\n").slice(-4).join(" | ")}` : ""}`;
+  else if (step.should === "fail" && succeeded) reason = "succeeded, but the lab file says it should fail";
+  else if (step.output !== undefined && !output.includes(step.output)) reason = `output does not contain "${step.output}"`;
+  return { step, result, asExpected: reason === undefined, reason };
+}
+
+async function incusStep(ctx: StepContext, step: Extract<ActionStep, { kind: "incus" }>): Promise<CommandResult> {
+  const t0 = performance.now();
+  if (!ctx.incus) throw new Error("this lab has no Incus cluster member");
+  const r = await ctx.incus.run(step.on, step.command);
+  return { argv: ["incus", step.line], exitCode: r.exitCode, signal: null, stdout: r.stdout, stderr: r.stderr, timedOut: false, durationMs: performance.now() - t0 };
+}
+
+async function kollaStep(ctx: StepContext, step: Extract<ActionStep, { kind: "kolla" | "openstack" }>): Promise<CommandResult> {
+  const t0 = performance.now();
+  const k = ctx.kolla.get(step.on);
+  if (!k) throw new Error(`${step.on} is not a kolla node`);
+  const r = step.kind === "openstack" ? await k.openstack(step.command) : step.action === "precheck" ? await k.precheck(step.globals) : await k.deploy(step.globals, step.ml2Override);
+  const argv = step.kind === "openstack" ? ["openstack", step.line] : ["kolla-ansible", step.action];
+  return { argv, exitCode: r.exitCode, signal: null, stdout: r.stdout, stderr: r.stderr, timedOut: false, durationMs: performance.now() - t0 };
+}
