@@ -11,7 +11,8 @@ say() { [ "$quiet" = --quiet ] || echo "setup: $*"; }
 # Debian packages (tool -> package in topology/run/preflight.ts says which tool needs which)
 PKGS=(iproute2 iputils-ping traceroute nftables tcpdump dnsmasq-base busybox procps util-linux ca-certificates
       ethtool openvswitch-common openvswitch-switch ovn-common ovn-central ovn-host
-      iptables curl iputils-arping)
+      iptables curl iputils-arping
+      docker.io debootstrap debian-archive-keyring tar)
 missing=()
 for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -19,6 +20,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The container backend's Docker engine. Where no service manager started one, start dockerd here,
+# configured never to touch the root namespace: no iptables rules, no ip_forward, no docker0 bridge
+# (labwright's containers have no Docker network: the lab's own veths are moved into them).
+if ! docker info >/dev/null 2>&1; then
+  if command -v dockerd >/dev/null; then
+    say "starting dockerd (no iptables, no forwarding, no bridge; log: /var/log/labwright-dockerd.log)"
+    setsid dockerd --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false --bridge=none \
+      >>/var/log/labwright-dockerd.log 2>&1 </dev/null &
+    for _ in $(seq 1 100); do docker info >/dev/null 2>&1 && break; sleep 0.2; done
+    docker info >/dev/null 2>&1 || echo "setup: dockerd did not start (see /var/log/labwright-dockerd.log): the container backend will be unavailable" >&2
+  fi
 fi
 
 # Node.js >= 20.19 (Debian 12's nodejs is 18: too old)
