@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 // Start-to-first-passing-ping and teardown of the Incus lab through the library, against the same
@@ -10,6 +10,7 @@ import { type Lab } from "../topology/model/types.ts";
 import { fabricBatch, nodeBatch, vethBatch } from "../topology/fabric/wiring.ts";
 import { natRuleset } from "../topology/fabric/nat.ts";
 import { must, run } from "../topology/run/exec.ts";
+import type { RunState } from "../topology/run/state.ts";
 
 const RUNS = Number(process.argv[2] ?? 7);
 const LAB = fileURLToPath(new URL("../topology/labs/incus-ovn.yaml", import.meta.url));
@@ -24,13 +25,47 @@ async function firstPing(exec: (argv: string[]) => Promise<{ exitCode: number | 
   throw new Error("no ping after 200 tries");
 }
 
-async function library(lab: Lab): Promise<[number, number]> {
+async function library(lab: Lab, backend = "netns"): Promise<[number, number, number]> {
   const t0 = performance.now();
-  const s = await start(lab);
+  const s = await start(lab, { backend });
   await firstPing((argv) => s.exec(FROM, argv, { timeoutS: 5 }));
   const t1 = performance.now();
+  const mem = pssMiB(runPids(s.record.snapshot));
+  const t2 = performance.now();
   await s.stop();
-  return [t1 - t0, performance.now() - t1];
+  return [t1 - t0, performance.now() - t2, mem];
+}
+
+/** Every process of a run on this machine: those in its namespaces, and each container's shim (the parent of its init). */
+function runPids(state: RunState): number[] {
+  const inodes = new Set<string>();
+  for (const ns of state.namespaces) {
+    try {
+      inodes.add(`net:[${statSync(`/run/netns/${ns}`).ino}]`);
+    } catch {
+      /* gone */
+    }
+  }
+  const pids: number[] = [];
+  for (const d of readdirSync("/proc")) {
+    const pid = Number(d);
+    if (!pid || pid === process.pid) continue;
+    try {
+      if (inodes.has(readlinkSync(`/proc/${pid}/ns/net`))) pids.push(pid);
+    } catch {
+      /* gone */
+    }
+  }
+  for (const n of Object.values(state.nodes)) {
+    if (!n.container) continue;
+    try {
+      const stat = readFileSync(`/proc/${n.container.pid}/stat`, "utf8");
+      pids.push(Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      /* gone */
+    }
+  }
+  return [...new Set(pids)];
 }
 
 /** The floor: the same namespaces, veths, bridges, addresses, routes, forwarding and NAT, by hand. */
@@ -60,7 +95,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const lab = loadLab(LAB);
 // The physical layer against bare `ip`: without the OVS/OVN node software, which bare `ip` does not start either.
 const physical: Lab = { ...lab, nodes: lab.nodes.map((n) => ({ ...n, software: [] })) };
-const lib: [number, number][] = [];
+const lib: [number, number, number][] = [];
 const flo: [number, number][] = [];
 await library(physical); // warm-up (page cache, module loading)
 for (let k = 0; k < RUNS; k++) {
@@ -82,7 +117,7 @@ const PROTOTYPE = fileURLToPath(new URL("../../shared/reference/ovn-lab-prototyp
 const PROTOTYPE_DOWN = fileURLToPath(new URL("../../shared/reference/ovn-lab-prototype-down.sh", import.meta.url));
 
 /** Proportional set size of processes, in MiB (shared pages split between their users). */
-function pssMiB(pids: number[]): number {
+export function pssMiB(pids: number[]): number {
   let kb = 0;
   for (const pid of pids) {
     try {
@@ -96,11 +131,11 @@ function pssMiB(pids: number[]): number {
 }
 
 /** Start (namespaces → the seed's fix applied → first instance→internet ping), memory, teardown. */
-async function ovnLibrary(lab: Lab): Promise<[number, number, number]> {
+async function ovnLibrary(lab: Lab, backend = "netns"): Promise<[number, number, number]> {
   const fix = lab.scenarios.find((s) => s.name === "ovn-fix")!;
   const upto = fix.steps.findIndex((s) => s.kind === "incus" && s.line.startsWith("network create web"));
   const t0 = performance.now();
-  const s = await start(lab);
+  const s = await start(lab, { backend });
   for (const step of fix.steps.slice(0, upto)) {
     if (step.kind === "check") continue;
     const r = await s.runStep(step);
@@ -108,7 +143,7 @@ async function ovnLibrary(lab: Lab): Promise<[number, number, number]> {
   }
   await firstPing((argv) => s.exec("c1", argv, { timeoutS: 5 }));
   const t1 = performance.now();
-  const mem = pssMiB(s.record.snapshot.processes.map((p) => p.pid));
+  const mem = pssMiB(backend === "netns" ? s.record.snapshot.processes.map((p) => p.pid) : runPids(s.record.snapshot));
   const t2 = performance.now();
   await s.stop();
   return [t1 - t0, performance.now() - t2, mem];
@@ -152,4 +187,29 @@ if (existsSync(PROTOTYPE) && !process.argv.includes("--no-ovn")) {
   console.log(row("teardown", a.map((x) => x[1]), b.map((x) => x[1])));
   console.log(mrow("memory of the lab's daemons (PSS)", a.map((x) => x[2]), b.map((x) => x[2])));
   console.log("floor to beat: start ≤ 1.2× the prototype (../shared/reference/ovn-lab-prototype.sh)");
+}
+
+// ---------------------------------------------------------------- containers against namespaces
+
+const docker = await run(["docker", "info", "--format", "{{.ServerVersion}}"], { timeoutS: 15 }).catch(() => null);
+if (docker?.exitCode === 0 && !process.argv.includes("--no-containers")) {
+  const CRUNS = Math.max(3, Math.ceil(RUNS / 2));
+  await library(physical, "containers"); // warm-up: builds the node images once per machine
+  const phys = { netns: [] as [number, number, number][], containers: [] as [number, number, number][] };
+  const ovn = { netns: [] as [number, number, number][], containers: [] as [number, number, number][] };
+  for (let k = 0; k < CRUNS; k++) {
+    for (const b of ["netns", "containers"] as const) phys[b].push(await library(physical, b));
+    for (const b of ["netns", "containers"] as const) ovn[b].push(await ovnLibrary(lab, b));
+  }
+  const crow = (name: string, unit: string, x: number[], y: number[]) =>
+    `${name.padEnd(40)} ${median(x).toFixed(1).padStart(8)} ${unit.padEnd(3)} ${median(y).toFixed(1).padStart(8)} ${unit.padEnd(3)} ${(median(x) / median(y)).toFixed(2).padStart(6)}×`;
+  console.log("");
+  console.log(`Containers against namespaces (${CRUNS} runs each, medians), Docker ${docker.stdout.trim()}`);
+  console.log(`${"".padEnd(40)} ${"containers".padStart(12)} ${"namespaces".padStart(12)} ${"ratio".padStart(7)}`);
+  for (const [what, m] of [["physical lab", phys], ["OVN lab (seed fix, first instance ping)", ovn]] as const) {
+    console.log(crow(`${what}: start`, "ms", m.containers.map((x) => x[0]), m.netns.map((x) => x[0])));
+    console.log(crow(`${what}: teardown`, "ms", m.containers.map((x) => x[1]), m.netns.map((x) => x[1])));
+    console.log(crow(`${what}: memory (PSS)`, "MiB", m.containers.map((x) => x[2]), m.netns.map((x) => x[2])));
+  }
+  console.log("floor to beat: containers start ≤ 3× namespaces for the physical lab");
 }

@@ -9,7 +9,7 @@ import { natRuleset } from "./fabric/nat.ts";
 import { applySysctls, BASE_SYSCTLS } from "./fabric/sysctls.ts";
 import { fabricBatch, fabricPort, nodeBatch, portsNotForwarding, vethBatch } from "./fabric/wiring.ts";
 import type { Lab, NodeSpec } from "./model/types.ts";
-import { must } from "./run/exec.ts";
+import { must, run } from "./run/exec.ts";
 import { preflight } from "./run/preflight.ts";
 import { RunRecord } from "./run/state.ts";
 import { stopRun } from "./backends/lifecycle.ts";
@@ -207,7 +207,7 @@ async function awaitForwarding(fabric: Host, ports: number, timeoutMs = 5000): P
   if (!ports) return;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const r = await fabric.exec(["bridge", "-j", "link", "show"], { timeoutS: 10 });
+    const r = await run(["bridge", "-n", netnsOf(fabric), "-j", "link", "show"], { timeoutS: 10 });
     if (r.exitCode !== 0) throw new Error(`bridge link show in the fabric: ${r.stderr.trim()}`);
     const waiting = portsNotForwarding(r.stdout);
     if (waiting.length === 0) return;

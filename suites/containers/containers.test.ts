@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { basename } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { start, type StartedLab } from "../../topology/lab.ts";
@@ -24,7 +25,7 @@ describe(`[${B}] the seed scenarios`, () => {
     [KOLLA_LAB, "deploy-loses-internet"],
     [KOLLA_LAB, "management-route-workaround"],
   ] as const;
-  it.each(cases)(`[${B}] %s: %s`, async (file, name) => {
+  it.each(cases.map(([file, name]) => [basename(file), name, file] as const))(`[${B}] %s: %s`, async (_, name, file) => {
     const lab = loadLab(file);
     const sc = lab.scenarios.find((s) => s.name === name)!;
     const r = await runScenario(lab, sc, { backend: B });
