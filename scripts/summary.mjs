@@ -1,5 +1,6 @@
 // Reads vitest's JSON report, adds a check that the machine was left clean, prints the totals line.
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { leftovers } from "./leftovers.mjs";
 
 const file = process.argv[2] ?? "results/vitest.json";
 let passed = 0;
@@ -22,14 +23,16 @@ if (!existsSync(file)) {
     }
   }
 }
-// Leftovers: no lab namespace and no run directory created during the suites may survive them
+// Leftovers: no lab namespace, run directory or container created during the suites may survive them
 // (what was there before, e.g. a user's own `labwright up`, is not counted).
 const dir0 = file.replace(/[^/]*$/, "");
-const before = existsSync(`${dir0}leftovers-before.json`) ? JSON.parse(readFileSync(`${dir0}leftovers-before.json`, "utf8")) : { namespaces: [], runs: [] };
-const ns = (existsSync("/run/netns") ? readdirSync("/run/netns").filter((n) => n.startsWith("lw-")) : []).filter((n) => !before.namespaces.includes(n));
-const runs = (existsSync("/run/labwright") ? readdirSync("/run/labwright") : []).filter((r) => !before.runs.includes(r));
-if (ns.length || runs.length) {
-  console.log(`summary: left behind after the suites: namespaces [${ns.join(", ")}], run dirs [${runs.join(", ")}]`);
+const before = existsSync(`${dir0}leftovers-before.json`) ? JSON.parse(readFileSync(`${dir0}leftovers-before.json`, "utf8")) : { namespaces: [], runs: [], containers: [] };
+const now = leftovers();
+const ns = now.namespaces.filter((n) => !before.namespaces.includes(n));
+const runs = now.runs.filter((r) => !before.runs.includes(r));
+const ctrs = now.containers.filter((c) => !(before.containers ?? []).includes(c));
+if (ns.length || runs.length || ctrs.length) {
+  console.log(`summary: left behind after the suites: namespaces [${ns.join(", ")}], run dirs [${runs.join(", ")}], containers [${ctrs.join(", ")}]`);
   failed++;
 } else passed++;
 // The root namespace must be exactly as it was before the suites (it is never configured).

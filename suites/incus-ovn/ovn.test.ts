@@ -2,12 +2,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseIncus } from "../../topology/emulators/incus/args.ts";
+import { parseIncus } from "../../topology/model/commands/incus.ts";
 import type { IncusCluster } from "../../topology/emulators/incus/cluster.ts";
 import { loadLab } from "../../topology/model/load.ts";
 import { runScenario } from "../../topology/scenario.ts";
 import { INCUS_LAB } from "../support/cli.ts";
-import { useLab } from "../support/fixture.ts";
+import { BACKEND, useLab } from "../support/fixture.ts";
 import { applySteps, scenario, stepsBefore } from "../support/steps.ts";
 
 const lab = loadLab(INCUS_LAB);
@@ -18,7 +18,7 @@ function incus(c: IncusCluster | null): IncusCluster {
   return c;
 }
 
-describe("the seed's failure: OVN on the dedicated NIC's addresses, then the UPLINK on that NIC", () => {
+describe(`[${BACKEND}] the seed's failure: OVN on the dedicated NIC's addresses, then the UPLINK on that NIC`, () => {
   const sc = scenario(lab, "ovn-on-dedicated-nic");
   const s = useLab(lab, { logAllow: sc.logAllow });
 
@@ -63,7 +63,7 @@ describe("the seed's failure: OVN on the dedicated NIC's addresses, then the UPL
   });
 });
 
-describe("the seed's fix: UPLINK on the bare enp3s0, OVN on the management network", () => {
+describe(`[${BACKEND}] the seed's fix: UPLINK on the bare enp3s0, OVN on the management network`, () => {
   const sc = scenario(lab, "ovn-fix");
   const s = useLab(lab);
 
@@ -183,7 +183,7 @@ describe("the seed's fix: UPLINK on the bare enp3s0, OVN on the management netwo
   });
 });
 
-describe("capacity: one uplink address per OVN network", () => {
+describe(`[${BACKEND}] capacity: one uplink address per OVN network`, () => {
   // Found by this suite: 200 external switches share one physical network, so one broadcast ARP (a
   // router's gratuitous ARP) fans out to all of them and exceeds OVS's limit of 4096 resubmits per
   // packet. OVS logs and drops that packet; the networks still work (asserted below).
@@ -207,7 +207,7 @@ describe("capacity: one uplink address per OVN network", () => {
   });
 });
 
-describe("kernel-OVS behaviour on the userspace datapath (applied by the harness after each step)", () => {
+describe(`[${BACKEND}] kernel-OVS behaviour on the userspace datapath (applied by the harness after each step)`, () => {
   const s = useLab(lab);
   const step = (run: string) => ({ kind: "run" as const, on: "pamonha1", run, should: "succeed" as const, timeoutS: 30, origin: { path: "suite" } });
 
@@ -222,7 +222,7 @@ describe("kernel-OVS behaviour on the userspace datapath (applied by the harness
   });
 });
 
-describe("forensics: a failing expectation leaves a bundle per node", () => {
+describe(`[${BACKEND}] forensics: a failing expectation leaves a bundle per node`, () => {
   it("with OVS/OVN state, log tails and an ovn-trace of the failing instance-to-instance flow", { timeout: 120_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), "lw-forensics-"));
     try {

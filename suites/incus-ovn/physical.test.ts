@@ -6,12 +6,12 @@ import { runCheck } from "../../topology/expect/check.ts";
 import { loadLab } from "../../topology/model/load.ts";
 import type { LabResult } from "../../topology/scenario.ts";
 import { INCUS_LAB, labwright } from "../support/cli.ts";
-import { useLab } from "../support/fixture.ts";
+import { BACKEND, useLab } from "../support/fixture.ts";
 
 const lab = loadLab(INCUS_LAB);
 const PAMONHAS = ["pamonha1", "pamonha2", "pamonha3"] as const;
 
-describe("incus-ovn physical layer: NAT and DNS at curau", () => {
+describe(`[${BACKEND}] incus-ovn physical layer: NAT and DNS at curau`, () => {
   const s = useLab(lab);
 
   it("converges: the first ping from a fresh lab gets through (polled, not slept for)", async () => {
@@ -67,7 +67,7 @@ describe("incus-ovn physical layer: NAT and DNS at curau", () => {
   });
 });
 
-describe("incus-ovn physical layer: a NIC with an address, put into a Linux bridge (the seed's failure, Linux part)", () => {
+describe(`[${BACKEND}] incus-ovn physical layer: a NIC with an address, put into a Linux bridge (the seed's failure, Linux part)`, () => {
   const s = useLab(lab);
 
   it("before: 10.10.35.1 on enp3s0 works in both directions", async () => {
@@ -99,7 +99,7 @@ describe("incus-ovn physical layer: a NIC with an address, put into a Linux brid
   });
 });
 
-describe("incus-ovn physical layer: a bridged NIC keeps answering only while old neighbour entries last", () => {
+describe(`[${BACKEND}] incus-ovn physical layer: a bridged NIC keeps answering only while old neighbour entries last`, () => {
   const s = useLab(lab);
 
   it("without the flush, the address stops answering once the entries learned before bridging expire", async () => {
@@ -116,7 +116,7 @@ describe("incus-ovn physical layer: a bridged NIC keeps answering only while old
   });
 });
 
-describe("labwright run on the Incus lab", () => {
+describe(`[${BACKEND}] labwright run on the Incus lab`, () => {
   it("runs every scenario end to end (the seed's OVN failure and fix included), exits 0, prints the table and writes the JSON results", async () => {
     const json = join(mkdtempSync(join(tmpdir(), "lw-")), "result.json");
     const r = await labwright(["run", INCUS_LAB, "--json", json, "--quiet"]);

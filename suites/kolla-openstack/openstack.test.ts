@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { parseOpenstack } from "../../topology/emulators/openstack/args.ts";
+import { parseOpenstack } from "../../topology/model/commands/openstack.ts";
 import { bridgeMappings, ml2Config, readGlobals } from "../../topology/emulators/openstack/kolla.ts";
 import type { KollaNode } from "../../topology/emulators/openstack/node.ts";
 import type { StartedLab } from "../../topology/lab.ts";
 import { loadLab } from "../../topology/model/load.ts";
 import type { Step } from "../../topology/model/types.ts";
 import { KOLLA_LAB } from "../support/cli.ts";
-import { useLab } from "../support/fixture.ts";
+import { BACKEND, useLab } from "../support/fixture.ts";
 import { applySteps, scenario, stepsBefore } from "../support/steps.ts";
 
 const lab = loadLab(KOLLA_LAB);
@@ -18,7 +18,7 @@ const kollaStep = (sc: string, action: "deploy" | "precheck") => {
 const kolla = (s: StartedLab): KollaNode => s.kolla.get("openstack")!;
 const os = async (s: StartedLab, line: string) => kolla(s).openstack(parseOpenstack(line));
 
-describe("kolla globals and openstack arguments", () => {
+describe(`[${BACKEND}] kolla globals and openstack arguments`, () => {
   it("kolla zips bridges with interfaces into physnet1, physnet2, ...", () => {
     const g = readGlobals({ network_interface: "eth1", neutron_external_interface: "eth4,eth3", neutron_bridge_name: "br-ex,br-ex2" }, "test");
     expect(bridgeMappings(g)).toEqual([
@@ -39,7 +39,7 @@ describe("kolla globals and openstack arguments", () => {
   });
 });
 
-describe("the seed's failure: eth4 is a provider interface and carries the default route", () => {
+describe(`[${BACKEND}] the seed's failure: eth4 is a provider interface and carries the default route`, () => {
   const sc = scenario(lab, "deploy-loses-internet");
   const s = useLab(lab);
 
@@ -81,7 +81,7 @@ describe("the seed's failure: eth4 is a provider interface and carries the defau
   });
 });
 
-describe("the seed's workaround: default route via eth1 to osm, which forwards and NATs", () => {
+describe(`[${BACKEND}] the seed's workaround: default route via eth1 to osm, which forwards and NATs`, () => {
   const sc = scenario(lab, "management-route-workaround");
   const s = useLab(lab);
 
@@ -112,7 +112,7 @@ describe("the seed's workaround: default route via eth1 to osm, which forwards a
   });
 });
 
-describe("floating IPs: pool 138.4.7.216-218, a router and a self-service network", () => {
+describe(`[${BACKEND}] floating IPs: pool 138.4.7.216-218, a router and a self-service network`, () => {
   const sc = scenario(lab, "floating-ips");
   const s = useLab(lab);
   const POOL = ["138.4.7.216", "138.4.7.217", "138.4.7.218"];
@@ -177,7 +177,7 @@ describe("floating IPs: pool 138.4.7.216-218, a router and a self-service networ
   });
 });
 
-describe("VLAN provider network on eth3, segment 100", () => {
+describe(`[${BACKEND}] VLAN provider network on eth3, segment 100`, () => {
   const sc = scenario(lab, "vlan-provider-network");
   const s = useLab(lab);
 

@@ -1,36 +1,6 @@
 import { token } from "../run/tokens.ts";
 /** Command-line helpers shared by the emulated CLIs (incus, openstack). */
 
-/** Splits a command line like a POSIX shell would for plain words and quotes (no expansions). */
-export function shellWords(line: string, Err: new (m: string) => Error = Error): string[] {
-  const out: string[] = [];
-  let cur = "";
-  let quote: string | null = null;
-  let any = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (quote) {
-      if (c === quote) quote = null;
-      else if (c === "\\" && quote === '"' && i + 1 < line.length) cur += line[++i];
-      else cur += c;
-    } else if (c === "'" || c === '"') {
-      quote = c;
-      any = true;
-    } else if (c === "\\" && i + 1 < line.length) {
-      const n = line[++i]!;
-      if (n !== "\n") cur += n;
-      any = true;
-    } else if (/\s/.test(c)) {
-      if (cur || any) out.push(cur);
-      cur = "";
-      any = false;
-    } else cur += c;
-  }
-  if (quote) throw new Err(`unterminated ${quote} quote`);
-  if (cur || any) out.push(cur);
-  return out;
-}
-
 /** A boxed table as incus and openstack print them. */
 export function table(head: string[], rows: string[][]): string {
   const w = head.map((h, k) => Math.max(h.length, ...rows.flatMap((r) => (r[k] ?? "").split("\n").map((l) => l.length))));

@@ -1,4 +1,4 @@
-import type { StartedLab } from "../lab.ts";
+import type { ProbeTarget } from "./target.ts";
 import { isIPv4 } from "../model/load.ts";
 import type { Expectation } from "../model/schema.ts";
 import type { Located } from "../model/types.ts";
@@ -26,7 +26,7 @@ export interface CheckResult {
 }
 
 /** Probes what an expectation is about, then judges it. With `within`, re-probes until it holds or time is up. */
-export async function runCheck(lab: StartedLab, e: Located<Expectation> | Expectation): Promise<CheckResult> {
+export async function runCheck(lab: ProbeTarget, e: Located<Expectation> | Expectation): Promise<CheckResult> {
   const t0 = performance.now();
   const within = "within" in e && e.within !== undefined ? e.within * 1000 : 0;
   let attempts = 0;
@@ -51,7 +51,7 @@ export async function runCheck(lab: StartedLab, e: Located<Expectation> | Expect
   }
 }
 
-async function probeAndJudge(lab: StartedLab, e: Expectation): Promise<[Measurement, Verdict]> {
+async function probeAndJudge(lab: ProbeTarget, e: Expectation): Promise<[Measurement, Verdict]> {
   switch (e.kind) {
     case "reach": {
       let m: ReachMeasure;
@@ -101,7 +101,7 @@ async function probeAndJudge(lab: StartedLab, e: Expectation): Promise<[Measurem
   }
 }
 
-async function notesFor(lab: StartedLab, e: Expectation, m: Measurement): Promise<string[]> {
+async function notesFor(lab: ProbeTarget, e: Expectation, m: Measurement): Promise<string[]> {
   if (m.kind === "link") return linkNotes(e.kind === "link" ? e.node : "", [m]);
   const unreachable = (m.kind === "ping" && m.received === 0) || (m.kind === "tcp" && !m.open) || (m.kind === "trace" && !m.reached);
   if (unreachable && "from" in e && "to" in e) return pathNotes(lab, e.from, e.to);

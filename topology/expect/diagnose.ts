@@ -1,4 +1,4 @@
-import type { StartedLab } from "../lab.ts";
+import type { ProbeTarget } from "./target.ts";
 import type { LinkState } from "../probes/link.ts";
 
 /** Plain-language notes on interfaces whose state explains an unreachable address. */
@@ -21,7 +21,7 @@ export function linkNotes(node: string, links: readonly LinkState[]): string[] {
 }
 
 /** Notes for a failed path between two nodes: looks at the interfaces of both ends. */
-export async function pathNotes(lab: StartedLab, from: string, to: string): Promise<string[]> {
+export async function pathNotes(lab: ProbeTarget, from: string, to: string): Promise<string[]> {
   const target = lab.lab.nodes.some((n) => n.name === to) ? to : lab.ownerOf(to);
   const nodes = [...new Set([from, target].filter((n): n is string => !!n))];
   const notes = await Promise.all(nodes.map(async (n) => linkNotes(n, await lab.links(n))));

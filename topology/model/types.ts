@@ -1,6 +1,6 @@
-import type { IncusCommand } from "../emulators/incus/args.ts";
-import type { KollaGlobals } from "../emulators/openstack/kolla.ts";
-import type { OpenstackCommand } from "../emulators/openstack/args.ts";
+import type { IncusCommand } from "./commands/incus.ts";
+import type { KollaGlobals } from "./commands/kolla-globals.ts";
+import type { OpenstackCommand } from "./commands/openstack.ts";
 import type { Expectation, NatRule, ServiceDoc } from "./schema.ts";
 
 export type { Expectation, NatRule, ServiceDoc };

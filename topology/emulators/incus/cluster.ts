@@ -3,7 +3,7 @@ import { IPv4, IPv4CidrRange } from "ip-num";
 import { stringify } from "yaml";
 import type { NodeSpec } from "../../model/types.ts";
 import type { CommandResult } from "../../run/exec.ts";
-import type { IncusCommand } from "./args.ts";
+import type { IncusCommand } from "../../model/commands/incus.ts";
 import { script } from "../../run/tokens.ts";
 import { dhcpClientCommand, table } from "../cli.ts";
 

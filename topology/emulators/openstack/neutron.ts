@@ -4,7 +4,7 @@ import { IPv4, IPv4CidrRange } from "ip-num";
 import type { CommandResult } from "../../run/exec.ts";
 import { script } from "../../run/tokens.ts";
 import { dhcpClientCommand, table } from "../cli.ts";
-import type { OpenstackCommand } from "./args.ts";
+import type { OpenstackCommand } from "../../model/commands/openstack.ts";
 import type { Ml2Config } from "./kolla.ts";
 
 /**

@@ -1,4 +1,4 @@
-import type { OpenstackCommand } from "./args.ts";
+import type { OpenstackCommand } from "../../model/commands/openstack.ts";
 import { bridgeMappings, type KollaGlobals, ml2Config, PLAYS, pullError, pullScript } from "./kolla.ts";
 import { type CloudHost, Neutron, NeutronError } from "./neutron.ts";
 

@@ -1,5 +1,5 @@
-import { NAME, OBJECT_NAME, OBJECT_NAME_HINT } from "../../model/names.ts";
-import { shellWords as words } from "../cli.ts";
+import { NAME, OBJECT_NAME, OBJECT_NAME_HINT } from "../names.ts";
+import { shellWords as words } from "./words.ts";
 
 /**
  * The `incus` command lines labwright understands, parsed into typed commands. Anything else is

@@ -1,5 +1,5 @@
-import { OBJECT_NAME, OBJECT_NAME_HINT, TOKEN } from "../../model/names.ts";
-import { shellWords } from "../cli.ts";
+import { OBJECT_NAME, OBJECT_NAME_HINT, TOKEN } from "../names.ts";
+import { shellWords } from "./words.ts";
 
 /**
  * The `openstack` command lines labwright understands (python-openstackclient syntax), parsed when

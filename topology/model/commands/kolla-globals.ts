@@ -1,0 +1,100 @@
+/**
+ * kolla-ansible's globals.yml as labwright reads it: the keys with a network effect, kolla's
+ * defaults, and the grammar of every value that reaches a command or a config.
+ */
+import { IFNAME } from "../names.ts";
+
+export class KollaConfigError extends Error {}
+
+/** What each value that reaches a command or a config may look like (docker's own reference grammar). */
+const GRAMMAR: Record<string, { re: RegExp; what: string }> = {
+  network_interface: { re: IFNAME, what: "an interface name" },
+  neutron_external_interface: { re: IFNAME, what: "a comma-separated list of interface names" },
+  neutron_bridge_name: { re: IFNAME, what: "a comma-separated list of bridge names" },
+  docker_registry: { re: /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})(:\d{1,5})?$/, what: "a registry host[:port] such as quay.io" },
+  docker_namespace: { re: /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/, what: "a repository namespace such as openstack.kolla" },
+  openstack_tag: { re: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, what: "an image tag" },
+  openstack_release: { re: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/, what: "a release name such as 2023.1" },
+  kolla_base_distro: { re: /^[a-z][a-z0-9-]{0,31}$/, what: "a distribution name such as ubuntu" },
+  kolla_internal_vip_address: { re: /^\d{1,3}(\.\d{1,3}){3}$/, what: "an IPv4 address" },
+  neutron_plugin_agent: { re: /^[a-z]+$/, what: "a plugin agent name" },
+};
+
+/** The globals.yml keys labwright acts on; every other key is accepted and listed as not emulated. */
+export interface KollaGlobals {
+  network_interface: string;
+  neutron_external_interfaces: string[];
+  neutron_bridge_names: string[];
+  enable_neutron_provider_networks: boolean;
+  kolla_internal_vip_address?: string;
+  docker_registry: string;
+  docker_namespace: string;
+  /** The image tag: `openstack_tag`, else `<openstack_release>-<kolla_base_distro>-<codename>`. */
+  tag: string;
+  /** Keys of globals.yml that have no network effect labwright emulates. */
+  ignored: string[];
+}
+
+const EFFECTIVE = new Set([
+  "network_interface",
+  "neutron_external_interface",
+  "neutron_bridge_name",
+  "enable_neutron_provider_networks",
+  "kolla_internal_vip_address",
+  "docker_registry",
+  "docker_namespace",
+  "openstack_release",
+  "openstack_tag",
+  "kolla_base_distro",
+  "neutron_plugin_agent",
+]);
+
+const CODENAME: Record<string, string> = { ubuntu: "jammy", debian: "bookworm", rocky: "9", centos: "9" };
+
+/** Ansible's `| bool`. */
+function truthy(v: unknown): boolean {
+  return v === true || v === 1 || (typeof v === "string" && ["yes", "true", "1", "on"].includes(v.toLowerCase()));
+}
+
+/**
+ * Reads globals.yml content (already YAML-parsed). `where` names the file or the step for messages.
+ * Defaults are kolla's own (ansible/group_vars/all.yml).
+ */
+export function readGlobals(raw: unknown, where: string): KollaGlobals {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw new KollaConfigError(`${where}: globals.yml must be a map of variables`);
+  const g = raw as Record<string, unknown>;
+  const str = (k: string, d?: string): string | undefined => {
+    const v = g[k];
+    if (v === undefined || v === null) return d;
+    // Messages name the key and the kind of value, never the value: a globals file's contents stay out of reports.
+    if (typeof v !== "string" && typeof v !== "number") throw new KollaConfigError(`${where}: ${k} must be a string, not ${Array.isArray(v) ? "a list" : typeof v === "object" ? "a map" : `a ${typeof v}`}`);
+    const rule = GRAMMAR[k];
+    const text = String(v);
+    const items = k === "neutron_external_interface" || k === "neutron_bridge_name" ? text.split(",").map((x) => x.trim()).filter(Boolean) : [text];
+    if (rule && items.some((x) => !rule.re.test(x))) throw new KollaConfigError(`${where}: ${k} is not ${rule.what}`);
+    return text;
+  };
+  const agent = str("neutron_plugin_agent", "openvswitch");
+  if (agent !== "openvswitch") throw new KollaConfigError(`${where}: neutron_plugin_agent "${agent}" is not emulated (labwright emulates ML2/OVS, kolla's default: remove the key or set it to openvswitch)`);
+  const list = (k: string, d: string) => str(k, d)!.split(",").map((s) => s.trim()).filter(Boolean);
+  const release = str("openstack_release", "2023.1")!;
+  const distro = str("kolla_base_distro", "ubuntu")!;
+  return {
+    network_interface: str("network_interface", "eth0")!,
+    neutron_external_interfaces: list("neutron_external_interface", "eth1"),
+    neutron_bridge_names: list("neutron_bridge_name", "br-ex"),
+    enable_neutron_provider_networks: truthy(g.enable_neutron_provider_networks ?? "no"),
+    kolla_internal_vip_address: str("kolla_internal_vip_address"),
+    docker_registry: str("docker_registry", "quay.io")!,
+    docker_namespace: str("docker_namespace", "openstack.kolla")!,
+    tag: str("openstack_tag") ?? `${release}-${distro}-${CODENAME[distro] ?? distro}`,
+    // Only key names that look like ansible variables are listed; anything else is just counted.
+    ignored: ignoredKeys(g),
+  };
+}
+
+function ignoredKeys(g: Record<string, unknown>): string[] {
+  const keys = Object.keys(g).filter((k) => !EFFECTIVE.has(k));
+  const named = keys.filter((k) => /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(k));
+  return named.length === keys.length ? named : [...named, `(${keys.length - named.length} other keys)`];
+}
