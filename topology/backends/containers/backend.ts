@@ -92,11 +92,18 @@ export class ContainerBackend implements Backend {
   }
 }
 
-/** Removes the containers of run `id` (by label; never any other container). Returns how many. */
-export async function removeRunContainers(id: string): Promise<number> {
-  const ls = await execa("docker", ["ps", "-aq", "--filter", `label=${RUN_LABEL}=${id}`], { reject: false, timeout: 30_000 });
-  if (ls.exitCode !== 0) return 0; // no engine: nothing of ours can exist
-  const ids = ls.stdout.split("\n").filter(Boolean);
+/**
+ * Removes the containers of run `id`: those its state recorded when `recorded` is given (a run that
+ * finished starting), else those carrying its label. Never any other container. Returns how many.
+ */
+export async function removeRunContainers(id: string, recorded?: readonly string[]): Promise<number> {
+  let ids: string[];
+  if (recorded) ids = [...recorded];
+  else {
+    const ls = await execa("docker", ["ps", "-aq", "--filter", `label=${RUN_LABEL}=${id}`], { reject: false, timeout: 30_000 });
+    if (ls.exitCode !== 0) return 0; // no engine: nothing of ours can exist
+    ids = ls.stdout.split("\n").filter(Boolean);
+  }
   if (!ids.length) return 0;
   const rm = await execa("docker", ["rm", "--force", "--volumes", ...ids], { reject: false, timeout: 60_000 });
   if (rm.exitCode !== 0) throw new Error(`docker rm of run ${id}'s containers failed: ${rm.stderr.trim()}`);

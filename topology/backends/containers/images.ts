@@ -59,8 +59,13 @@ export function nodeTag(software: readonly Software[]): string {
   return pkgs.length ? `labwright-node:${hash([baseTag(), ...pkgs].join(" "))}` : baseTag();
 }
 
+/** Images this process has seen: a run of several scenarios looks each up once. */
+const seen = new Set<string>();
+
 async function imageExists(tag: string): Promise<boolean> {
+  if (seen.has(tag)) return true;
   const r = await execa("docker", ["image", "inspect", "--format", "{{.Id}}", tag], { reject: false });
+  if (r.exitCode === 0) seen.add(tag);
   return r.exitCode === 0;
 }
 

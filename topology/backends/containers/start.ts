@@ -1,5 +1,4 @@
-import { execa } from "execa";
-import { GenericContainer } from "testcontainers";
+import { GenericContainer, getContainerRuntimeClient } from "testcontainers";
 
 export interface NodeContainer {
   id: string;
@@ -59,8 +58,8 @@ export async function startNodeContainer(o: {
     .withStartupTimeout(60_000)
     .start();
   const id = started.getId();
-  const r = await execa("docker", ["inspect", "--format", "{{.State.Pid}}", id], { reject: false });
-  const pid = Number(r.stdout.trim());
-  if (r.exitCode !== 0 || !pid) throw new Error(`container ${o.name} started but its pid is unknown: ${r.stderr.trim()}`);
+  const client = await getContainerRuntimeClient();
+  const pid = (await client.container.inspect(client.container.getById(id))).State.Pid;
+  if (!pid) throw new Error(`container ${o.name} started but has no process`);
   return { id, pid };
 }
