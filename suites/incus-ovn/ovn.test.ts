@@ -187,7 +187,15 @@ describe(`[${BACKEND}] capacity: one uplink address per OVN network`, () => {
   // Found by this suite: 200 external switches share one physical network, so one broadcast ARP (a
   // router's gratuitous ARP) fans out to all of them and exceeds OVS's limit of 4096 resubmits per
   // packet. OVS logs and drops that packet; the networks still work (asserted below).
-  const s = useLab(lab, { logAllow: [{ match: /ofproto_dpif_xlate\|WARN\|(over 4096 resubmit actions on bridge br-int while processing arp|Dropped \d+ log messages)/, why: "200 localnet switches on one physical network" }] });
+  const s = useLab(lab, {
+    logAllow: [
+      { match: /ofproto_dpif_xlate\|WARN\|(over 4096 resubmit actions on bridge br-int while processing arp|Dropped \d+ log messages)/, why: "200 localnet switches on one physical network" },
+      // Seen once on a loaded 2-core machine during the same ARP fan-out: two upcalls of one flow
+      // raced, the second found the first's datapath flow key already installed (ofproto-dpif-upcall.c);
+      // its packet is still handled, only not cached.
+      { match: /ofproto_dpif_upcall\|WARN\|upcall_cb failure: ukey installation fails/, why: "two upcalls of the same flow raced under the ARP fan-out" },
+    ],
+  });
 
   it("with the seed's 200-address range, 200 networks get 10.10.35.1..200 and the 201st fails with `No free IPs available`", { timeout: 900_000 }, async () => {
     await applySteps(s(), stepsBefore(scenario(lab, "ovn-fix"), "network create test-ovn"));
