@@ -12,7 +12,13 @@ import { PreflightError } from "../topology/run/preflight.ts";
 import { inspectRun, listRunIds, readState, RUN_ID } from "../topology/run/state.ts";
 import { stopRun } from "../topology/backends/lifecycle.ts";
 import { backendNamed, UnknownBackendError } from "../topology/backends/registry.ts";
-import { resolveBackend } from "../topology/lab.ts";
+import { BackendRefusal, resolveBackend } from "../topology/lab.ts";
+import type { Backend } from "../topology/backends/backend.ts";
+import { InventoryError } from "../topology/backends/ssh/inventory.ts";
+import { SshBackend } from "../topology/backends/ssh/backend.ts";
+import { labYaml, readHost } from "../topology/import/from-hosts.ts";
+import { NAME, NAME_HINT } from "../topology/model/names.ts";
+import { stepCommand } from "../topology/model/types.ts";
 import { runLab } from "../topology/scenario.ts";
 import { printable } from "../topology/report/printable.ts";
 
@@ -25,6 +31,7 @@ const USAGE = `labwright — emulated cloud-networking labs on one Linux machine
 
 Usage:
   labwright run <lab.yaml> [--scenario NAME]... [--json FILE] [--quiet] [--backend netns|containers]
+                    [--backend ssh --inventory hosts.yaml [--apply]]
                                     build each scenario from scratch, run its steps, judge its
                                     expectations, tear down; print a report, write JSON results
   labwright up <lab.yaml> [--backend netns|containers]
@@ -34,11 +41,15 @@ Usage:
   labwright exec <run> <node> [-- cmd...]
                                     run a command in a node (no command: an interactive shell)
   labwright gc                      remove what dead runs left behind (and nothing else)
+  labwright import --inventory hosts.yaml [--name NAME] [-o lab.yaml]
+                                    write a lab file from the real hosts (interfaces, addresses,
+                                    routes, forwarding, OVS bridges; LANs from shared subnets)
   labwright graph <lab.yaml>        print the topology as a Mermaid flowchart
   labwright validate <lab.yaml>     check a lab file without touching the machine
 
-Backends: netns (default: every node a network namespace) or containers (every node a Docker
-container of an image built here from Debian packages); --backend or LABWRIGHT_BACKEND chooses.
+Backends: netns (default: every node a network namespace), containers (every node a Docker
+container of an image built here from Debian packages), or ssh (every node a real host of the
+inventory; read-only: only expectations run, steps need --apply); --backend or LABWRIGHT_BACKEND.
 
 Exit codes: 0 all expectations hold, 1 an expectation failed, 2 invalid input (lab file or
 arguments; nothing was created), 3 the machine is not ready (not root, a tool is missing).`;
@@ -67,11 +78,14 @@ function onInterrupt(ctrl: AbortController): void {
 }
 
 /** `--backend NAME`, else $LABWRIGHT_BACKEND, else network namespaces. */
-function chooseBackend(name: string | undefined) {
+function chooseBackend(name: string | undefined, inventory?: string): Backend {
   try {
+    if (inventory !== undefined && name === undefined) name = "ssh";
+    if (name === "ssh") return backendNamed("ssh", { inventory });
+    if (inventory !== undefined) throw new UsageError("--inventory goes with --backend ssh");
     return resolveBackend(name);
   } catch (e) {
-    if (e instanceof UnknownBackendError) throw new UsageError(e.message);
+    if (e instanceof UnknownBackendError || e instanceof InventoryError) throw new UsageError(e.message);
     throw e;
   }
 }
@@ -83,17 +97,32 @@ async function main(argv: string[]): Promise<number> {
       const { values, positionals } = parseArgs({
         args: rest,
         allowPositionals: true,
-        options: { scenario: { type: "string", multiple: true }, json: { type: "string" }, quiet: { type: "boolean", default: false }, backend: { type: "string" } },
+        options: {
+          scenario: { type: "string", multiple: true },
+          json: { type: "string" },
+          quiet: { type: "boolean", default: false },
+          backend: { type: "string" },
+          inventory: { type: "string" },
+          apply: { type: "boolean", default: false },
+        },
       });
       const lab = loadLab(need(positionals[0], "the lab file"));
-      const backend = chooseBackend(values.backend);
+      const backend = chooseBackend(values.backend, values.inventory);
+      if (values.apply && backend.builds) throw new UsageError(`--apply is for real hosts (--backend ssh): the ${backend.name} backend always runs the steps`);
+      if (values.apply) {
+        // Said before anything runs: CI logs show what was applied to the real hosts.
+        out(`labwright: --apply: these steps will run on the real hosts, in order:`);
+        for (const sc of lab.scenarios.filter((x) => !values.scenario?.length || values.scenario.includes(x.name))) {
+          for (const st of sc.steps) if (st.kind !== "check") out(`  [${sc.name}] ${st.on}$ ${stepCommand(st)}`);
+        }
+      }
       const unknown = (values.scenario ?? []).filter((s) => !lab.scenarios.some((x) => x.name === s));
       if (unknown.length) throw new UsageError(`no scenario ${unknown.join(", ")} in ${lab.file} (scenarios: ${lab.scenarios.map((s) => s.name).join(", ")})`);
       const ctrl = new AbortController();
       onInterrupt(ctrl);
       out(`labwright: running ${lab.name} — ${lab.scenarios.length} scenario(s), each from a fresh start (${backend.name} backend)`);
       const forensicsDir = resolve(values.json ? dirname(values.json) : "results", "forensics");
-      const result = await runLab(lab, { only: values.scenario, signal: ctrl.signal, onEvent: progress(values.quiet), forensicsDir, backend });
+      const result = await runLab(lab, { only: values.scenario, signal: ctrl.signal, onEvent: progress(values.quiet), forensicsDir, backend, apply: values.apply });
       const json = resolve(values.json ?? join("results", `${lab.name}-${result.startedAt.replace(/[:.]/g, "-")}.json`));
       mkdirSync(dirname(json), { recursive: true, mode: 0o700 });
       // Results quote command output and lab text: readable by root only.
@@ -169,6 +198,23 @@ async function main(argv: string[]): Promise<number> {
       if (r.unclaimed.length) out(`namespaces named like labwright's but claimed by no run (left alone): ${r.unclaimed.join(", ")}`);
       return 0;
     }
+    case "import": {
+      const { values } = parseArgs({ args: rest, options: { inventory: { type: "string" }, name: { type: "string", default: "imported" }, output: { type: "string", short: "o" } } });
+      if (!NAME.test(values.name)) throw new UsageError(`--name ${values.name}: ${NAME_HINT}`);
+      const backend = chooseBackend("ssh", need(values.inventory, "--inventory hosts.yaml"));
+      if (!(backend instanceof SshBackend)) throw new UsageError("import reads real hosts: --inventory hosts.yaml");
+      try {
+        const facts = await Promise.all([...backend.inventory.hosts.keys()].map((h) => readHost(backend.hostOf(h))));
+        const { text, notes } = labYaml(values.name, facts, backend.inventory.file);
+        if (values.output) {
+          writeFileSync(values.output, text);
+          out(`wrote ${values.output}: ${facts.length} nodes${notes.length ? ` (${notes.length} notes in its header)` : ""}`);
+        } else write(text);
+      } finally {
+        await backend.close();
+      }
+      return 0;
+    }
     case "graph": {
       write(mermaid(loadLab(need(rest[0], "the lab file"))));
       return 0;
@@ -192,7 +238,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
-    if (e instanceof LabFileError || e instanceof UsageError) {
+    if (e instanceof LabFileError || e instanceof UsageError || e instanceof BackendRefusal) {
       err((e as Error).message);
       process.exit(2);
     }

@@ -31,6 +31,8 @@ export interface StartOptions {
   backend?: Backend | string;
   /** Leave the lab up after this process exits (`labwright up`). */
   persistent?: boolean;
+  /** Real hosts: run the steps too (without it, steps are listed and not run). */
+  apply?: boolean;
   signal?: AbortSignal;
   onEvent?: (e: LabEvent) => void;
 }
@@ -60,9 +62,16 @@ export function resolveBackend(b: Backend | string | undefined): Backend {
   return typeof b === "string" ? backendNamed(b) : b;
 }
 
-/** Checks this machine for the lab on this backend, before anything is created (throws PreflightError). */
+/** A lab asks for something its backend cannot do: nothing was created. */
+export class BackendRefusal extends Error {
+  override name = "BackendRefusal";
+}
+
+/** Checks this machine for the lab on this backend, before anything is created (throws BackendRefusal or PreflightError). */
 export async function preflightLab(lab: Lab, backend: Backend): Promise<void> {
-  preflight(toolsFor(lab));
+  const refusal = backend.refuses?.(lab);
+  if (refusal) throw new BackendRefusal(`${lab.file}: ${refusal} (nothing was created)`);
+  if (backend.builds) preflight(toolsFor(lab));
   await backend.preflight(lab);
 }
 
@@ -77,6 +86,7 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
   const say = (message: string) => opts.onEvent?.({ t: (performance.now() - t0) / 1000, message });
   const rec = RunRecord.create({ lab: lab.name, file: lab.file, backend: backend.name });
   const check = () => opts.signal?.throwIfAborted();
+  if (!backend.builds) return attachReal(lab, backend, rec, opts, say);
   try {
     rec.update((s) => {
       for (const n of lab.nodes) {
@@ -86,7 +96,9 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
       }
     });
     say(`run ${rec.id}: creating ${lab.nodes.length} nodes and the fabric (${backend.name} backend)`);
-    const { fabric, hosts } = await backend.up(rec, lab, { signal: opts.signal, say });
+    const { fabric: f, hosts } = await backend.up(rec, lab, { signal: opts.signal, say });
+    if (!f) throw new Error(`the ${backend.name} backend builds labs but gave no fabric`);
+    const fabric = f;
     const host = (n: NodeSpec) => hosts.get(n.name)!;
     check();
 
@@ -162,6 +174,23 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
     } catch (te) {
       throw new AggregateError([e, te], `${(e as Error).message}\n(and unwinding failed: ${(te as Error).message}; run 'labwright gc')`);
     }
+    throw e;
+  }
+}
+
+/** Real hosts: nothing is built; the lab's nodes are the inventory's hosts, read-only unless `apply`. */
+async function attachReal(lab: Lab, backend: Backend, rec: RunRecord, opts: StartOptions, say: (m: string) => void): Promise<StartedLab> {
+  try {
+    say(`run ${rec.id}: ${lab.nodes.length} real hosts over ${backend.name}${opts.apply ? " (steps will run: --apply)" : " (read-only: steps are not run)"}`);
+    const { hosts } = await backend.up(rec, lab, { signal: opts.signal, say });
+    rec.update((s) => {
+      s.phase = "up";
+      s.persistent = false;
+    });
+    return new StartedLab(lab, rec, backend, hosts, { readOnly: !opts.apply });
+  } catch (e) {
+    await backend.close?.();
+    await stopRun(rec.id, rec.snapshot);
     throw e;
   }
 }

@@ -21,7 +21,9 @@ export type StepRecord =
       reason?: string;
     }
   | { kind: "check"; line?: number; checks: CheckResult[]; ok: boolean }
-  | { kind: "skipped"; line?: number; what: string };
+  | { kind: "skipped"; line?: number; what: string }
+  /** A step on real hosts without --apply: listed, not run, not a failure. */
+  | { kind: "not-applied"; line?: number; what: string };
 
 export interface ScenarioResult {
   name: string;
@@ -84,7 +86,10 @@ export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOpti
         continue;
       }
       opts.signal?.throwIfAborted();
-      if (step.kind !== "check") {
+      if (step.kind !== "check" && started.readOnly) {
+        res.steps.push({ kind: "not-applied", line: step.origin.line, what: `${step.on}$ ${stepCommand(step)}` });
+        say(`${step.on}$ ${stepCommand(step)}  not run (read-only: --apply runs it)`);
+      } else if (step.kind !== "check") {
         const r = await started.runStep(step);
         say(`${step.on}$ ${stepCommand(step)}  ${r.asExpected ? "ok" : `NOT AS EXPECTED: ${r.reason}`}`);
         res.steps.push({
@@ -117,7 +122,7 @@ export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOpti
     }
     res.logProblems = (await started.logProblems()).filter((p) => !sc.logAllow.some((a) => a.match.test(p.line)));
     for (const p of res.logProblems) say(`daemon log: ${p.node}: ${p.line}`);
-    res.ok = res.checks.every((c) => c.ok) && res.steps.every((s) => s.kind !== "skipped" && s.ok) && res.logProblems.length === 0;
+    res.ok = res.checks.every((c) => c.ok) && res.steps.every((s) => s.kind === "not-applied" || (s.kind !== "skipped" && s.ok)) && res.logProblems.length === 0;
   } catch (e) {
     res.error = (e as Error).message;
   } finally {
@@ -168,7 +173,7 @@ export async function runLab(lab: Lab, opts: ScenarioOptions & { only?: string[]
       passed: checks.filter((c) => c.ok).length,
       failed: checks.filter((c) => !c.ok).length,
       steps: steps.length,
-      stepsAsExpected: steps.filter((s) => s.kind !== "skipped" && s.ok).length,
+      stepsAsExpected: steps.filter((s) => s.kind !== "skipped" && s.kind !== "not-applied" && s.ok).length,
     },
   };
 }

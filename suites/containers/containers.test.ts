@@ -29,7 +29,7 @@ describe(`[${B}] the seed scenarios`, () => {
     const lab = loadLab(file);
     const sc = lab.scenarios.find((s) => s.name === name)!;
     const r = await runScenario(lab, sc, { backend: B });
-    const failing = [...r.checks.filter((c) => !c.ok).map((c) => `${c.description}: ${c.measured} ${c.reasons.join("; ")}`), ...r.steps.filter((s) => s.kind === "skipped" || !s.ok).map((s) => JSON.stringify(s).slice(0, 400))];
+    const failing = [...r.checks.filter((c) => !c.ok).map((c) => `${c.description}: ${c.measured} ${c.reasons.join("; ")}`), ...r.steps.filter((s) => s.kind === "skipped" || s.kind === "not-applied" || !s.ok).map((s) => JSON.stringify(s).slice(0, 400))];
     expect(r.error, r.error).toBeUndefined();
     expect(failing, failing.join("\n")).toEqual([]);
     expect(r.logProblems).toEqual([]);

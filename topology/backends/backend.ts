@@ -4,8 +4,8 @@ import type { Host } from "./host.ts";
 
 /** What a backend hands the lab once its nodes exist. */
 export interface Nodes {
-  /** The fabric: where the LAN bridges live (a network namespace of the run). */
-  readonly fabric: Host;
+  /** The fabric: where the LAN bridges live (a network namespace of the run); none for real hosts. */
+  readonly fabric?: Host;
   readonly hosts: ReadonlyMap<string, Host>;
 }
 
@@ -16,6 +16,10 @@ export interface Nodes {
  */
 export interface Backend {
   readonly name: string;
+  /** Does it build the lab (namespaces, containers)? Real hosts are only read, and changed by `--apply` steps. */
+  readonly builds: boolean;
+  /** What of this lab this backend cannot do, with the reason (refused at start, never skipped). */
+  refuses?(lab: Lab): string | null;
   /** Everything this backend needs on this machine for this lab; throws PreflightError naming what to install or start. */
   preflight(lab: Lab): Promise<void>;
   /** Creates the fabric and one Host per node (nothing wired yet). */
@@ -24,6 +28,8 @@ export interface Backend {
   guest(rec: RunRecord, name: string, of: string, env?: Record<string, string>): Promise<Host>;
   /** The Host of a node or guest of a live run, from its state (for `labwright exec`, steps after a restart). */
   attach(state: Readonly<RunState>, node: string): Host;
+  /** Releases what the backend holds open (SSH connections). */
+  close?(): Promise<void>;
 }
 
 /** Removes what a backend created for run `id`, found by the run id (and `state` where trusted). */

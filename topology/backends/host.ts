@@ -34,6 +34,8 @@ export interface Host {
   /** Node or guest name. */
   readonly name: string;
   readonly backend: string;
+  /** Does the node run on this machine (so this machine's node binary and probe helper work in it)? */
+  readonly local: boolean;
   /**
    * The name of its network namespace under /run/netns, where it has one on this machine (the
    * namespace and container backends); the fabric wires veths into it with `ip -n`.

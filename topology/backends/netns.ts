@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { HOST_CHECKS } from "../model/schema.ts";
 import type { Lab } from "../model/types.ts";
 import { must, run, type CommandResult } from "../run/exec.ts";
 import { preflight } from "../run/preflight.ts";
@@ -18,6 +19,7 @@ import { signalProcess, spawnDetached } from "./spawn.ts";
  */
 export class NetnsHost implements Host {
   readonly backend = "netns";
+  readonly local = true;
   constructor(
     readonly name: string,
     readonly netns: string,
@@ -89,6 +91,14 @@ export async function createNamespaces(rec: RunRecord, names: readonly string[])
 /** The default backend: every node is a plain network namespace. */
 export class NetnsBackend implements Backend {
   readonly name = "netns";
+  readonly builds = true;
+
+  refuses(lab: Lab): string | null {
+    const kinds = hostChecksIn(lab);
+    return kinds.length
+      ? `the netns backend cannot judge ${kinds.join(", ")} expectations: namespace nodes share this machine's files, services and packages, so the answer would be this machine's. Use --backend containers, or --backend ssh against the real hosts`
+      : null;
+  }
 
   async preflight(_lab: Lab): Promise<void> {
     preflight(["ip"]);
@@ -128,4 +138,10 @@ export async function guestNamespace(rec: RunRecord, name: string, of: string, e
 
 function runDirOf(state: Readonly<RunState>): string {
   return runDir(state.id);
+}
+
+/** The host-check expectation kinds a lab uses (file, unit, apparmor, package, sysctl). */
+export function hostChecksIn(lab: Lab): string[] {
+  const kinds = new Set(lab.scenarios.flatMap((s) => [...s.expect, ...s.steps.flatMap((st) => (st.kind === "check" ? st.checks : []))]).map((e) => e.kind as string));
+  return HOST_CHECKS.filter((k) => kinds.has(k));
 }

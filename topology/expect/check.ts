@@ -7,9 +7,10 @@ import type { PingResult } from "../probes/ping.ts";
 import type { HttpResult, ResolveResult, TcpResult } from "../probes/sockets.ts";
 import type { TraceResult } from "../probes/traceroute.ts";
 import { linkNotes, pathNotes } from "./diagnose.ts";
-import { type CommandMeasure, describe, judgeCommand, judgeHttp, judgeLink, judgeNoReach, judgeReach, judgeResolve, judgeTcp, judgeTrace, type ReachMeasure, type Verdict } from "./judge.ts";
+import type { AppArmorState, FileState, PackageState, SysctlState, UnitState } from "../probes/host-state.ts";
+import { type CommandMeasure, describe, judgeAppArmor, judgeCommand, judgeFile, judgePackage, judgeSysctl, judgeUnit, judgeHttp, judgeLink, judgeNoReach, judgeReach, judgeResolve, judgeTcp, judgeTrace, type ReachMeasure, type Verdict } from "./judge.ts";
 
-export type Measurement = CommandMeasure | ReachMeasure | PingResult | LinkState | TraceResult | TcpResult | HttpResult | ResolveResult;
+export type Measurement = CommandMeasure | ReachMeasure | PingResult | LinkState | TraceResult | TcpResult | HttpResult | ResolveResult | FileState | UnitState | AppArmorState | PackageState | SysctlState;
 
 export interface CheckResult {
   expectation: Located<Expectation> | Expectation;
@@ -98,6 +99,26 @@ async function probeAndJudge(lab: ProbeTarget, e: Expectation): Promise<[Measure
       const m: CommandMeasure = { kind: "command", exitCode: r.exitCode, output: (r.stdout + r.stderr).trim() };
       return [m, judgeCommand(e, m)];
     }
+    case "file": {
+      const m = await lab.file(e.on, e.path);
+      return [m, judgeFile(e, m)];
+    }
+    case "unit": {
+      const m = await lab.unit(e.on, e.name);
+      return [m, judgeUnit(e, m)];
+    }
+    case "apparmor": {
+      const m = await lab.apparmor(e.on, e.profile);
+      return [m, judgeAppArmor(e, m)];
+    }
+    case "package": {
+      const m = await lab.package(e.on, e.name);
+      return [m, judgePackage(e, m)];
+    }
+    case "sysctl": {
+      const m = await lab.sysctl(e.on, e.key);
+      return [m, judgeSysctl(e, m)];
+    }
   }
 }
 
@@ -136,5 +157,15 @@ export function summarize(m: Measurement): string {
       return m.addresses.length ? `${m.addresses.join(", ")} in ${ms(m.ms)}` : `not resolved: ${m.error}`;
     case "command":
       return `exit ${m.exitCode ?? "killed"}: ${m.output.split("\n").slice(0, 3).join(" | ").slice(0, 200) || "(no output)"}`;
+    case "file":
+      return m.exists ? `${m.content!.length} bytes: ${m.content!.trim().split("\n").slice(0, 3).join(" | ").slice(0, 160)}` : "no such file";
+    case "unit":
+      return `${m.state ?? "no systemd running"}; ExecStart ${m.execStart.join(" then ") || "(none)"}; from ${m.files.join(", ") || "no unit file"}`;
+    case "apparmor":
+      return m.loaded === null ? "no AppArmor in this kernel" : m.loaded ? `loaded (${m.mode})` : "not loaded";
+    case "package":
+      return m.installed ? `installed ${m.version}` : `not installed${m.error ? ` (${m.error})` : ""}`;
+    case "sysctl":
+      return m.value ?? `unreadable: ${m.error}`;
   }
 }

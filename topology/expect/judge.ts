@@ -3,6 +3,7 @@ import type { LinkState } from "../probes/link.ts";
 import type { PingResult } from "../probes/ping.ts";
 import type { HttpResult, ResolveResult, TcpResult } from "../probes/sockets.ts";
 import type { TraceResult } from "../probes/traceroute.ts";
+import type { AppArmorState, FileState, PackageState, SysctlState, UnitState } from "../probes/host-state.ts";
 
 /** Pure judgements over measurements: no probing here. `reasons` says why it failed (empty when it holds). */
 export interface Verdict {
@@ -119,5 +120,54 @@ export function describe(e: Expectation): string {
       return `${e.on} resolves ${e.name}${e.addresses ? ` to ${e.addresses.join(", ")}` : ""}`;
     case "command":
       return `${e.on}$ ${e.run} → exit ${e.exit}${e.output !== undefined ? `, prints "${e.output}"` : ""}${e.equals !== undefined ? `, output exactly "${e.equals}"` : ""}`;
+    case "file":
+      return `${e.on}: ${e.path} ${e.exists ? "exists" : "does not exist"}${e.contains !== undefined ? `, contains "${e.contains}"` : ""}${e.equals !== undefined ? `, equals "${e.equals}"` : ""}`;
+    case "unit":
+      return `${e.on}: ${e.name}${e.state ? ` ${e.state}` : ""}${e.exec_start !== undefined ? `, ExecStart ${e.exec_start}` : ""}`;
+    case "apparmor":
+      return `${e.on}: AppArmor profile ${e.profile} ${e.loaded ? "loaded" : "not loaded"}`;
+    case "package":
+      return `${e.on}: package ${e.name} ${e.installed ? `installed${e.version ? ` at ${e.version}` : ""}` : "not installed"}`;
+    case "sysctl":
+      return `${e.on}: ${e.key} = ${e.value}`;
   }
+}
+
+export function judgeFile(e: ExpectationOf<"file">, m: FileState): Verdict {
+  const r: string[] = [];
+  if (e.exists !== m.exists) r.push(m.exists ? `${e.path} exists` : `${e.path} does not exist`);
+  else if (m.exists) {
+    if (e.contains !== undefined && !m.content!.includes(e.contains)) r.push(`${e.path} does not contain "${e.contains}"`);
+    if (e.equals !== undefined && m.content!.trim() !== e.equals.trim()) r.push(`${e.path} differs from the expected text`);
+  }
+  return verdict(r);
+}
+
+export function judgeUnit(e: ExpectationOf<"unit">, m: UnitState): Verdict {
+  const r: string[] = [];
+  if (!m.files.length) r.push(`no unit file for ${e.name}`);
+  if (e.state !== undefined) {
+    if (m.state === null) r.push(`no systemd runs in the node, so ${e.name} has no state`);
+    else if (m.state !== e.state) r.push(`${e.name} is ${m.state}, expected ${e.state}`);
+  }
+  if (e.exec_start !== undefined) {
+    if (m.execStart.length !== 1 || m.execStart[0] !== e.exec_start) r.push(`effective ExecStart is ${m.execStart.length ? m.execStart.map((x) => `"${x}"`).join(" then ") : "empty"}, expected "${e.exec_start}"`);
+  }
+  return verdict(r);
+}
+
+export function judgeAppArmor(e: ExpectationOf<"apparmor">, m: AppArmorState): Verdict {
+  if (m.loaded === null) return verdict([`the node's kernel has no AppArmor (/sys/kernel/security/apparmor is absent)`]);
+  return verdict(m.loaded === e.loaded ? [] : [`profile ${e.profile} is ${m.loaded ? "loaded" : "not loaded"}`]);
+}
+
+export function judgePackage(e: ExpectationOf<"package">, m: PackageState): Verdict {
+  if (m.installed !== e.installed) return verdict([m.installed ? `${e.name} is installed (${m.version})` : `${e.name} is not installed${m.error ? `: ${m.error}` : ""}`]);
+  if (e.installed && e.version !== undefined && m.version !== e.version) return verdict([`${e.name} is at ${m.version}, expected ${e.version}`]);
+  return verdict([]);
+}
+
+export function judgeSysctl(e: ExpectationOf<"sysctl">, m: SysctlState): Verdict {
+  if (m.value === null) return verdict([`cannot read ${e.key}: ${m.error}`]);
+  return verdict(m.value === e.value.trim().replace(/\s+/g, " ") ? [] : [`${e.key} is ${m.value}, expected ${e.value}`]);
 }

@@ -5,6 +5,7 @@ import type { LinkState } from "../probes/link.ts";
 import type { PingOptions, PingResult } from "../probes/ping.ts";
 import type { HttpResult, ResolveResult, TcpResult } from "../probes/sockets.ts";
 import type { TraceResult } from "../probes/traceroute.ts";
+import type { AppArmorState, FileState, PackageState, SysctlState, UnitState } from "../probes/host-state.ts";
 
 /** What judging an expectation needs from a started lab: measurements and address lookups, nothing else. */
 export interface ProbeTarget {
@@ -19,6 +20,11 @@ export interface ProbeTarget {
   http(from: string, url: string, timeoutMs?: number): Promise<HttpResult>;
   resolve(node: string, name: string): Promise<ResolveResult>;
   capture(node: string, filter: string): Promise<Capture>;
+  file(node: string, path: string): Promise<FileState>;
+  unit(node: string, name: string): Promise<UnitState>;
+  apparmor(node: string, profile: string): Promise<AppArmorState>;
+  package(node: string, name: string): Promise<PackageState>;
+  sysctl(node: string, key: string): Promise<SysctlState>;
   /** A command line run by bash inside a node (`command` expectations). */
   sh(node: string, command: string, opts?: RunOptions): Promise<CommandResult>;
 }

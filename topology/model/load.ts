@@ -614,7 +614,7 @@ function expectations(raw: unknown[], at: Path, ctx: RefContext): Located<Expect
         ctx.problems.add([...bat, "address"], `"${e.address}" is not an address with prefix`, "write it like 10.10.35.1/24");
       }
     }
-    if (e.kind === "resolve" || e.kind === "command") nodeRef(e.on, [...bat, "on"], ctx);
+    if ("on" in e) nodeRef(e.on, [...bat, "on"], ctx);
     if (e.kind === "resolve" && !HOSTNAME.test(e.name)) ctx.problems.add([...bat, "name"], `"${e.name}" is not a DNS name`, "write a host name like google.com");
     if (e.kind === "link" && e.dev.length <= 15 && !IFNAME.test(e.dev)) ctx.problems.add([...bat, "dev"], `"${e.dev}" is not an interface name`, IFNAME_HINT);
     if ((e.kind === "reach" || e.kind === "no_reach") && e.dev !== undefined) {

@@ -151,7 +151,37 @@ export const ExpectationKinds = {
     exit: z.int().min(0).max(255).default(0),
     within: seconds.optional(),
   }),
+  // ---- host checks: a node's files, services and packages (real hosts and containers, not namespaces)
+  /** A file in the node: it exists (or not), contains a text, or equals a text (trimmed). */
+  file: z.strictObject({
+    on: z.string(),
+    path: z.string().regex(/^\/[^\u0000\n]{0,1023}$/, { error: "must be an absolute path" }),
+    exists: z.boolean().default(true),
+    contains: z.string().optional(),
+    equals: z.string().optional(),
+  }),
+  /** A systemd unit: its state (from systemd, where it runs) and its effective ExecStart (unit file + drop-ins). */
+  unit: z.strictObject({
+    on: z.string(),
+    name: z.string().regex(/^[A-Za-z0-9@_.:-]+\.(service|socket|timer|mount|target|path)$/, { error: "must be a unit name like docker.service" }),
+    state: z.enum(["active", "inactive", "failed", "activating"]).optional(),
+    exec_start: z.string().optional(),
+  }),
+  /** An AppArmor profile loaded in the node's kernel. */
+  apparmor: z.strictObject({ on: z.string(), profile: z.string().regex(/^[^\s\u0000]{1,255}$/), loaded: z.boolean().default(true) }),
+  /** A Debian package installed (or not), optionally at a version. */
+  package: z.strictObject({
+    on: z.string(),
+    name: z.string().regex(/^[a-z0-9][a-z0-9+.-]{1,127}$/, { error: "must be a Debian package name" }),
+    installed: z.boolean().default(true),
+    version: z.string().regex(/^[A-Za-z0-9.+~:-]{1,128}$/).optional(),
+  }),
+  /** A sysctl's value as the node reads it. */
+  sysctl: z.strictObject({ on: z.string(), key: z.string().regex(/^[a-z0-9_]+(\.[A-Za-z0-9_-]+)+$/), value: z.string().regex(/^[^\n\u0000]{0,256}$/) }),
 } as const;
+
+/** Expectations about a node's files, services and packages: they need a node with its own filesystem. */
+export const HOST_CHECKS = ["file", "unit", "apparmor", "package", "sysctl"] as const;
 
 export type ExpectationKind = keyof typeof ExpectationKinds;
 export type ExpectationOf<K extends ExpectationKind> = { kind: K } & z.output<(typeof ExpectationKinds)[K]>;

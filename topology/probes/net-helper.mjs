@@ -1,5 +1,6 @@
-// Runs inside a lab node (`ip netns exec <ns> node net-helper.mjs ...`) and prints one JSON line.
-// Usage: tcp <host> <port> <timeoutMs> | http <url> <timeoutMs>
+// Runs inside a lab node (the backend's way into it, then `node net-helper.mjs ...`) and prints one
+// JSON line. Usage: tcp <host> <port> <timeoutMs> | http <url> <timeoutMs>
+//                 | pipe <host> <port>: a TCP connection on stdin/stdout (an SSH ProxyCommand from inside a lab)
 import net from "node:net";
 import http from "node:http";
 
@@ -26,6 +27,16 @@ if (mode === "tcp") {
   });
   req.on("timeout", () => { req.destroy(); done({ error: "timeout" }); });
   req.on("error", (e) => done({ error: e.code ?? e.message }));
+} else if (mode === "pipe") {
+  const [host, port] = args;
+  const s = net.connect({ host, port: Number(port), family: 4 });
+  process.stdin.pipe(s);
+  s.pipe(process.stdout);
+  s.on("close", () => process.exit(0));
+  s.on("error", (e) => {
+    process.stderr.write(`net-helper pipe: ${e.message}\n`);
+    process.exit(1);
+  });
 } else {
   done({ error: `unknown mode ${mode}` });
 }

@@ -43,6 +43,32 @@ export async function httpGet(exec: NodeExec, url: string, timeoutMs = 3000): Pr
   return { kind: "http", url, status: j?.status, body: j?.body, address: j?.address, error: j?.error ?? (j ? undefined : r.stderr.trim()), ms: j?.ms ?? r.durationMs };
 }
 
+/** curl's exit codes in the words the helper uses. */
+function curlError(code: number | null, stderr: string): string {
+  if (code === 7) return /refused/i.test(stderr) ? "ECONNREFUSED" : "EHOSTUNREACH";
+  if (code === 28) return "timeout";
+  if (code === 6) return "ENOTFOUND";
+  return stderr.trim().split("\n").pop() || `curl exited ${code}`;
+}
+
+/** TCP connect with curl (real hosts, where this machine's probe helper does not run). */
+export async function tcpConnectCurl(exec: NodeExec, target: string, port: number, timeoutMs = 2000): Promise<TcpResult> {
+  const r = await exec(["curl", "-sS", "--connect-timeout", String(timeoutMs / 1000), "-o", "/dev/null", "-w", "%{remote_ip} %{time_connect}", "--", `telnet://${target}:${port}`], { timeoutS: timeoutMs / 1000 + 10, input: "" });
+  const [ip, t] = r.stdout.trim().split(" ");
+  const ms = Math.round(Number(t ?? 0) * 1e6) / 1000;
+  return r.exitCode === 0 ? { kind: "tcp", target, port, open: true, address: ip, ms } : { kind: "tcp", target, port, open: false, error: curlError(r.exitCode, r.stderr), ms: r.durationMs };
+}
+
+/** HTTP GET with curl (real hosts). */
+export async function httpGetCurl(exec: NodeExec, url: string, timeoutMs = 3000): Promise<HttpResult> {
+  const marker = "\n__labwright__ ";
+  const r = await exec(["curl", "-sS", "--max-time", String(timeoutMs / 1000), "-o", "-", "-w", `${marker}%{http_code} %{remote_ip} %{time_total}`, "--", url], { timeoutS: timeoutMs / 1000 + 10 });
+  const at = r.stdout.lastIndexOf(marker);
+  if (r.exitCode !== 0 || at < 0) return { kind: "http", url, error: curlError(r.exitCode, r.stderr), ms: r.durationMs };
+  const [code, ip, t] = r.stdout.slice(at + marker.length).trim().split(" ");
+  return { kind: "http", url, status: Number(code), body: r.stdout.slice(0, at).slice(0, 4096), address: ip, ms: Math.round(Number(t) * 1e6) / 1000 };
+}
+
 /** Resolves a name the way programs in the node do (glibc, the node's resolv.conf). */
 export async function resolveName(exec: NodeExec, name: string): Promise<ResolveResult> {
   const r = await exec(["getent", "ahostsv4", "--", name], { timeoutS: 15 });

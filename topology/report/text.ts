@@ -14,8 +14,11 @@ function checkLines(c: CheckResult, width: number, indent: string): string[] {
 
 function stepLine(s: StepRecord, indent: string): string[] {
   if (s.kind === "skipped") return [`${indent}SKIP  ${s.what} (an earlier step did not go as the lab file says)`];
+  if (s.kind === "not-applied") return [`${indent}----  ${s.what}   (not run: real hosts are read-only; --apply runs steps)`];
   if (s.kind === "check") return [];
-  const head = `${indent}${s.ok ? "ok  " : "FAIL"}  ${s.on}$ ${s.run}${s.should === "fail" ? "   (expected to fail)" : ""}`;
+  // A multi-line command keeps its lines under the first one.
+  const run = s.run.trimEnd().split("\n").join(`\n${indent}        `);
+  const head = `${indent}${s.ok ? "ok  " : "FAIL"}  ${s.on}$ ${run}${s.should === "fail" ? "   (expected to fail)" : ""}`;
   const out = s.name ? [`${indent}      # ${s.name}`, head] : [head];
   if (!s.ok) {
     out.push(`${indent}      why:  ${s.reason}`);

@@ -5,9 +5,10 @@ import type { Lab } from "../model/types.ts";
 import { type Capture, startCapture } from "../probes/capture.ts";
 import { allLinks, type LinkState, linkState } from "../probes/link.ts";
 import { type PingOptions, type PingResult, ping } from "../probes/ping.ts";
-import { httpGet, type HttpResult, resolveName, type ResolveResult, tcpConnect, type TcpResult } from "../probes/sockets.ts";
+import { httpGet, httpGetCurl, type HttpResult, resolveName, type ResolveResult, tcpConnect, tcpConnectCurl, type TcpResult } from "../probes/sockets.ts";
 import { type TraceResult, traceroute } from "../probes/traceroute.ts";
 import type { NodeExec } from "../probes/types.ts";
+import { type AppArmorState, apparmorState, type FileState, fileState, type PackageState, packageState, type SysctlState, sysctlState, type UnitState, unitState } from "../probes/host-state.ts";
 import type { CommandResult, RunOptions } from "../run/exec.ts";
 import type { Addresses } from "./addresses.ts";
 
@@ -59,14 +60,30 @@ export abstract class LabProbes implements ProbeTarget {
   links(node: string): Promise<LinkState[]> {
     return allLinks(this.execIn(node));
   }
+  // Nodes on this machine run this machine's probe helper; real hosts use curl.
   tcp(from: string, to: string, port: number, timeoutMs?: number): Promise<TcpResult> {
-    return tcpConnect(this.execIn(from), this.addressOf(from, to), port, timeoutMs);
+    return (this.host(from).local ? tcpConnect : tcpConnectCurl)(this.execIn(from), this.addressOf(from, to), port, timeoutMs);
   }
   http(from: string, url: string, timeoutMs?: number): Promise<HttpResult> {
-    return httpGet(this.execIn(from), url, timeoutMs);
+    return (this.host(from).local ? httpGet : httpGetCurl)(this.execIn(from), url, timeoutMs);
   }
   resolve(node: string, name: string): Promise<ResolveResult> {
     return resolveName(this.execIn(node), name);
+  }
+  file(node: string, path: string): Promise<FileState> {
+    return fileState(this.host(node), path);
+  }
+  unit(node: string, name: string): Promise<UnitState> {
+    return unitState(this.host(node), name);
+  }
+  apparmor(node: string, profile: string): Promise<AppArmorState> {
+    return apparmorState(this.host(node), profile);
+  }
+  package(node: string, name: string): Promise<PackageState> {
+    return packageState(this.host(node), name);
+  }
+  sysctl(node: string, key: string): Promise<SysctlState> {
+    return sysctlState(this.host(node), key);
   }
   private captures = 0;
   capture(node: string, filter: string): Promise<Capture> {

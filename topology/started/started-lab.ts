@@ -29,13 +29,18 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
   /** Every Host of the run: nodes, then guests as steps create them. */
   private readonly hosts: Map<string, Host>;
 
+  /** Real hosts without `--apply`: steps are not run. */
+  readonly readOnly: boolean;
+
   constructor(
     readonly lab: Lab,
     readonly record: RunRecord,
     readonly backend: Backend,
     nodes: ReadonlyMap<string, Host>,
+    opts: { readOnly?: boolean } = {},
   ) {
     super();
+    this.readOnly = opts.readOnly ?? false;
     this.hosts = new Map(nodes);
     this.scratchDir = record.dir;
     this.guests = new Guests(backend, record, this.hosts, (n) => lab.nodes.some((x) => x.name === n));
@@ -75,6 +80,8 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
     const spec = this.lab.nodes.find((n) => n.name === node);
     if (!spec?.software.some((x) => x === "ovn-host" || x === "openvswitch" || x === "kolla")) return [];
     const host = this.host(node);
+    // Real hosts have the kernel's own OVS datapath: nothing to emulate there.
+    if (!host.local) return [];
     if (spec.software.includes("kolla") && !(await host.exists(join(ovsDir(host), "db.sock")))) return [];
     return reconcile(spec, (argv) => host.exec(argv, { timeoutS: 30 }));
   }
@@ -89,6 +96,7 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
   stop(): Promise<TeardownReport> {
     this.stopped ??= (async () => {
       this.record.update((s) => (s.phase = "stopping"));
+      await this.backend.close?.();
       return stopRun(this.record.id, this.record.snapshot);
     })();
     return this.stopped;

@@ -1,6 +1,6 @@
 import type { IncusCluster } from "../emulators/incus/cluster.ts";
 import type { KollaNode } from "../emulators/openstack/node.ts";
-import type { Step } from "../model/types.ts";
+import { type Step, stepCommand } from "../model/types.ts";
 import type { CommandResult } from "../run/exec.ts";
 import type { Host } from "../backends/host.ts";
 
@@ -21,12 +21,22 @@ export interface StepContext {
   readonly kolla: ReadonlyMap<string, KollaNode>;
   /** The kernel-datapath behaviour after a step changed OVS on a node. */
   reconcile(node: string): Promise<string[]>;
+  /** Real hosts without --apply: no step may run. */
+  readonly readOnly: boolean;
 }
 
 /** Runs one step as the operator typed it and judges whether it did what the lab file says. */
 export async function runStep(ctx: StepContext, step: ActionStep): Promise<StepResult> {
+  if (ctx.readOnly) throw new Error(`refusing to run a step on real hosts without --apply: ${step.on}$ ${stepCommand(step)}`);
+  const host = ctx.host(step.on);
   const result =
-    step.kind === "run" ? await ctx.host(step.on).exec(["bash", "-c", step.run], { timeoutS: step.timeoutS }) : step.kind === "incus" ? await incusStep(ctx, step) : await kollaStep(ctx, step);
+    step.kind === "run"
+      ? await host.exec(["bash", "-c", step.run], { timeoutS: step.timeoutS })
+      : !host.local
+        ? await realStep(host, step)
+        : step.kind === "incus"
+          ? await incusStep(ctx, step)
+          : await kollaStep(ctx, step);
   if (step.kind === "run") await ctx.reconcile(step.on);
   const timeoutS = step.kind === "run" ? step.timeoutS : 0;
   const succeeded = result.exitCode === 0 && !result.timedOut;
@@ -36,6 +46,14 @@ export async function runStep(ctx: StepContext, step: ActionStep): Promise<StepR
   else if (step.should === "fail" && succeeded) reason = "succeeded, but the lab file says it should fail";
   else if (step.output !== undefined && !output.includes(step.output)) reason = `output does not contain "${step.output}"`;
   return { step, result, asExpected: reason === undefined, reason };
+}
+
+/** On a real host, `incus` and `openstack` steps are the real clients, as typed; kolla-ansible is run by the operator. */
+async function realStep(host: Host, step: Exclude<ActionStep, { kind: "run" }>): Promise<CommandResult> {
+  if (step.kind === "kolla") {
+    return { argv: ["kolla-ansible", step.action], exitCode: 2, signal: null, stdout: "", stderr: `labwright does not run kolla-ansible on real hosts: run 'kolla-ansible ${step.action}' on your deploy host with your inventory, then check the result with this lab's expectations\n`, timedOut: false, durationMs: 0 };
+  }
+  return host.exec(["bash", "-c", `${step.kind} ${step.line}`], { timeoutS: 300 });
 }
 
 async function incusStep(ctx: StepContext, step: Extract<ActionStep, { kind: "incus" }>): Promise<CommandResult> {

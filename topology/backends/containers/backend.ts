@@ -26,6 +26,7 @@ const PROBES_DIR = dirname(fileURLToPath(new URL("../../probes/net-helper.mjs", 
  */
 export class ContainerBackend implements Backend {
   readonly name = "containers";
+  readonly builds = true;
 
   async preflight(_lab: Lab): Promise<void> {
     preflight(["ip", "nsenter", "docker", "debootstrap", "tar"]);

@@ -13,6 +13,7 @@ import { signalProcess, spawnDetached } from "../spawn.ts";
  */
 export class ContainerHost implements Host {
   readonly backend = "containers";
+  readonly local = true;
   constructor(
     readonly name: string,
     /** The container's network namespace, attached under /run/netns. */

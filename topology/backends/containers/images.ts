@@ -15,7 +15,7 @@ import type { Software } from "../../model/types.ts";
 /** What every node has: the probes' tools, the fabric's tools, and the libraries of the node binary the socket probes use. */
 export const BASE_PACKAGES = [
   "iproute2", "iputils-ping", "traceroute", "nftables", "iptables", "tcpdump", "dnsmasq-base", "busybox", "procps",
-  "ethtool", "curl", "iputils-arping", "bash", "ca-certificates", "libstdc++6",
+  "ethtool", "curl", "iputils-arping", "bash", "ca-certificates", "libstdc++6", "openssh-server",
 ];
 
 /** Debian packages by node software. */
