@@ -8,7 +8,9 @@ import { loadLab } from "../../topology/model/load.ts";
 import { runLab } from "../../topology/scenario.ts";
 import { labwright } from "../support/cli.ts";
 import { writeLab } from "../support/labs.ts";
-import { clientKey, startSshd, writeInventory } from "../support/sshd.ts";
+import { clientKey, killTree, startSshd, writeInventory } from "../support/sshd.ts";
+import type { Daemon } from "../../topology/backends/host.ts";
+import { execa } from "execa";
 
 /**
  * The SSH backend against sshd in lab nodes (containers: each has its own filesystem, like a real
@@ -53,12 +55,17 @@ let lab: StartedLab;
 let key: Awaited<ReturnType<typeof clientKey>>;
 let hostKeys: Record<string, string>;
 let inventory: string;
+const sshd: Record<string, Daemon> = {};
 
 beforeAll(async () => {
   lab = await start(loadLab(LAB), { backend: "containers" });
   key = await clientKey();
   hostKeys = {};
-  for (const n of ["gw", "a", "b"]) hostKeys[n] = (await startSshd(lab, n, key.pub)).hostKey;
+  for (const n of ["gw", "a", "b"]) {
+    const s = await startSshd(lab, n, key.pub);
+    hostKeys[n] = s.hostKey;
+    sshd[n] = s.daemon;
+  }
   inventory = writeInventory(key.dir, lab, Object.fromEntries(Object.keys(ADDR).map((n) => [n, { address: ADDR[n]!, hostKey: hostKeys[n]! }])), key.key);
 }, 300_000);
 
@@ -116,11 +123,12 @@ describe("[ssh] host keys, timeouts, read-only", () => {
     try {
       const h = b.hostOf("a");
       const t0 = performance.now();
-      const r = await h.exec(["sleep", "30"], { timeoutS: 1 });
+      const r = await h.exec(["sleep", "31"], { timeoutS: 1 });
       expect(r.timedOut).toBe(true);
       expect(r.timeoutS).toBe(1);
       expect(performance.now() - t0).toBeLessThan(10_000);
-      expect((await h.exec(["pgrep", "-x", "sleep"])).stdout.trim()).toBe(""); // killed on the host, not only here
+      // Killed on the host, not only given up on here (this machine sees the container's processes).
+      expect((await execa("pgrep", ["-f", "^sleep 31$"], { reject: false })).stdout.trim()).toBe("");
       expect((await h.exec(["hostname"])).stdout.trim()).toBe("a");
     } finally {
       await b.close();
@@ -167,16 +175,17 @@ describe("[ssh] host keys, timeouts, read-only", () => {
       const a = b.hostOf("a");
       const gw = b.hostOf("gw");
       expect((await gw.exec(["hostname"])).stdout.trim()).toBe("gw");
-      // The connection drops: everything on gw's side ends (sshd and its sessions).
-      await lab.host("gw").exec(["bash", "-c", "kill $(pgrep -x sshd)"]);
+      // The host goes away under the connection: its sshd and every session end.
+      killTree(sshd.gw!.ref.pid);
       await new Promise((r) => setTimeout(r, 500));
       const lost = await gw.exec(["hostname"]);
       expect(lost.exitCode).toBeNull();
-      expect(lost.stderr).toMatch(/gw/);
+      expect(lost.stderr).toContain("gw (10.81.1.1): the SSH connection dropped mid-run");
+      expect((await gw.exec(["true"])).stderr).toContain("dropped mid-run"); // and stays so: no silent reconnect
       expect((await a.exec(["hostname"])).stdout.trim()).toBe("a");
     } finally {
       await b.close();
-      await startSshd(lab, "gw", key.pub); // same host key: the next tests reach gw again
+      sshd.gw = (await startSshd(lab, "gw", key.pub)).daemon; // same host key: the next tests reach gw again
     }
   });
 });

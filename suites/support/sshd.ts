@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -41,6 +41,29 @@ export async function startSshd(lab: StartedLab, node: string, pub: string): Pro
   await waitFor(h, daemon, listening("tcp", 22));
   const [type, blob] = (await sh("cat /etc/ssh/lw_host.pub")).trim().split(/\s+/);
   return { hostKey: `${type} ${blob}`, daemon };
+}
+
+/** Ends a process and every process under it (this machine's /proc): an sshd and its sessions, as when a host goes down. */
+export function killTree(pid: number): void {
+  const children = (p: number): number[] =>
+    readdirSync("/proc")
+      .filter((d) => /^\d+$/.test(d))
+      .filter((d) => {
+        try {
+          const st = readFileSync(`/proc/${d}/stat`, "utf8");
+          return Number(st.slice(st.lastIndexOf(")") + 2).split(" ")[1]) === p;
+        } catch {
+          return false;
+        }
+      })
+      .flatMap((d) => [Number(d), ...children(Number(d))]);
+  for (const p of [pid, ...children(pid)]) {
+    try {
+      process.kill(p, "SIGKILL");
+    } catch {
+      /* gone */
+    }
+  }
 }
 
 /** An inventory for `hosts` (node → address), connecting from inside each node's namespace through the probe helper. */

@@ -51,12 +51,15 @@ function curlError(code: number | null, stderr: string): string {
   return stderr.trim().split("\n").pop() || `curl exited ${code}`;
 }
 
-/** TCP connect with curl (real hosts, where this machine's probe helper does not run). */
-export async function tcpConnectCurl(exec: NodeExec, target: string, port: number, timeoutMs = 2000): Promise<TcpResult> {
-  const r = await exec(["curl", "-sS", "--connect-timeout", String(timeoutMs / 1000), "-o", "/dev/null", "-w", "%{remote_ip} %{time_connect}", "--", `telnet://${target}:${port}`], { timeoutS: timeoutMs / 1000 + 10, input: "" });
-  const [ip, t] = r.stdout.trim().split(" ");
-  const ms = Math.round(Number(t ?? 0) * 1e6) / 1000;
-  return r.exitCode === 0 ? { kind: "tcp", target, port, open: true, address: ip, ms } : { kind: "tcp", target, port, open: false, error: curlError(r.exitCode, r.stderr), ms: r.durationMs };
+/**
+ * TCP connect with bash's /dev/tcp (real hosts, where this machine's probe helper does not run). The
+ * target and port are arguments ($0, $1), never part of the script; `ms` includes the command's round trip.
+ */
+export async function tcpConnectShell(exec: NodeExec, target: string, port: number, timeoutMs = 2000): Promise<TcpResult> {
+  const r = await exec(["timeout", String(timeoutMs / 1000), "bash", "-c", 'exec 3<>"/dev/tcp/$0/$1"', target, String(port)], { timeoutS: timeoutMs / 1000 + 10 });
+  if (r.exitCode === 0) return { kind: "tcp", target, port, open: true, address: target, ms: r.durationMs };
+  const why = r.exitCode === 124 ? "timeout" : /refused/i.test(r.stderr) ? "ECONNREFUSED" : /unreachable/i.test(r.stderr) ? "EHOSTUNREACH" : r.stderr.trim().split("\n").pop() || `exit ${r.exitCode}`;
+  return { kind: "tcp", target, port, open: false, error: why, ms: r.durationMs };
 }
 
 /** HTTP GET with curl (real hosts). */

@@ -5,7 +5,7 @@ import type { Lab } from "../model/types.ts";
 import { type Capture, startCapture } from "../probes/capture.ts";
 import { allLinks, type LinkState, linkState } from "../probes/link.ts";
 import { type PingOptions, type PingResult, ping } from "../probes/ping.ts";
-import { httpGet, httpGetCurl, type HttpResult, resolveName, type ResolveResult, tcpConnect, tcpConnectCurl, type TcpResult } from "../probes/sockets.ts";
+import { httpGet, httpGetCurl, type HttpResult, resolveName, type ResolveResult, tcpConnect, tcpConnectShell, type TcpResult } from "../probes/sockets.ts";
 import { type TraceResult, traceroute } from "../probes/traceroute.ts";
 import type { NodeExec } from "../probes/types.ts";
 import { type AppArmorState, apparmorState, type FileState, fileState, type PackageState, packageState, type SysctlState, sysctlState, type UnitState, unitState } from "../probes/host-state.ts";
@@ -62,7 +62,7 @@ export abstract class LabProbes implements ProbeTarget {
   }
   // Nodes on this machine run this machine's probe helper; real hosts use curl.
   tcp(from: string, to: string, port: number, timeoutMs?: number): Promise<TcpResult> {
-    return (this.host(from).local ? tcpConnect : tcpConnectCurl)(this.execIn(from), this.addressOf(from, to), port, timeoutMs);
+    return (this.host(from).local ? tcpConnect : tcpConnectShell)(this.execIn(from), this.addressOf(from, to), port, timeoutMs);
   }
   http(from: string, url: string, timeoutMs?: number): Promise<HttpResult> {
     return (this.host(from).local ? httpGet : httpGetCurl)(this.execIn(from), url, timeoutMs);

@@ -8,7 +8,7 @@ import { type Inventory, loadInventory } from "./inventory.ts";
 import { SshHost } from "./host.ts";
 
 /** Which Debian package gives each tool a real host needs for the lab's expectations. */
-const TOOLS: Record<string, string> = { ping: "iputils-ping", traceroute: "traceroute", getent: "libc-bin", ip: "iproute2", timeout: "coreutils", curl: "curl", sysctl: "procps", "dpkg-query": "dpkg", systemctl: "systemd" };
+const TOOLS: Record<string, string> = { bash: "bash", ping: "iputils-ping", traceroute: "traceroute", getent: "libc-bin", ip: "iproute2", timeout: "coreutils", curl: "curl", sysctl: "procps", "dpkg-query": "dpkg", systemctl: "systemd" };
 
 /** The tools a lab's expectations use on a real host. */
 export function remoteTools(lab: Lab): string[] {
@@ -17,7 +17,8 @@ export function remoteTools(lab: Lab): string[] {
   if (kinds.has("reach") || kinds.has("no_reach")) tools.add("ping");
   if (kinds.has("trace")) tools.add("traceroute");
   if (kinds.has("resolve")) tools.add("getent");
-  if (kinds.has("tcp") || kinds.has("http")) tools.add("curl");
+  if (kinds.has("tcp")) tools.add("bash");
+  if (kinds.has("http")) tools.add("curl");
   if (kinds.has("sysctl")) tools.add("sysctl");
   if (kinds.has("package")) tools.add("dpkg-query");
   if (kinds.has("unit")) tools.add("systemctl");

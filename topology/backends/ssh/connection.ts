@@ -17,11 +17,15 @@ export class SshConnectError extends Error {}
  */
 export class Connections {
   private readonly open = new Map<string, Promise<Client>>();
+  /** Hosts whose connection dropped mid-run: not reconnected; every later command fails with the reason. */
+  private readonly dropped = new Map<string, string>();
   private readonly children: { kill(): void }[] = [];
 
   constructor(private readonly inv: Inventory) {}
 
   get(name: string): Promise<Client> {
+    const why = this.dropped.get(name);
+    if (why) return Promise.reject(new SshConnectError(why));
     let c = this.open.get(name);
     if (!c) {
       c = this.connect(name);
@@ -38,13 +42,18 @@ export class Connections {
     const conn = new Client();
     let refused: string | undefined;
     return new Promise<Client>((resolve, reject) => {
+      let ready = false;
       conn
         .on("ready", () => {
+          ready = true;
           conn.setNoDelay(true);
           resolve(conn);
         })
         .on("error", (e: Error) => reject(new SshConnectError(`${name} (${h.user}@${h.address}:${h.port}): ${refused ?? e.message}`)))
-        .on("close", () => this.open.delete(name));
+        .on("close", () => {
+          this.open.delete(name);
+          if (ready && !this.closing) this.dropped.set(name, `${name} (${h.address}): the SSH connection dropped mid-run`);
+        });
       try {
         conn.connect({
           host: h.address,
@@ -84,7 +93,10 @@ export class Connections {
     return undefined;
   }
 
+  private closing = false;
+
   async closeAll(): Promise<void> {
+    this.closing = true;
     for (const c of this.open.values()) c.then((x) => x.end()).catch(() => undefined);
     this.open.clear();
     for (const ch of this.children) ch.kill();

@@ -64,6 +64,11 @@ export class SshHost implements Host {
         stream.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
         stream.on("close", (code: number | null, signal?: string) => {
           clearTimeout(guard);
+          if (code === undefined && signal === undefined && !timedOut) {
+            // The channel closed without an exit status: the connection went away under it.
+            this.lost = `${this.name}: the SSH connection dropped mid-run`;
+            return resolve(fail(this.lost));
+          }
           // coreutils timeout exits 124 (137 after --kill-after) when it had to end the command.
           if (code === 124 || code === 137) timedOut = true;
           resolve({ argv, exitCode: timedOut ? null : (code ?? null), signal: signal ?? null, stdout, stderr, timedOut, ...(timedOut ? { timeoutS } : {}), durationMs: performance.now() - t0 });
