@@ -1,82 +1,39 @@
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { HOST_CHECKS } from "../model/schema.ts";
 import type { Lab } from "../model/types.ts";
-import { must, run, type CommandResult } from "../run/exec.ts";
+import { must } from "../run/exec.ts";
 import { preflight } from "../run/preflight.ts";
 import { namespaceName, nodeDir, runDir, type RunRecord, type RunState } from "../run/state.ts";
 import { namespaceExists } from "../run/teardown.ts";
 import { batchLine } from "../run/tokens.ts";
 import type { Backend, Nodes } from "./backend.ts";
-import type { Daemon, ExecOptions, Host, SpawnOptions } from "./host.ts";
-import { signalProcess, spawnDetached } from "./spawn.ts";
+import type { Host } from "./host.ts";
+import { LocalHost } from "./local-host.ts";
 
 /**
  * A node that is a plain network namespace on this machine. It shares the machine's files and
  * processes: only its network stack (and, through `ip netns exec`, /etc/netns/<ns>/ files bind-mounted
  * over /etc) is its own.
  */
-export class NetnsHost implements Host {
+export class NetnsHost extends LocalHost {
   readonly backend = "netns";
-  readonly local = true;
   constructor(
     readonly name: string,
     readonly netns: string,
     readonly stateDir: string,
-    private readonly env: Record<string, string> = {},
-  ) {}
+    protected readonly env: Record<string, string> = {},
+  ) {
+    super();
+  }
 
-  private argv(argv: readonly string[]): string[] {
+  command(argv: readonly string[]): string[] {
     return ["ip", "netns", "exec", this.netns, ...argv];
   }
 
-  exec(argv: readonly string[], opts: ExecOptions = {}): Promise<CommandResult> {
-    return run(this.argv(argv), { ...opts, env: { ...this.env, ...opts.env } });
-  }
-
-  spawn(name: string, argv: readonly string[], opts: SpawnOptions): Daemon {
-    return spawnDetached(name, this.argv(argv), opts.log, { ...this.env, ...opts.env });
-  }
-
-  interactive(argv: readonly string[], env: Record<string, string>): number {
-    const [file, ...args] = this.argv(argv);
-    return spawnSync(file!, args, { stdio: "inherit", env: { ...process.env, ...this.env, ...env } }).status ?? 1;
-  }
-
-  signal(d: Daemon, sig: NodeJS.Signals): void {
-    signalProcess(d, sig);
-  }
-
   /** `/etc/<file>` of the node is /etc/netns/<ns>/<file> (bind-mounted by `ip netns exec`); other paths are the machine's. */
-  private path(p: string): string {
+  protected path(p: string): string {
     return dirname(p) === "/etc" ? join("/etc/netns", this.netns, basename(p)) : p;
-  }
-
-  async readFile(path: string): Promise<string | null> {
-    try {
-      return readFileSync(this.path(path), "utf8");
-    } catch {
-      return null;
-    }
-  }
-
-  async writeFile(path: string, text: string): Promise<void> {
-    const p = this.path(path);
-    mkdirSync(dirname(p), { recursive: true });
-    writeFileSync(p, text);
-  }
-
-  async exists(path: string): Promise<boolean> {
-    return existsSync(this.path(path));
-  }
-
-  async list(dir: string): Promise<string[]> {
-    try {
-      return readdirSync(dir);
-    } catch {
-      return [];
-    }
   }
 }
 
