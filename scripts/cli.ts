@@ -1,70 +1,59 @@
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { start } from "../topology/lab.ts";
+import { appendFileSync, chmodSync, closeSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { Command, CommanderError, Option } from "commander";
+import type { Backend } from "../topology/backends/backend.ts";
+import { stopRun } from "../topology/backends/lifecycle.ts";
+import { backendNamed, UnknownBackendError } from "../topology/backends/registry.ts";
+import { SshBackend } from "../topology/backends/ssh/backend.ts";
+import { InventoryError } from "../topology/backends/ssh/inventory.ts";
+import { labYaml, readHost } from "../topology/import/from-hosts.ts";
+import { BackendRefusal, resolveBackend, start } from "../topology/lab.ts";
 import { loadLab } from "../topology/model/load.ts";
+import { NAME, NAME_HINT } from "../topology/model/names.ts";
 import { LabFileError } from "../topology/model/problems.ts";
-import { labReport } from "../topology/report/text.ts";
+import { stepCommand } from "../topology/model/types.ts";
+import { annotations, markdownSummary } from "../topology/report/github.ts";
+import { junitXml } from "../topology/report/junit.ts";
 import { mermaid } from "../topology/report/mermaid.ts";
+import { printable } from "../topology/report/printable.ts";
+import { labReport } from "../topology/report/text.ts";
 import { gc } from "../topology/run/gc.ts";
 import { isAlive } from "../topology/run/process.ts";
 import { PreflightError } from "../topology/run/preflight.ts";
-import { inspectRun, listRunIds, readState, RUN_ID } from "../topology/run/state.ts";
-import { stopRun } from "../topology/backends/lifecycle.ts";
-import { backendNamed, UnknownBackendError } from "../topology/backends/registry.ts";
-import { BackendRefusal, resolveBackend } from "../topology/lab.ts";
-import type { Backend } from "../topology/backends/backend.ts";
-import { InventoryError } from "../topology/backends/ssh/inventory.ts";
-import { SshBackend } from "../topology/backends/ssh/backend.ts";
-import { labYaml, readHost } from "../topology/import/from-hosts.ts";
-import { NAME, NAME_HINT } from "../topology/model/names.ts";
-import { stepCommand } from "../topology/model/types.ts";
-import { runLab } from "../topology/scenario.ts";
-import { printable } from "../topology/report/printable.ts";
+import { inspectRun, listRunIds, readState, RUN_ID, type RunState } from "../topology/run/state.ts";
+import { type LabResult, runLab } from "../topology/scenario.ts";
+
+/**
+ * The labwright command line, on commander (kept, small, typed; it gives every command its --help,
+ * --version and usage errors). Exit codes: 0 every expectation holds, 1 one does not, 2 invalid
+ * input (nothing created), 3 the machine is not ready, 130 interrupted.
+ */
 
 /** Everything the CLI prints may quote a lab file: it goes out through printable(). */
 const out = (text: string) => process.stdout.write(printable(text) + "\n");
 const err = (text: string) => process.stderr.write(printable(text) + "\n");
 const write = (text: string) => process.stdout.write(printable(text));
 
-const USAGE = `labwright — emulated cloud-networking labs on one Linux machine
-
-Usage:
-  labwright run <lab.yaml> [--scenario NAME]... [--json FILE] [--quiet] [--backend netns|containers]
-                    [--backend ssh --inventory hosts.yaml [--apply]]
-                                    build each scenario from scratch, run its steps, judge its
-                                    expectations, tear down; print a report, write JSON results
-  labwright up <lab.yaml> [--backend netns|containers]
-                                    build the lab and leave it up; prints the run id
-  labwright down <run>              tear a run down (processes, namespaces, files)
-  labwright status [--json]         list runs on this machine
-  labwright exec <run> <node> [-- cmd...]
-                                    run a command in a node (no command: an interactive shell)
-  labwright gc                      remove what dead runs left behind (and nothing else)
-  labwright import --inventory hosts.yaml [--name NAME] [-o lab.yaml]
-                                    write a lab file from the real hosts (interfaces, addresses,
-                                    routes, forwarding, OVS bridges; LANs from shared subnets)
-  labwright graph <lab.yaml>        print the topology as a Mermaid flowchart
-  labwright validate <lab.yaml>     check a lab file without touching the machine
-
-Backends: netns (default: every node a network namespace), containers (every node a Docker
-container of an image built here from Debian packages), or ssh (every node a real host of the
-inventory; read-only: only expectations run, steps need --apply); --backend or LABWRIGHT_BACKEND.
-
-Exit codes: 0 all expectations hold, 1 an expectation failed, 2 invalid input (lab file or
-arguments; nothing was created), 3 the machine is not ready (not root, a tool is missing).`;
-
 class UsageError extends Error {}
 
-function need<T>(v: T | undefined, what: string): T {
-  if (v === undefined) throw new UsageError(`missing ${what}\n\n${USAGE}`);
-  return v;
-}
+const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
+/** Progress lines: on a terminal one live line that is rewritten; elsewhere (CI, pipes) plain lines. */
 function progress(quiet: boolean) {
-  return (e: { t: number; message: string; scenario?: string }) => {
-    if (!quiet) write(`  · [${e.scenario ? e.scenario + " " : ""}${e.t.toFixed(2)}s] ${e.message}\n`);
+  const live = process.stdout.isTTY && !process.env.CI;
+  let shown = false;
+  const report = (e: { t: number; message: string; scenario?: string }) => {
+    if (quiet) return;
+    const line = printable(`  · [${e.scenario ? e.scenario + " " : ""}${e.t.toFixed(2)}s] ${e.message}`);
+    if (live) {
+      process.stdout.write(`\r\x1b[2K${line.slice(0, Math.max(20, (process.stdout.columns ?? 100) - 1))}`);
+      shown = true;
+    } else process.stdout.write(line + "\n");
   };
+  report.done = () => {
+    if (shown) process.stdout.write("\r\x1b[2K");
+  };
+  return report;
 }
 
 function onInterrupt(ctrl: AbortController): void {
@@ -77,7 +66,7 @@ function onInterrupt(ctrl: AbortController): void {
   process.on("SIGTERM", handler);
 }
 
-/** `--backend NAME`, else $LABWRIGHT_BACKEND, else network namespaces. */
+/** `--backend NAME` (with `--inventory` for ssh), else $LABWRIGHT_BACKEND, else network namespaces. */
 function chooseBackend(name: string | undefined, inventory?: string): Backend {
   try {
     if (inventory !== undefined && name === undefined) name = "ssh";
@@ -90,148 +79,288 @@ function chooseBackend(name: string | undefined, inventory?: string): Backend {
   }
 }
 
-async function main(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
-  switch (cmd) {
-    case "run": {
-      const { values, positionals } = parseArgs({
-        args: rest,
-        allowPositionals: true,
-        options: {
-          scenario: { type: "string", multiple: true },
-          json: { type: "string" },
-          quiet: { type: "boolean", default: false },
-          backend: { type: "string" },
-          inventory: { type: "string" },
-          apply: { type: "boolean", default: false },
-        },
-      });
-      const lab = loadLab(need(positionals[0], "the lab file"));
-      const backend = chooseBackend(values.backend, values.inventory);
-      if (values.apply && backend.builds) throw new UsageError(`--apply is for real hosts (--backend ssh): the ${backend.name} backend always runs the steps`);
-      if (values.apply) {
+/** A run named by its id, or by its lab's name when exactly one run of that lab is on this machine. */
+function resolveRun(ref: string): string {
+  const ids = listRunIds();
+  if (RUN_ID.test(ref) && ids.includes(ref)) return ref;
+  const ofLab = ids.filter((id) => readState(id)?.lab === ref);
+  if (ofLab.length === 1) return ofLab[0]!;
+  if (ofLab.length > 1) throw new UsageError(`${ofLab.length} runs of lab ${ref} are on this machine (${ofLab.join(", ")}): name one by its id`);
+  throw new UsageError(`no run "${ref}" on this machine (a run id or a lab name; see \`labwright status\`)`);
+}
+
+/** Writes results files: readable by root only (they quote command output and lab text). */
+function writePrivate(file: string, text: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(file, text, { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
+/** JUnit, the GitHub step summary and annotations, as asked and as the environment offers. */
+function ciOutputs(result: LabResult, lab: ReturnType<typeof loadLab>, junit: string | undefined): void {
+  if (junit) writePrivate(resolve(junit), junitXml(result));
+  if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, markdownSummary(result, lab) + "\n");
+  if (process.env.GITHUB_ACTIONS === "true") {
+    const file = relative(process.env.GITHUB_WORKSPACE ?? process.cwd(), lab.file);
+    for (const a of annotations(result, file)) process.stdout.write(a + "\n");
+  }
+}
+
+let exitCode = 0;
+
+function program(): Command {
+  const p = new Command("labwright")
+    .description("cloud-networking labs on one Linux machine (namespaces or containers) or against real hosts over SSH")
+    .version(VERSION, "-V, --version")
+    .enablePositionalOptions()
+    .exitOverride()
+    .showHelpAfterError()
+    .configureOutput({ writeOut: (s) => write(s), writeErr: (s) => process.stderr.write(printable(s)) })
+    .addHelpText(
+      "after",
+      `
+Backends: netns (default: every node a network namespace), containers (every node a Docker
+container of an image built here from Debian packages), or ssh (every node a real host of the
+inventory; read-only: only expectations run, steps need --apply); --backend or LABWRIGHT_BACKEND.
+
+Exit codes: 0 all expectations hold, 1 an expectation failed, 2 invalid input (lab file or
+arguments; nothing was created), 3 the machine is not ready (not root, a tool is missing),
+130 interrupted (what was built is removed).`,
+    );
+  const backendOption = () => new Option("--backend <name>", "netns, containers or ssh (default: $LABWRIGHT_BACKEND, else netns)");
+
+  p.command("run")
+    .description("build each scenario from scratch, run its steps, judge its expectations, tear down; print a report, write JSON results")
+    .argument("<lab>", "the lab file (YAML)")
+    .option("--scenario <name...>", "only these scenarios")
+    .option("--json <file>", "the JSON results (default results/<lab>-<time>.json)")
+    .option("--junit <file>", "JUnit XML: one testcase per step and expectation")
+    .option("--quiet", "no progress lines")
+    .addOption(backendOption())
+    .option("--inventory <file>", "real hosts: the inventory (implies --backend ssh)")
+    .option("--apply", "real hosts: run the steps too (they are printed first)")
+    .option("--keep-on-failure", "leave a failed scenario's lab up for inspection (exec into it, then down)")
+    .action(async (file: string, o: { scenario?: string[]; json?: string; junit?: string; quiet?: boolean; backend?: string; inventory?: string; apply?: boolean; keepOnFailure?: boolean }) => {
+      const lab = loadLab(file);
+      const backend = chooseBackend(o.backend, o.inventory);
+      const unknown = (o.scenario ?? []).filter((s) => !lab.scenarios.some((x) => x.name === s));
+      if (unknown.length) throw new UsageError(`no scenario ${unknown.join(", ")} in ${lab.file} (scenarios: ${lab.scenarios.map((s) => s.name).join(", ")})`);
+      if (o.apply && backend.builds) throw new UsageError(`--apply is for real hosts (--backend ssh): the ${backend.name} backend always runs the steps`);
+      if (o.apply) {
         // Said before anything runs: CI logs show what was applied to the real hosts.
-        out(`labwright: --apply: these steps will run on the real hosts, in order:`);
-        for (const sc of lab.scenarios.filter((x) => !values.scenario?.length || values.scenario.includes(x.name))) {
+        out("labwright: --apply: these steps will run on the real hosts, in order:");
+        for (const sc of lab.scenarios.filter((x) => !o.scenario?.length || o.scenario.includes(x.name))) {
           for (const st of sc.steps) if (st.kind !== "check") out(`  [${sc.name}] ${st.on}$ ${stepCommand(st)}`);
         }
       }
-      const unknown = (values.scenario ?? []).filter((s) => !lab.scenarios.some((x) => x.name === s));
-      if (unknown.length) throw new UsageError(`no scenario ${unknown.join(", ")} in ${lab.file} (scenarios: ${lab.scenarios.map((s) => s.name).join(", ")})`);
       const ctrl = new AbortController();
       onInterrupt(ctrl);
       out(`labwright: running ${lab.name} — ${lab.scenarios.length} scenario(s), each from a fresh start (${backend.name} backend)`);
-      const forensicsDir = resolve(values.json ? dirname(values.json) : "results", "forensics");
-      const result = await runLab(lab, { only: values.scenario, signal: ctrl.signal, onEvent: progress(values.quiet), forensicsDir, backend, apply: values.apply });
-      const json = resolve(values.json ?? join("results", `${lab.name}-${result.startedAt.replace(/[:.]/g, "-")}.json`));
-      mkdirSync(dirname(json), { recursive: true, mode: 0o700 });
-      // Results quote command output and lab text: readable by root only.
-      writeFileSync(json, JSON.stringify(result, null, 2), { mode: 0o600 });
-      chmodSync(json, 0o600);
+      const forensicsDir = resolve(o.json ? dirname(o.json) : "results", "forensics");
+      const show = progress(o.quiet ?? false);
+      const result = await runLab(lab, { only: o.scenario, signal: ctrl.signal, onEvent: show, forensicsDir, backend, apply: o.apply, keepOnFailure: o.keepOnFailure });
+      show.done();
+      const json = resolve(o.json ?? join("results", `${lab.name}-${result.startedAt.replace(/[:.]/g, "-")}.json`));
+      writePrivate(json, JSON.stringify(result, null, 2));
+      ciOutputs(result, lab, o.junit);
       out("\n" + labReport(result, json));
-      if (ctrl.signal.aborted) return 130;
-      return result.ok ? 0 : 1;
-    }
-    case "up": {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { backend: { type: "string" } } });
-      const lab = loadLab(need(positionals[0], "the lab file"));
-      const backend = chooseBackend(values.backend);
+      exitCode = ctrl.signal.aborted ? 130 : result.ok ? 0 : 1;
+    });
+
+  p.command("up")
+    .description("build the lab and leave it up; prints the run id")
+    .argument("<lab>", "the lab file (YAML)")
+    .addOption(backendOption())
+    .option("--scenario <name>", "then run that scenario's steps (not its expectations)")
+    .action(async (file: string, o: { backend?: string; scenario?: string }) => {
+      const lab = loadLab(file);
+      const sc = o.scenario === undefined ? undefined : lab.scenarios.find((x) => x.name === o.scenario);
+      if (o.scenario !== undefined && !sc) throw new UsageError(`no scenario ${o.scenario} in ${lab.file} (scenarios: ${lab.scenarios.map((s) => s.name).join(", ")})`);
+      const backend = chooseBackend(o.backend);
+      if (!backend.builds) throw new UsageError("up builds a lab: real hosts are already up (use run --backend ssh)");
       const ctrl = new AbortController();
       onInterrupt(ctrl);
-      let s;
+      const show = progress(false);
       try {
-        s = await start(lab, { persistent: true, signal: ctrl.signal, onEvent: progress(false), backend });
-      } catch (e) {
-        // Interrupted: start() has unwound what it built; say so and exit as `run` does.
-        if (ctrl.signal.aborted) {
-          err(`labwright up: ${(e as Error).message}; nothing was left behind`);
-          return 130;
+        const s = await start(lab, { persistent: true, signal: ctrl.signal, onEvent: show, backend });
+        show.done();
+        for (const st of sc?.steps ?? []) {
+          if (st.kind === "check") continue;
+          const r = await s.runStep(st);
+          out(`  ${r.asExpected ? "ok  " : "FAIL"}  ${st.on}$ ${stepCommand(st)}${r.asExpected ? "" : `   (${r.reason}; the lab stays up as it is)`}`);
+          if (!r.asExpected) break;
         }
-        throw e;
+        out(`\nrun ${s.runId} is up. Nodes: ${lab.nodes.map((n) => n.name).join(", ")}`);
+        out(`  shell:     labwright exec ${lab.name} ${lab.nodes[0]?.name ?? "<node>"}`);
+        out(`  tear down: labwright down ${lab.name}`);
+      } catch (e) {
+        show.done();
+        // Interrupted: start() has unwound what it built; say so and exit as `run` does.
+        if (!ctrl.signal.aborted) throw e;
+        err(`labwright up: ${(e as Error).message}; nothing was left behind`);
+        exitCode = 130;
       }
-      out(`\nrun ${s.runId} is up. Nodes: ${lab.nodes.map((n) => n.name).join(", ")}`);
-      out(`  shell:     labwright exec ${s.runId} ${lab.nodes[0]?.name ?? "<node>"}`);
-      out(`  tear down: labwright down ${s.runId}`);
-      return 0;
-    }
-    case "down": {
-      const id = need(rest[0], "the run id (see `labwright status`)");
-      if (!RUN_ID.test(id) || !listRunIds().includes(id)) throw new UsageError(`no run "${id}" on this machine (see \`labwright status\`)`);
+    });
+
+  p.command("down")
+    .description("tear a run down: its processes, namespaces, containers and files")
+    .argument("<run>", "a run id, or a lab name with exactly one run")
+    .action(async (ref: string) => {
+      const id = resolveRun(ref);
       // A damaged state file does not stop `down`: the run's objects are found by its id.
       const r = await stopRun(id, readState(id));
-      out(`run ${id} removed: ${r.processes} processes, ${r.namespaces} namespaces, ${r.paths} paths in ${r.durationMs.toFixed(0)} ms`);
-      return 0;
-    }
-    case "status": {
-      const { values } = parseArgs({ args: rest, options: { json: { type: "boolean", default: false } } });
+      out(`run ${id} removed: ${r.processes} processes, ${r.namespaces} namespaces, ${r.containers} containers, ${r.paths} paths in ${r.durationMs.toFixed(0)} ms`);
+    });
+
+  p.command("status")
+    .description("the runs on this machine: lab, backend, phase, owner, nodes and their addresses")
+    .option("--json", "as JSON")
+    .action((o: { json?: boolean }) => {
       const infos = listRunIds().map(inspectRun);
       const runs = infos.flatMap((i) => (i.ok ? [{ ...i.state, ownerAlive: isAlive(i.state.owner) }] : []));
       const damaged = infos.flatMap((i) => (i.ok ? [] : [{ id: i.id, damaged: i.why, ownerAlive: i.owner ? isAlive(i.owner) : null }]));
-      if (values.json) out(JSON.stringify([...runs, ...damaged], null, 2));
-      else if (!infos.length) out("no labwright runs on this machine");
-      else {
-        for (const r of runs) {
-          const how = r.persistent ? "up (labwright up)" : r.ownerAlive ? `owned by pid ${r.owner.pid}` : "owner gone: `labwright gc` removes it";
-          out(`${r.id}  ${r.lab.padEnd(18)} ${r.phase.padEnd(9)} ${how}`);
-          out(`        nodes: ${Object.keys(r.nodes).join(", ")}   (${r.file})`);
-        }
-        for (const d of damaged) out(`${d.id}  (damaged: ${d.damaged}; ${d.ownerAlive ? "its owner is alive" : "`labwright gc` removes it once its owner is gone"})`);
+      if (o.json) {
+        out(JSON.stringify([...runs, ...damaged], null, 2));
+        return;
       }
-      return 0;
-    }
-    case "exec": {
-      const [id, node, ...after] = rest;
-      const state = readState(need(id, "the run id"));
-      if (!state) throw new UsageError(`no run "${id}" on this machine (see \`labwright status\`)`);
-      if (!state.nodes[need(node, "the node name")]) throw new UsageError(`run ${id} has no node "${node}" (nodes: ${Object.keys(state.nodes).join(", ")})`);
-      const cmdline = after[0] === "--" ? after.slice(1) : after;
-      const argv = cmdline.length ? cmdline : ["bash", "--norc", "-i"];
-      const host = backendNamed(state.backend).attach(state, node!);
-      return host.interactive(argv, { PS1: `[${state.lab}:${node}] \\w# `, LABWRIGHT_RUN: state.id, LABWRIGHT_NODE: node! });
-    }
-    case "gc": {
+      if (!infos.length) {
+        out("no labwright runs on this machine");
+        return;
+      }
+      out(table(["RUN", "LAB", "BACKEND", "PHASE", "OWNER", "NODE", "ADDRESSES"], runs.flatMap((r) => statusRows(r))));
+      for (const d of damaged) out(`${d.id}  (damaged: ${d.damaged}; ${d.ownerAlive ? "its owner is alive" : "`labwright gc` removes it once its owner is gone"})`);
+    });
+
+  p.command("exec")
+    .description("run a command in a node of a run (no command: an interactive shell)")
+    .argument("<run>", "a run id, or a lab name with exactly one run")
+    .argument("<node>", "a node or guest of the run")
+    .argument("[command...]", "the command, after --")
+    .passThroughOptions()
+    .action((ref: string, node: string, cmd: string[]) => {
+      const id = resolveRun(ref);
+      const state = readState(id);
+      if (!state) throw new UsageError(`run ${id} has no readable state (see \`labwright status\`)`);
+      if (!state.nodes[node]) throw new UsageError(`run ${id} has no node "${node}" (nodes: ${Object.keys(state.nodes).join(", ")})`);
+      const given = cmd[0] === "--" ? cmd.slice(1) : cmd;
+      const argv = given.length ? given : ["bash", "--norc", "-i"];
+      const host = backendNamed(state.backend).attach(state, node);
+      exitCode = host.interactive(argv, { PS1: `[${state.lab}:${node}] \\w# `, LABWRIGHT_RUN: state.id, LABWRIGHT_NODE: node });
+    });
+
+  p.command("capture")
+    .description("capture packets on a node's interface into a pcap file on this machine (tcpdump)")
+    .argument("<run>", "a run id, or a lab name with exactly one run")
+    .argument("<node>", "a node or guest of the run")
+    .argument("<dev>", "the interface (any: all of them)")
+    .option("-c, --count <n>", "stop after this many packets")
+    .option("-G, --seconds <s>", "stop after this many seconds")
+    .requiredOption("-w, --write <file>", "the pcap file")
+    .action((ref: string, node: string, dev: string, o: { count?: string; seconds?: string; write: string }) => {
+      const id = resolveRun(ref);
+      const state = readState(id);
+      if (!state?.nodes[node]) throw new UsageError(`run ${id} has no node "${node}"`);
+      if (o.count !== undefined && !/^[1-9]\d{0,6}$/.test(o.count)) throw new UsageError("-c takes a number of packets");
+      if (o.seconds !== undefined && !/^[1-9]\d{0,5}$/.test(o.seconds)) throw new UsageError("-G takes a number of seconds");
+      if (o.count === undefined && o.seconds === undefined) throw new UsageError("say when to stop: -c <packets> or -G <seconds>");
+      const host = backendNamed(state.backend).attach(state, node);
+      const file = resolve(o.write);
+      const fd = openSync(file, "w", 0o600);
+      try {
+        const argv = [...(o.seconds ? ["timeout", "--signal=INT", o.seconds] : []), "tcpdump", "-n", "-U", "-i", dev, ...(o.count ? ["-c", o.count] : []), "-w", "-"];
+        const code = host.pipe(argv, fd);
+        // timeout ends tcpdump with SIGINT: a normal end of a timed capture.
+        exitCode = code === 124 ? 0 : code;
+      } finally {
+        closeSync(fd);
+      }
+      err(`labwright: ${file}: ${statSync(file).size} bytes`);
+    });
+
+  p.command("gc")
+    .description("remove what dead runs left behind (and nothing else)")
+    .action(async () => {
       const r = await gc(stopRun);
       for (const d of r.damaged) out(`run ${d.id}: ${d.why}`);
       for (const t of r.removed) out(`removed run ${t.runId}: ${t.processes} processes, ${t.namespaces} namespaces, ${t.paths} paths${t.note ? ` (found by its id: ${t.note})` : ""}`);
       if (!r.removed.length) out("nothing to remove");
       if (r.kept.length) out(`kept live runs: ${r.kept.join(", ")}`);
       if (r.unclaimed.length) out(`namespaces named like labwright's but claimed by no run (left alone): ${r.unclaimed.join(", ")}`);
-      return 0;
-    }
-    case "import": {
-      const { values } = parseArgs({ args: rest, options: { inventory: { type: "string" }, name: { type: "string", default: "imported" }, output: { type: "string", short: "o" } } });
-      if (!NAME.test(values.name)) throw new UsageError(`--name ${values.name}: ${NAME_HINT}`);
-      const backend = chooseBackend("ssh", need(values.inventory, "--inventory hosts.yaml"));
+    });
+
+  p.command("import")
+    .description("write a lab file from real hosts (interfaces, addresses, routes, forwarding, OVS bridges; LANs from shared subnets)")
+    .requiredOption("--inventory <file>", "the hosts (see docs/real-hosts.md)")
+    .option("--name <name>", "the lab's name", "imported")
+    .option("-o, --output <file>", "write here (default: standard output)")
+    .action(async (o: { inventory: string; name: string; output?: string }) => {
+      if (!NAME.test(o.name)) throw new UsageError(`--name ${o.name}: ${NAME_HINT}`);
+      const backend = chooseBackend("ssh", o.inventory);
       if (!(backend instanceof SshBackend)) throw new UsageError("import reads real hosts: --inventory hosts.yaml");
       try {
         const facts = await Promise.all([...backend.inventory.hosts.keys()].map((h) => readHost(backend.hostOf(h))));
-        const { text, notes } = labYaml(values.name, facts, backend.inventory.file);
-        if (values.output) {
-          writeFileSync(values.output, text);
-          out(`wrote ${values.output}: ${facts.length} nodes${notes.length ? ` (${notes.length} notes in its header)` : ""}`);
+        const { text, notes } = labYaml(o.name, facts, backend.inventory.file);
+        if (o.output) {
+          writeFileSync(o.output, text);
+          out(`wrote ${o.output}: ${facts.length} nodes${notes.length ? ` (${notes.length} notes in its header)` : ""}`);
         } else write(text);
       } finally {
         await backend.close();
       }
-      return 0;
+    });
+
+  p.command("graph")
+    .description("print the topology as a Mermaid flowchart")
+    .argument("<lab>", "the lab file (YAML)")
+    .action((file: string) => {
+      write(mermaid(loadLab(file)));
+    });
+
+  p.command("validate")
+    .description("check a lab file without touching the machine")
+    .argument("<lab>", "the lab file (YAML)")
+    .action((file: string) => {
+      const lab = loadLab(file);
+      out(`${file}: valid — ${lab.nodes.length} nodes, ${lab.lans.length} LANs, scenarios: ${lab.scenarios.map((s) => s.name).join(", ")}`);
+    });
+  return p;
+}
+
+/** A run's rows for `status`: one per node, with its addresses (from the lab file, when it is still readable). */
+function statusRows(r: RunState & { ownerAlive: boolean }): string[][] {
+  const owner = r.persistent ? "labwright up" : r.ownerAlive ? `pid ${r.owner.pid}` : "gone: gc removes it";
+  let addresses = new Map<string, string>();
+  try {
+    addresses = new Map(loadLab(r.file).nodes.map((n) => [n.name, n.interfaces.flatMap((i) => (i.address ? [`${i.name} ${i.address}/${i.prefix}`] : [])).join(", ")]));
+  } catch {
+    /* the lab file moved: names only */
+  }
+  const nodes = Object.entries(r.nodes);
+  if (!nodes.length) return [[r.id, r.lab, r.backend, r.phase, owner, "", ""]];
+  return nodes.map(([n, e], k) => (k === 0 ? [r.id, r.lab, r.backend, r.phase, owner] : ["", "", "", "", ""]).concat([n, e.instanceOf ? `(guest of ${e.instanceOf})` : (addresses.get(n) ?? "")]));
+}
+
+function table(head: string[], rows: string[][]): string {
+  const w = head.map((h, k) => Math.max(h.length, ...rows.map((r) => (r[k] ?? "").length)));
+  const line = (r: string[]) => r.map((c, k) => (k === r.length - 1 ? c : c.padEnd(w[k]!))).join("  ").trimEnd();
+  return [line(head), ...rows.map(line)].join("\n");
+}
+
+async function main(argv: string[]): Promise<number> {
+  const p = program();
+  if (argv.length === 0) {
+    p.outputHelp({ error: true });
+    return 2;
+  }
+  try {
+    await p.parseAsync(argv, { from: "user" });
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end with code 0; anything commander refuses is a usage error.
+      return e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help" ? 0 : 2;
     }
-    case "graph": {
-      write(mermaid(loadLab(need(rest[0], "the lab file"))));
-      return 0;
-    }
-    case "validate": {
-      const lab = loadLab(need(rest[0], "the lab file"));
-      out(`${rest[0]}: valid — ${lab.nodes.length} nodes, ${lab.lans.length} LANs, scenarios: ${lab.scenarios.map((s) => s.name).join(", ")}`);
-      return 0;
-    }
-    case undefined:
-    case "help":
-    case "--help":
-    case "-h":
-      out(USAGE);
-      return cmd === undefined ? 2 : 0;
-    default:
-      throw new UsageError(`unknown command "${cmd}"\n\n${USAGE}`);
+    throw e;
   }
 }
 

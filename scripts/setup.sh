@@ -12,7 +12,7 @@ say() { [ "$quiet" = --quiet ] || echo "setup: $*"; }
 PKGS=(iproute2 iputils-ping traceroute nftables tcpdump dnsmasq-base busybox procps util-linux ca-certificates
       ethtool openvswitch-common openvswitch-switch ovn-common ovn-central ovn-host
       iptables curl iputils-arping
-      docker.io debootstrap debian-archive-keyring tar openssh-client)
+      docker.io debootstrap debian-archive-keyring tar openssh-client libxml2-utils)
 missing=()
 for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -126,6 +126,8 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
     });
     // Every node gets its own resolv.conf: the machine's resolver is never used.
     await eachNode((n) => host(n).writeFile("/etc/resolv.conf", n.resolver ? `nameserver ${n.resolver}\noptions timeout:1 attempts:2\n` : "# no resolver in this lab node\n"));
+    // ... and its own hosts file: every node of the lab by name.
+    await eachNode((n) => host(n).writeFile("/etc/hosts", hostsFile(lab, n)));
     check();
 
     const stacks = lab.nodes.filter((n) => n.software.some((x) => x === "ovn-host" || x === "ovn-central" || x === "openvswitch"));
@@ -193,6 +195,21 @@ async function attachReal(lab: Lab, backend: Backend, rec: RunRecord, opts: Star
     await stopRun(rec.id, rec.snapshot);
     throw e;
   }
+}
+
+/**
+ * /etc/hosts of a node: itself and every other node by name, each at the address it is reached by
+ * from this node (one on a LAN they share, else its first), as `addressOf` resolves node names.
+ */
+export function hostsFile(lab: Lab, self: NodeSpec): string {
+  const mine = new Set(self.interfaces.map((i) => i.lan));
+  const lines = ["127.0.0.1\tlocalhost", `# the nodes of lab ${lab.name} (written by labwright)`];
+  for (const n of lab.nodes) {
+    const withAddr = n.interfaces.filter((i) => i.address);
+    const pick = withAddr.find((i) => mine.has(i.lan)) ?? withAddr[0];
+    if (pick?.address) lines.push(`${pick.address}\t${n.name}`);
+  }
+  return lines.join("\n") + "\n";
 }
 
 /** The run's directory for a node's state on this machine (bind-mounted into containers at the same path). */

@@ -40,6 +40,8 @@ export interface ScenarioResult {
   logProblems: LogProblem[];
   /** Folder with the per-node state collected when the scenario failed. */
   forensics?: string;
+  /** The run left up because the scenario failed and `keepOnFailure` was asked. */
+  kept?: string;
 }
 
 
@@ -57,6 +59,8 @@ export interface LabResult {
 export interface ScenarioOptions extends Omit<StartOptions, "onEvent"> {
   /** Where a failing scenario leaves its forensics bundle (a folder per scenario run). Default results/forensics. */
   forensicsDir?: string;
+  /** Leave a failed scenario's lab up for inspection (`run --keep-on-failure`). */
+  keepOnFailure?: boolean;
   onEvent?: (e: LabEvent & { scenario: string }) => void;
 }
 
@@ -65,12 +69,13 @@ export interface ScenarioOptions extends Omit<StartOptions, "onEvent"> {
  * does not do what the file says), judge its expectations, tear down — always.
  */
 export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOptions = {}): Promise<ScenarioResult> {
-  const say = (message: string, t = 0) => opts.onEvent?.({ t, message, scenario: sc.name });
-  const res: ScenarioResult = { name: sc.name, description: sc.description, ok: false, startMs: 0, stopMs: 0, steps: [], checks: [], logProblems: [] };
   const t0 = performance.now();
+  /** Every event carries the seconds since the scenario began (the start's own events count from the same moment). */
+  const say = (message: string, t = (performance.now() - t0) / 1000) => opts.onEvent?.({ t, message, scenario: sc.name });
+  const res: ScenarioResult = { name: sc.name, description: sc.description, ok: false, startMs: 0, stopMs: 0, steps: [], checks: [], logProblems: [] };
   let started;
   try {
-    started = await start(lab, { ...opts, onEvent: (e) => say(e.message, e.t) });
+    started = await start(lab, { ...opts, onEvent: (e) => say(e.message) });
   } catch (e) {
     if (e instanceof PreflightError) throw e;
     res.error = (e as Error).message;
@@ -136,11 +141,21 @@ export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOpti
       }
     }
     const s0 = performance.now();
-    try {
-      await started.stop();
-    } catch (e) {
-      res.error = `${res.error ? res.error + "; " : ""}teardown: ${(e as Error).message}`;
-      res.ok = false;
+    if (!res.ok && opts.keepOnFailure && started.backend.builds && !opts.signal?.aborted) {
+      // Left up for inspection: gc keeps it (as a `labwright up` run) until `labwright down`.
+      started.record.update((s) => {
+        s.phase = "up";
+        s.persistent = true;
+      });
+      res.kept = started.runId;
+      say(`kept up for inspection: labwright exec ${started.runId} <node>; labwright down ${started.runId}`);
+    } else {
+      try {
+        await started.stop();
+      } catch (e) {
+        res.error = `${res.error ? res.error + "; " : ""}teardown: ${(e as Error).message}`;
+        res.ok = false;
+      }
     }
     res.stopMs = performance.now() - s0;
   }

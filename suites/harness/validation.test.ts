@@ -4,7 +4,11 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { loadLab, parseLab } from "../../topology/model/load.ts";
 import { LabFileError } from "../../topology/model/problems.ts";
-import { labwright } from "../support/cli.ts";
+import { labwright, ROOT } from "../support/cli.ts";
+import { Ajv2020 as Ajv } from "ajv/dist/2020.js";
+import { parse as parseYaml } from "yaml";
+import { execa } from "execa";
+import { labJsonSchema } from "../../topology/model/json-schema.ts";
 import { listLabNamespaces, runIds } from "../support/machine.ts";
 
 const DIR = fileURLToPath(new URL("./malformed/", import.meta.url));
@@ -78,5 +82,54 @@ describe("malformed lab files are refused with a message that says where and wha
 
   it("the seed lab files are valid", () => {
     for (const f of readdirSync(LABS).filter((x) => x.endsWith(".yaml"))) expect(() => loadLab(join(LABS, f)), f).not.toThrow();
+  });
+});
+
+describe("validation that helps the author", () => {
+  it("a YAML syntax error gives line, column and the source line with a caret", () => {
+    let err: LabFileError | undefined;
+    try {
+      parseLab("name: t\nlans:\n  a: { cidr: 10.0.0.0/24 ]\nnodes: {}\n", "frame.yaml");
+    } catch (e) {
+      err = e as LabFileError;
+    }
+    const p = err!.problems[0]!;
+    expect(p.line).toBe(3);
+    expect(p.column).toBeGreaterThan(1);
+    expect(err!.message).toMatch(/frame\.yaml:3:\d+: \(document\): YAML syntax: /);
+    expect(err!.message).toContain("3 |   a: { cidr: 10.0.0.0/24 ]");
+    expect(err!.message).toMatch(/\n {4} {2}\| +\^/);
+  });
+
+  it("unknown names and keys get a 'did you mean' when one is close", () => {
+    let err: LabFileError | undefined;
+    try {
+      parseLab("name: t\nlans: { mgmt: { cidr: 10.0.0.0/24 } }\nnodes:\n  curau: { interfaces: { eth0: { lan: mgnt, address: 10.0.0.1 } }, rotues: [] }\nexpect:\n  - reach: { from: cruau, to: 10.0.0.1 }\n", "typo.yaml");
+    } catch (e) {
+      err = e as LabFileError;
+    }
+    const hints = err!.problems.map((p) => p.hint).join("\n");
+    expect(hints).toContain('did you mean "routes"?');
+    try {
+      parseLab("name: t\nlans: { mgmt: { cidr: 10.0.0.0/24 } }\nnodes:\n  curau: { interfaces: { eth0: { lan: mgnt, address: 10.0.0.1 } } }\nexpect:\n  - reach: { from: cruau, to: 10.0.0.1 }\n", "typo.yaml");
+    } catch (e) {
+      err = e as LabFileError;
+    }
+    const h2 = err!.problems.map((p) => p.hint).join("\n");
+    expect(h2).toContain('did you mean "mgmt"?');
+    expect(h2).toContain('did you mean "curau"?');
+  });
+
+  it("the shipped JSON Schema is generated from the zod schema, is current, accepts the seed labs and refuses a broken one", async () => {
+    const check = await execa(process.execPath, ["scripts/schema.mjs", "--check"], { cwd: ROOT, reject: false });
+    expect(check.exitCode, check.stderr).toBe(0);
+    const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+    const validate = ajv.compile(labJsonSchema());
+    for (const f of readdirSync(LABS).filter((x) => x.endsWith(".yaml"))) {
+      const text = readFileSync(join(LABS, f), "utf8");
+      expect(text.split("\n")[0], f).toBe("# yaml-language-server: $schema=../../docs/lab.schema.json");
+      expect(validate(parseYaml(text)), `${f}: ${JSON.stringify(validate.errors?.slice(0, 2))}`).toBe(true);
+    }
+    expect(validate(parseYaml("name: t\nlans: {}\nnodes: { a: { interfaces: { eth0: { lan: x, mtu: 12 } } } }\nexpect: [ { reach: { from: a } } ]\n"))).toBe(false);
   });
 });

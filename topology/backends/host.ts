@@ -62,4 +62,6 @@ export interface Host {
   list(dir: string): Promise<string[]>;
   /** Runs argv in the node attached to this terminal (`labwright exec`); returns its exit code. */
   interactive(argv: readonly string[], env: Record<string, string>): number;
+  /** Runs argv in the node with its standard output into a file descriptor of this machine (binary-safe: packet captures). */
+  pipe(argv: readonly string[], fd: number): number;
 }

@@ -40,6 +40,11 @@ export abstract class LocalHost implements Host {
     return spawnSync(file!, args, { stdio: "inherit", env: { ...process.env, ...this.env, ...env } }).status ?? 1;
   }
 
+  pipe(argv: readonly string[], fd: number): number {
+    const [file, ...args] = this.command(argv);
+    return spawnSync(file!, args, { stdio: ["ignore", fd, "inherit"], env: { ...process.env, ...this.env } }).status ?? 1;
+  }
+
   async readFile(path: string): Promise<string | null> {
     try {
       return readFileSync(this.path(path), "utf8");

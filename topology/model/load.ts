@@ -3,7 +3,8 @@ import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { parseDocument } from "yaml";
 import { IPv4, IPv4CidrRange, Validator } from "ip-num";
 import type { z } from "zod";
-import { LabFileError, type Problem, pathString } from "./problems.ts";
+import { closest, distance } from "fastest-levenshtein";
+import { codeFrame, LabFileError, type Problem, pathString } from "./problems.ts";
 import { IncusArgsError, parseIncus } from "./commands/incus.ts";
 import { OpenstackArgsError, parseOpenstack } from "./commands/openstack.ts";
 import { type KollaGlobals, KollaConfigError, readGlobals } from "./commands/kolla-globals.ts";
@@ -86,7 +87,8 @@ export function parseLab(text: string, file = "<lab>"): Lab {
   const { source, errors, more } = YamlSource.parse(text, LIMITS.problems);
   const problems = new Problems(file, source);
   for (const e of errors) {
-    problems.list.push({ file, path: "", line: e.line, message: `YAML syntax: ${e.message}`, hint: "fix the YAML syntax at that line" });
+    const frame = e.line !== undefined && e.column !== undefined ? codeFrame(text, e.line, e.column) : undefined;
+    problems.list.push({ file, path: "", line: e.line, column: e.column, frame, message: `YAML syntax: ${e.message}`, hint: "fix the YAML syntax at that line" });
   }
   if (problems.list.length) throw new LabFileError(file, problems.list, more);
   let raw: unknown;
@@ -121,7 +123,7 @@ function shape<S extends z.ZodType>(schema: S, value: unknown, at: Path, problem
     if (issue.code === "unrecognized_keys") {
       const allowed = knownKeys(schema, issue.path as Path);
       for (const k of issue.keys) {
-        problems.add(path, `unknown key "${k}"`, allowed ? `use one of: ${allowed.join(", ")}` : "remove it", k);
+        problems.add(path, `unknown key "${k}"`, allowed ? `${didYouMean(k, allowed)}use one of: ${allowed.join(", ")}` : "remove it", k);
       }
     } else if (issue.code === "invalid_type") {
       const actual = valueAt(value, issue.path as Path);
@@ -155,6 +157,13 @@ function kindOf(v: unknown): string {
 function article(expected: string): string {
   const words: Record<string, string> = { object: "a map", array: "a list", string: "a string", number: "a number", int: "an integer", boolean: "true or false" };
   return words[expected] ?? expected;
+}
+
+/** "did you mean ...?" when one of `known` is a likely typo of `name`. */
+export function didYouMean(name: string, known: readonly string[]): string {
+  if (!known.length) return "";
+  const best = closest(name, [...known]);
+  return distance(name, best) <= Math.max(2, Math.floor(name.length / 3)) ? `did you mean "${best}"? ` : "";
 }
 
 function hintFor(issue: z.core.$ZodIssue): string | undefined {
@@ -256,7 +265,7 @@ function semantic(doc: LabDocT, problems: Problems, file: string): Lab {
       }
       const range = ranges.get(i.lan);
       if (!(i.lan in doc.lans)) {
-        problems.add([...iat, "lan"], `unknown LAN "${i.lan}"`, `use one of the LANs defined under \`lans\`: ${Object.keys(doc.lans).join(", ") || "(none)"}`);
+        problems.add([...iat, "lan"], `unknown LAN "${i.lan}"`, `${didYouMean(i.lan, Object.keys(doc.lans))}use one of the LANs defined under \`lans\`: ${Object.keys(doc.lans).join(", ") || "(none)"}`);
       }
       let address: string | undefined;
       if (i.address !== undefined && i.lan in doc.lans && !range && doc.lans[i.lan]!.cidr === undefined) {
@@ -504,7 +513,7 @@ function launched(raw: unknown[]): string[] {
 function nodeRef(name: string, at: Path, ctx: RefContext): void {
   if (!ctx.nodeNames.has(name) && !ctx.instances.has(name)) {
     const inst = ctx.instances.size ? ` or an instance launched by this scenario (${[...ctx.instances].join(", ")})` : "";
-    ctx.problems.add(at, `unknown node "${name}"`, `use one of the nodes defined under \`nodes\`: ${[...ctx.nodeNames].join(", ")}${inst}`);
+    ctx.problems.add(at, `unknown node "${name}"`, `${didYouMean(name, [...ctx.nodeNames, ...ctx.instances])}use one of the nodes defined under \`nodes\`: ${[...ctx.nodeNames].join(", ")}${inst}`);
   }
 }
 

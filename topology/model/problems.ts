@@ -4,6 +4,10 @@ export interface Problem {
   /** Path in the document, e.g. `nodes.curau.interfaces.eth0.address`. */
   path: string;
   line?: number;
+  /** Column (1-based), where known (YAML syntax errors). */
+  column?: number;
+  /** The source line with a caret under the column. */
+  frame?: string;
   message: string;
   hint?: string;
 }
@@ -12,8 +16,9 @@ export interface Problem {
 const oneLine = (s: string) => s.replace(/\r/g, "\\r").replace(/\n/g, "\\n");
 
 export function formatProblem(p: Problem): string {
-  const where = `${oneLine(p.file)}${p.line !== undefined ? `:${p.line}` : ""}`;
-  return `${where}: ${oneLine(p.path) || "(document)"}: ${oneLine(p.message)}${p.hint ? `\n    fix: ${oneLine(p.hint)}` : ""}`;
+  const where = `${oneLine(p.file)}${p.line !== undefined ? `:${p.line}${p.column !== undefined ? `:${p.column}` : ""}` : ""}`;
+  const frame = p.frame ? `\n${p.frame.split("\n").map((l) => `    ${l}`).join("\n")}` : "";
+  return `${where}: ${oneLine(p.path) || "(document)"}: ${oneLine(p.message)}${frame}${p.hint ? `\n    fix: ${oneLine(p.hint)}` : ""}`;
 }
 
 /** A lab file that cannot be used. Nothing on the machine was touched when this is thrown. */
@@ -28,6 +33,14 @@ export class LabFileError extends Error {
     );
     this.name = "LabFileError";
   }
+}
+
+/** The source line `line` (1-based) of `text` with a caret under `column`: a code frame. */
+export function codeFrame(text: string, line: number, column: number): string {
+  const src = text.split("\n")[line - 1] ?? "";
+  const shown = src.length > 120 ? `${src.slice(0, 117)}...` : src;
+  const no = String(line);
+  return `${no} | ${oneLine(shown)}\n${" ".repeat(no.length)} | ${" ".repeat(Math.max(0, Math.min(column, 120) - 1))}^`;
 }
 
 export function pathString(path: readonly (string | number)[]): string {

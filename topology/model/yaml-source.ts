@@ -12,16 +12,19 @@ export class YamlSource {
    * are found here in linear time (the yaml library's own `uniqueKeys` check is quadratic in the
    * size of a map: 32k keys took seconds).
    */
-  static parse(text: string, maxErrors = 50): { source: YamlSource; errors: { message: string; line?: number }[]; more: number } {
+  static parse(text: string, maxErrors = 50): { source: YamlSource; errors: { message: string; line?: number; column?: number }[]; more: number } {
     const lines = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
-    const errors: { message: string; line?: number }[] = [];
+    const errors: { message: string; line?: number; column?: number }[] = [];
     let more = 0;
-    const add = (message: string, offset?: number, line?: number) => {
+    const add = (message: string, offset?: number, pos?: { line: number; col: number }) => {
       if (errors.length >= maxErrors) more++;
-      else errors.push({ message, line: line ?? (offset !== undefined ? lines.linePos(offset).line : undefined) });
+      else {
+        const at = pos ?? (offset !== undefined ? lines.linePos(offset) : undefined);
+        errors.push({ message, line: at?.line, column: at?.col });
+      }
     };
-    for (const e of doc.errors) add(e.message.split("\n")[0] ?? e.message, e.pos?.[0], e.linePos?.[0]?.line);
+    for (const e of doc.errors) add(e.message.split("\n")[0] ?? e.message, e.pos?.[0], e.linePos?.[0]);
     visit(doc, {
       Map(_, map) {
         const seen = new Set<string>();

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CheckResult } from "../expect/check.ts";
 import type { StartedLab } from "../lab.ts";
@@ -16,7 +16,7 @@ export async function collectForensics(lab: StartedLab, failing: readonly CheckR
   await Promise.all(
     nodes.map(async (name) => {
       const spec = lab.lab.nodes.find((n) => n.name === name);
-      const cmds = ["ip -d addr", "ip route", "ip neigh", "nft list ruleset"];
+      const cmds = ["ip -d addr", "ip route", "ip neigh", "sysctl net.ipv4.ip_forward net.ipv4.conf.all.forwarding net.ipv4.conf.all.rp_filter", "nft list ruleset"];
       if (spec?.software.includes("ovn-host")) cmds.push("ovs-vsctl show", "ovs-ofctl dump-flows br-int", "ovn-appctl -t ovn-controller connection-status");
       if (spec?.software.includes("ovn-central")) cmds.push("ovn-nbctl show", "ovn-sbctl show");
       const parts: string[] = [];
@@ -36,6 +36,7 @@ export async function collectForensics(lab: StartedLab, failing: readonly CheckR
   );
   const traces = await ovnTraces(lab, failing);
   if (traces) writeFileSync(join(dir, "ovn-trace.txt"), traces, { mode: 0o600 });
+  await flowCaptures(lab, failing, dir);
   return dir;
 }
 
@@ -65,4 +66,35 @@ async function ovnTraces(lab: StartedLab, failing: readonly CheckResult[]): Prom
     out.push(`### ${c.description}\n### ovn-trace --minimal ${ls} '${flow}'  (exit ${r.exitCode})\n${(r.stdout + r.stderr).trimEnd()}\n`);
   }
   return out.join("\n");
+}
+
+/**
+ * A short pcap of each failing flow (reach, no_reach, tcp, trace: up to 4), taken on the source node
+ * while the probe runs again: what left the node and what came back. Written in the node (its own
+ * directory) and copied here, so it works for namespaces and containers alike.
+ */
+async function flowCaptures(lab: StartedLab, failing: readonly CheckResult[], dir: string): Promise<void> {
+  let k = 0;
+  for (const c of failing) {
+    const e = c.expectation;
+    if (k >= 4 || !("from" in e) || !("to" in e) || !lab.host(e.from).local) continue;
+    let dest: string;
+    try {
+      dest = lab.addressOf(e.from, e.to);
+    } catch {
+      continue;
+    }
+    if (!isIPv4(dest)) continue;
+    const host = lab.host(e.from);
+    const name = `flow-${++k}-${e.from}-to-${dest}.pcap`;
+    const inNode = join(host.stateDir, name);
+    const cap = host.spawn("tcpdump", ["tcpdump", "-n", "-i", "any", "-c", "200", "-U", "-w", inNode, "--", `host ${dest}`], { log: join(dir, `${name}.log`) });
+    await new Promise((r) => setTimeout(r, 300));
+    await (e.kind === "tcp" ? lab.tcp(e.from, e.to, e.port, 1000) : lab.ping(e.from, e.to, { count: 2, waitS: 1 }));
+    await new Promise((r) => setTimeout(r, 200));
+    host.signal(cap, "SIGTERM");
+    await new Promise((r) => setTimeout(r, 100));
+    // A local host's own directory is the same path on this machine (bind-mounted into containers).
+    if (await host.exists(inNode)) copyFileSync(inNode, join(dir, name));
+  }
 }

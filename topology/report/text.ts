@@ -50,7 +50,8 @@ export function scenarioReport(s: ScenarioResult): string {
     out.push(`  FAIL  OVS/OVN daemon logs: ${s.logProblems.length} WARN/ERR line(s) not on the allowlist (topology/stacks/ovs.ts)`);
     for (const p of s.logProblems.slice(0, 10)) out.push(`      ${p.node}: ${p.line}`);
   }
-  if (s.forensics) out.push(`  forensics (addresses, routes, neighbours, nftables, OVS/OVN state, log tails, ovn-trace): ${s.forensics}`);
+  if (s.forensics) out.push(`  forensics (addresses, routes, neighbours, forwarding, nftables, OVS/OVN state, log tails, pcaps, ovn-trace): ${s.forensics}`);
+  if (s.kept) out.push(`  kept up for inspection (run ${s.kept}): labwright exec ${s.kept} <node>   then   labwright down ${s.kept}`);
   return out.join("\n");
 }
 

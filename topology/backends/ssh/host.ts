@@ -106,6 +106,10 @@ export class SshHost implements Host {
     return r.exitCode === 0 ? r.stdout.split("\n").filter(Boolean) : [];
   }
 
+  pipe(argv: readonly string[], _fd: number): number {
+    throw new Error(`${this.name} is a real host: capture there with ssh ${this.entry.user}@${this.entry.address} -p ${this.entry.port} -- ${quote(argv)} > file.pcap`);
+  }
+
   interactive(argv: readonly string[], _env: Record<string, string>): number {
     throw new Error(`${this.name} is a real host: use ssh ${this.entry.user}@${this.entry.address} -p ${this.entry.port}${argv.length ? ` -- ${quote(argv)}` : ""}`);
   }

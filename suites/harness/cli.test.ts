@@ -1,0 +1,143 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import { beforeAll, describe, expect, it } from "vitest";
+import { labwright, ROOT } from "../support/cli.ts";
+import { writeLab } from "../support/labs.ts";
+
+const XSD = fileURLToPath(new URL("../support/junit.xsd", import.meta.url));
+const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
+const COMMANDS = ["run", "up", "down", "status", "exec", "gc", "import", "graph", "validate"];
+
+/** A small lab with one expectation that holds and one that does not (at a known line). */
+const LAB = writeLab(
+  "ci.yaml",
+  [
+    "name: ci",
+    "lans: { m: { cidr: 10.82.0.0/24 } }",
+    "nodes:",
+    "  a: { interfaces: { eth0: { lan: m, address: 10.82.0.1 } } }",
+    "  b: { interfaces: { eth0: { lan: m, address: 10.82.0.2 } } }",
+    "steps:",
+    "  - { on: a, run: ip link set eth0 mtu 1400 }",
+    "expect:",
+    "  - reach: { from: a, to: b, ttl: 64 }",
+    "  - reach: { from: a, to: b, ttl: 63 }",
+    "  - no_reach: { from: b, to: 10.82.0.9 }",
+    "",
+  ].join("\n"),
+);
+
+describe("the command line", () => {
+  it.each(COMMANDS)("`labwright %s --help` describes the command and exits 0", async (cmd) => {
+    const r = await labwright([cmd, "--help"]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain(`Usage: labwright ${cmd}`);
+  });
+
+  it("--version prints the package's version", async () => {
+    const r = await labwright(["--version"]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.trim()).toBe(VERSION);
+  });
+
+  it("an unknown flag or command is a usage error: exit 2, the message and the usage, no stack trace", async () => {
+    for (const args of [["run", LAB, "--frobnicate"], ["frobnicate"], ["run"]]) {
+      const r = await labwright(args);
+      expect(r.exitCode, args.join(" ")).toBe(2);
+      expect(r.stderr).toMatch(/error: (unknown option '--frobnicate'|unknown command 'frobnicate'|missing required argument 'lab')/);
+      expect(r.stderr).toContain("Usage: labwright");
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+});
+
+describe("CI outputs of `run`", () => {
+  let dir: string;
+  let r: Awaited<ReturnType<typeof labwright>>;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "lw-ci-"));
+    r = await labwright(["run", LAB, "--quiet", "--json", join(dir, "r.json"), "--junit", join(dir, "junit.xml")], {
+      env: { GITHUB_ACTIONS: "true", GITHUB_STEP_SUMMARY: join(dir, "summary.md"), GITHUB_WORKSPACE: join(LAB, "..") },
+    });
+  });
+
+  it("exits 1 because one expectation does not hold", () => {
+    expect(r.exitCode, r.stdout + r.stderr).toBe(1);
+  });
+
+  it("--junit writes JUnit XML that validates against the schema vitest's own JUnit output validates against", async () => {
+    // The schema first proves itself on vitest's own reporter output.
+    const own = join(dir, "vitest-junit.xml");
+    await execa("npx", ["vitest", "run", "suites/harness/logs.test.ts", "--reporter=junit", `--outputFile=${own}`], { cwd: ROOT, env: { NO_COLOR: "1" } });
+    expect((await execa("xmllint", ["--noout", "--schema", XSD, own], { reject: false })).exitCode).toBe(0);
+    const v = await execa("xmllint", ["--noout", "--schema", XSD, join(dir, "junit.xml")], { reject: false });
+    expect(v.exitCode, v.stderr).toBe(0);
+  });
+
+  it("the JUnit file has one testcase per step and expectation, with the measured values and the lab file's line", () => {
+    const xml = readFileSync(join(dir, "junit.xml"), "utf8");
+    expect(xml.match(/<testcase /g)).toHaveLength(4);
+    expect(xml).toMatch(/<testsuites name="labwright ci" tests="4" failures="1"/);
+    expect(xml).toContain('name="step: a$ ip link set eth0 mtu 1400"');
+    expect(xml).toMatch(/<failure message="reply TTL 64, expected 63"[^>]*>[^<]*measured: 3\/3 replies/);
+    expect(xml).toContain(`lab file: ${LAB}:10`);
+  });
+
+  it("GitHub: a step summary with the results, the reachability matrix and the topology; an ::error annotation at the failing line", () => {
+    const md = readFileSync(join(dir, "summary.md"), "utf8");
+    expect(md).toContain("## labwright: ci ❌ FAIL");
+    expect(md).toContain("| default | ❌ | a → b reachable, TTL 63 |");
+    expect(md).toMatch(/\| \*\*a\*\* \| ✅ reach TTL 64<br>❌ reach TTL 64 \|/);
+    expect(md).toMatch(/\| \*\*b\*\* \| +\| ✅ no reach \|/);
+    expect(md).toMatch(/```mermaid\nflowchart LR\n[\s\S]*node_a ---\|"eth0 10\.82\.0\.1"\| lan_m\n[\s\S]*```/);
+    expect(Buffer.byteLength(md)).toBeLessThan(1024 * 1024);
+    expect(r.stdout).toMatch(/^::error file=ci\.yaml,line=10,title=default%3A a → b reachable%2C TTL 63::reply TTL 64, expected 63 \(measured: 3\/3 replies/m);
+  });
+});
+
+describe("the debugging loop", () => {
+  it("run --keep-on-failure leaves the failed scenario's lab up; exec, capture and down work on it by lab name", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lw-keep-"));
+    const r = await labwright(["run", LAB, "--quiet", "--keep-on-failure", "--json", join(dir, "r.json")]);
+    expect(r.exitCode).toBe(1);
+    const id = /kept up for inspection \(run ([0-9a-f]{6})\)/.exec(r.stdout)?.[1];
+    expect(id, r.stdout).toBeDefined();
+    try {
+      const ex = await labwright(["exec", "ci", "a", "--", "ip", "-br", "addr", "show", "eth0"]);
+      expect(ex.exitCode).toBe(0);
+      expect(ex.stdout).toContain("10.82.0.1/24");
+      const st = await labwright(["status"]);
+      expect(st.stdout).toMatch(new RegExp(`${id}\\s+ci\\s+netns\\s+up\\s+labwright up\\s+a\\s+eth0 10\\.82\\.0\\.1/24`));
+      // A capture while a ping runs: a real pcap (libpcap magic) with the echo requests in it.
+      const pcap = join(dir, "a.pcap");
+      const ping = labwright(["exec", "ci", "a", "--", "ping", "-c", "3", "-i", "0.2", "10.82.0.2"]);
+      const cap = await labwright(["capture", "ci", "b", "eth0", "-c", "4", "-w", pcap]);
+      await ping;
+      expect(cap.exitCode, cap.stderr).toBe(0);
+      expect(readFileSync(pcap).readUInt32LE(0)).toBe(0xa1b2c3d4);
+      const read = await execa("tcpdump", ["-n", "-r", pcap], { reject: false });
+      expect(read.stdout).toContain("10.82.0.1 > 10.82.0.2: ICMP echo request");
+      const forensics = JSON.parse(readFileSync(join(dir, "r.json"), "utf8")).scenarios[0].forensics as string;
+      const files = (await execa("ls", [forensics])).stdout;
+      expect(files).toMatch(/flow-1-a-to-10\.82\.0\.2\.pcap/);
+      expect(readFileSync(join(forensics, "a.txt"), "utf8")).toContain("net.ipv4.ip_forward = 0");
+    } finally {
+      const d = await labwright(["down", "ci"]);
+      expect(d.stdout).toContain(`run ${id} removed`);
+    }
+  });
+
+  it("up --scenario runs that scenario's steps on the lab it leaves up", async () => {
+    const up = await labwright(["up", LAB, "--scenario", "default"]);
+    try {
+      expect(up.exitCode, up.stderr).toBe(0);
+      expect(up.stdout).toContain("ok    a$ ip link set eth0 mtu 1400");
+      expect((await labwright(["exec", "ci", "a", "--", "cat", "/sys/class/net/eth0/mtu"])).stdout.trim()).toBe("1400");
+    } finally {
+      await labwright(["down", "ci"]);
+    }
+  });
+});
