@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// Builds the package's JavaScript and type declarations into dist/ (consumers need no tsx), with
+// the files the code reads beside it (the probes' in-node helper).
+import { copyFileSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+rmSync(`${root}dist`, { recursive: true, force: true });
+execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, "-p", `${root}tsconfig.build.json`], { stdio: "inherit" });
+copyFileSync(`${root}topology/probes/net-helper.mjs`, `${root}dist/topology/probes/net-helper.mjs`);

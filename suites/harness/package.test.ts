@@ -1,0 +1,74 @@
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import { afterAll, describe, expect, it } from "vitest";
+import { ROOT } from "../support/cli.ts";
+import { listLabNamespaces } from "../support/machine.ts";
+
+/**
+ * labwright as a user's dependency: the packed tarball installed into a scratch project (no tsx, no
+ * sources of ours on its path), a vitest file of the user's own importing `labwright` and
+ * `labwright/vitest`, against a lab of the user's own.
+ */
+const dir = mkdtempSync(join(tmpdir(), "lw-consumer-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const LAB = `name: mine
+lans: { office: { cidr: 10.84.0.0/24 } }
+nodes:
+  gw:
+    interfaces: { eth0: { lan: office, address: 10.84.0.1 } }
+    services: [ { type: http, port: 80, body: "hello from gw" } ]
+    dns: { records: { gw.office: 10.84.0.1 } }
+  pc:
+    interfaces: { eth0: { lan: office, address: 10.84.0.2 } }
+    resolver: 10.84.0.1
+`;
+
+const TEST = `import { describe, expect, it } from "vitest";
+import { fileURLToPath } from "node:url";
+import { loadLab, junitXml } from "labwright";
+import { useLab } from "labwright/vitest";
+
+const lab = loadLab(fileURLToPath(new URL("./lab.yaml", import.meta.url)));
+
+describe("my office lab", () => {
+  const s = useLab(lab);
+  it("reaches, serves, resolves", async () => {
+    expect(await s().ping("pc", "gw")).toReach({ ttl: 64, loss: 0 });
+    expect(await s().ping("pc", "10.84.0.99")).toBeUnreachable();
+    expect(await s().tcp("pc", "gw", 80)).toConnect();
+    expect(await s().tcp("pc", "gw", 81)).toConnect({ open: false });
+    expect(await s().http("pc", "http://10.84.0.1/")).toServe({ contains: "hello from gw" });
+    expect(await s().resolve("pc", "gw.office")).toResolveTo(["10.84.0.1"]);
+    expect(await s().sh("pc", "ip -br link show eth0")).toExitWith(0, { output: "eth0" });
+    expect(await s().link("pc", "eth0")).toHaveLinkState({ oper: "up" });
+    expect(typeof junitXml).toBe("function");
+  });
+});
+`;
+
+describe("the package, as a user installs it", () => {
+  it("the packed tarball installs into a scratch project and its vitest file runs against a lab of its own", { timeout: 300_000 }, async () => {
+    const nsBefore = listLabNamespaces();
+    await execa("npm", ["pack", "--pack-destination", dir], { cwd: ROOT });
+    const tgz = readdirSync(dir).find((f) => f.endsWith(".tgz"))!;
+    const app = join(dir, "app");
+    await execa("mkdir", ["-p", app]);
+    const vitest = (await execa(process.execPath, ["-p", "require('vitest/package.json').version"], { cwd: ROOT })).stdout.trim();
+    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module", dependencies: { labwright: `file:${join(dir, tgz)}` }, devDependencies: { vitest } }, null, 2));
+    writeFileSync(join(app, "lab.yaml"), LAB);
+    writeFileSync(join(app, "office.test.js"), TEST);
+    const install = await execa("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: app, reject: false, all: true });
+    expect(install.exitCode, install.all).toBe(0);
+    // What the user got is compiled JavaScript with declarations: no TypeScript sources are loaded.
+    const pkg = join(app, "node_modules", "labwright");
+    expect(readdirSync(join(pkg, "dist", "topology"))).toEqual(expect.arrayContaining(["index.js", "index.d.ts", "vitest.js", "vitest.d.ts"]));
+    const r = await execa("npx", ["vitest", "run", "--reporter=verbose"], { cwd: app, reject: false, all: true, env: { NO_COLOR: "1", CI: "true" } });
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.all).toContain("✓ office.test.js > my office lab > reaches, serves, resolves");
+    expect(r.all).toMatch(/Tests\s+1 passed/);
+    expect(listLabNamespaces()).toEqual(nsBefore);
+  });
+});
