@@ -86,6 +86,35 @@ describe("malformed lab files are refused with a message that says where and wha
 });
 
 describe("validation that helps the author", () => {
+  it("problems of every stage come in one report, without knock-on errors from the same cause", () => {
+    const text = [
+      "name: t",
+      "lans:",
+      "  a: { cidr: 10.0.0.0/24 }",
+      "  bad: { cidr: 10.1.0.0/24, vlan: 7 }",
+      "nodes:",
+      "  x: { interfaces: { eth0: { lan: a, address: 10.0.0.1, mtu: 12 } } }",
+      "  y: { interfaces: { eth0: { lan: a, address: 10.0.0.2 }, eth1: { lan: bad, address: 10.1.0.1 } } }",
+      "  z: { interfaces: { eth0: { lan: a, address: 10.0.0.2 } } }",
+      "expect:",
+      "  - reach: { from: x, to: y }",
+      "  - reach: { from: w, to: y }",
+    ].join("\n");
+    let err: LabFileError | undefined;
+    try {
+      parseLab(text, "stages.yaml");
+    } catch (e) {
+      err = e as LabFileError;
+    }
+    const found = err!.problems.map((p) => `${p.path}: ${p.message}`);
+    expect(found).toEqual([
+      'lans.bad.vlan: unknown key "vlan"', // shape
+      "nodes.x.interfaces.eth0.mtu: Too small: expected number to be >=576", // shape
+      "nodes.z.interfaces.eth0.address: 10.0.0.2 is already used by y/eth0", // semantic, in the same report
+      'expect[1].reach.from: unknown node "w"', // x is defined (its shape failed): no knock-on for x
+    ]);
+  });
+
   it("a YAML syntax error gives line, column and the source line with a caret", () => {
     let err: LabFileError | undefined;
     try {

@@ -2,13 +2,13 @@ import { closeSync, fstatSync, openSync, readSync, realpathSync } from "node:fs"
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { parseDocument } from "yaml";
 import { IPv4, IPv4CidrRange, Validator } from "ip-num";
-import type { z } from "zod";
+import { z } from "zod";
 import { closest, distance } from "fastest-levenshtein";
 import { codeFrame, LabFileError, type Problem, pathString } from "./problems.ts";
 import { IncusArgsError, parseIncus } from "./commands/incus.ts";
 import { OpenstackArgsError, parseOpenstack } from "./commands/openstack.ts";
 import { type KollaGlobals, KollaConfigError, readGlobals } from "./commands/kolla-globals.ts";
-import { CheckStep, type Expectation, ExpectationKinds, IncusStep, KollaStep, LabDoc, type LabDocT, OpenstackStep, RunStep } from "./schema.ts";
+import { CheckStep, type Expectation, ExpectationKinds, IncusStep, KollaStep, LabDoc, type LabDocT, Lan, Node, OpenstackStep, RunStep, Scenario } from "./schema.ts";
 import type { InterfaceSpec, Lab, LanSpec, Located, NodeSpec, ScenarioSpec, Step } from "./types.ts";
 import { YamlSource } from "./yaml-source.ts";
 import { HOSTNAME, IFNAME, IFNAME_HINT, isNetnsSysctl, NAME, NAME_HINT, NETNS_SYSCTL_PREFIXES, SYSCTL_VALUE } from "./names.ts";
@@ -102,16 +102,73 @@ export function parseLab(text: string, file = "<lab>"): Lab {
       { file, path: "", line: 1, message: "the document must be a map with `name`, `lans` and `nodes`", hint: "see docs/lab-files.md" },
     ]);
   }
-  const doc = shape(LabDoc, raw, [], problems);
-  if (!doc) throw new LabFileError(file, problems.list, problems.dropped);
-  for (const [key, max] of [["nodes", LIMITS.nodes], ["lans", LIMITS.lans]] as const) {
-    const n = Object.keys(doc[key]).length;
-    if (n > max) problems.add([key], `${n} ${key}: labwright builds at most ${max} on one machine`, `split the lab, or keep at most ${max} ${key}`);
+  for (const key of ["nodes", "lans"] as const) {
+    const v = (raw as Record<string, unknown>)[key];
+    const n = v && typeof v === "object" ? Object.keys(v).length : 0;
+    const max = LIMITS[key];
+    if (n > max) {
+      problems.add([key], `${n} ${key}: labwright builds at most ${max} on one machine`, `split the lab, or keep at most ${max} ${key}`);
+      throw new LabFileError(file, problems.list);
+    }
   }
-  if (problems.list.length) throw new LabFileError(file, problems.list);
-  const lab = semantic(doc, problems, resolve(file));
+  const { doc, broken } = shapeBySection(raw as Record<string, unknown>, problems);
+  const lab = semantic(doc, problems, resolve(file), broken);
   if (problems.list.length) throw new LabFileError(file, problems.list, problems.dropped);
   return lab;
+}
+
+/** Names whose own definition failed its shape check: known to exist, so references to them raise no knock-on errors. */
+interface Broken {
+  lans: Set<string>;
+  nodes: Set<string>;
+  /** Sections that are missing or not a map (already reported by the top-level check). */
+  absent: Set<"lans" | "nodes">;
+}
+
+/**
+ * The document's shape, checked a section and an entry at a time: a LAN, node or scenario that fails
+ * is reported and left out of the semantic checks (its name still counts as defined), so one
+ * mistake gives one problem and the rest of the file is still checked in the same report.
+ */
+function shapeBySection(raw: Record<string, unknown>, problems: Problems): { doc: LabDocT; broken: Broken } {
+  const broken: Broken = { lans: new Set(), nodes: new Set(), absent: new Set() };
+  // The top level itself (its keys and simple values), with the sections taken as opaque.
+  const top = shape(LabDoc.extend({ lans: z.record(z.string(), z.unknown()), nodes: z.record(z.string(), z.unknown()), scenarios: z.array(z.unknown()).optional() }), raw, [], problems);
+  const section = (key: "lans" | "nodes") => {
+    const v = raw[key];
+    if (v && typeof v === "object" && !Array.isArray(v)) return v as Record<string, unknown>;
+    broken.absent.add(key);
+    return {};
+  };
+  const lans: LabDocT["lans"] = {};
+  for (const [k, v] of Object.entries(section("lans"))) {
+    const s = shape(Lan, v, ["lans", k], problems);
+    if (s) lans[k] = s;
+    else broken.lans.add(k);
+  }
+  const nodes: LabDocT["nodes"] = {};
+  for (const [k, v] of Object.entries(section("nodes"))) {
+    const s = shape(Node, v, ["nodes", k], problems);
+    if (s) nodes[k] = s;
+    else broken.nodes.add(k);
+  }
+  const list = (key: string) => (Array.isArray(raw[key]) ? (raw[key] as unknown[]) : []);
+  const scenarios = raw.scenarios === undefined ? undefined : list("scenarios").flatMap((v, k) => {
+    const s = shape(Scenario, v, ["scenarios", k], problems);
+    return s ? [s] : [];
+  });
+  return {
+    doc: {
+      name: top?.name ?? (typeof raw.name === "string" ? raw.name : "lab"),
+      description: top?.description,
+      lans,
+      nodes,
+      steps: list("steps"),
+      expect: list("expect"),
+      ...(scenarios !== undefined ? { scenarios } : {}),
+    },
+    broken,
+  };
 }
 
 /** zod shape check, with zod's issues turned into problems at their path. */
@@ -216,7 +273,7 @@ function cidrError(s: string): string | null {
 
 // ---------------------------------------------------------------- semantic checks
 
-function semantic(doc: LabDocT, problems: Problems, file: string): Lab {
+function semantic(doc: LabDocT, problems: Problems, file: string, broken: Broken = { lans: new Set(), nodes: new Set(), absent: new Set() }): Lab {
   const nameHint = NAME_HINT;
 
   // LANs
@@ -243,13 +300,13 @@ function semantic(doc: LabDocT, problems: Problems, file: string): Lab {
     ranges.set(lanName, range);
     lans.push({ name: lanName, cidr: lan.cidr, prefix: Number(range.getPrefix().getValue()), description: lan.description });
   }
-  if (Object.keys(doc.lans).length === 0) {
+  if (Object.keys(doc.lans).length === 0 && broken.lans.size === 0 && !broken.absent.has("lans")) {
     problems.add(["lans"], "a lab needs at least one LAN", "add `lans: { lan1: { cidr: 10.0.0.0/24 } }`");
   }
 
   // Nodes and their interfaces
-  const nodeNames = new Set(Object.keys(doc.nodes));
-  if (nodeNames.size === 0) problems.add(["nodes"], "a lab needs at least one node", "add a node under `nodes:`");
+  const nodeNames = new Set([...Object.keys(doc.nodes), ...broken.nodes]);
+  if (nodeNames.size === 0 && !broken.absent.has("nodes")) problems.add(["nodes"], "a lab needs at least one node", "add a node under `nodes:`");
   const owners = new Map<string, string>(); // address -> "node/if"
   const nodes: NodeSpec[] = [];
   for (const [nodeName, n] of Object.entries(doc.nodes)) {
@@ -264,7 +321,7 @@ function semantic(doc: LabDocT, problems: Problems, file: string): Lab {
         problems.add([...at, "interfaces"], `interface name "${ifName}" is not usable`, `${IFNAME_HINT} (and not 'lo')`, ifName);
       }
       const range = ranges.get(i.lan);
-      if (!(i.lan in doc.lans)) {
+      if (!(i.lan in doc.lans) && !broken.lans.has(i.lan)) {
         problems.add([...iat, "lan"], `unknown LAN "${i.lan}"`, `${didYouMean(i.lan, Object.keys(doc.lans))}use one of the LANs defined under \`lans\`: ${Object.keys(doc.lans).join(", ") || "(none)"}`);
       }
       let address: string | undefined;
