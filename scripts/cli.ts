@@ -267,7 +267,7 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
       const file = resolve(o.write);
       const fd = openSync(file, "w", 0o600);
       try {
-        const argv = [...(o.seconds ? ["timeout", "--signal=INT", o.seconds] : []), "tcpdump", "-n", "-U", "-i", dev, ...(o.count ? ["-c", o.count] : []), "-w", "-"];
+        const argv = [...(o.seconds ? ["timeout", "--signal=INT", o.seconds] : []), "tcpdump", "-n", "-U", "--immediate-mode", "-i", dev, ...(o.count ? ["-c", o.count] : []), "-w", "-"];
         const code = host.pipe(argv, fd);
         // timeout ends tcpdump with SIGINT: a normal end of a timed capture.
         exitCode = code === 124 ? 0 : code;

@@ -123,6 +123,7 @@ describe("the debugging loop", () => {
       const forensics = JSON.parse(readFileSync(join(dir, "r.json"), "utf8")).scenarios[0].forensics as string;
       const files = (await execa("ls", [forensics])).stdout;
       expect(files).toMatch(/flow-1-a-to-10\.82\.0\.2\.pcap/);
+      expect((await execa("tcpdump", ["-n", "-r", join(forensics, "flow-1-a-to-10.82.0.2.pcap")], { reject: false })).stdout).toContain("10.82.0.1 > 10.82.0.2: ICMP echo request");
       expect(readFileSync(join(forensics, "a.txt"), "utf8")).toContain("net.ipv4.ip_forward = 0");
     } finally {
       const d = await labwright(["down", "ci"]);

@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { parseIncus } from "../../topology/model/commands/incus.ts";
 import type { IncusCluster } from "../../topology/emulators/incus/cluster.ts";
@@ -240,7 +241,12 @@ describe(`[${BACKEND}] forensics: a failing expectation leaves a bundle per node
       expect(res.ok).toBe(false);
       expect(res.checks[0]!.reasons.join()).toContain("reply TTL 64, expected 99");
       const bundle = res.forensics!;
-      expect(readdirSync(bundle).sort()).toEqual(["c1.txt", "c2.txt", "curau.txt", "inet.txt", "ovn-trace.txt", "pamonha1.txt", "pamonha2.txt", "pamonha3.txt", "web1.txt"]);
+      const files = readdirSync(bundle).sort();
+      expect(files.filter((f) => f.endsWith(".txt"))).toEqual(["c1.txt", "c2.txt", "curau.txt", "inet.txt", "ovn-trace.txt", "pamonha1.txt", "pamonha2.txt", "pamonha3.txt", "web1.txt"]);
+      // A short capture of the failing flow, taken on c1 while the ping ran again: the echo requests are in it.
+      const pcap = files.filter((f) => !f.endsWith(".txt"));
+      expect(pcap).toEqual([expect.stringMatching(/^flow-1-c1-to-[\d.]+\.pcap$/)]);
+      expect((await execa("tcpdump", ["-n", "-r", join(bundle, pcap[0]!)], { reject: false })).stdout).toMatch(/ICMP echo request/);
       const p1 = readFileSync(join(bundle, "pamonha1.txt"), "utf8");
       for (const part of ["### ip route", "### nft list ruleset", "### ovs-vsctl show", "### ovs-ofctl dump-flows br-int", "### ovn-nbctl show", "### ovn-sbctl show", "### tail ovn-controller.log"]) expect(p1).toContain(part);
       const trace = readFileSync(join(bundle, "ovn-trace.txt"), "utf8");

@@ -88,8 +88,10 @@ async function flowCaptures(lab: StartedLab, failing: readonly CheckResult[], di
     const host = lab.host(e.from);
     const name = `flow-${++k}-${e.from}-to-${dest}.pcap`;
     const inNode = join(host.stateDir, name);
-    const cap = host.spawn("tcpdump", ["tcpdump", "-n", "-i", "any", "-c", "200", "-U", "-w", inNode, "--", `host ${dest}`], { log: join(dir, `${name}.log`) });
-    await new Promise((r) => setTimeout(r, 300));
+    // --immediate-mode: packets go to the file as they come (not a second later, when tcpdump may be gone).
+    const cap = host.spawn("tcpdump", ["tcpdump", "-n", "-i", "any", "-c", "200", "-U", "--immediate-mode", "-w", inNode, "--", `host ${dest}`], { log: `${inNode}.log` });
+    const ready = Date.now() + 5000;
+    while (!((await host.readFile(`${inNode}.log`)) ?? "").includes("listening on") && Date.now() < ready) await new Promise((r) => setTimeout(r, 20));
     await (e.kind === "tcp" ? lab.tcp(e.from, e.to, e.port, 1000) : lab.ping(e.from, e.to, { count: 2, waitS: 1 }));
     await new Promise((r) => setTimeout(r, 200));
     host.signal(cap, "SIGTERM");
