@@ -52,7 +52,7 @@ export class Connections {
         .on("error", (e: Error) => reject(new SshConnectError(`${name} (${h.user}@${h.address}:${h.port}): ${refused ?? e.message}`)))
         .on("close", () => {
           this.open.delete(name);
-          if (ready && !this.closing) this.dropped.set(name, `${name} (${h.address}): the SSH connection dropped mid-run`);
+          if (ready && !this.ending.has(conn)) this.dropped.set(name, `${name} (${h.address}): the SSH connection dropped mid-run`);
         });
       try {
         conn.connect({
@@ -93,11 +93,15 @@ export class Connections {
     return undefined;
   }
 
-  private closing = false;
+  /** Connections closed on purpose (closeAll): their close is not a drop. */
+  private readonly ending = new WeakSet<Client>();
 
   async closeAll(): Promise<void> {
-    this.closing = true;
-    for (const c of this.open.values()) c.then((x) => x.end()).catch(() => undefined);
+    for (const c of this.open.values())
+      c.then((x) => {
+        this.ending.add(x);
+        x.end();
+      }).catch(() => undefined);
     this.open.clear();
     for (const ch of this.children) ch.kill();
   }
