@@ -13,7 +13,12 @@ import { must, run } from "./run/exec.ts";
 import { preflight } from "./run/preflight.ts";
 import { RunRecord } from "./run/state.ts";
 import { stopRun } from "./backends/lifecycle.ts";
-import { ovsDir, ovsEnv, reconcile, startStack, txOffScript } from "./stacks/ovs.ts";
+import { ovsDir, ovsEnv, startStack, txOffScript } from "./stacks/ovs.ts";
+import { kernelDatapathPass } from "./stacks/kernel-datapath.ts";
+import { formCluster, incusEnv, incusVersion, type Member, startIncusd } from "./stacks/incus.ts";
+import { ensureImage } from "./stacks/incus-image.ts";
+import { createCa, pkiOf, serverCert } from "./fabric/pki.ts";
+import type { ImageServing } from "./fabric/daemons.ts";
 import { StartedLab } from "./started/started-lab.ts";
 import { waitFor } from "./wait/wait.ts";
 
@@ -50,7 +55,8 @@ export function toolsFor(lab: Lab): string[] {
     if (n.software.length) for (const t of ["ovsdb-tool", "ovsdb-server", "ethtool", "nft"]) tools.add(t);
     if (n.software.includes("ovn-host")) for (const t of ["ovs-vswitchd", "ovs-vsctl", "ovn-controller"]) tools.add(t);
     if (n.software.includes("ovn-central")) for (const t of ["ovn-northd", "ovn-nbctl", "ovn-sbctl"]) tools.add(t);
-    if (n.software.includes("incus")) for (const t of ["busybox", "ovn-nbctl"]) tools.add(t);
+    if (n.software.includes("incus")) for (const t of ["unshare", "nsenter", "flock", "ovsdb-client"]) tools.add(t);
+    if (n.services.some((x) => x.type === "images")) for (const t of ["openssl", "apt-get", "dpkg-deb"]) tools.add(t);
     if (n.software.includes("openvswitch")) for (const t of ["ovs-vswitchd", "ovs-vsctl"]) tools.add(t);
     if (n.software.includes("kolla")) for (const t of ["ovs-vswitchd", "ovs-vsctl", "ovs-ofctl", "iptables-restore", "curl", "dnsmasq", "busybox", "arping"]) tools.add(t);
   }
@@ -71,7 +77,10 @@ export class BackendRefusal extends Error {
 export async function preflightLab(lab: Lab, backend: Backend): Promise<void> {
   const refusal = backend.refuses?.(lab);
   if (refusal) throw new BackendRefusal(`${lab.file}: ${refusal} (nothing was created)`);
-  if (backend.builds) preflight(toolsFor(lab));
+  if (backend.builds) {
+    preflight(toolsFor(lab));
+    if (lab.nodes.some((n) => n.software.includes("incus"))) incusVersion();
+  }
   await backend.preflight(lab);
 }
 
@@ -92,7 +101,8 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
       for (const n of lab.nodes) {
         const dir = nodeDir(rec, n.name);
         mkdirSync(dir, { recursive: true, mode: 0o700 });
-        s.nodes[n.name] = { namespace: "", ...(n.software.length ? { env: ovsEnv(join(dir, "ovs")) } : {}) };
+        const env = { ...(n.software.length ? ovsEnv(join(dir, "ovs")) : {}), ...(n.software.includes("incus") ? incusEnv(dir, pkiOf(rec.dir).caFile) : {}) };
+        s.nodes[n.name] = { namespace: "", ...(Object.keys(env).length ? { env } : {}) };
       }
     });
     say(`run ${rec.id}: creating ${lab.nodes.length} nodes and the fabric (${backend.name} backend)`);
@@ -140,7 +150,7 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
             if (n.software.some((x) => x === "ovn-host" || x === "openvswitch")) await txOff(lab, n, h, fabric);
             await startStack(n, h, ovsDir(h), (d) => rec.update((s) => s.processes.push({ ...d.ref, name: d.name, node: n.name })));
             for (const argv of switchCommands(n)) await mustIn(h, argv, `bridges of ${n.name}`);
-            await reconcile(n, (argv) => h.exec(argv, { timeoutS: 30 }));
+            await kernelDatapathPass(n, h);
           }),
         ),
       );
@@ -148,12 +158,23 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
     }
     for (const n of lab.nodes.filter((x) => x.software.includes("kolla"))) await txOff(lab, n, host(n), fabric);
 
-    const daemons = lab.nodes.flatMap((n) => serviceDaemons(n, host(n).stateDir).map((spec) => ({ node: n, spec })));
+    const members = lab.nodes.filter((n) => n.software.includes("incus"));
+    const imageHosts = [...new Set(lab.nodes.flatMap((n) => n.services.flatMap((x) => (x.type === "images" ? [x.host] : []))))];
+    let images: ImageServing | undefined;
+    if (members.length || imageHosts.length) {
+      const pki = await createCa(rec.dir);
+      if (imageHosts.length) {
+        say(`building the image server's tree (${imageHosts.join(", ")})`);
+        const [image, ...certs] = await Promise.all([ensureImage(), ...imageHosts.map((h) => serverCert(pki, h))]);
+        images = { image: image!, certs: new Map(imageHosts.map((h, k) => [h, certs[k]!])) };
+      }
+    }
+    const daemons = lab.nodes.flatMap((n) => serviceDaemons(n, host(n).stateDir, images).map((spec) => ({ node: n, spec })));
     if (daemons.length) say(`starting ${daemons.map((d) => `${d.spec.name}@${d.node.name}`).join(", ")}`);
     await Promise.all(
       daemons.map((d) =>
         limit(async () => {
-          const h = host(d.node);
+          const h = d.spec.onMachine ? (host(d.node).machineView?.() ?? host(d.node)) : host(d.node);
           await writeFiles(h, d.spec);
           const daemon = h.spawn(d.spec.name, d.spec.argv, { log: join(nodeDir(rec, d.node.name), `${d.spec.name.replace(":", "-")}.log`) });
           rec.update((s) => s.processes.push({ ...daemon.ref, name: d.spec.name, node: d.node.name }));
@@ -163,12 +184,22 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
     );
     check();
 
+    let incus: string | undefined;
+    if (members.length) {
+      incus = incusVersion();
+      say(`starting Incus ${incus} on ${members.map((n) => n.name).join(", ")} and forming the cluster`);
+      const ms: Member[] = members.map((n) => ({ node: n, host: host(n), view: host(n).machineView?.() ?? host(n) }));
+      await Promise.all(ms.map((m) => limit(() => startIncusd(m, (d) => rec.update((s) => s.processes.push({ ...d.ref, name: d.name, node: m.node.name }))))));
+      await formCluster(ms);
+      check();
+    }
+
     rec.update((s) => {
       s.phase = "up";
       s.persistent = opts.persistent ?? false;
     });
     say(`lab ${lab.name} is up (run ${rec.id})`);
-    return new StartedLab(lab, rec, backend, hosts);
+    return new StartedLab(lab, rec, backend, hosts, { incusVersion: incus });
   } catch (e) {
     say(`start failed: unwinding run ${rec.id}`);
     try {

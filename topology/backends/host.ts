@@ -60,6 +60,12 @@ export interface Host {
   exists(path: string): Promise<boolean>;
   /** Names in a directory of the node's view ([] when it does not exist). */
   list(dir: string): Promise<string[]>;
+  /**
+   * The node's network namespace with this machine's filesystem, tools and processes in view (a
+   * namespace node is that already; a container node's is the same namespace beside the container).
+   * Daemons that must see this machine's processes (incusd and its instances) run here.
+   */
+  machineView?(): Host;
   /** Runs argv in the node attached to this terminal (`labwright exec`); returns its exit code. */
   interactive(argv: readonly string[], env: Record<string, string>): number;
   /** Runs argv in the node with its standard output into a file descriptor of this machine (binary-safe: packet captures). */

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { HOST_CHECKS } from "../model/schema.ts";
 import type { Lab } from "../model/types.ts";
@@ -29,6 +29,10 @@ export class NetnsHost extends LocalHost {
 
   command(argv: readonly string[]): string[] {
     return ["ip", "netns", "exec", this.netns, ...argv];
+  }
+
+  machineView(): Host {
+    return this;
   }
 
   /** `/etc/<file>` of the node is /etc/netns/<ns>/<file> (bind-mounted by `ip netns exec`); other paths are the machine's. */
@@ -91,6 +95,30 @@ export async function guestNamespace(rec: RunRecord, name: string, of: string, e
   const dir = nodeDir(rec.dir, name);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   return new NetnsHost(name, ns, dir, env);
+}
+
+/**
+ * A namespace someone else made (an Incus instance's), given by a path to it (`/proc/<pid>/ns/net`
+ * as this machine sees it), named under /run/netns like a guest so every tool reaches it by name;
+ * `resolvConf` is the guest's own resolv.conf on this machine, which commands in it see (live).
+ * Teardown unmounts the name; the namespace itself lives as long as its owner keeps it.
+ */
+export async function attachNamespace(rec: RunRecord, name: string, of: string, nsPath: string, resolvConf: string): Promise<Host> {
+  const ns = namespaceName(rec.id, name);
+  if (namespaceExists(ns)) throw new Error(`namespace ${ns} already exists`);
+  rec.update((s) => {
+    s.nodes[name] = { namespace: ns, instanceOf: of };
+    s.namespaces.push(ns);
+  });
+  mkdirSync("/run/netns", { recursive: true });
+  writeFileSync(join("/run/netns", ns), "", { flag: "wx" });
+  await must(["mount", "--bind", nsPath, join("/run/netns", ns)], { timeoutS: 10, context: `naming the namespace of ${name}` });
+  const etc = join("/etc/netns", ns);
+  mkdirSync(etc, { recursive: true });
+  symlinkSync(resolvConf, join(etc, "resolv.conf"));
+  const dir = nodeDir(rec.dir, name);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return new NetnsHost(name, ns, dir);
 }
 
 function runDirOf(state: Readonly<RunState>): string {

@@ -1,7 +1,9 @@
-import { join } from "node:path";
+import { copyFileSync, mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { Host } from "../backends/host.ts";
 import { ALL_IMAGES, manifestPath } from "../emulators/openstack/kolla.ts";
 import type { NodeSpec, ServiceDoc } from "../model/types.ts";
+import { type BuiltImage, simplestreams } from "../stacks/incus-image.ts";
 import { listening } from "../wait/listening.ts";
 import type { WaitStrategy } from "../wait/strategy.ts";
 
@@ -11,6 +13,16 @@ export interface DaemonSpec {
   ready: WaitStrategy;
   /** Files the daemon serves, written in the node before it starts. */
   files?: Record<string, string>;
+  /** Files copied from this machine (path in the node's state directory ← path on this machine). */
+  copies?: Record<string, string>;
+  /** Runs in the node's namespace with this machine's tools (a service labwright provides, not the node's software). */
+  onMachine?: boolean;
+}
+
+/** What the lab's HTTPS image server needs: the built image and a certificate per host name it serves. */
+export interface ImageServing {
+  image: BuiltImage;
+  certs: ReadonlyMap<string, { cert: string; key: string }>;
 }
 
 /** dnsmasq answering the node's DNS records on every address the node has. */
@@ -51,6 +63,26 @@ export function registry(svc: Extract<ServiceDoc, { type: "registry" }>, dir: st
   return { name: `registry:${svc.port}`, argv: ["busybox", "httpd", "-f", "-p", String(svc.port), "-h", root], ready: listening("tcp", svc.port), files };
 }
 
+/**
+ * Incus's `images:` remote inside the lab: the simplestreams tree over HTTPS (openssl s_server -WWW
+ * serves the directory; its certificate is signed by the lab's CA for the service's host name).
+ */
+export function imageServer(svc: Extract<ServiceDoc, { type: "images" }>, dir: string, serving: ImageServing | undefined): DaemonSpec {
+  if (!serving) throw new Error(`images service on port ${svc.port}: no image was built for it`);
+  const cert = serving.certs.get(svc.host);
+  if (!cert) throw new Error(`images service on port ${svc.port}: no certificate for ${svc.host}`);
+  const root = join(dir, `images-${svc.port}`);
+  const tree = simplestreams(serving.image);
+  return {
+    name: `images:${svc.port}`,
+    argv: ["sh", "-c", 'cd "$1" && exec openssl s_server -WWW -quiet -accept "$2" -cert "$3" -key "$4"', "images", root, String(svc.port), cert.cert, cert.key],
+    ready: listening("tcp", svc.port),
+    files: Object.fromEntries(Object.entries(tree.files).map(([p, text]) => [join(root, p), text])),
+    copies: { [join(root, tree.imagePath)]: serving.image.file },
+    onMachine: true,
+  };
+}
+
 /** busybox httpd serving a one-line page that names the node. */
 export function httpd(node: NodeSpec, svc: Extract<ServiceDoc, { type: "http" }>, dir: string): DaemonSpec {
   const root = join(dir, `www-${svc.port}`);
@@ -62,16 +94,21 @@ export function httpd(node: NodeSpec, svc: Extract<ServiceDoc, { type: "http" }>
   };
 }
 
-/** The service daemons of a node (DNS, HTTP, registry), their files under `dir` in the node's view. */
-export function serviceDaemons(node: NodeSpec, dir: string): DaemonSpec[] {
+/** The service daemons of a node (DNS, HTTP, registry, images), their files under `dir` in the node's view. */
+export function serviceDaemons(node: NodeSpec, dir: string, images?: ImageServing): DaemonSpec[] {
   const specs: DaemonSpec[] = [];
   const dns = dnsmasq(node);
   if (dns) specs.push(dns);
-  for (const svc of node.services) specs.push(svc.type === "registry" ? registry(svc, dir) : httpd(node, svc, dir));
+  for (const svc of node.services) specs.push(svc.type === "registry" ? registry(svc, dir) : svc.type === "images" ? imageServer(svc, dir, images) : httpd(node, svc, dir));
   return specs;
 }
 
 /** Writes a daemon's files in the node. */
 export async function writeFiles(host: Host, spec: DaemonSpec): Promise<void> {
   for (const [path, text] of Object.entries(spec.files ?? {})) await host.writeFile(path, text);
+  // The node's state directory is the same path on this machine (namespaces and containers).
+  for (const [to, from] of Object.entries(spec.copies ?? {})) {
+    mkdirSync(dirname(to), { recursive: true });
+    copyFileSync(from, to);
+  }
 }

@@ -559,7 +559,7 @@ function launched(raw: unknown[]): string[] {
     if (!item || typeof item !== "object" || typeof (item as { incus?: unknown }).incus !== "string") continue;
     try {
       const c = parseIncus((item as { incus: string }).incus);
-      if (c.verb === "launch") out.push(c.name);
+      if (c.creates) out.push(c.creates);
     } catch {
       /* reported when the step itself is read */
     }
@@ -610,14 +610,13 @@ function steps(raw: unknown[], at: Path, ctx: RefContext): Step[] {
         }
         try {
           const command = parseIncus(s.incus);
-          const member = command.verb === "network-create" || command.verb === "launch" ? command.target : undefined;
-          for (const m of member === undefined ? [] : [member]) {
+          for (const m of command.targets) {
             if (!ctx.members.has(m)) ctx.problems.add([...sat, "incus"], `--target ${m} is not an Incus cluster member`, `use one of: ${[...ctx.members].join(", ") || "(no node has software: [incus])"}`);
           }
           out.push({ kind: "incus", name: s.name, on: s.on, line: s.incus, command, should: s.should, output: s.output, origin });
         } catch (e) {
           if (!(e instanceof IncusArgsError)) throw e;
-          ctx.problems.add([...sat, "incus"], `incus ${s.incus}: ${e.message}`, "see docs/lab-files.md (incus steps) for what labwright emulates");
+          ctx.problems.add([...sat, "incus"], `incus ${s.incus}: ${e.message}`, "write the arguments of the incus command as you would type them after `incus` (see docs/lab-files.md, incus steps)");
         }
       }
     } else if (item && typeof item === "object" && "kolla" in item) {

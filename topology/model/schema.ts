@@ -53,6 +53,15 @@ export const Service = z.discriminatedUnion("type", [
     namespace: z.string().regex(/^[a-z0-9._-]+$/).default("openstack.kolla"),
     tag: z.string().regex(/^[A-Za-z0-9._-]+$/).default("2023.1-ubuntu-jammy"),
   }),
+  /**
+   * The `images:` remote of Incus inside the lab: a simplestreams image server over HTTPS (the lab's
+   * CA signs its certificate for `host`), serving debian/12, a small image built from Debian packages.
+   */
+  z.strictObject({
+    type: z.literal("images"),
+    port: z.int().min(1).max(65535).default(443),
+    host: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/).default("images.linuxcontainers.org"),
+  }),
 ]);
 
 /** An OVS bridge of a node with `software: [openvswitch]` (a VLAN-capable switch): each port is a NIC of the node. */

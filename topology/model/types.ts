@@ -1,4 +1,4 @@
-import type { IncusCommand } from "./commands/incus.ts";
+import type { IncusLine } from "./commands/incus.ts";
 import type { KollaGlobals } from "./commands/kolla-globals.ts";
 import type { OpenstackCommand } from "./commands/openstack.ts";
 import type { Expectation, NatRule, ServiceDoc } from "./schema.ts";
@@ -71,7 +71,7 @@ export type Step =
       readonly on: string;
       /** The command line after `incus`, as written. */
       readonly line: string;
-      readonly command: IncusCommand;
+      readonly command: IncusLine;
       readonly should: "succeed" | "fail";
       readonly output?: string;
       readonly origin: Origin;

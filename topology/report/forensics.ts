@@ -58,10 +58,19 @@ async function ovnTraces(lab: StartedLab, failing: readonly CheckResult[]): Prom
       continue;
     }
     if (!isIPv4(dst)) continue;
-    const ls = `incus-net${incus.network(src.network).id}-ls-int`;
-    const peer = [...incus.instances.values()].find((i) => i.address === dst && i.network === src.network);
-    const ethDst = peer ? peer.mac : incus.routerMac(src.network);
-    const flow = `inport == "${src.port}" && eth.src == ${src.mac} && eth.dst == ${ethDst} && ip4.src == ${src.address} && ip4.dst == ${dst} && ip.ttl == 64 && icmp4.type == 8`;
+    // The instance's port, its switch and MACs, as Incus wrote them into the northbound database.
+    const nb = async (args: string[]) => (await lab.exec(central.name, ["ovn-nbctl", "--timeout=5", ...args], { timeoutS: 15 })).stdout;
+    const ports = (await nb(["-f", "csv", "--no-headings", "--columns=name,addresses", "list", "logical_switch_port"])).split("\n");
+    const portOf = (ip: string) => ports.map((l) => /^([^,]+),"?\[?"?([0-9a-f:]{17}) ([^"\]]*)/.exec(l)).find((m) => m && m[3]!.split(" ").includes(ip));
+    const sp = portOf(src.address);
+    if (!sp) continue;
+    const ls = /\((.+)\)/.exec(await nb(["lsp-get-ls", sp[1]!]))?.[1];
+    if (!ls) continue;
+    const routerMacs = (await nb(["-f", "csv", "--no-headings", "--columns=mac,networks", "list", "logical_router_port"])).split("\n");
+    const prefix = src.address.split(".").slice(0, 3).join(".") + ".";
+    const ethDst = portOf(dst)?.[2] ?? /"?([0-9a-f:]{17})"?/.exec(routerMacs.find((l) => l.includes(prefix)) ?? "")?.[1];
+    if (!ethDst) continue;
+    const flow = `inport == "${sp[1]}" && eth.src == ${sp[2]} && eth.dst == ${ethDst} && ip4.src == ${src.address} && ip4.dst == ${dst} && ip.ttl == 64 && icmp4.type == 8`;
     const r = await lab.exec(central.name, ["ovn-trace", "--minimal", ls, flow], { timeoutS: 15 });
     out.push(`### ${c.description}\n### ovn-trace --minimal ${ls} '${flow}'  (exit ${r.exitCode})\n${(r.stdout + r.stderr).trimEnd()}\n`);
   }

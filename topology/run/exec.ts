@@ -18,6 +18,8 @@ export interface RunOptions {
   timeoutS?: number;
   input?: string;
   env?: Record<string, string>;
+  /** Working directory (default: this process's). */
+  cwd?: string;
 }
 
 export class CommandError extends Error {
@@ -52,6 +54,7 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
     stdin: opts.input === undefined ? "ignore" : undefined,
     env: opts.env,
     extendEnv: true,
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
   });
   let timedOut = false;
   const timer =

@@ -28,6 +28,13 @@ export const TOOL_PACKAGES: Record<string, string> = {
   iptables: "iptables",
   curl: "curl",
   arping: "iputils-arping",
+  unshare: "util-linux",
+  nsenter: "util-linux",
+  flock: "util-linux",
+  "ovsdb-client": "openvswitch-common",
+  openssl: "openssl",
+  "apt-get": "apt",
+  "dpkg-deb": "dpkg",
 };
 
 export class PreflightError extends Error {

@@ -5,6 +5,7 @@ import { script } from "../run/tokens.ts";
 import { ctlSocket, pathExists } from "../wait/path.ts";
 import type { WaitStrategy } from "../wait/strategy.ts";
 import { waitFor } from "../wait/wait.ts";
+import { startWatcher } from "./kernel-datapath.ts";
 
 /**
  * Open vSwitch and OVN as node software: what installing `ovn-host` / `ovn-central` and starting
@@ -143,6 +144,10 @@ export const LOG_ALLOWLIST: { re: RegExp; why: string }[] = [
   // When the HA chassis group is (re)assigned, a chassis not hosting the chassisredirect port may be
   // asked to release it (OVN 23.03 logs this; harmless).
   { re: /if_status\|WARN\|Trying to release unknown interface cr-/, why: "gateway port moved between chassis" },
+  // A bridge created with OVS's default (kernel) datapath, which this kernel does not have (Incus's
+  // uplink bridges): ovs-vswitchd fails to open it until the kernel-datapath watcher gives the
+  // bridge the userspace datapath, a few ms later (kernel-datapath.sh).
+  { re: /(dpif\|WARN\|failed to (enumerate system datapaths|create datapath ovs-system): No such file or directory|ofproto_dpif\|ERR\|failed to open datapath of type system: No such file or directory|ofproto\|ERR\|failed to open datapath \S+: No such file or directory|bridge\|ERR\|failed to create bridge \S+: No such file or directory)/, why: "a bridge created with the kernel datapath before the watcher gives it the userspace one" },
   // A switch's trunk port carries only its listed VLANs: untagged frames a host sends on the NIC
   // facing it (IGMP reports, ARP before the NIC joins a bridge) are dropped, as on a real switch.
   { re: /ofproto_dpif_xlate\|WARN\|dropping VLAN 0 packet received on port \S+ not configured for trunking VLAN 0/, why: "untagged frame on a trunk port" },
@@ -167,99 +172,6 @@ export async function scanLogs(host: Host, dir: string): Promise<LogProblem[]> {
 /** `ethtool -K <dev> tx off` for each device: AF_PACKET ports leave CHECKSUM_PARTIAL unfilled and TCP would fail. */
 export function txOffScript(devs: readonly string[]): string {
   return devs.map((d) => script`ethtool -K ${d} tx off >/dev/null`).join("\n");
-}
-
-interface OvsView {
-  systemPorts: string[];
-  bridges: string[];
-  encapIp?: string;
-}
-
-async function ovsView(exec: NodeExecEnv): Promise<OvsView> {
-  const r = await exec(["bash", "-c", "ovs-vsctl --timeout=5 -f csv --no-headings --columns=name,type list interface; echo ---; ovs-vsctl --timeout=5 list-br; echo ---; ovs-vsctl --timeout=5 --if-exists get open_vswitch . external_ids:ovn-encap-ip"]);
-  if (r.exitCode !== 0) return { systemPorts: [], bridges: [] };
-  const [ports = "", bridges = "", encap = ""] = r.stdout.split("---\n");
-  const systemPorts = ports
-    .split("\n")
-    .map((l) => l.split(","))
-    // CSV quotes the empty type ("" → """"""): an empty or "system" type is a plain NIC.
-    .filter((f) => f.length >= 2 && (/^"*$/.test(f[1]!) || f[1] === "system"))
-    .map((f) => f[0]!.replace(/"/g, ""));
-  const ip = encap.trim().replace(/"/g, "");
-  return { systemPorts, bridges: bridges.split("\n").filter(Boolean), encapIp: ip || undefined };
-}
-
-export type NodeExecEnv = (argv: string[]) => Promise<{ exitCode: number | null; stdout: string; stderr: string }>;
-
-/** Name of the OVS bridge that carries a node's tunnel endpoint (ovn-in-netns.md, requirement 4). */
-export const CARRIER = "br-phy";
-
-/**
- * Makes a node's OVS behave as the kernel datapath would, after whatever the operator typed:
- * - every NIC that is an OVS port gets an nft netdev ingress drop, so the node's own IP stack stops
- *   seeing its frames (with kernel OVS the bridge takes them; with AF_PACKET both would), and loses
- *   it again when it leaves OVS;
- * - when `ovn-encap-ip` names an address held by a plain NIC, that NIC goes into br-phy and the
- *   address is also put on br-phy's internal port, with the NIC's routes moved there: userspace
- *   tunnelling only sends through an OVS internal port. The NIC keeps its address as shown by `ip`.
- * Returns what it changed, for the run's event log.
- */
-export async function reconcile(node: NodeSpec, exec: NodeExecEnv): Promise<string[]> {
-  const changes: string[] = [];
-  const nics = new Set(node.interfaces.map((i) => i.name));
-  let view = await ovsView(exec);
-  if (view.encapIp && !view.bridges.includes(CARRIER)) {
-    const holder = node.interfaces.find((i) => i.address === view.encapIp) ?? (await liveHolder(exec, view.encapIp, nics));
-    if (holder && !view.systemPorts.includes(holder.name)) {
-      await moveToCarrier(exec, holder.name, view.encapIp, holder.prefix);
-      changes.push(`tunnel endpoint ${view.encapIp}: ${holder.name} is now a port of ${CARRIER}, which carries the address`);
-      view = await ovsView(exec);
-    }
-  }
-  const inOvs = view.systemPorts.filter((p) => nics.has(p));
-  const r = await exec(["nft", "-j", "list", "table", "netdev", "labwright_ovsports"]);
-  const chains = new Set<string>();
-  if (r.exitCode === 0) {
-    for (const o of (JSON.parse(r.stdout) as { nftables: { chain?: { name: string } }[] }).nftables) if (o.chain) chains.add(o.chain.name);
-  }
-  const add = inOvs.filter((p) => !chains.has(p));
-  const del = [...chains].filter((c) => !inOvs.includes(c));
-  if (add.length || del.length) {
-    const lines = ["table netdev labwright_ovsports {}"];
-    for (const p of add) lines.push(script`add chain netdev labwright_ovsports ${p} { type filter hook ingress device "${p}" priority 0; policy drop; }`);
-    for (const c of del) lines.push(script`delete chain netdev labwright_ovsports ${c}`);
-    const res = await exec(["bash", "-c", `nft -f - <<'EOF'\n${lines.join("\n")}\nEOF`]);
-    if (res.exitCode !== 0) throw new Error(`${node.name}: could not update the OVS port filters: ${res.stderr.trim()}`);
-    for (const p of add) changes.push(`${p} is an OVS port: the node's IP stack no longer receives its frames`);
-    for (const c of del) changes.push(`${c} left OVS: the node's IP stack receives its frames again`);
-  }
-  return changes;
-}
-
-async function liveHolder(exec: NodeExecEnv, ip: string, nics: Set<string>): Promise<{ name: string; prefix: number } | undefined> {
-  const r = await exec(["ip", "-j", "-4", "addr", "show"]);
-  if (r.exitCode !== 0) return undefined;
-  for (const l of JSON.parse(r.stdout) as { ifname: string; addr_info: { local: string; prefixlen: number }[] }[]) {
-    const a = l.addr_info.find((x) => x.local === ip);
-    if (a && nics.has(l.ifname)) return { name: l.ifname, prefix: a.prefixlen };
-  }
-  return undefined;
-}
-
-async function moveToCarrier(exec: NodeExecEnv, nic: string, ip: string, prefix: number): Promise<void> {
-  const mac = (await exec(["cat", `/sys/class/net/${script`${nic}`}/address`])).stdout.trim();
-  const routes = await exec(["ip", "-j", "-4", "route", "show", "dev", nic]);
-  const list = routes.exitCode === 0 ? (JSON.parse(routes.stdout) as { dst: string; gateway?: string; protocol?: string }[]) : [];
-  const text = [
-    "set -e",
-    script`ovs-vsctl --timeout=10 add-br ${CARRIER} -- set bridge ${CARRIER} datapath_type=netdev other_config:hwaddr=${mac} -- add-port ${CARRIER} ${nic}`,
-    script`ip addr add ${ip}/${prefix} dev ${CARRIER}`,
-    script`ip link set ${CARRIER} up`,
-    ...list.filter((r) => r.protocol === "kernel").map((r) => script`ip route del ${r.dst} dev ${nic}`),
-    ...list.filter((r) => r.protocol !== "kernel").map((r) => script`ip route replace ${r.dst} ${r.gateway ? ["via", r.gateway] : []} dev ${CARRIER}`),
-  ].join("\n");
-  const res = await exec(["bash", "-c", text]);
-  if (res.exitCode !== 0) throw new Error(`moving the tunnel endpoint ${ip} to ${CARRIER}: ${res.stderr.trim()}`);
 }
 
 // ---------------------------------------------------------------- starting a node's stack
@@ -290,6 +202,7 @@ export async function startStack(node: NodeSpec, host: Host, logDir: string, sta
     if (init.exitCode !== 0) throw new Error(`initialising the switch database of ${node.name}: ${init.stderr.trim()}`);
     await up(vswitchd(dir));
     if (node.software.includes("ovn-host")) await up(ovnController(dir));
+    startWatcher(node, host.machineView?.() ?? host, started);
   };
   await Promise.all([central(), hostSide()]);
 }

@@ -1,5 +1,5 @@
 import { IPv4, IPv4CidrRange } from "ip-num";
-import type { IncusCluster } from "../emulators/incus/cluster.ts";
+import type { IncusView } from "./incus-view.ts";
 import type { KollaNode } from "../emulators/openstack/node.ts";
 import { isIPv4, NETWORK_REF } from "../model/load.ts";
 import type { Lab } from "../model/types.ts";
@@ -8,7 +8,7 @@ import type { Lab } from "../model/types.ts";
 export class Addresses {
   constructor(
     private readonly lab: Lab,
-    private readonly incus: IncusCluster | null,
+    private readonly incus: IncusView | null,
     private readonly kolla: ReadonlyMap<string, KollaNode>,
     /** Is this name a guest (instance, server, router namespace) rather than a lab node? */
     private readonly isGuest: (name: string) => boolean,
@@ -16,7 +16,8 @@ export class Addresses {
 
   /** `<name>:<what>` references: an Incus network's, an OpenStack router's or server's address. */
   private refAddress(name: string, what: string): string {
-    if (this.incus?.networks.has(name) && (what === "gateway" || what === "uplink")) return this.incus.refAddress(name, what);
+    const incus = this.incus?.refAddress(name, what);
+    if (incus) return incus;
     for (const k of this.kolla.values()) {
       const a = k.neutron?.refAddress(name, what);
       if (a) return a;

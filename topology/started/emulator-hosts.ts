@@ -1,4 +1,3 @@
-import type { IncusHost } from "../emulators/incus/cluster.ts";
 import type { KollaHost } from "../emulators/openstack/node.ts";
 import type { Lab, NodeSpec } from "../model/types.ts";
 import type { RunRecord } from "../run/state.ts";
@@ -18,21 +17,6 @@ interface LabParts {
 export function emulatorHosts(l: LabParts) {
   const exec = (node: string, argv: string[], timeoutS?: number) => l.host(node).exec(argv, { timeoutS: timeoutS ?? 30 });
   return {
-    incus(members: NodeSpec[]): IncusHost {
-      return {
-        members,
-        usedCidrs: l.lab.lans.flatMap((x) => (x.cidr ? [x.cidr] : [])),
-        exec,
-        reconcile: async (node) => {
-          await l.reconcile(node);
-        },
-        createInstance: async (name, member, hostIf, mac, mtu) => {
-          const guest = await l.guests.create(name, member);
-          await l.guests.addPort(l.host(member), guest, hostIf, "eth0", mac, mtu);
-        },
-        deleteInstance: (name) => l.guests.remove(name),
-      };
-    },
     kolla(n: NodeSpec): KollaHost {
       const node = l.host(n.name);
       return {

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { Backend } from "../backends/backend.ts";
+import { attachNamespace } from "../backends/netns.ts";
 import type { Daemon, Host } from "../backends/host.ts";
 import { applySysctls, BASE_SYSCTLS } from "../fabric/sysctls.ts";
 import { must } from "../run/exec.ts";
@@ -35,6 +36,14 @@ export class Guests {
     await host.writeFile("/etc/resolv.conf", "# written by the guest's DHCP client\n");
     await applySysctls((argv, o) => host.exec(argv, o), BASE_SYSCTLS, `sysctls of ${name}`);
     await must(["ip", "-n", netnsOf(host), "link", "set", "lo", "up"], { timeoutS: 10 });
+    return host;
+  }
+
+  /** Names a namespace someone else made (an Incus instance's) as guest `name` of node `of`. */
+  async attach(name: string, of: string, nsPath: string, resolvConf: string): Promise<Host> {
+    if (this.hosts.has(name) || this.isNode(name)) throw new Error(`${name} is already a node or guest of the lab`);
+    const host = await attachNamespace(this.record, name, of, nsPath, resolvConf);
+    this.hosts.set(name, host);
     return host;
   }
 

@@ -1,13 +1,14 @@
 import { join } from "node:path";
 import type { Backend } from "../backends/backend.ts";
 import type { Host } from "../backends/host.ts";
-import { IncusCluster } from "../emulators/incus/cluster.ts";
 import { KollaNode } from "../emulators/openstack/node.ts";
 import type { Lab, NodeSpec } from "../model/types.ts";
 import type { RunRecord } from "../run/state.ts";
 import type { TeardownReport } from "../run/teardown.ts";
 import { stopRun } from "../backends/lifecycle.ts";
-import { type LogProblem, reconcile, scanLogs, ovsDir } from "../stacks/ovs.ts";
+import { type LogProblem, scanLogs, ovsDir } from "../stacks/ovs.ts";
+import { kernelDatapathPass } from "../stacks/kernel-datapath.ts";
+import { IncusView } from "./incus-view.ts";
 import { Addresses } from "./addresses.ts";
 import { emulatorHosts } from "./emulator-hosts.ts";
 import { Guests } from "./guests.ts";
@@ -19,8 +20,10 @@ export type { StepResult };
 /** A lab that is up. Dispose of it (`await using`) or call stop(). */
 export class StartedLab extends LabProbes implements AsyncDisposable {
   private stopped: Promise<TeardownReport> | null = null;
-  /** The Incus cluster formed by the nodes with `software: [incus]`, if any. */
-  readonly incus: IncusCluster | null;
+  /** What the real Incus of the nodes with `software: [incus]` says exists (instances, networks), if any. */
+  readonly incus: IncusView | null;
+  /** The Incus version the members run (when the lab has members on this machine). */
+  readonly incusVersion?: string;
   /** kolla-ansible targets (`software: [kolla]`), by node name. */
   readonly kolla = new Map<string, KollaNode>();
   readonly guests: Guests;
@@ -37,16 +40,29 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
     readonly record: RunRecord,
     readonly backend: Backend,
     nodes: ReadonlyMap<string, Host>,
-    opts: { readOnly?: boolean } = {},
+    opts: { readOnly?: boolean; incusVersion?: string } = {},
   ) {
     super();
     this.readOnly = opts.readOnly ?? false;
+    this.incusVersion = opts.incusVersion;
     this.hosts = new Map(nodes);
     this.scratchDir = record.dir;
     this.guests = new Guests(backend, record, this.hosts, (n) => lab.nodes.some((x) => x.name === n));
     const adapters = emulatorHosts(this);
     const members = lab.nodes.filter((n) => n.software.includes("incus"));
-    this.incus = members.length ? new IncusCluster(adapters.incus(members)) : null;
+    this.incus =
+      members.length && !this.readOnly
+        ? new IncusView({
+            members,
+            record,
+            host: (n) => this.host(n),
+            attach: async (name, of, nsPath, resolvConf) => {
+              await this.guests.attach(name, of, nsPath, resolvConf);
+            },
+            detach: (name) => this.guests.remove(name),
+            isAttached: (name) => this.guests.has(name),
+          })
+        : null;
     for (const n of lab.nodes.filter((x) => x.software.includes("kolla"))) this.kolla.set(n.name, new KollaNode(adapters.kolla(n)));
     this.addresses = new Addresses(lab, this.incus, this.kolla, (n) => this.guests.has(n));
   }
@@ -75,15 +91,17 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
     return runStep(this, step);
   }
 
-  /** After OVS changes on a node: the kernel-datapath behaviour (port filters, tunnel endpoint). */
+  /**
+   * After a step changed OVS on a node: one kernel-datapath pass now (the node's watcher does the
+   * same on its own, but the next check must see the result). Returns what it changed.
+   */
   async reconcile(node: string): Promise<string[]> {
     const spec = this.lab.nodes.find((n) => n.name === node);
     if (!spec?.software.some((x) => x === "ovn-host" || x === "openvswitch" || x === "kolla")) return [];
     const host = this.host(node);
-    // Real hosts have the kernel's own OVS datapath: nothing to emulate there.
+    // Real hosts have the kernel's own OVS datapath: nothing to stand in for there.
     if (!host.local) return [];
-    if (spec.software.includes("kolla") && !(await host.exists(join(ovsDir(host), "db.sock")))) return [];
-    return reconcile(spec, (argv) => host.exec(argv, { timeoutS: 30 }));
+    return kernelDatapathPass(spec, host.machineView?.() ?? host);
   }
 
   /** WARN/ERR lines in the OVS/OVN logs of every node that are not on the allowlist. */

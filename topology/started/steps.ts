@@ -1,4 +1,4 @@
-import type { IncusCluster } from "../emulators/incus/cluster.ts";
+import type { IncusView } from "./incus-view.ts";
 import type { KollaNode } from "../emulators/openstack/node.ts";
 import { type Step, stepCommand } from "../model/types.ts";
 import type { CommandResult } from "../run/exec.ts";
@@ -17,7 +17,7 @@ export interface StepResult {
 /** What running a step needs from the started lab. */
 export interface StepContext {
   host(name: string): Host;
-  readonly incus: IncusCluster | null;
+  readonly incus: IncusView | null;
   readonly kolla: ReadonlyMap<string, KollaNode>;
   /** The kernel-datapath behaviour after a step changed OVS on a node. */
   reconcile(node: string): Promise<string[]>;
@@ -35,9 +35,10 @@ export async function runStep(ctx: StepContext, step: ActionStep): Promise<StepR
       : !host.local
         ? await realStep(host, step)
         : step.kind === "incus"
-          ? await incusStep(ctx, step)
+          ? await incusStep(ctx, host, step)
           : await kollaStep(ctx, step);
   if (step.kind === "run") await ctx.reconcile(step.on);
+  if (ctx.incus && (step.kind === "incus" || ctx.incus.isMember(step.on))) await ctx.incus.refresh();
   const timeoutS = step.kind === "run" ? step.timeoutS : 0;
   const succeeded = result.exitCode === 0 && !result.timedOut;
   const output = result.stdout + result.stderr;
@@ -56,11 +57,18 @@ async function realStep(host: Host, step: Exclude<ActionStep, { kind: "run" }>):
   return host.exec(["bash", "-c", `${step.kind} ${step.line}`], { timeoutS: 300 });
 }
 
-async function incusStep(ctx: StepContext, step: Extract<ActionStep, { kind: "incus" }>): Promise<CommandResult> {
-  const t0 = performance.now();
+/**
+ * The real `incus` client in the member, with the line's words as its arguments (no shell). Incus
+ * changes OVS on every member (its uplink bridges), so each gets a kernel-datapath pass after it;
+ * instances it started are given time to get their DHCP lease before the next check.
+ */
+async function incusStep(ctx: StepContext, host: Host, step: Extract<ActionStep, { kind: "incus" }>): Promise<CommandResult> {
   if (!ctx.incus) throw new Error("this lab has no Incus cluster member");
-  const r = await ctx.incus.run(step.on, step.command);
-  return { argv: ["incus", step.line], exitCode: r.exitCode, signal: null, stdout: r.stdout, stderr: r.stderr, timedOut: false, durationMs: performance.now() - t0 };
+  const r = await (host.machineView?.() ?? host).exec(["incus", ...step.command.argv], { timeoutS: 300 });
+  for (const m of ctx.incus.memberNames) await ctx.reconcile(m);
+  await ctx.incus.refresh();
+  await ctx.incus.settle();
+  return r;
 }
 
 async function kollaStep(ctx: StepContext, step: Extract<ActionStep, { kind: "kolla" | "openstack" }>): Promise<CommandResult> {

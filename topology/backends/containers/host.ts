@@ -1,5 +1,7 @@
 import { join } from "node:path";
+import type { Host } from "../host.ts";
 import { LocalHost } from "../local-host.ts";
+import { NetnsHost } from "../netns.ts";
 
 /**
  * A node that is a Docker container. Commands enter the container's mount, UTS, IPC and network
@@ -19,6 +21,10 @@ export class ContainerHost extends LocalHost {
     protected readonly env: Record<string, string> = {},
   ) {
     super();
+  }
+
+  machineView(): Host {
+    return new NetnsHost(this.name, this.netns, this.stateDir, this.env);
   }
 
   command(argv: readonly string[]): string[] {

@@ -1,0 +1,155 @@
+import { execFileSync } from "node:child_process";
+import { chmodSync, existsSync, readdirSync } from "node:fs";
+import { dirname, join, relative, sep } from "node:path";
+import type { Daemon, Host } from "../backends/host.ts";
+import type { NodeSpec } from "../model/types.ts";
+import { PreflightError } from "../run/preflight.ts";
+import { pathExists } from "../wait/path.ts";
+import { waitFor } from "../wait/wait.ts";
+import { ovsDir } from "./ovs.ts";
+
+/**
+ * The real Incus on a lab's cluster members (`software: [incus]`): one incusd per member, started
+ * from this machine inside the member's network namespace, with its own INCUS_DIR under the node's
+ * directory and a mount namespace of its own; clustered the way `incus admin init` does it (the
+ * first member bootstraps with a preseed, the others join with tokens). labwright adds only what
+ * running several members on one machine needs, and says so here:
+ * - each incusd runs as pid 1 of a pid namespace of its own (`unshare --kill-child`), so ending it
+ *   ends every process it started (dnsmasq, forkdns, LXC monitors, instances);
+ * - in its mount namespace /run is a fresh tmpfs where /run/openvswitch and /run/ovn are the node's
+ *   OVS/OVN directory (Incus's default sockets: the member finds its own switch, as on a real host),
+ *   and the state directory is mounted back; nothing of this is seen outside;
+ * - the client (`incus` steps, `labwright exec` shells) finds the member's daemon by INCUS_DIR and
+ *   keeps its configuration in INCUS_CONF, both the node's own; SSL_CERT_FILE is the lab's CA, so the
+ *   `images:` remote served inside the lab is trusted and nothing else is.
+ */
+
+/** The daemon binary: Debian's path, or another build (LABWRIGHT_INCUSD). */
+export const INCUSD = process.env.LABWRIGHT_INCUSD ?? "/usr/libexec/incus/incusd";
+const MIN_VERSION = [6, 0];
+
+export function incusDir(stateDir: string): string {
+  return join(stateDir, "incus");
+}
+
+/** The environment of a member's commands: its daemon, its client configuration, the lab's CA. */
+export function incusEnv(stateDir: string, caFile: string): Record<string, string> {
+  return { INCUS_DIR: incusDir(stateDir), INCUS_CONF: join(stateDir, "incus-client"), SSL_CERT_FILE: caFile };
+}
+
+/** The Incus version on this machine, or a PreflightError naming the package to install. */
+export function incusVersion(): string {
+  const hint = "install it with scripts/setup.sh (Debian 12: `apt-get install -t bookworm-backports --no-install-recommends incus-base`; Ubuntu 24.04: `apt-get install --no-install-recommends incus-base`)";
+  if (!existsSync(INCUSD)) throw new PreflightError(`this lab runs the real Incus, and ${INCUSD} is missing: ${hint}`);
+  let v: string;
+  try {
+    v = execFileSync(INCUSD, ["--version"], { encoding: "utf8", timeout: 10_000 }).trim();
+    execFileSync("incus", ["--version"], { encoding: "utf8", timeout: 10_000, stdio: "pipe" });
+  } catch (e) {
+    throw new PreflightError(`this lab runs the real Incus, and ${(e as { path?: string }).path ?? "incus"} does not run: ${hint}`);
+  }
+  const [major = 0, minor = 0] = v.split(".").map(Number);
+  if (major < MIN_VERSION[0]! || (major === MIN_VERSION[0] && minor < MIN_VERSION[1]!)) throw new PreflightError(`Incus ${v} is too old for this lab (needs ${MIN_VERSION.join(".")} or newer): ${hint}`);
+  return v;
+}
+
+/**
+ * Unprivileged instances' root (uid 1000000) must traverse the path to their root filesystem, as
+ * Incus keeps /var/lib/incus at 0711: the directories from the state root to the member's INCUS_DIR
+ * become 0711 (no listing); everything else in the member's directory stays private.
+ */
+function traversable(stateDir: string): void {
+  const root = dirname(dirname(dirname(stateDir))); // <root>/<run>/nodes/<node>
+  let p = root;
+  chmodSync(p, 0o711);
+  for (const part of relative(root, stateDir).split(sep)) {
+    p = join(p, part);
+    chmodSync(p, 0o711);
+  }
+  for (const e of readdirSync(stateDir)) if (e !== "incus") chmodSync(join(stateDir, e), 0o700);
+}
+
+/** The /run entry that holds the state root, remounted inside incusd's fresh /run ("" when the state is elsewhere). */
+function keepUnderRun(stateDir: string): string {
+  const rel = relative("/run", stateDir);
+  return rel.startsWith("..") ? "" : join("/run", rel.split(sep)[0]!);
+}
+
+/** Fixed text; its arguments are paths labwright chose. */
+const WRAPPER = [
+  "set -e",
+  'keep=$2; if [ -n "$keep" ]; then cd "$keep"; fi',
+  "mount -t tmpfs -o mode=0755 incus-run /run",
+  "mkdir -p /run/openvswitch /run/ovn",
+  'if [ -n "$keep" ]; then mkdir -p "$keep"; mount -c --rbind . "$keep"; fi',
+  'mount --bind "$1" /run/openvswitch',
+  'mount --bind "$1" /run/ovn',
+  'exec "$3" --group root',
+].join("\n");
+
+export interface Member {
+  node: NodeSpec;
+  /** Commands as typed in the node (the `incus` client, `run:` steps). */
+  host: Host;
+  /** Where incusd runs: the node's namespace with this machine's view. */
+  view: Host;
+}
+
+/** The address a member serves the cluster on: its first interface's (the management network in the seed). */
+export function memberAddress(n: NodeSpec): string {
+  const a = n.interfaces.find((i) => i.address)?.address;
+  if (!a) throw new Error(`Incus member ${n.name} has no address to serve the cluster on: give its first interface an address`);
+  return a;
+}
+
+async function must(h: Host, argv: string[], what: string, input?: string): Promise<string> {
+  const r = await h.exec(argv, { timeoutS: 120, input });
+  if (r.exitCode !== 0 || r.timedOut) throw new Error(`${what} on ${h.name}: ${(r.stderr || r.stdout).trim() || `exit ${r.exitCode}`}`);
+  return r.stdout;
+}
+
+/** Starts incusd on one member and waits until it answers. `started` records it before the wait. */
+export async function startIncusd(m: Member, started: (d: Daemon) => void): Promise<void> {
+  const dir = incusDir(m.host.stateDir);
+  await must(m.view, ["mkdir", "-p", "-m", "0711", dir], "creating INCUS_DIR");
+  await must(m.view, ["mkdir", "-p", "-m", "0700", join(m.host.stateDir, "incus-client")], "creating INCUS_CONF");
+  if (m.view !== m.host) {
+    // A container node's namespace seen from this machine: its resolver and hosts, not this machine's.
+    for (const f of ["/etc/resolv.conf", "/etc/hosts"]) await m.view.writeFile(f, (await m.host.readFile(f)) ?? "");
+  }
+  const argv = ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "sh", "-c", WRAPPER, "incusd", ovsDir(m.host), keepUnderRun(m.host.stateDir), INCUSD];
+  const d = m.view.spawn("incusd", argv, { log: join(m.host.stateDir, "incusd.log") });
+  started(d);
+  traversable(m.host.stateDir);
+  await waitFor(m.view, d, pathExists(join(dir, "unix.socket")), 30_000);
+  await must(m.view, ["incus", "admin", "waitready", "--timeout", "30"], "incus admin waitready");
+}
+
+/** The first member bootstraps the cluster; each other member joins with a token, one after the other. */
+export async function formCluster(members: Member[]): Promise<void> {
+  const [first, ...rest] = members;
+  if (!first) return;
+  const profile = { name: "default", devices: { root: { path: "/", pool: "local", type: "disk" } } };
+  const bootstrap = {
+    config: { "core.https_address": `${memberAddress(first.node)}:8443` },
+    storage_pools: [{ name: "local", driver: "dir" }],
+    profiles: [profile],
+    cluster: { server_name: first.node.name, enabled: true },
+  };
+  // JSON is YAML: the preseed needs no YAML writer.
+  await must(first.view, ["incus", "admin", "init", "--preseed"], "bootstrapping the Incus cluster (incus admin init --preseed)", JSON.stringify(bootstrap));
+  if (!rest.length) return;
+  for (const m of rest) {
+    const token = (await must(first.view, ["incus", "cluster", "add", m.node.name, "--quiet"], `incus cluster add ${m.node.name}`)).trim();
+    const join = {
+      cluster: {
+        enabled: true,
+        server_name: m.node.name,
+        server_address: `${memberAddress(m.node)}:8443`,
+        cluster_token: token,
+        member_config: [{ entity: "storage-pool", name: "local", key: "source", value: "" }],
+      },
+    };
+    await must(m.view, ["incus", "admin", "init", "--preseed"], `${m.node.name} joining the Incus cluster`, JSON.stringify(join));
+  }
+}

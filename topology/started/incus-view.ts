@@ -1,0 +1,134 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Host } from "../backends/host.ts";
+import { OBJECT_NAME } from "../model/names.ts";
+import type { NodeSpec } from "../model/types.ts";
+import type { RunRecord } from "../run/state.ts";
+import { incusDir } from "../stacks/incus.ts";
+
+/**
+ * What the real Incus says exists, read with its own client (`incus list`, `incus network list`),
+ * so expectations can name instances like nodes and networks by `<network>:gateway|uplink`. Each
+ * running instance is attached as a guest: its network namespace (found through its member's
+ * incusd) gets a name, and probes run in it with this machine's tools; its resolv.conf is its own.
+ */
+
+interface Instance {
+  name: string;
+  location: string;
+  status: string;
+  /** The instance's init, as its member's incusd (pid 1 of its own pid namespace) numbers it. */
+  pid: number;
+  address?: string;
+}
+
+interface Network {
+  name: string;
+  type: string;
+  config: Record<string, string>;
+}
+
+export interface ViewParts {
+  readonly members: readonly NodeSpec[];
+  readonly record: RunRecord;
+  host(name: string): Host;
+  /** Names a namespace given by path as guest `name` of `of`. */
+  attach(name: string, of: string, nsPath: string, resolvConf: string): Promise<void>;
+  detach(name: string): Promise<void>;
+  isAttached(name: string): boolean;
+}
+
+export class IncusView {
+  readonly instances = new Map<string, Instance>();
+  readonly networks = new Map<string, Network>();
+  /** Notes for the run's event log (an instance that could not be attached, and why). */
+  readonly notes: string[] = [];
+
+  constructor(private readonly p: ViewParts) {}
+
+  get memberNames(): string[] {
+    return this.p.members.map((m) => m.name);
+  }
+
+  isMember(node: string): boolean {
+    return this.p.members.some((m) => m.name === node);
+  }
+
+  private async json<T>(argv: string[]): Promise<T> {
+    const first = this.p.members[0]!;
+    const h = this.p.host(first.name);
+    const r = await (h.machineView?.() ?? h).exec(["incus", ...argv, "--format", "json"], { timeoutS: 60 });
+    if (r.exitCode !== 0) throw new Error(`incus ${argv.join(" ")} on ${first.name}: ${r.stderr.trim()}`);
+    return JSON.parse(r.stdout) as T;
+  }
+
+  /** Reads instances and networks again, attaching new running instances and dropping gone ones. */
+  async refresh(): Promise<void> {
+    if (!this.p.members.length) return;
+    type ListEntry = { name: string; location: string; status: string; state?: { pid?: number; network?: Record<string, { addresses?: { family: string; address: string; scope: string }[] }> } };
+    const [list, nets] = await Promise.all([this.json<ListEntry[]>(["list"]), this.json<{ name: string; type: string; managed: boolean; config: Record<string, string> }[]>(["network", "list"])]);
+    this.networks.clear();
+    for (const n of nets) if (n.managed) this.networks.set(n.name, { name: n.name, type: n.type, config: n.config ?? {} });
+    const seen = new Set<string>();
+    for (const e of list) {
+      const address = Object.entries(e.state?.network ?? {})
+        .filter(([dev]) => dev !== "lo")
+        .flatMap(([, n]) => n.addresses ?? [])
+        .find((a) => a.family === "inet" && a.scope === "global")?.address;
+      const inst: Instance = { name: e.name, location: e.location, status: e.status, pid: e.state?.pid ?? 0, ...(address ? { address } : {}) };
+      const before = this.instances.get(e.name);
+      this.instances.set(e.name, inst);
+      seen.add(e.name);
+      if (before && before.pid !== inst.pid && this.p.isAttached(e.name)) await this.p.detach(e.name); // restarted: a new namespace
+      if (inst.status === "Running" && inst.pid > 0 && !this.p.isAttached(e.name)) await this.attach(inst);
+    }
+    for (const name of [...this.instances.keys()]) {
+      if (seen.has(name)) continue;
+      this.instances.delete(name);
+      if (this.p.isAttached(name)) await this.p.detach(name);
+    }
+  }
+
+  /** Waits until every running instance has an IPv4 address (its DHCP client got a lease), up to `ms`. */
+  async settle(ms = 15_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const waiting = [...this.instances.values()].filter((i) => i.status === "Running" && !i.address);
+      if (!waiting.length || Date.now() > deadline) return;
+      await new Promise((r) => setTimeout(r, 200));
+      await this.refresh();
+    }
+  }
+
+  private async attach(inst: Instance): Promise<void> {
+    if (!OBJECT_NAME.test(inst.name) || !this.p.members.some((m) => m.name === inst.location)) {
+      this.notes.push(`instance ${JSON.stringify(inst.name)} on ${JSON.stringify(inst.location)}: not usable by name in expectations (name or member not known to the lab)`);
+      return;
+    }
+    const incusd = this.incusdPid(inst.location);
+    if (!incusd) throw new Error(`incusd of ${inst.location} is not running`);
+    const member = this.p.host(inst.location);
+    const rootfs = join(incusDir(member.stateDir), "containers", inst.name, "rootfs");
+    await this.p.attach(inst.name, inst.location, `/proc/${incusd}/root/proc/${inst.pid}/ns/net`, join(rootfs, "etc", "resolv.conf"));
+  }
+
+  /** incusd of a member on this machine: the child of the recorded `unshare` (pid 1 of its pid namespace). */
+  private incusdPid(member: string): number | undefined {
+    const d = this.p.record.snapshot.processes.find((x) => x.node === member && x.name === "incusd");
+    if (!d) return undefined;
+    try {
+      const children = readFileSync(`/proc/${d.pid}/task/${d.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+      return children.length ? Number(children[0]) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** `<network>:gateway` (its router's address inside) or `<network>:uplink` (on the uplink). */
+  refAddress(network: string, what: string): string | undefined {
+    const n = this.networks.get(network);
+    if (!n) return undefined;
+    const v = what === "gateway" ? n.config["ipv4.address"] : what === "uplink" ? n.config["volatile.network.ipv4.address"] : undefined;
+    return v?.split("/")[0];
+  }
+}
