@@ -9,3 +9,4 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 rmSync(`${root}dist`, { recursive: true, force: true });
 execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, "-p", `${root}tsconfig.build.json`], { stdio: "inherit" });
 copyFileSync(`${root}topology/probes/net-helper.mjs`, `${root}dist/topology/probes/net-helper.mjs`);
+copyFileSync(`${root}topology/stacks/kernel-datapath.sh`, `${root}dist/topology/stacks/kernel-datapath.sh`);

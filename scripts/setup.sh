@@ -13,13 +13,52 @@ PKGS=(iproute2 iputils-ping traceroute nftables tcpdump dnsmasq-base busybox pro
       ethtool openvswitch-common openvswitch-switch ovn-common ovn-central ovn-host
       iptables curl iputils-arping
       docker.io debootstrap debian-archive-keyring tar openssh-client libxml2-utils)
+# Installing a package must not start its service on this machine (openvswitch-switch, incus...):
+# a policy-rc.d that denies every start, for the time of the install, unless one exists already.
+guard_services() {
+  [ -e /usr/sbin/policy-rc.d ] && return 0
+  printf '#!/bin/sh\n# labwright setup: no service starts while packages install\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+}
+
 missing=()
 for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  guard_services
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The real Incus (incusd + LXC, and the client) for labs with `software: [incus]`. Debian 12: 6.0
+# from bookworm-backports (the suite is added if apt has none); Ubuntu 24.04: its own incus-base
+# (6.0); Ubuntu 22.04 has no Incus package (labs with Incus members then stop at preflight, exit 3).
+if ! { [ -x /usr/libexec/incus/incusd ] && command -v incus >/dev/null; }; then
+  export DEBIAN_FRONTEND=noninteractive
+  guard_services
+  . /etc/os-release
+  if [ "${ID:-}" = debian ] && [ "${VERSION_CODENAME:-}" = bookworm ]; then
+    if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+      mirror=$(grep -hs '^\(URIs:\|deb \)' /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list | grep -o 'https\?://[^ ]*' | grep -v security | head -1)
+      say "adding bookworm-backports (${mirror:-http://deb.debian.org/debian}) for Incus"
+      echo "deb ${mirror:-http://deb.debian.org/debian} bookworm-backports main" >/etc/apt/sources.list.d/labwright-bookworm-backports.list
+    fi
+    say "installing Incus from bookworm-backports (incus-base, incus-client)"
+    apt-get update -qq
+    apt-get install -y -qq -t bookworm-backports --no-install-recommends incus-base incus-client >/dev/null
+  else
+    say "installing Incus (incus-base, incus-client)"
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends incus-base incus-client >/dev/null || echo "setup: Incus is not installable here: labs with Incus members will stop at preflight" >&2
+  fi
+fi
+
+# The lab image server's image is built from Debian's busybox-static (downloaded, not installed:
+# it conflicts with busybox); fetching it now spares the first lab run the download.
+if ! ls /var/cache/labwright/incus-images/debian-busybox-*.tar.gz >/dev/null 2>&1; then
+  apt-cache policy busybox-static 2>/dev/null | grep -q "Candidate: [0-9]" || apt-get update -qq
 fi
 
 # The container backend's Docker engine. Where no service manager started one, start dockerd here,

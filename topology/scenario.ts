@@ -5,6 +5,7 @@ import { type LabEvent, preflightLab, resolveBackend, start, type StartOptions }
 import { PreflightError } from "./run/preflight.ts";
 import { type Lab, type ScenarioSpec, stepCommand } from "./model/types.ts";
 import type { LogProblem } from "./stacks/ovs.ts";
+import { incusVersion } from "./stacks/incus.ts";
 
 export type StepRecord =
   | {
@@ -50,6 +51,8 @@ export interface LabResult {
   file: string;
   /** The backend the lab ran on (netns, containers). */
   backend: string;
+  /** Versions of the real control-plane software the lab ran (e.g. `{ incus: "6.0.4" }`). */
+  software: Record<string, string>;
   startedAt: string;
   ok: boolean;
   scenarios: ScenarioResult[];
@@ -180,6 +183,7 @@ export async function runLab(lab: Lab, opts: ScenarioOptions & { only?: string[]
     lab: lab.name,
     file: lab.file,
     backend: backend.name,
+    software: backend.builds && lab.nodes.some((n) => n.software.includes("incus")) ? { incus: incusVersion() } : {},
     startedAt,
     ok: scenarios.length > 0 && scenarios.every((s) => s.ok),
     scenarios,

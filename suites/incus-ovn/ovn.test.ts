@@ -256,7 +256,7 @@ describe(`[${BACKEND}] forensics: a failing expectation leaves a bundle per node
       expect(res.checks[0]!.reasons.join()).toContain("reply TTL 64, expected 99");
       const bundle = res.forensics!;
       const files = readdirSync(bundle).sort();
-      expect(files.filter((f) => f.endsWith(".txt"))).toEqual(["c1.txt", "c2.txt", "curau.txt", "inet.txt", "ovn-trace.txt", "pamonha1.txt", "pamonha2.txt", "pamonha3.txt", "web1.txt"]);
+      expect(files.filter((f) => f.endsWith(".txt")), files.join(" ")).toEqual(["c1.txt", "c2.txt", "curau.txt", "inet.txt", "ovn-trace.txt", "pamonha1.txt", "pamonha2.txt", "pamonha3.txt", "web1.txt"]);
       // A short capture of the failing flow, taken on c1 while the ping ran again: the echo requests are in it.
       const pcap = files.filter((f) => !f.endsWith(".txt"));
       expect(pcap).toEqual([expect.stringMatching(/^flow-1-c1-to-[\d.]+\.pcap$/)]);

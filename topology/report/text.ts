@@ -56,7 +56,8 @@ export function scenarioReport(s: ScenarioResult): string {
 }
 
 export function labReport(r: LabResult, jsonPath?: string): string {
-  const out = [`labwright run: ${r.lab} (${r.file}) on the ${r.backend} backend`, ""];
+  const real = Object.entries(r.software ?? {}).map(([k, v]) => `${k === "incus" ? "Incus" : k} ${v}`);
+  const out = [`labwright run: ${r.lab} (${r.file}) on the ${r.backend} backend${real.length ? `, with the real ${real.join(", ")}` : ""}`, ""];
   for (const s of r.scenarios) out.push(scenarioReport(s), "");
   const t = r.totals;
   out.push(

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, readdirSync } from "node:fs";
-import { dirname, join, relative, sep } from "node:path";
+import { existsSync } from "node:fs";
+import { join, relative, sep } from "node:path";
 import type { Daemon, Host } from "../backends/host.ts";
 import type { NodeSpec } from "../model/types.ts";
 import { PreflightError } from "../run/preflight.ts";
@@ -18,7 +18,9 @@ import { ovsDir } from "./ovs.ts";
  *   ends every process it started (dnsmasq, forkdns, LXC monitors, instances);
  * - in its mount namespace /run is a fresh tmpfs where /run/openvswitch and /run/ovn are the node's
  *   OVS/OVN directory (Incus's default sockets: the member finds its own switch, as on a real host),
- *   and the state directory is mounted back; nothing of this is seen outside;
+ *   INCUS_DIR is mounted at /run/labwright-incus (instances' unprivileged root can reach it there
+ *   while the state tree stays root-only), and the state directory is mounted back; nothing of
+ *   this is seen outside;
  * - the client (`incus` steps, `labwright exec` shells) finds the member's daemon by INCUS_DIR and
  *   keeps its configuration in INCUS_CONF, both the node's own; SSL_CERT_FILE is the lab's CA, so the
  *   `images:` remote served inside the lab is trusted and nothing else is.
@@ -53,27 +55,14 @@ export function incusVersion(): string {
   return v;
 }
 
-/**
- * Unprivileged instances' root (uid 1000000) must traverse the path to their root filesystem, as
- * Incus keeps /var/lib/incus at 0711: the directories from the state root to the member's INCUS_DIR
- * become 0711 (no listing); everything else in the member's directory stays private.
- */
-function traversable(stateDir: string): void {
-  const root = dirname(dirname(dirname(stateDir))); // <root>/<run>/nodes/<node>
-  let p = root;
-  chmodSync(p, 0o711);
-  for (const part of relative(root, stateDir).split(sep)) {
-    p = join(p, part);
-    chmodSync(p, 0o711);
-  }
-  for (const e of readdirSync(stateDir)) if (e !== "incus") chmodSync(join(stateDir, e), 0o700);
-}
-
 /** The /run entry that holds the state root, remounted inside incusd's fresh /run ("" when the state is elsewhere). */
 function keepUnderRun(stateDir: string): string {
   const rel = relative("/run", stateDir);
   return rel.startsWith("..") ? "" : join("/run", rel.split(sep)[0]!);
 }
+
+/** INCUS_DIR as incusd and its instances see it (its own mount namespace). */
+export const INCUS_DIR_INSIDE = "/run/labwright-incus";
 
 /** Fixed text; its arguments are paths labwright chose. */
 const WRAPPER = [
@@ -84,6 +73,12 @@ const WRAPPER = [
   'if [ -n "$keep" ]; then mkdir -p "$keep"; mount -c --rbind . "$keep"; fi',
   'mount --bind "$1" /run/openvswitch',
   'mount --bind "$1" /run/ovn',
+  // Unprivileged instances' root (uid 1000000) must traverse the path to their root filesystem:
+  // inside incusd's namespace INCUS_DIR is here (0711 under a fresh /run), so the state tree on
+  // this machine stays root-only.
+  `mkdir -p ${INCUS_DIR_INSIDE}`,
+  `mount --bind "$4" ${INCUS_DIR_INSIDE}`,
+  `export INCUS_DIR=${INCUS_DIR_INSIDE}`,
   'exec "$3" --group root',
 ].join("\n");
 
@@ -117,10 +112,9 @@ export async function startIncusd(m: Member, started: (d: Daemon) => void): Prom
     // A container node's namespace seen from this machine: its resolver and hosts, not this machine's.
     for (const f of ["/etc/resolv.conf", "/etc/hosts"]) await m.view.writeFile(f, (await m.host.readFile(f)) ?? "");
   }
-  const argv = ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "sh", "-c", WRAPPER, "incusd", ovsDir(m.host), keepUnderRun(m.host.stateDir), INCUSD];
+  const argv = ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "sh", "-c", WRAPPER, "incusd", ovsDir(m.host), keepUnderRun(m.host.stateDir), INCUSD, dir];
   const d = m.view.spawn("incusd", argv, { log: join(m.host.stateDir, "incusd.log") });
   started(d);
-  traversable(m.host.stateDir);
   await waitFor(m.view, d, pathExists(join(dir, "unix.socket")), 30_000);
   await must(m.view, ["incus", "admin", "waitready", "--timeout", "30"], "incus admin waitready");
 }

@@ -4,7 +4,7 @@ import type { Host } from "../backends/host.ts";
 import { OBJECT_NAME } from "../model/names.ts";
 import type { NodeSpec } from "../model/types.ts";
 import type { RunRecord } from "../run/state.ts";
-import { incusDir } from "../stacks/incus.ts";
+import { INCUS_DIR_INSIDE } from "../stacks/incus.ts";
 
 /**
  * What the real Incus says exists, read with its own client (`incus list`, `incus network list`),
@@ -89,11 +89,18 @@ export class IncusView {
     }
   }
 
-  /** Waits until every running instance has an IPv4 address (its DHCP client got a lease), up to `ms`. */
+  /**
+   * Waits until every running instance's DHCP client is done: it has an IPv4 address and its
+   * resolv.conf names a server (the client writes it right after the address), up to `ms`.
+   */
   async settle(ms = 15_000): Promise<void> {
     const deadline = Date.now() + ms;
     for (;;) {
-      const waiting = [...this.instances.values()].filter((i) => i.status === "Running" && !i.address);
+      const waiting: Instance[] = [];
+      for (const i of this.instances.values()) {
+        if (i.status !== "Running") continue;
+        if (!i.address || (this.p.isAttached(i.name) && !/^nameserver /m.test((await this.p.host(i.name).readFile("/etc/resolv.conf")) ?? ""))) waiting.push(i);
+      }
       if (!waiting.length || Date.now() > deadline) return;
       await new Promise((r) => setTimeout(r, 200));
       await this.refresh();
@@ -107,8 +114,8 @@ export class IncusView {
     }
     const incusd = this.incusdPid(inst.location);
     if (!incusd) throw new Error(`incusd of ${inst.location} is not running`);
-    const member = this.p.host(inst.location);
-    const rootfs = join(incusDir(member.stateDir), "containers", inst.name, "rootfs");
+    // Both through incusd's own view (its /proc and its INCUS_DIR mount); `dir` pool, no symlinks on the way.
+    const rootfs = join(`/proc/${incusd}/root`, INCUS_DIR_INSIDE, "storage-pools", "local", "containers", inst.name, "rootfs");
     await this.p.attach(inst.name, inst.location, `/proc/${incusd}/root/proc/${inst.pid}/ns/net`, join(rootfs, "etc", "resolv.conf"));
   }
 

@@ -1,0 +1,123 @@
+import { chmodSync, existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { execa } from "execa";
+import { describe, expect, it } from "vitest";
+import { readState, runDir } from "../../topology/run/state.ts";
+import { CLI, labwright } from "../support/cli.ts";
+import { writeLab } from "../support/labs.ts";
+import { listLabNamespaces, runIds } from "../support/machine.ts";
+
+/**
+ * The real Incus's processes, mounts and files across a run's life: a one-member cluster with an
+ * Incus-managed bridge network (Incus's own dnsmasq) and a running LXC instance from the lab's
+ * `images:` remote. Nothing of it may survive a SIGKILL of labwright followed by `gc`, and an incusd
+ * that cannot start fails the start with its own log and leaves nothing.
+ */
+const TINY = `name: tiny-incus
+lans:
+  net: { cidr: 10.98.0.0/24 }
+nodes:
+  inet:
+    interfaces: { eth0: { lan: net, address: 10.98.0.1 } }
+    services: [ { type: images, port: 443, host: images.linuxcontainers.org } ]
+    dns: { records: { images.linuxcontainers.org: 10.98.0.1 } }
+  p1:
+    interfaces: { eth0: { lan: net, address: 10.98.0.2 } }
+    resolver: 10.98.0.1
+    software: [ovn-central, ovn-host, incus]
+scenarios:
+  - name: instance
+    steps:
+      - { on: p1, incus: network create lwbr --type=bridge ipv4.address=10.99.0.1/24 ipv4.nat=false ipv6.address=none }
+      - { on: p1, incus: launch images:debian/12 c1 --network lwbr }
+      - { name: hold the lab here, on: p1, run: sleep 600, timeout: 700 }
+    expect:
+      - reach: { from: p1, to: c1 }
+`;
+
+/** Is the process running (a zombie waiting to be reaped is not)? */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** Every process below `pid` on this machine (children of children...). */
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const t of readdirSync(`/proc/${p}/task`)) {
+      let kids: string[] = [];
+      try {
+        kids = readFileSync(`/proc/${p}/task/${t}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+      } catch {
+        /* gone */
+      }
+      for (const k of kids.map(Number)) {
+        out.push(k);
+        walk(k);
+      }
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+describe("the real Incus leaves nothing behind", () => {
+  it("SIGKILL of labwright with incusd, its dnsmasq and a running instance up: `labwright gc` removes every process, namespace, mount and file", { timeout: 240_000 }, async () => {
+    const file = writeLab("tiny-incus.yaml", TINY);
+    const before = new Set(runIds());
+    const child = execa(process.execPath, [CLI, "run", file, "--quiet"], { reject: false });
+    let id: string | undefined;
+    const deadline = Date.now() + 180_000;
+    // Wait until the instance is attached as a guest: incusd, dnsmasq and the instance all run.
+    for (;;) {
+      id = runIds().find((r) => !before.has(r));
+      if (id && listLabNamespaces().includes(`lw-${id}-c1`)) break;
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the instance never came up: ${(await child).stdout}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const state = readState(id)!;
+    const incusd = state.processes.filter((p) => p.name === "incusd");
+    expect(incusd.length).toBe(1);
+    const tree = descendants(incusd[0]!.pid);
+    const names = tree.map((p) => {
+      try {
+        return readFileSync(`/proc/${p}/comm`, "utf8").trim();
+      } catch {
+        return "";
+      }
+    });
+    expect(names).toEqual(expect.arrayContaining(["incusd", "dnsmasq", "init"])); // the daemon, Incus's dnsmasq, the instance's busybox init
+    child.kill("SIGKILL");
+    await child;
+
+    const gc = await labwright(["gc"]);
+    expect(gc.exitCode, gc.stderr).toBe(0);
+    expect(gc.stdout).toContain(`removed run ${id}`);
+    for (const p of [...state.processes.map((x) => x.pid), ...tree]) expect(running(p), `pid ${p}`).toBe(false);
+    expect(listLabNamespaces().filter((n) => n.startsWith(`lw-${id}`))).toEqual([]);
+    expect(readFileSync("/proc/mounts", "utf8")).not.toContain(id);
+    expect(existsSync(runDir(id))).toBe(false);
+    expect(existsSync("/var/lib/incus/containers/c1")).toBe(false); // the machine's own Incus directory was never used
+  });
+
+  it("an incusd that cannot start fails the start with its log tail, and the start unwinds completely", { timeout: 120_000 }, async () => {
+    const file = writeLab("tiny-incus.yaml", TINY);
+    const fake = join(file, "..", "incusd");
+    // A build of incusd that reports a version and then fails as a broken one would.
+    await execa("sh", ["-c", `printf '#!/bin/sh\\n[ "$1" = --version ] && { echo 6.0.4; exit 0; }\\necho "Error: Failed to initialize global database: broken on purpose" >&2\\nexit 1\\n' > ${fake}`]);
+    chmodSync(fake, 0o755);
+    const before = new Set(runIds());
+    const nsBefore = new Set(listLabNamespaces());
+    const r = await labwright(["up", file], { env: { LABWRIGHT_INCUSD: fake } });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("incusd on p1 exited during start");
+    expect(r.stderr).toContain("broken on purpose");
+    expect(runIds().filter((x) => !before.has(x))).toEqual([]);
+    expect(listLabNamespaces().filter((n) => !nsBefore.has(n))).toEqual([]);
+  });
+});
