@@ -60,8 +60,14 @@ async function ovnTraces(lab: StartedLab, failing: readonly CheckResult[]): Prom
     if (!isIPv4(dst)) continue;
     // The instance's port, its switch and MACs, as Incus wrote them into the northbound database.
     const nb = async (args: string[]) => (await lab.exec(central.name, ["ovn-nbctl", "--timeout=5", ...args], { timeoutS: 15 })).stdout;
-    const ports = (await nb(["-f", "csv", "--no-headings", "--columns=name,addresses", "list", "logical_switch_port"])).split("\n");
-    const portOf = (ip: string) => ports.map((l) => /^([^,]+),"?\[?"?([0-9a-f:]{17}) ([^"\]]*)/.exec(l)).find((m) => m && m[3]!.split(" ").includes(ip));
+    // Each port's name and every "MAC IP..." string it carries (addresses, or dynamic_addresses for Incus's `dynamic` ports).
+    const table = JSON.parse((await nb(["-f", "json", "--columns=name,addresses,dynamic_addresses", "list", "logical_switch_port"])) || "{}") as { data?: unknown[][] };
+    const strings = (v: unknown): string[] => (typeof v === "string" ? [v] : Array.isArray(v) ? v.flatMap(strings) : []);
+    const rows = (table.data ?? []).map((r) => ({ name: String(r[0]), macIps: strings(r.slice(1)).map((x) => /^([0-9a-f:]{17}) (.*)$/.exec(x)).filter((m) => m !== null) }));
+    const portOf = (ip: string) => {
+      for (const r of rows) for (const m of r.macIps) if (m[2]!.split(" ").includes(ip)) return [r.name, r.name, m[1]!] as const;
+      return undefined;
+    };
     const sp = portOf(src.address);
     if (!sp) continue;
     const ls = /\((.+)\)/.exec(await nb(["lsp-get-ls", sp[1]!]))?.[1];
