@@ -150,7 +150,7 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
             if (n.software.some((x) => x === "ovn-host" || x === "openvswitch")) await txOff(lab, n, h, fabric);
             await startStack(n, h, ovsDir(h), (d) => rec.update((s) => s.processes.push({ ...d.ref, name: d.name, node: n.name })));
             for (const argv of switchCommands(n)) await mustIn(h, argv, `bridges of ${n.name}`);
-            await kernelDatapathPass(n, h);
+            await kernelDatapathPass(n, h.machineView?.() ?? h);
           }),
         ),
       );

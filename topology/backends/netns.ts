@@ -1,4 +1,4 @@
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { HOST_CHECKS } from "../model/schema.ts";
 import type { Lab } from "../model/types.ts";
@@ -115,7 +115,9 @@ export async function attachNamespace(rec: RunRecord, name: string, of: string, 
   await must(["mount", "--bind", nsPath, join("/run/netns", ns)], { timeoutS: 10, context: `naming the namespace of ${name}` });
   const etc = join("/etc/netns", ns);
   mkdirSync(etc, { recursive: true });
-  symlinkSync(resolvConf, join(etc, "resolv.conf"));
+  // Never this machine's resolver: without a resolv.conf of its own the guest gets an empty one.
+  if (existsSync(resolvConf)) symlinkSync(resolvConf, join(etc, "resolv.conf"));
+  else writeFileSync(join(etc, "resolv.conf"), "# the instance has no /etc/resolv.conf\n");
   const dir = nodeDir(rec.dir, name);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   return new NetnsHost(name, ns, dir);

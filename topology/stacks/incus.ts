@@ -69,6 +69,11 @@ const WRAPPER = [
   "set -e",
   'keep=$2; if [ -n "$keep" ]; then cd "$keep"; fi',
   "mount -t tmpfs -o mode=0755 incus-run /run",
+  // A container node's sysfs superblock is read-only (Docker mounted the container's /sys so); the
+  // kernel lets LXC mount sysfs for an instance only where a writable one is visible. Remounting
+  // this view rw changes neither the container's own /sys mount (read-only per mount) nor a
+  // namespace node's (already rw).
+  "mount -o remount,rw /sys",
   "mkdir -p /run/openvswitch /run/ovn",
   'if [ -n "$keep" ]; then mkdir -p "$keep"; mount -c --rbind . "$keep"; fi',
   'mount --bind "$1" /run/openvswitch',

@@ -4,7 +4,7 @@ import type { Host } from "../backends/host.ts";
 import { OBJECT_NAME } from "../model/names.ts";
 import type { NodeSpec } from "../model/types.ts";
 import type { RunRecord } from "../run/state.ts";
-import { INCUS_DIR_INSIDE } from "../stacks/incus.ts";
+import { incusDir } from "../stacks/incus.ts";
 
 /**
  * What the real Incus says exists, read with its own client (`incus list`, `incus network list`),
@@ -114,8 +114,10 @@ export class IncusView {
     }
     const incusd = this.incusdPid(inst.location);
     if (!incusd) throw new Error(`incusd of ${inst.location} is not running`);
-    // Both through incusd's own view (its /proc and its INCUS_DIR mount); `dir` pool, no symlinks on the way.
-    const rootfs = join(`/proc/${incusd}/root`, INCUS_DIR_INSIDE, "storage-pools", "local", "containers", inst.name, "rootfs");
+    // The namespace through incusd's /proc (its pid namespace numbers the instance); the root
+    // filesystem at its path on this machine (a bind mount takes no source from another mount
+    // namespace): the `dir` pool under the member's INCUS_DIR, no symlinks on the way.
+    const rootfs = join(incusDir(this.p.host(inst.location).stateDir), "storage-pools", "local", "containers", inst.name, "rootfs");
     await this.p.attach(inst.name, inst.location, `/proc/${incusd}/root/proc/${inst.pid}/ns/net`, join(rootfs, "etc", "resolv.conf"));
   }
 
