@@ -101,7 +101,7 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
       for (const n of lab.nodes) {
         const dir = nodeDir(rec, n.name);
         mkdirSync(dir, { recursive: true, mode: 0o700 });
-        const env = { ...(n.software.length ? ovsEnv(join(dir, "ovs")) : {}), ...(n.software.includes("incus") ? incusEnv(dir, pkiOf(rec.dir).caFile) : {}) };
+        const env = { ...(n.software.length ? ovsEnv(join(dir, "ovs")) : {}), ...(n.software.includes("incus") ? incusEnv(dir) : {}) };
         s.nodes[n.name] = { namespace: "", ...(Object.keys(env).length ? { env } : {}) };
       }
     });
@@ -189,7 +189,7 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
       incus = incusVersion();
       say(`starting Incus ${incus} on ${members.map((n) => n.name).join(", ")} and forming the cluster`);
       const ms: Member[] = members.map((n) => ({ node: n, host: host(n), view: host(n).machineView?.() ?? host(n) }));
-      await Promise.all(ms.map((m) => limit(() => startIncusd(m, (d) => rec.update((s) => s.processes.push({ ...d.ref, name: d.name, node: m.node.name }))))));
+      await Promise.all(ms.map((m) => limit(() => startIncusd(m, pkiOf(rec.dir).caFile, (d) => rec.update((s) => s.processes.push({ ...d.ref, name: d.name, node: m.node.name }))))));
       await formCluster(ms);
       check();
     }

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { copyFileSync, existsSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import type { Daemon, Host } from "../backends/host.ts";
 import type { NodeSpec } from "../model/types.ts";
@@ -34,9 +34,9 @@ export function incusDir(stateDir: string): string {
   return join(stateDir, "incus");
 }
 
-/** The environment of a member's commands: its daemon, its client configuration, the lab's CA. */
-export function incusEnv(stateDir: string, caFile: string): Record<string, string> {
-  return { INCUS_DIR: incusDir(stateDir), INCUS_CONF: join(stateDir, "incus-client"), SSL_CERT_FILE: caFile };
+/** The environment of a member's commands: its daemon, its client configuration, the lab's CA (a copy in the node's directory, which a container node sees too). */
+export function incusEnv(stateDir: string): Record<string, string> {
+  return { INCUS_DIR: incusDir(stateDir), INCUS_CONF: join(stateDir, "incus-client"), SSL_CERT_FILE: join(stateDir, "lab-ca.crt") };
 }
 
 /** The Incus version on this machine, or a PreflightError naming the package to install. */
@@ -109,8 +109,9 @@ async function must(h: Host, argv: string[], what: string, input?: string): Prom
 }
 
 /** Starts incusd on one member and waits until it answers. `started` records it before the wait. */
-export async function startIncusd(m: Member, started: (d: Daemon) => void): Promise<void> {
+export async function startIncusd(m: Member, caFile: string, started: (d: Daemon) => void): Promise<void> {
   const dir = incusDir(m.host.stateDir);
+  copyFileSync(caFile, join(m.host.stateDir, "lab-ca.crt"));
   await must(m.view, ["mkdir", "-p", "-m", "0711", dir], "creating INCUS_DIR");
   await must(m.view, ["mkdir", "-p", "-m", "0700", join(m.host.stateDir, "incus-client")], "creating INCUS_CONF");
   if (m.view !== m.host) {

@@ -71,6 +71,9 @@ export class ContainerBackend implements Backend {
             { source: dir, target: dir, mode: "rw" },
             { source: process.execPath, target: process.execPath, mode: "ro" },
             { source: PROBES_DIR, target: PROBES_DIR, mode: "ro" },
+            // An Incus member's incusd runs beside the container (stacks/incus.ts); what is typed in
+            // the node reaches it with this machine's client (it needs only the C library).
+            ...(n.software.includes("incus") ? [{ source: "/usr/bin/incus", target: "/usr/bin/incus", mode: "ro" as const }] : []),
           ],
         });
         rec.update((s) => (s.nodes[n.name] = { ...s.nodes[n.name]!, container: c }));
