@@ -17,7 +17,7 @@ import { ovsDir, ovsEnv, startStack, txOffScript } from "./stacks/ovs.ts";
 import { kernelDatapathPass } from "./stacks/kernel-datapath.ts";
 import { formCluster, incusEnv, incusVersion, type Member, startIncusd } from "./stacks/incus.ts";
 import { ensureImage } from "./stacks/incus-image.ts";
-import { createCa, pkiOf, serverCert } from "./fabric/pki.ts";
+import { createCa, serverCert } from "./fabric/pki.ts";
 import type { ImageServing } from "./fabric/daemons.ts";
 import { StartedLab } from "./started/started-lab.ts";
 import { waitFor } from "./wait/wait.ts";
@@ -140,59 +140,65 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
     await eachNode((n) => host(n).writeFile("/etc/hosts", hostsFile(lab, n)));
     check();
 
-    const stacks = lab.nodes.filter((n) => n.software.some((x) => x === "ovn-host" || x === "ovn-central" || x === "openvswitch"));
-    if (stacks.length) {
-      say(`starting OVS/OVN on ${stacks.map((n) => `${n.name} (${n.software.join(", ")})`).join(", ")}`);
-      await Promise.all(
-        stacks.map((n) =>
-          limit(async () => {
-            const h = host(n);
-            if (n.software.some((x) => x === "ovn-host" || x === "openvswitch")) await txOff(lab, n, h, fabric);
-            await startStack(n, h, ovsDir(h), (d) => rec.update((s) => s.processes.push({ ...d.ref, name: d.name, node: n.name })));
-            for (const argv of switchCommands(n)) await mustIn(h, argv, `bridges of ${n.name}`);
-            await kernelDatapathPass(n, h.machineView?.() ?? h);
-          }),
-        ),
-      );
-      check();
-    }
-    for (const n of lab.nodes.filter((x) => x.software.includes("kolla"))) await txOff(lab, n, host(n), fabric);
-
+    // Three independent parts, concurrently: the OVS/OVN stacks, the service daemons (with the
+    // image server's tree), and Incus (incusd needs its node's OVS only once networks exist).
     const members = lab.nodes.filter((n) => n.software.includes("incus"));
     const imageHosts = [...new Set(lab.nodes.flatMap((n) => n.services.flatMap((x) => (x.type === "images" ? [x.host] : []))))];
-    let images: ImageServing | undefined;
-    if (members.length || imageHosts.length) {
-      const pki = await createCa(rec.dir);
-      if (imageHosts.length) {
+    const pki = members.length || imageHosts.length ? await createCa(rec.dir) : undefined;
+
+    const stacksPart = async () => {
+      const stacks = lab.nodes.filter((n) => n.software.some((x) => x === "ovn-host" || x === "ovn-central" || x === "openvswitch"));
+      if (stacks.length) {
+        say(`starting OVS/OVN on ${stacks.map((n) => `${n.name} (${n.software.join(", ")})`).join(", ")}`);
+        await Promise.all(
+          stacks.map((n) =>
+            limit(async () => {
+              const h = host(n);
+              if (n.software.some((x) => x === "ovn-host" || x === "openvswitch")) await txOff(lab, n, h, fabric);
+              await startStack(n, h, ovsDir(h), (d) => rec.update((s) => s.processes.push({ ...d.ref, name: d.name, node: n.name })));
+              for (const argv of switchCommands(n)) await mustIn(h, argv, `bridges of ${n.name}`);
+              await kernelDatapathPass(n, h.machineView?.() ?? h);
+            }),
+          ),
+        );
+      }
+      for (const n of lab.nodes.filter((x) => x.software.includes("kolla"))) await txOff(lab, n, host(n), fabric);
+    };
+
+    const servicesPart = async () => {
+      let images: ImageServing | undefined;
+      if (imageHosts.length && pki) {
         say(`building the image server's tree (${imageHosts.join(", ")})`);
         const [image, ...certs] = await Promise.all([ensureImage(), ...imageHosts.map((h) => serverCert(pki, h))]);
         images = { image: image!, certs: new Map(imageHosts.map((h, k) => [h, certs[k]!])) };
       }
-    }
-    const daemons = lab.nodes.flatMap((n) => serviceDaemons(n, host(n).stateDir, images).map((spec) => ({ node: n, spec })));
-    if (daemons.length) say(`starting ${daemons.map((d) => `${d.spec.name}@${d.node.name}`).join(", ")}`);
-    await Promise.all(
-      daemons.map((d) =>
-        limit(async () => {
-          const h = d.spec.onMachine ? (host(d.node).machineView?.() ?? host(d.node)) : host(d.node);
-          await writeFiles(h, d.spec);
-          const daemon = h.spawn(d.spec.name, d.spec.argv, { log: join(nodeDir(rec, d.node.name), `${d.spec.name.replace(":", "-")}.log`) });
-          rec.update((s) => s.processes.push({ ...daemon.ref, name: d.spec.name, node: d.node.name }));
-          await waitFor(h, daemon, d.spec.ready);
-        }),
-      ),
-    );
-    check();
+      const daemons = lab.nodes.flatMap((n) => serviceDaemons(n, host(n).stateDir, images).map((spec) => ({ node: n, spec })));
+      if (daemons.length) say(`starting ${daemons.map((d) => `${d.spec.name}@${d.node.name}`).join(", ")}`);
+      await Promise.all(
+        daemons.map((d) =>
+          limit(async () => {
+            const h = d.spec.onMachine ? (host(d.node).machineView?.() ?? host(d.node)) : host(d.node);
+            await writeFiles(h, d.spec);
+            const daemon = h.spawn(d.spec.name, d.spec.argv, { log: join(nodeDir(rec, d.node.name), `${d.spec.name.replace(":", "-")}.log`) });
+            rec.update((s) => s.processes.push({ ...daemon.ref, name: d.spec.name, node: d.node.name }));
+            await waitFor(h, daemon, d.spec.ready);
+          }),
+        ),
+      );
+    };
 
     let incus: string | undefined;
-    if (members.length) {
+    const incusPart = async () => {
+      if (!members.length || !pki) return;
       incus = incusVersion();
       say(`starting Incus ${incus} on ${members.map((n) => n.name).join(", ")} and forming the cluster`);
       const ms: Member[] = members.map((n) => ({ node: n, host: host(n), view: host(n).machineView?.() ?? host(n) }));
-      await Promise.all(ms.map((m) => limit(() => startIncusd(m, pkiOf(rec.dir).caFile, (d) => rec.update((s) => s.processes.push({ ...d.ref, name: d.name, node: m.node.name }))))));
+      await Promise.all(ms.map((m) => limit(() => startIncusd(m, pki.caFile, (d) => rec.update((s) => s.processes.push({ ...d.ref, name: d.name, node: m.node.name }))))));
       await formCluster(ms);
-      check();
-    }
+    };
+
+    await settleAll([stacksPart(), servicesPart(), incusPart()]);
+    check();
 
     rec.update((s) => {
       s.phase = "up";
@@ -209,6 +215,13 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
     }
     throw e;
   }
+}
+
+/** Awaits every part, then throws the first failure (no part is left running while the start unwinds). */
+async function settleAll(parts: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(parts);
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
 }
 
 /** Real hosts: nothing is built; the lab's nodes are the inventory's hosts, read-only unless `apply`. */

@@ -112,7 +112,7 @@ async function must(h: Host, argv: string[], what: string, input?: string): Prom
 export async function startIncusd(m: Member, caFile: string, started: (d: Daemon) => void): Promise<void> {
   const dir = incusDir(m.host.stateDir);
   copyFileSync(caFile, join(m.host.stateDir, "lab-ca.crt"));
-  await must(m.view, ["mkdir", "-p", "-m", "0711", dir], "creating INCUS_DIR");
+  await must(m.view, ["mkdir", "-p", "-m", "0711", dir, ovsDir(m.host)], "creating INCUS_DIR");
   await must(m.view, ["mkdir", "-p", "-m", "0700", join(m.host.stateDir, "incus-client")], "creating INCUS_CONF");
   if (m.view !== m.host) {
     // A container node's namespace seen from this machine: its resolver and hosts, not this machine's.
@@ -139,6 +139,7 @@ export async function formCluster(members: Member[]): Promise<void> {
   // JSON is YAML: the preseed needs no YAML writer.
   await must(first.view, ["incus", "admin", "init", "--preseed"], "bootstrapping the Incus cluster (incus admin init --preseed)", JSON.stringify(bootstrap));
   if (!rest.length) return;
+  // One after the other (joining in parallel measured no faster: about 1.1 s for two either way).
   for (const m of rest) {
     const token = (await must(first.view, ["incus", "cluster", "add", m.node.name, "--quiet"], `incus cluster add ${m.node.name}`)).trim();
     const join = {
