@@ -12,7 +12,7 @@ import { natRuleset } from "../topology/fabric/nat.ts";
 import { must, run } from "../topology/run/exec.ts";
 import type { RunState } from "../topology/run/state.ts";
 
-const RUNS = Number(process.argv[2] ?? 7);
+const RUNS = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 7);
 const LAB = fileURLToPath(new URL("../topology/labs/incus-ovn.yaml", import.meta.url));
 const FROM = "pamonha1";
 const TO = "203.0.113.1";
@@ -93,8 +93,9 @@ async function bare(lab: Lab, k: number): Promise<[number, number]> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const lab = loadLab(LAB);
-// The physical layer against bare `ip`: without the OVS/OVN node software, which bare `ip` does not start either.
-const physical: Lab = { ...lab, nodes: lab.nodes.map((n) => ({ ...n, software: [] })) };
+// The physical layer against bare `ip`: without the node software (OVS/OVN, Incus) and Incus's
+// image server, which bare `ip` does not start either.
+const physical: Lab = { ...lab, nodes: lab.nodes.map((n) => ({ ...n, software: [], services: n.services.filter((x) => x.type !== "images") })) };
 const lib: [number, number, number][] = [];
 const flo: [number, number][] = [];
 await library(physical); // warm-up (page cache, module loading)

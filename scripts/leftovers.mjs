@@ -1,8 +1,24 @@
-// Prints the lab namespaces, run directories and labwright containers on this machine (JSON), so the
+// Prints the lab namespaces, run directories, labwright containers and labwright's incusd processes
+// (with whatever they started) on this machine (JSON), so the
 // suites' leftover check counts only what the suites themselves created: a user's own lab that is
 // up is not a leftover.
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+
+/** incusd processes labwright started: their environment names INCUS_DIR=/run/labwright-incus (topology/stacks/incus.ts). */
+function incusds() {
+  const out = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (!readFileSync(`/proc/${d}/cmdline`, "utf8").startsWith("/usr/libexec/incus/incusd\0")) continue;
+      if (readFileSync(`/proc/${d}/environ`, "utf8").split("\0").includes("INCUS_DIR=/run/labwright-incus")) out.push(d);
+    } catch {
+      /* gone */
+    }
+  }
+  return out.sort();
+}
 
 export function leftovers() {
   const namespaces = existsSync("/run/netns") ? readdirSync("/run/netns").filter((n) => n.startsWith("lw-")).sort() : [];
@@ -16,7 +32,7 @@ export function leftovers() {
   } catch {
     /* no Docker engine: no containers */
   }
-  return { namespaces, runs, containers };
+  return { namespaces, runs, containers, incusd: incusds() };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) console.log(JSON.stringify(leftovers()));

@@ -1,5 +1,5 @@
 import { token } from "../run/tokens.ts";
-/** Command-line helpers shared by the emulated CLIs (incus, openstack). */
+/** Command-line helpers of the emulated openstack CLI. */
 
 /** A boxed table as incus and openstack print them. */
 export function table(head: string[], rows: string[][]): string {
