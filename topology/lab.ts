@@ -193,7 +193,7 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
       incus = incusVersion();
       say(`starting Incus ${incus} on ${members.map((n) => n.name).join(", ")} and forming the cluster`);
       const ms: Member[] = members.map((n) => ({ node: n, host: host(n), view: host(n).machineView?.() ?? host(n) }));
-      await Promise.all(ms.map((m) => limit(() => startIncusd(m, pki.caFile, (d) => rec.update((s) => s.processes.push({ ...d.ref, name: d.name, node: m.node.name }))))));
+      await Promise.all(ms.map((m) => limit(() => startIncusd(m, pki.caFile, (d) => rec.update((s) => s.processes.push({ ...d.ref, name: d.name, node: m.node.name, hard: true }))))));
       await formCluster(ms);
     };
 

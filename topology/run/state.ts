@@ -27,7 +27,8 @@ const RunStateSchema = z.object({
   phase: z.enum(["starting", "up", "stopping"]),
   /** Recorded before they are created, so a crash mid-start leaves nothing unaccounted for. */
   namespaces: z.array(z.string()),
-  processes: z.array(Ref.extend({ name: z.string(), node: z.string() })),
+  /** `hard`: ended with SIGKILL at once (it ends everything it started with it: incusd's pid namespace). */
+  processes: z.array(Ref.extend({ name: z.string(), node: z.string(), hard: z.boolean().optional() })),
   /** Files outside the run directory (e.g. /etc/netns/<ns>/ for per-node resolv.conf). */
   paths: z.array(z.string()),
   /** Nodes and instances: their namespace, and the environment commands in them get (OVS/OVN directories). */

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { run } from "./exec.ts";
-import { type ProcessRef, processStart, terminate } from "./process.ts";
+import { isAlive, type ProcessRef, processStart, terminate } from "./process.ts";
 import { NS_PREFIX, ownedBy, removeRunDir, type RunState } from "./state.ts";
 import { batchLine } from "./tokens.ts";
 
@@ -100,7 +100,11 @@ export async function teardownRun(id: string, state?: Readonly<RunState> | null,
     const net = netnsOf(p.pid);
     return net !== null && !others.has(net) && !found.some((f) => f.pid === p.pid);
   });
-  const processes = await terminate([...found, ...recordedRefs]);
+  // Processes recorded as `hard` first, with SIGKILL: a pid namespace's keeper (incusd's `unshare
+  // --kill-child`) ends its whole namespace at once, where SIGTERM would start a graceful shutdown.
+  const hard = (state?.id === id && !opts.only ? state.processes : []).filter((p) => p.hard && isAlive(p));
+  await terminate(hard, 0);
+  const processes = hard.length + (await terminate([...found, ...recordedRefs].filter((p) => !hard.some((h) => h.pid === p.pid))));
   if (existing.length) {
     const r = await run(["ip", "-force", "-batch", "-"], {
       input: existing.map((ns) => batchLine("netns", "delete", ns)).join(""),

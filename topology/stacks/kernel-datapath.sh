@@ -30,7 +30,7 @@ TABLE=labwright_ovsports
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S.%3N)" "$*"; }
 vsctl() { ovs-vsctl --timeout=10 "$@"; }
 # Interfaces that are plain devices (NICs, veths): an empty or "system" type.
-system_ports() { vsctl --bare --columns=name find interface 'type=""'; vsctl --bare --columns=name find interface type=system; }
+system_ports() { vsctl -f csv --no-headings --columns=name,type list interface | awk -F, '{ t = $2; gsub(/"/, "", t); n = $1; gsub(/"/, "", n); if (t == "" || t == "system") print n }'; }
 is_nic() {
   local n
   for n in "${nics[@]}"; do [[ $n == "$1" ]] && return 0; done
@@ -51,7 +51,7 @@ carrier() {
   vsctl br-exists "$CARRIER" && return 0
   read -r holder prefix < <(ip -o -4 addr show | awk -v ip="$ip" '{ split($4, a, "/"); if (a[1] == ip) { print $2, a[2]; exit } }')
   [[ -n ${holder:-} ]] && is_nic "$holder" || return 0
-  system_ports | grep -qx -- "$holder" && return 0
+  grep -qx -- "$holder" <<<"$ports_now" && return 0
   mac=$(cat "/sys/class/net/$holder/address")
   routes=$(ip -4 -o route show dev "$holder")
   vsctl --may-exist add-br "$CARRIER" -- set bridge "$CARRIER" datapath_type=netdev "other_config:hwaddr=$mac" -- --may-exist add-port "$CARRIER" "$holder" || return 1
@@ -66,12 +66,13 @@ carrier() {
       ip route replace ${line/ dev $holder/ dev $CARRIER}
     fi
   done <<<"$routes"
+  moved=1
   log "tunnel endpoint $ip: $holder is now a port of $CARRIER, which carries the address"
 }
 
 filters() {
   local ports have p lines=()
-  ports=$(system_ports)
+  ports=$ports_now
   have=$(nft list table netdev "$TABLE" 2>/dev/null | awk '$1 == "chain" { print $2 }')
   for p in $ports; do
     is_nic "$p" || continue
@@ -116,7 +117,7 @@ peer_tx_off() {
 offload() {
   local p
   pending=0
-  for p in $(system_ports); do
+  for p in $ports_now; do
     is_nic "$p" && continue
     [[ -e /sys/class/net/$p ]] || continue
     [[ -e $dir/offload-$p ]] && continue
@@ -133,7 +134,10 @@ pass() {
   exec 9>"$dir/kernel-datapath.lock"
   flock 9
   datapaths
+  ports_now=$(system_ports)
+  moved=0
   carrier
+  ((moved)) && ports_now=$(system_ports)
   filters
   offload
   flock -u 9

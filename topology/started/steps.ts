@@ -65,7 +65,7 @@ async function realStep(host: Host, step: Exclude<ActionStep, { kind: "run" }>):
 async function incusStep(ctx: StepContext, host: Host, step: Extract<ActionStep, { kind: "incus" }>): Promise<CommandResult> {
   if (!ctx.incus) throw new Error("this lab has no Incus cluster member");
   const r = await (host.machineView?.() ?? host).exec(["incus", ...step.command.argv], { timeoutS: 300 });
-  for (const m of ctx.incus.memberNames) await ctx.reconcile(m);
+  await Promise.all(ctx.incus.memberNames.map((m) => ctx.reconcile(m)));
   await ctx.incus.refresh();
   await ctx.incus.settle();
   return r;
