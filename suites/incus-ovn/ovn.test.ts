@@ -72,7 +72,14 @@ describe(`[${BACKEND}] the seed's failure: OVN on the dedicated NIC's addresses,
 
 describe(`[${BACKEND}] the seed's fix: UPLINK on the bare enp3s0, OVN on the management network`, () => {
   const sc = scenario(lab, "ovn-fix");
-  const s = useLab(lab);
+  const s = useLab(lab, {
+    logAllow: [
+      // Deleting the last OVN network (the delete test): while Incus stops the uplink on a member,
+      // ovs-vswitchd found enp3s0 down for a moment before the bridge went (seen on one member, in
+      // some runs; enp3s0 is up afterwards).
+      { match: /(netdev_linux\|WARN\|error receiving Ethernet packet on enp3s0|dpif_netdev\|ERR\|error receiving data from enp3s0): Network is down/, why: "the uplink's parent is down for a moment while Incus stops the uplink" },
+    ],
+  });
 
   it("the seed's steps all succeed, and test-ovn's uplink address is the first of ipv4.ovn.ranges", async () => {
     await applySteps(s(), sc.steps);
@@ -167,7 +174,7 @@ describe(`[${BACKEND}] the seed's fix: UPLINK on the bare enp3s0, OVN on the man
     expect((await s().sh("pamonha3", "ovn-nbctl --timeout=3 show")).exitCode).not.toBe(0); // no central on pamonha3
   });
 
-  it("deleting an instance and its network unwinds the OVN rows; with the last network gone, Incus removes its uplink bridges", async () => {
+  it("deleting an instance and its network unwinds the OVN rows; with the last network gone, Incus removes its uplink bridges ", async () => {
     for (const cmd of ["delete web1 --force", "network delete web"]) {
       const r = await incus(s(), "pamonha1", cmd);
       expect(r.exitCode, `${cmd}: ${r.stderr}`).toBe(0);
@@ -183,7 +190,8 @@ describe(`[${BACKEND}] the seed's fix: UPLINK on the bare enp3s0, OVN on the man
   });
 
   it("no OVS/OVN log line outside the allowlist", async () => {
-    expect(await s().logProblems()).toEqual([]);
+    const problems = await s().logProblems();
+    expect(problems, problems.map((p) => `${p.node}: ${p.line}`).join("\n")).toEqual([]);
   });
 });
 
