@@ -120,4 +120,17 @@ describe("the real Incus leaves nothing behind", () => {
     expect(runIds().filter((x) => !before.has(x))).toEqual([]);
     expect(listLabNamespaces().filter((n) => !nsBefore.has(n))).toEqual([]);
   });
+
+  it("an Incus too old for the lab stops at preflight (exit 3) naming the package and the suite to install it from, before anything is created", async () => {
+    const file = writeLab("tiny-incus.yaml", TINY);
+    const fake = join(file, "..", "incusd");
+    await execa("sh", ["-c", `printf '#!/bin/sh\\necho 5.21.2\\n' > ${fake}`]);
+    chmodSync(fake, 0o755);
+    const before = new Set(runIds());
+    const r = await labwright(["run", file], { env: { LABWRIGHT_INCUSD: fake } });
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toContain("Incus 5.21.2 is too old for this lab (needs 6.0 or newer)");
+    expect(r.stderr).toContain("apt-get install -t bookworm-backports --no-install-recommends incus-base");
+    expect(runIds().filter((x) => !before.has(x))).toEqual([]);
+  });
 });
