@@ -5,7 +5,7 @@ import type { Daemon, Host } from "../backends/host.ts";
 import type { NodeSpec } from "../model/types.ts";
 import { PreflightError } from "../run/preflight.ts";
 import { pathExists } from "../wait/path.ts";
-import { waitFor } from "../wait/wait.ts";
+import { logTail, waitFor } from "../wait/wait.ts";
 import { ovsDir } from "./ovs.ts";
 
 /**
@@ -137,12 +137,16 @@ export async function formCluster(members: Member[]): Promise<void> {
     cluster: { server_name: first.node.name, enabled: true },
   };
   // JSON is YAML: the preseed needs no YAML writer.
-  await must(first.view, ["incus", "admin", "init", "--preseed"], "bootstrapping the Incus cluster (incus admin init --preseed)", JSON.stringify(bootstrap));
+  try {
+    await must(first.view, ["incus", "admin", "init", "--preseed"], "bootstrapping the Incus cluster (incus admin init --preseed)", JSON.stringify(bootstrap));
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n  incusd on ${first.node.name}:\n${logTail(join(first.host.stateDir, "incusd.log"))}`);
+  }
   if (!rest.length) return;
   // One after the other (joining in parallel measured no faster: about 1.1 s for two either way).
   for (const m of rest) {
     const token = (await must(first.view, ["incus", "cluster", "add", m.node.name, "--quiet"], `incus cluster add ${m.node.name}`)).trim();
-    const join = {
+    const preseed = {
       cluster: {
         enabled: true,
         server_name: m.node.name,
@@ -151,6 +155,10 @@ export async function formCluster(members: Member[]): Promise<void> {
         member_config: [{ entity: "storage-pool", name: "local", key: "source", value: "" }],
       },
     };
-    await must(m.view, ["incus", "admin", "init", "--preseed"], `${m.node.name} joining the Incus cluster`, JSON.stringify(join));
+    try {
+      await must(m.view, ["incus", "admin", "init", "--preseed"], `${m.node.name} joining the Incus cluster`, JSON.stringify(preseed));
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n  incusd on ${m.node.name}:\n${logTail(join(m.host.stateDir, "incusd.log"))}\n  incusd on ${first.node.name}:\n${logTail(join(first.host.stateDir, "incusd.log"))}`);
+    }
   }
 }
