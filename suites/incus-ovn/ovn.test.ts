@@ -72,14 +72,13 @@ describe(`[${BACKEND}] the seed's failure: OVN on the dedicated NIC's addresses,
 
 describe(`[${BACKEND}] the seed's fix: UPLINK on the bare enp3s0, OVN on the management network`, () => {
   const sc = scenario(lab, "ovn-fix");
-  const s = useLab(lab, {
-    logAllow: [
-      // Deleting the last OVN network (the delete test): while Incus stops the uplink on a member,
-      // ovs-vswitchd found enp3s0 down for a moment before the bridge went (seen on one member, in
-      // some runs; enp3s0 is up afterwards).
-      { match: /(netdev_linux\|WARN\|error receiving Ethernet packet on enp3s0|dpif_netdev\|ERR\|error receiving data from enp3s0): Network is down/, why: "the uplink's parent is down for a moment while Incus stops the uplink" },
-    ],
-  });
+  const allow = [
+    // Deleting the last OVN network (the delete test): while Incus stops the uplink on a member,
+    // ovs-vswitchd found enp3s0 down for a moment before the bridge went (seen on one or two
+    // members, in some runs; enp3s0 is up afterwards).
+    { match: /(netdev_linux\|WARN\|error receiving Ethernet packet on enp3s0|dpif_netdev\|ERR\|error receiving data from enp3s0): Network is down/, why: "the uplink's parent is down for a moment while Incus stops the uplink" },
+  ];
+  const s = useLab(lab, { logAllow: allow });
 
   it("the seed's steps all succeed, and test-ovn's uplink address is the first of ipv4.ovn.ranges", async () => {
     await applySteps(s(), sc.steps);
@@ -190,7 +189,7 @@ describe(`[${BACKEND}] the seed's fix: UPLINK on the bare enp3s0, OVN on the man
   });
 
   it("no OVS/OVN log line outside the allowlist", async () => {
-    const problems = await s().logProblems();
+    const problems = (await s().logProblems()).filter((p) => !allow.some((a) => a.match.test(p.line)));
     expect(problems, problems.map((p) => `${p.node}: ${p.line}`).join("\n")).toEqual([]);
   });
 });
@@ -206,6 +205,15 @@ describe(`[${BACKEND}] capacity: one uplink address per OVN network`, () => {
       // raced, the second found the first's datapath flow key already installed (ofproto-dpif-upcall.c);
       // its packet is still handled, only not cached.
       { match: /ofproto_dpif_upcall\|WARN\|upcall_cb failure: ukey installation fails/, why: "two upcalls of the same flow raced under the ARP fan-out" },
+      // With the real Incus (6.0.4), 200 networks keep northd, three ovn-controllers and three
+      // ovs-vswitchd recomputing on 2 cores for ten minutes: ovs-vswitchd sometimes does not answer
+      // ovn-controller's OpenFlow probe within 5 s, and ovn-controller reconnects.
+      { match: /rconn\|ERR\|unix:\S+\/br-int\.mgmt: no response to inactivity probe after \d+ seconds, disconnecting|rconn\|WARN\|br-int<->unix#\d+: connection dropped \(Connection reset by peer\)/, why: "ovs-vswitchd busy for over 5 s under the 200-network load" },
+      // Two chassis learned the uplink gateway's MAC for the same router port at once; the second
+      // insert is refused by the index and ovn-controller goes on with the existing row.
+      { match: /ovsdb_idl\|WARN\|transaction error: .*Transaction causes multiple rows in \\?"MAC_Binding\\?" table to have identical values/, why: "two chassis raced to record the same MAC binding" },
+      // Rate-limit summaries of if_status warnings (the gateway port moving between chassis).
+      { match: /if_status\|WARN\|Dropped \d+ log messages in last \d+ seconds/, why: "rate-limited if_status warnings" },
     ],
   });
 
