@@ -20,7 +20,7 @@ export type { StepResult };
 /** A lab that is up. Dispose of it (`await using`) or call stop(). */
 export class StartedLab extends LabProbes implements AsyncDisposable {
   private stopped: Promise<TeardownReport> | null = null;
-  /** What the real Incus of the nodes with `software: [incus]` says exists (instances, networks), if any. */
+  /** What the real Incus of the nodes with `software: [incus]` says exists (instances, networks), if any (labs built on this machine; real hosts keep their own instances). */
   readonly incus: IncusView | null;
   /** The Incus version the members run (when the lab has members on this machine). */
   readonly incusVersion?: string;
@@ -51,7 +51,7 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
     const adapters = emulatorHosts(this);
     const members = lab.nodes.filter((n) => n.software.includes("incus"));
     this.incus =
-      members.length && !this.readOnly
+      members.length && backend.builds && !this.readOnly
         ? new IncusView({
             members,
             record,
