@@ -41,7 +41,8 @@ if ! { [ -x /usr/libexec/incus/incusd ] && command -v incus >/dev/null; }; then
   . /etc/os-release
   if [ "${ID:-}" = debian ] && [ "${VERSION_CODENAME:-}" = bookworm ]; then
     if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
-      mirror=$(grep -hs '^\(URIs:\|deb \)' /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list | grep -o 'https\?://[^ ]*' | grep -v security | head -1)
+      # (grep exits 2 when one of the files is absent, as /etc/apt/sources.list is on deb822-only systems)
+      mirror=$({ grep -hs '^\(URIs:\|deb \)' /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list || true; } | grep -o 'https\?://[^ ]*' | grep -v security | head -1 || true)
       say "adding bookworm-backports (${mirror:-http://deb.debian.org/debian}) for Incus"
       echo "deb ${mirror:-http://deb.debian.org/debian} bookworm-backports main" >/etc/apt/sources.list.d/labwright-bookworm-backports.list
     fi
