@@ -17,6 +17,8 @@ import { ovsDir, ovsEnv, startStack, txOffScript } from "./stacks/ovs.ts";
 import { kernelDatapathPass } from "./stacks/kernel-datapath.ts";
 import { formCluster, incusEnv, incusVersion, type Member, startIncusd } from "./stacks/incus.ts";
 import { ensureImage } from "./stacks/incus-image.ts";
+import { neutronVersion } from "./stacks/openstack.ts";
+import { kollaEnv } from "./emulators/openstack/node.ts";
 import { createCa, serverCert } from "./fabric/pki.ts";
 import type { ImageServing } from "./fabric/daemons.ts";
 import { StartedLab } from "./started/started-lab.ts";
@@ -58,7 +60,7 @@ export function toolsFor(lab: Lab): string[] {
     if (n.software.includes("incus")) for (const t of ["unshare", "nsenter", "flock", "ovsdb-client"]) tools.add(t);
     if (n.services.some((x) => x.type === "images")) for (const t of ["openssl", "apt-get", "dpkg-deb"]) tools.add(t);
     if (n.software.includes("openvswitch")) for (const t of ["ovs-vswitchd", "ovs-vsctl"]) tools.add(t);
-    if (n.software.includes("kolla")) for (const t of ["ovs-vswitchd", "ovs-vsctl", "ovs-ofctl", "iptables-restore", "curl", "dnsmasq", "busybox", "arping"]) tools.add(t);
+    if (n.software.includes("kolla")) for (const t of ["ovs-vswitchd", "ovs-vsctl", "ovs-ofctl", "ovsdb-client", "flock", "iptables", "curl", "busybox", "unshare", "nsenter", "cp"]) tools.add(t);
   }
   return [...tools];
 }
@@ -80,6 +82,7 @@ export async function preflightLab(lab: Lab, backend: Backend): Promise<void> {
   if (backend.builds) {
     preflight(toolsFor(lab));
     if (lab.nodes.some((n) => n.software.includes("incus"))) incusVersion();
+    if (lab.nodes.some((n) => n.software.includes("kolla"))) neutronVersion();
   }
   await backend.preflight(lab);
 }
@@ -101,7 +104,7 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
       for (const n of lab.nodes) {
         const dir = nodeDir(rec, n.name);
         mkdirSync(dir, { recursive: true, mode: 0o700 });
-        const env = { ...(n.software.length ? ovsEnv(join(dir, "ovs")) : {}), ...(n.software.includes("incus") ? incusEnv(dir) : {}) };
+        const env = { ...(n.software.length ? ovsEnv(join(dir, "ovs")) : {}), ...(n.software.includes("incus") ? incusEnv(dir) : {}), ...(n.software.includes("kolla") ? kollaEnv(dir) : {}) };
         s.nodes[n.name] = { namespace: "", ...(Object.keys(env).length ? { env } : {}) };
       }
     });

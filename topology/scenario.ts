@@ -6,6 +6,7 @@ import { PreflightError } from "./run/preflight.ts";
 import { type Lab, type ScenarioSpec, stepCommand } from "./model/types.ts";
 import type { LogProblem } from "./stacks/ovs.ts";
 import { incusVersion } from "./stacks/incus.ts";
+import { neutronVersion } from "./stacks/openstack.ts";
 
 export type StepRecord =
   | {
@@ -100,6 +101,7 @@ export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOpti
       } else if (step.kind !== "check") {
         const r = await started.runStep(step);
         say(`${step.on}$ ${stepCommand(step)}  ${r.asExpected ? "ok" : `NOT AS EXPECTED: ${r.reason}`}`);
+        for (const n of started.notes.splice(0)) say(`note: ${n}`);
         res.steps.push({
           kind: "run",
           name: step.name,
@@ -183,7 +185,12 @@ export async function runLab(lab: Lab, opts: ScenarioOptions & { only?: string[]
     lab: lab.name,
     file: lab.file,
     backend: backend.name,
-    software: backend.builds && lab.nodes.some((n) => n.software.includes("incus")) ? { incus: incusVersion() } : {},
+    software: backend.builds
+      ? {
+          ...(lab.nodes.some((n) => n.software.includes("incus")) ? { incus: incusVersion() } : {}),
+          ...(lab.nodes.some((n) => n.software.includes("kolla")) ? { neutron: neutronVersion() } : {}),
+        }
+      : {},
     startedAt,
     ok: scenarios.length > 0 && scenarios.every((s) => s.ok),
     scenarios,

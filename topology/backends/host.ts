@@ -19,6 +19,32 @@ export interface Daemon {
   readonly log: string;
 }
 
+/**
+ * A part of a node with mount, pid and UTS namespaces of its own, sharing the node's network
+ * namespace: where a product's daemons run as on a host of their own (see backends/enclave.ts).
+ */
+export interface EnclaveSpec {
+  /** Names it (its keeper process, messages). */
+  name: string;
+  /** Its hostname (agents register under it). */
+  hostname: string;
+  /** Directories that get a fresh, private tmpfs inside (e.g. /run/netns, /tmp). */
+  tmpfs: readonly string[];
+  /** Environment of every command run in it. */
+  env?: Record<string, string>;
+  /** The keeper's log, on this machine. */
+  log: string;
+}
+
+export interface Enclave extends Host {
+  /** On this machine: ending it with SIGKILL ends every process in the enclave, and its mounts. */
+  readonly keeper: Daemon;
+  /** Where a path of the enclave's view is on this machine (/proc/<its init>/root/...). */
+  machinePath(p: string): string;
+  /** Ends a daemon started here and every process it started (workers, helpers): SIGTERM, SIGKILL after `graceMs`. */
+  stop(d: Daemon, graceMs: number): Promise<void>;
+}
+
 export interface SpawnOptions {
   env?: Record<string, string>;
   /** Log file on this machine. */
@@ -66,6 +92,11 @@ export interface Host {
    * Daemons that must see this machine's processes (incusd and its instances) run here.
    */
   machineView?(): Host;
+  /**
+   * Starts an enclave in the node's network namespace (see EnclaveSpec); `started` records its
+   * keeper before it is awaited. Hosts without namespaces on this machine (real hosts) have none.
+   */
+  enclave?(spec: EnclaveSpec, started: (keeper: Daemon) => void): Promise<Enclave>;
   /** Runs argv in the node attached to this terminal (`labwright exec`); returns its exit code. */
   interactive(argv: readonly string[], env: Record<string, string>): number;
   /** Runs argv in the node with its standard output into a file descriptor of this machine (binary-safe: packet captures). */

@@ -18,6 +18,11 @@ export abstract class LocalHost implements Host {
   abstract readonly stateDir: string;
   protected abstract readonly env: Record<string, string>;
 
+  /** The environment every command in the node gets. */
+  get environment(): Record<string, string> {
+    return this.env;
+  }
+
   /** argv on this machine that runs `argv` inside the node. */
   abstract command(argv: readonly string[]): string[];
   /** Where a path of the node's view is on this machine. */

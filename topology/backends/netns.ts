@@ -8,7 +8,8 @@ import { namespaceName, nodeDir, runDir, type RunRecord, type RunState } from ".
 import { namespaceExists } from "../run/teardown.ts";
 import { batchLine } from "../run/tokens.ts";
 import type { Backend, Nodes } from "./backend.ts";
-import type { Host } from "./host.ts";
+import type { Daemon, Enclave, EnclaveSpec, Host } from "./host.ts";
+import { startEnclave } from "./enclave.ts";
 import { LocalHost } from "./local-host.ts";
 
 /**
@@ -33,6 +34,10 @@ export class NetnsHost extends LocalHost {
 
   machineView(): Host {
     return this;
+  }
+
+  enclave(spec: EnclaveSpec, started: (keeper: Daemon) => void): Promise<Enclave> {
+    return startEnclave(this, spec, started);
   }
 
   /** `/etc/<file>` of the node is /etc/netns/<ns>/<file> (bind-mounted by `ip netns exec`); other paths are the machine's. */
@@ -100,10 +105,11 @@ export async function guestNamespace(rec: RunRecord, name: string, of: string, e
 /**
  * A namespace someone else made (an Incus instance's), given by a path to it (`/proc/<pid>/ns/net`
  * as this machine sees it), named under /run/netns like a guest so every tool reaches it by name;
- * `resolvConf` is the guest's own resolv.conf on this machine, which commands in it see (live).
+ * `resolvConf` is the guest's own resolv.conf on this machine, which commands in it see (live);
+ * without one (a router's namespace), the guest gets an empty one, never the machine's.
  * Teardown unmounts the name; the namespace itself lives as long as its owner keeps it.
  */
-export async function attachNamespace(rec: RunRecord, name: string, of: string, nsPath: string, resolvConf: string): Promise<Host> {
+export async function attachNamespace(rec: RunRecord, name: string, of: string, nsPath: string, resolvConf: string | null): Promise<Host> {
   const ns = namespaceName(rec.id, name);
   if (namespaceExists(ns)) throw new Error(`namespace ${ns} already exists`);
   rec.update((s) => {
@@ -116,8 +122,8 @@ export async function attachNamespace(rec: RunRecord, name: string, of: string, 
   const etc = join("/etc/netns", ns);
   mkdirSync(etc, { recursive: true });
   // Never this machine's resolver: without a resolv.conf of its own the guest gets an empty one.
-  if (existsSync(resolvConf)) symlinkSync(resolvConf, join(etc, "resolv.conf"));
-  else writeFileSync(join(etc, "resolv.conf"), "# the instance has no /etc/resolv.conf\n");
+  if (resolvConf !== null && existsSync(resolvConf)) symlinkSync(resolvConf, join(etc, "resolv.conf"));
+  else writeFileSync(join(etc, "resolv.conf"), `# ${name} has no /etc/resolv.conf of its own\n`);
   const dir = nodeDir(rec.dir, name);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   return new NetnsHost(name, ns, dir);

@@ -7,6 +7,7 @@ import { closest, distance } from "fastest-levenshtein";
 import { codeFrame, LabFileError, type Problem, pathString } from "./problems.ts";
 import { IncusArgsError, parseIncus } from "./commands/incus.ts";
 import { OpenstackArgsError, parseOpenstack } from "./commands/openstack.ts";
+import { type Ini, IniError, parseIni } from "./commands/ini.ts";
 import { type KollaGlobals, KollaConfigError, readGlobals } from "./commands/kolla-globals.ts";
 import { CheckStep, type Expectation, ExpectationKinds, IncusStep, KollaStep, LabDoc, type LabDocT, Lan, Node, OpenstackStep, RunStep, Scenario } from "./schema.ts";
 import type { InterfaceSpec, Lab, LanSpec, Located, NodeSpec, ScenarioSpec, Step } from "./types.ts";
@@ -549,8 +550,8 @@ function launched(raw: unknown[]): string[] {
     if (item && typeof item === "object" && typeof (item as { openstack?: unknown }).openstack === "string") {
       try {
         const c = parseOpenstack((item as { openstack: string }).openstack);
-        if (c.verb === "server create") out.push(c.args[0]!);
-        if (c.verb === "router create") out.push(`qrouter-${c.args[0]}`);
+        if (c.nova?.verb === "server create") out.push(c.nova.name);
+        if (c.router !== undefined) out.push(`qrouter-${c.router}`);
       } catch {
         /* reported when the step itself is read */
       }
@@ -631,7 +632,17 @@ function steps(raw: unknown[], at: Path, ctx: RefContext): Step[] {
           for (const [key, names] of [["network_interface", [g.globals.network_interface]], ["neutron_external_interface", g.globals.neutron_external_interfaces]] as const) {
             for (const nic of names) if (node && !nics.has(nic)) ctx.problems.add([...sat, "globals"], `${g.from}: ${key} names ${nic}, which ${s.on} does not have`, `use one of ${s.on}'s interfaces: ${[...nics].join(", ")}`);
           }
-          out.push({ kind: "kolla", name: s.name, on: s.on, action: s.kolla, globals: g.globals, globalsFrom: g.from, ml2Override: s.config?.["neutron/ml2_conf.ini"], should: s.should, output: s.output, origin });
+          let ml2Override: Ini | undefined;
+          const text = s.config?.["neutron/ml2_conf.ini"];
+          if (text !== undefined) {
+            try {
+              ml2Override = parseIni(text, "neutron/ml2_conf.ini");
+            } catch (e) {
+              if (!(e instanceof IniError)) throw e;
+              ctx.problems.add([...sat, "config", "neutron/ml2_conf.ini"], e.message, "give the ml2 sections and options kolla would merge (e.g. [ml2_type_vlan] network_vlan_ranges = physnet2)");
+            }
+          }
+          out.push({ kind: "kolla", name: s.name, on: s.on, action: s.kolla, globals: g.globals, globalsFrom: g.from, ...(ml2Override ? { ml2Override } : {}), should: s.should, output: s.output, origin });
         }
       }
     } else if (item && typeof item === "object" && "openstack" in item) {
@@ -643,7 +654,7 @@ function steps(raw: unknown[], at: Path, ctx: RefContext): Step[] {
           out.push({ kind: "openstack", name: s.name, on: s.on, line: s.openstack, command: parseOpenstack(s.openstack), should: s.should, output: s.output, origin });
         } catch (e) {
           if (!(e instanceof OpenstackArgsError)) throw e;
-          ctx.problems.add([...sat, "openstack"], e.message, "see docs/lab-files.md (openstack steps) for what labwright emulates");
+          ctx.problems.add([...sat, "openstack"], `openstack ${s.openstack}: ${e.message}`, "write the arguments of the openstack command as you would type them after `openstack` (see docs/lab-files.md, openstack steps)");
         }
       }
     } else {

@@ -1,6 +1,7 @@
 import type { IncusLine } from "./commands/incus.ts";
 import type { KollaGlobals } from "./commands/kolla-globals.ts";
 import type { OpenstackCommand } from "./commands/openstack.ts";
+import type { Ini } from "./commands/ini.ts";
 import type { Expectation, NatRule, ServiceDoc } from "./schema.ts";
 
 export type { Expectation, NatRule, ServiceDoc };
@@ -84,7 +85,8 @@ export type Step =
       readonly globals: KollaGlobals;
       /** Where globals.yml came from: a file path or "inline". */
       readonly globalsFrom: string;
-      readonly ml2Override?: string;
+      /** /etc/kolla/config/neutron/ml2_conf.ini, parsed: merged over what kolla renders. */
+      readonly ml2Override?: Ini;
       readonly should: "succeed" | "fail";
       readonly output?: string;
       readonly origin: Origin;

@@ -47,7 +47,7 @@ export function scenarioReport(s: ScenarioResult): string {
   const stepChecks = new Set(s.steps.flatMap((st) => (st.kind === "check" ? st.checks : [])));
   for (const c of s.checks) if (!stepChecks.has(c)) out.push(...checkLines(c, width, "  "));
   if (s.logProblems.length) {
-    out.push(`  FAIL  OVS/OVN daemon logs: ${s.logProblems.length} WARN/ERR line(s) not on the allowlist (topology/stacks/ovs.ts)`);
+    out.push(`  FAIL  daemon logs: ${s.logProblems.length} line(s) not on the allowlists (OVS/OVN WARN/ERR: topology/stacks/ovs.ts; neutron ERROR: topology/stacks/openstack.ts) nor the scenario's log_allow`);
     for (const p of s.logProblems.slice(0, 10)) out.push(`      ${p.node}: ${p.line}`);
   }
   if (s.forensics) out.push(`  forensics (addresses, routes, neighbours, forwarding, nftables, OVS/OVN state, log tails, pcaps, ovn-trace): ${s.forensics}`);
@@ -56,7 +56,8 @@ export function scenarioReport(s: ScenarioResult): string {
 }
 
 export function labReport(r: LabResult, jsonPath?: string): string {
-  const real = Object.entries(r.software ?? {}).map(([k, v]) => `${k === "incus" ? "Incus" : k} ${v}`);
+  const names: Record<string, string> = { incus: "Incus", neutron: "neutron" };
+  const real = Object.entries(r.software ?? {}).map(([k, v]) => `${names[k] ?? k} ${v}`);
   const out = [`labwright run: ${r.lab} (${r.file}) on the ${r.backend} backend${real.length ? `, with the real ${real.join(", ")}` : ""}`, ""];
   for (const s of r.scenarios) out.push(scenarioReport(s), "");
   const t = r.totals;

@@ -35,6 +35,8 @@ export const TOOL_PACKAGES: Record<string, string> = {
   openssl: "openssl",
   "apt-get": "apt",
   "dpkg-deb": "dpkg",
+  cp: "coreutils",
+  perl: "perl-base",
 };
 
 export class PreflightError extends Error {

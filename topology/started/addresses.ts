@@ -1,6 +1,6 @@
 import { IPv4, IPv4CidrRange } from "ip-num";
 import type { IncusView } from "./incus-view.ts";
-import type { KollaNode } from "../emulators/openstack/node.ts";
+import type { NeutronView } from "./neutron-view.ts";
 import { isIPv4, NETWORK_REF } from "../model/load.ts";
 import type { Lab } from "../model/types.ts";
 
@@ -9,7 +9,7 @@ export class Addresses {
   constructor(
     private readonly lab: Lab,
     private readonly incus: IncusView | null,
-    private readonly kolla: ReadonlyMap<string, KollaNode>,
+    private readonly neutron: readonly NeutronView[],
     /** Is this name a guest (instance, server, router namespace) rather than a lab node? */
     private readonly isGuest: (name: string) => boolean,
   ) {}
@@ -18,8 +18,8 @@ export class Addresses {
   private refAddress(name: string, what: string): string {
     const incus = this.incus?.refAddress(name, what);
     if (incus) return incus;
-    for (const k of this.kolla.values()) {
-      const a = k.neutron?.refAddress(name, what);
+    for (const v of this.neutron) {
+      const a = v.refAddress(name, what);
       if (a) return a;
     }
     throw new Error(`${name}:${what}: no Incus network, OpenStack router or server of that name has such an address`);
@@ -35,8 +35,8 @@ export class Addresses {
       if (!inst.address) throw new Error(`instance ${to} has no address`);
       return inst.address;
     }
-    for (const k of this.kolla.values()) {
-      const a = k.neutron?.serverAddress(to);
+    for (const v of this.neutron) {
+      const a = v.serverAddress(to);
       if (a) return a;
     }
     const target = this.lab.nodes.find((n) => n.name === to);

@@ -1,11 +1,12 @@
+import { join } from "node:path";
 import type { KollaHost } from "../emulators/openstack/node.ts";
 import type { Lab, NodeSpec } from "../model/types.ts";
 import type { RunRecord } from "../run/state.ts";
 import { ovsDir, startStack } from "../stacks/ovs.ts";
-import type { Host } from "../backends/host.ts";
+import type { Daemon, Enclave, Host } from "../backends/host.ts";
 import type { Guests } from "./guests.ts";
 
-/** What the emulators get from the started lab: the adapters below, nothing else. */
+/** What the kolla emulation gets from the started lab: the adapters below, nothing else. */
 interface LabParts {
   readonly lab: Lab;
   readonly record: RunRecord;
@@ -15,26 +16,36 @@ interface LabParts {
 }
 
 export function emulatorHosts(l: LabParts) {
-  const exec = (node: string, argv: string[], timeoutS?: number) => l.host(node).exec(argv, { timeoutS: timeoutS ?? 30 });
   return {
     kolla(n: NodeSpec): KollaHost {
       const node = l.host(n.name);
+      const view = node.machineView?.() ?? node;
+      const record = (d: Daemon, opts: { hard?: boolean; on?: string } = {}) =>
+        l.record.update((s) => s.processes.push({ ...d.ref, name: d.name, node: opts.on ?? n.name, ...(opts.hard ? { hard: true } : {}) }));
+      let enclave: Promise<Enclave> | null = null;
       return {
         node: n.name,
-        dir: node.stateDir,
-        exec,
-        createGuest: async (name) => {
-          await l.guests.create(name, n.name);
-        },
-        addPort: (guest, hostIf, guestIf, mac, mtu) => l.guests.addPort(node, l.guests.get(guest), hostIf, guestIf, mac, mtu),
-        spawnUdp: async (guest, name, argv, port) => {
-          const d = await l.guests.spawnUdp(guest, name, argv, port, node.stateDir);
-          return (sig: NodeJS.Signals) => l.guests.get(guest).signal(d, sig);
-        },
-        startOvs: () =>
-          startStack({ ...n, software: ["openvswitch"] }, node, ovsDir(node), (d) => l.record.update((s) => s.processes.push({ ...d.ref, name: d.name, node: n.name }))),
+        host: node,
+        view,
+        // kolla's openvswitch_db: start-ovsdb-server also listens on ptcp:6640:127.0.0.1 (the agents' ovsdb_connection).
+        startOvs: () => startStack({ ...n, software: ["openvswitch"] }, node, ovsDir(node), (d) => record(d), { ovsdbRemotes: ["ptcp:6640:127.0.0.1"] }),
         reconcile: () => l.reconcile(n.name),
-        writeFile: (where, path, text) => l.host(where).writeFile(path, text),
+        enclave: () => {
+          if (!view.enclave) throw new Error(`${n.name}: the ${node.backend} backend has no enclaves (neutron needs one)`);
+          // The kolla node's host for OpenStack's daemons: its own /run/netns and /tmp, hostname the node's name.
+          enclave ??= view.enclave({ name: "openstack-enclave", hostname: n.name, tmpfs: ["/run/netns", "/tmp"], log: join(node.stateDir, "openstack-enclave.log") }, (k) => record(k, { hard: true }));
+          return enclave;
+        },
+        record: (d) => record(d),
+        createGuest: (name) => l.guests.create(name, n.name),
+        addPort: (guest, hostIf, guestIf, mac, mtu) => l.guests.addPort(node, l.guests.get(guest), hostIf, guestIf, mac, mtu),
+        removeGuest: (name) => l.guests.remove(name),
+        spawnIn: (guest, name, argv) => {
+          const g = l.guests.get(guest);
+          const d = g.spawn(name, argv, { log: join(g.stateDir, `${name}.log`) });
+          record(d, { on: guest });
+          return d;
+        },
       };
     },
   };

@@ -40,7 +40,7 @@ export class Guests {
   }
 
   /** Names a namespace someone else made (an Incus instance's) as guest `name` of node `of`. */
-  async attach(name: string, of: string, nsPath: string, resolvConf: string): Promise<Host> {
+  async attach(name: string, of: string, nsPath: string, resolvConf: string | null): Promise<Host> {
     if (this.hosts.has(name) || this.isNode(name)) throw new Error(`${name} is already a node or guest of the lab`);
     const host = await attachNamespace(this.record, name, of, nsPath, resolvConf);
     this.hosts.set(name, host);

@@ -9,6 +9,8 @@ import { stopRun } from "../backends/lifecycle.ts";
 import { type LogProblem, scanLogs, ovsDir } from "../stacks/ovs.ts";
 import { kernelDatapathPass } from "../stacks/kernel-datapath.ts";
 import { IncusView } from "./incus-view.ts";
+import { NeutronView } from "./neutron-view.ts";
+import { scanNeutronLogs } from "../stacks/openstack.ts";
 import { Addresses } from "./addresses.ts";
 import { emulatorHosts } from "./emulator-hosts.ts";
 import { Guests } from "./guests.ts";
@@ -26,6 +28,10 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
   readonly incusVersion?: string;
   /** kolla-ansible targets (`software: [kolla]`), by node name. */
   readonly kolla = new Map<string, KollaNode>();
+  /** What the real neutron of each kolla node says exists (labs built on this machine). */
+  readonly neutron: NeutronView[] = [];
+  /** Notes for the run's event log (an object that could not be named, a wait that ran out). */
+  readonly notes: string[] = [];
   readonly guests: Guests;
   protected readonly addresses: Addresses;
   protected readonly scratchDir: string;
@@ -63,8 +69,24 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
             isAttached: (name) => this.guests.has(name),
           })
         : null;
-    for (const n of lab.nodes.filter((x) => x.software.includes("kolla"))) this.kolla.set(n.name, new KollaNode(adapters.kolla(n)));
-    this.addresses = new Addresses(lab, this.incus, this.kolla, (n) => this.guests.has(n));
+    for (const n of lab.nodes.filter((x) => x.software.includes("kolla"))) {
+      const k = new KollaNode(adapters.kolla(n));
+      this.kolla.set(n.name, k);
+      if (!backend.builds || this.readOnly) continue;
+      this.neutron.push(
+        new NeutronView({
+          node: n.name,
+          kolla: k,
+          attach: async (name, of, nsPath) => {
+            await this.guests.attach(name, of, nsPath, null);
+          },
+          detach: (name) => this.guests.remove(name),
+          isAttached: (name) => this.guests.has(name),
+          note: (m) => this.notes.push(m),
+        }),
+      );
+    }
+    this.addresses = new Addresses(lab, this.incus, this.neutron, (n) => this.guests.has(n));
   }
 
   get runId(): string {
@@ -104,10 +126,11 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
     return kernelDatapathPass(spec, host.machineView?.() ?? host);
   }
 
-  /** WARN/ERR lines in the OVS/OVN logs of every node that are not on the allowlist. */
+  /** WARN/ERR lines in the OVS/OVN logs, and ERROR/CRITICAL lines in neutron's, of every node, that are not on the allowlists. */
   async logProblems(): Promise<LogProblem[]> {
     const all = await Promise.all(this.lab.nodes.filter((n) => n.software.length).map((n) => scanLogs(this.host(n.name), ovsDir(this.host(n.name)))));
-    return all.flat();
+    const neutron = [...this.kolla].flatMap(([name, k]) => scanNeutronLogs(name, k.neutronLogDir));
+    return [...all.flat(), ...neutron];
   }
 
   /** Removes the lab: processes, namespaces, containers, files. Safe to call more than once. */

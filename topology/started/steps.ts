@@ -1,4 +1,5 @@
 import type { IncusView } from "./incus-view.ts";
+import type { NeutronView } from "./neutron-view.ts";
 import type { KollaNode } from "../emulators/openstack/node.ts";
 import { type Step, stepCommand } from "../model/types.ts";
 import type { CommandResult } from "../run/exec.ts";
@@ -19,6 +20,7 @@ export interface StepContext {
   host(name: string): Host;
   readonly incus: IncusView | null;
   readonly kolla: ReadonlyMap<string, KollaNode>;
+  readonly neutron: readonly NeutronView[];
   /** The kernel-datapath behaviour after a step changed OVS on a node. */
   reconcile(node: string): Promise<string[]>;
   /** Real hosts without --apply: no step may run. */
@@ -39,6 +41,11 @@ export async function runStep(ctx: StepContext, step: ActionStep): Promise<StepR
           : await kollaStep(ctx, step);
   if (step.kind === "run") await ctx.reconcile(step.on);
   if (ctx.incus && (step.kind === "incus" || ctx.incus.isMember(step.on))) await ctx.incus.refresh();
+  // neutron works on after its API answered: wait for its agents before the next step or check.
+  for (const v of ctx.neutron.filter((x) => x.node === step.on)) {
+    if (step.kind === "openstack" || step.kind === "kolla") await v.settle(step.kind === "openstack" ? step.command : null);
+    else await v.refresh();
+  }
   const timeoutS = step.kind === "run" ? step.timeoutS : 0;
   const succeeded = result.exitCode === 0 && !result.timedOut;
   const output = result.stdout + result.stderr;
@@ -75,7 +82,8 @@ async function kollaStep(ctx: StepContext, step: Extract<ActionStep, { kind: "ko
   const t0 = performance.now();
   const k = ctx.kolla.get(step.on);
   if (!k) throw new Error(`${step.on} is not a kolla node`);
-  const r = step.kind === "openstack" ? await k.openstack(step.command) : step.action === "precheck" ? await k.precheck(step.globals) : await k.deploy(step.globals, step.ml2Override);
   const argv = step.kind === "openstack" ? ["openstack", step.line] : ["kolla-ansible", step.action];
+  if (step.kind === "openstack") return { argv, ...(await k.openstack(step.command)), durationMs: performance.now() - t0 };
+  const r = step.action === "precheck" ? await k.precheck(step.globals) : await k.deploy(step.globals, step.ml2Override);
   return { argv, exitCode: r.exitCode, signal: null, stdout: r.stdout, stderr: r.stderr, timedOut: false, durationMs: performance.now() - t0 };
 }

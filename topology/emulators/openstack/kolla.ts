@@ -1,7 +1,12 @@
 /**
- * kolla-ansible as far as the network goes: what `globals.yml` says, a precheck kolla itself does
- * not have, and `kolla-ansible deploy` as the ordered network effects of its plays. See
- * docs/lab-files.md (kolla steps) and ../shared/notes/emulation-fidelity.md §2.
+ * kolla-ansible's deploy as far as this machine can run it. What cannot run here is kolla itself
+ * (ansible, docker, image layers): labwright follows the release's site.yml play by play, and for
+ * each task that starts a container from an image not yet on the node it pulls that image's
+ * manifest from the registry over the node's own routes, as docker would (a pull that cannot reach
+ * the registry fails that task, and the deploy stops there). What the plays configure is real: the
+ * openvswitch play's bridges and ports (real OVS), and MariaDB, RabbitMQ and neutron (real daemons,
+ * stacks/openstack.ts), configured as kolla renders their files (kolla-config.ts).
+ * See docs/lab-files.md (kolla steps) and ../shared/notes/emulation-fidelity.md §2.
  */
 
 import { script } from "../../run/tokens.ts";
@@ -15,70 +20,81 @@ export function bridgeMappings(g: KollaGlobals): { physnet: string; bridge: stri
   return Array.from({ length: n }, (_, k) => ({ physnet: `physnet${k + 1}`, bridge: g.neutron_bridge_names[k]!, nic: g.neutron_external_interfaces[k]! }));
 }
 
-/** `[section] key = value` of an ini file (kolla's /etc/kolla/config overrides). */
-export function iniValue(text: string, section: string, key: string): string | undefined {
-  let cur = "";
-  for (const raw of text.split("\n")) {
-    const line = raw.replace(/[#;].*$/, "").trim();
-    const s = /^\[(.+)\]$/.exec(line);
-    if (s) cur = s[1]!.trim();
-    else if (cur === section) {
-      const m = /^([^=]+?)\s*=\s*(.*)$/.exec(line);
-      if (m && m[1] === key) return m[2]!;
-    }
-  }
-  return undefined;
-}
-
-/** ML2 settings kolla renders (ml2_conf.ini.j2) with an override from /etc/kolla/config/neutron/ml2_conf.ini. */
-export interface Ml2Config {
-  flatNetworks: string[];
-  /** physnet → allowed tenant range (admins may use any id on a listed physnet). */
-  vlanRanges: Map<string, [number, number] | null>;
-  bridgeMappings: Map<string, string>;
-}
-
-export function ml2Config(g: KollaGlobals, override?: string): Ml2Config {
-  const maps = bridgeMappings(g);
-  const vlanRanges = new Map<string, [number, number] | null>();
-  const flatOverride = override ? iniValue(override, "ml2_type_flat", "flat_networks") : undefined;
-  const vlan = override ? iniValue(override, "ml2_type_vlan", "network_vlan_ranges") : undefined;
-  for (const item of (vlan ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
-    const [p, a, b] = item.split(":");
-    vlanRanges.set(p!, a !== undefined && b !== undefined ? [Number(a), Number(b)] : null);
-  }
-  return {
-    flatNetworks: flatOverride !== undefined ? flatOverride.split(",").map((s) => s.trim()).filter(Boolean) : maps.map((m) => m.physnet),
-    vlanRanges,
-    bridgeMappings: new Map(maps.map((m) => [m.physnet, m.bridge])),
-  };
-}
-
 // ---------------------------------------------------------------- plays
 
-export interface Play {
-  role: string;
-  images: string[];
+/** A task that needs an image on the node: a role's bootstrap container, or a handler (re)starting a service's container. */
+export interface Pull {
+  task: string;
+  handler: boolean;
+  image: string;
 }
 
-/** site.yml's roles for an all-in-one node, in order, with the images each pulls (trimmed to the core services). */
+/** What a play does for real on this machine, besides its pulls. */
+export type RealPart = "mariadb" | "rabbitmq" | "openvswitch" | "neutron";
+
+export interface Play {
+  /** The play's name as site.yml (or nova.yml) gives it. */
+  name: string;
+  role: string;
+  /** In the order kolla runs them: bootstrap tasks, then handlers in the order of the role's handlers/main.yml. */
+  pulls: Pull[];
+  real?: RealPart;
+}
+
+const task = (t: string, image: string): Pull => ({ task: t, handler: false, image });
+const handler = (t: string, image: string): Pull => ({ task: t, handler: true, image });
+
+/**
+ * kolla-ansible 2023.1 (16.0.0) `ansible/site.yml` for an all-in-one node with kolla's default
+ * services and enable_haproxy "no": common, mariadb, memcached, rabbitmq, keystone, glance,
+ * placement, nova.yml (the API and cell database bootstraps, then the nova and nova-cell roles),
+ * openvswitch, neutron, heat, horizon. Each play lists the tasks that first need an image (its
+ * roles' bootstrap_service.yml tasks and handlers/main.yml handlers). An image already pulled by an
+ * earlier task is not listed again.
+ */
 export const PLAYS: Play[] = [
-  { role: "common", images: ["fluentd", "kolla-toolbox", "cron"] },
-  { role: "loadbalancer", images: ["haproxy", "keepalived"] },
-  { role: "mariadb", images: ["mariadb-server"] },
-  { role: "memcached", images: ["memcached"] },
-  { role: "rabbitmq", images: ["rabbitmq"] },
-  { role: "keystone", images: ["keystone", "keystone-ssh", "keystone-fernet"] },
-  { role: "glance", images: ["glance-api"] },
-  { role: "openvswitch", images: ["openvswitch-db-server", "openvswitch-vswitchd"] },
-  { role: "placement", images: ["placement-api"] },
-  { role: "nova", images: ["nova-api", "nova-scheduler", "nova-conductor", "nova-novncproxy"] },
-  { role: "nova-cell", images: ["nova-libvirt", "nova-ssh", "nova-compute"] },
-  { role: "neutron", images: ["neutron-server", "neutron-openvswitch-agent", "neutron-dhcp-agent", "neutron-l3-agent", "neutron-metadata-agent"] },
-  { role: "horizon", images: ["horizon"] },
+  { name: "Apply role common", role: "common", pulls: [handler("Restart fluentd container", "fluentd"), handler("Restart kolla-toolbox container", "kolla-toolbox"), handler("Restart cron container", "cron")] },
+  { name: "Apply role mariadb", role: "mariadb", pulls: [task("Running MariaDB bootstrap container", "mariadb-server")], real: "mariadb" },
+  { name: "Apply role memcached", role: "memcached", pulls: [handler("Restart memcached container", "memcached")] },
+  { name: "Apply role rabbitmq", role: "rabbitmq", pulls: [task("Running RabbitMQ bootstrap container", "rabbitmq")], real: "rabbitmq" },
+  {
+    name: "Apply role keystone",
+    role: "keystone",
+    pulls: [task("Running Keystone bootstrap container", "keystone"), task("Running Keystone fernet bootstrap container", "keystone-fernet"), handler("Restart keystone-ssh container", "keystone-ssh")],
+  },
+  { name: "Apply role glance", role: "glance", pulls: [task("Running Glance bootstrap container", "glance-api")] },
+  { name: "Apply role placement", role: "placement", pulls: [task("Running placement bootstrap container", "placement-api")] },
+  { name: "Bootstrap nova API databases", role: "nova", pulls: [task("Running Nova API bootstrap container", "nova-api")] },
+  { name: "Bootstrap nova cell databases", role: "nova-cell", pulls: [task("Running Nova cell bootstrap container", "nova-conductor")] },
+  { name: "Apply role nova", role: "nova", pulls: [handler("Restart nova-scheduler container", "nova-scheduler")] },
+  {
+    name: "Apply role nova-cell",
+    role: "nova-cell",
+    pulls: [handler("Restart nova-novncproxy container", "nova-novncproxy"), handler("Restart nova-ssh container", "nova-ssh"), handler("Restart nova-libvirt container", "nova-libvirt"), handler("Restart nova-compute container", "nova-compute")],
+  },
+  {
+    name: "Apply role openvswitch",
+    role: "openvswitch",
+    pulls: [handler("Restart openvswitch-db-server container", "openvswitch-db-server"), handler("Restart openvswitch-vswitchd container", "openvswitch-vswitchd")],
+    real: "openvswitch",
+  },
+  {
+    name: "Apply role neutron",
+    role: "neutron",
+    pulls: [
+      task("Running Neutron bootstrap container", "neutron-server"),
+      handler("Restart neutron-openvswitch-agent container", "neutron-openvswitch-agent"),
+      handler("Restart neutron-dhcp-agent container", "neutron-dhcp-agent"),
+      handler("Start stopped neutron-l3-agent container", "neutron-l3-agent"),
+      handler("Restart neutron-metadata-agent container", "neutron-metadata-agent"),
+    ],
+    real: "neutron",
+  },
+  { name: "Apply role heat", role: "heat", pulls: [task("Running Heat bootstrap container", "heat-api"), handler("Restart heat-api-cfn container", "heat-api-cfn"), handler("Restart heat-engine container", "heat-engine")] },
+  { name: "Apply role horizon", role: "horizon", pulls: [handler("Restart horizon container", "horizon")] },
 ];
 
-export const ALL_IMAGES = PLAYS.flatMap((p) => p.images);
+export const ALL_IMAGES = PLAYS.flatMap((p) => p.pulls.map((x) => x.image));
 
 /** The registry path of an image's manifest (Docker Registry HTTP API v2). */
 export function manifestPath(namespace: string, image: string, tag: string): string {
@@ -86,30 +102,35 @@ export function manifestPath(namespace: string, image: string, tag: string): str
 }
 
 /**
- * Shell script run in the node: pulls each image's manifest with curl over whatever route the node
- * has, printing `<image> <curl exit> <http code> <error>` per image and stopping at the first failure.
+ * Shell script run in the node: fetches each image's manifest in turn with curl over whatever route
+ * the node has, printing `<image> <curl exit> <http code> <error>` per image and stopping at the
+ * first failure (as the deploy stops at the first failing task).
  */
-export function pullScript(g: KollaGlobals, images: string[], connectTimeoutS: number): string {
-  const lines = [script`for img in ${images}; do`];
-  lines.push(
+export function pullScript(g: KollaGlobals, images: readonly string[], connectTimeoutS: number): string {
+  return [
+    script`for img in ${images}; do`,
     script`  url="http://${g.docker_registry}/v2/${g.docker_namespace}/$img/manifests/${g.tag}"`,
-    script`  out=$(curl -sS -o /dev/null -w '%{http_code}' --connect-timeout ${connectTimeoutS} --max-time ${connectTimeoutS * 2} "$url" 2>/tmp/.lw-pull-$$); rc=$?`,
+    script`  code=$(curl -sS -o /dev/null -w '%{http_code}' --connect-timeout ${connectTimeoutS} --max-time ${connectTimeoutS * 2} "$url" 2>/tmp/.lw-pull-$$); rc=$?`,
     `  err=$(tr '\\n' ' ' </tmp/.lw-pull-$$); rm -f /tmp/.lw-pull-$$`,
-    `  echo "$img $rc $out $err"`,
-    `  [ "$rc" = 0 ] && [ "$out" = 200 ] || exit 1`,
+    `  echo "$img $rc $code $err"`,
+    `  [ "$rc" = 0 ] && [ "$code" = 200 ] || exit 0`,
     "done",
-  );
-  return lines.join("\n");
+  ].join("\n");
 }
 
-/** Docker's words for what curl saw (the raw curl message follows in parentheses). */
+/**
+ * What kolla's module reports when docker cannot pull: the Docker API's 500 for `images/create`
+ * (docker-py raises APIError; kolla_docker fails with the traceback's last line). The curl message
+ * that stands in for docker's own follows in parentheses.
+ */
 export function pullError(g: KollaGlobals, image: string, curlExit: number, http: string, err: string): string {
-  const ref = `${g.docker_registry}/${g.docker_namespace}/${image}:${g.tag}`;
+  const repo = `${g.docker_registry}/${g.docker_namespace}/${image}`;
   const host = g.docker_registry.split(":")[0];
   const raw = err.trim() ? ` (curl: ${err.trim().replace(/^curl: /, "")})` : "";
-  if (curlExit === 0) return `manifest for ${ref} not found: manifest unknown: HTTP ${http}`;
-  if (curlExit === 6) return `Get "http://${g.docker_registry}/v2/": dial tcp: lookup ${host}: no such host${raw}`;
-  if (curlExit === 28) return `Get "http://${g.docker_registry}/v2/": dial tcp: i/o timeout${raw}`;
-  if (curlExit === 7) return `Get "http://${g.docker_registry}/v2/": dial tcp: connect: connection refused or network unreachable${raw}`;
-  return `Get "http://${g.docker_registry}/v2/": curl exit ${curlExit}${raw}`;
+  const api = `docker.errors.APIError: 500 Server Error for http+docker://localhost/v1.41/images/create?tag=${g.tag}&fromImage=${encodeURIComponent(repo)}: Internal Server Error`;
+  if (curlExit === 0) return `docker.errors.NotFound: 404 Client Error for http+docker://localhost/v1.41/images/create?tag=${g.tag}&fromImage=${encodeURIComponent(repo)}: Not Found ("manifest for ${repo}:${g.tag} not found: manifest unknown: HTTP ${http}")`;
+  if (curlExit === 6) return `${api} ("Get \\"http://${g.docker_registry}/v2/\\": dial tcp: lookup ${host}: no such host")${raw}`;
+  if (curlExit === 28) return `${api} ("Get \\"http://${g.docker_registry}/v2/\\": dial tcp: i/o timeout")${raw}`;
+  if (curlExit === 7) return `${api} ("Get \\"http://${g.docker_registry}/v2/\\": dial tcp: connect: network is unreachable")${raw}`;
+  return `${api} ("Get \\"http://${g.docker_registry}/v2/\\": curl exit ${curlExit}")${raw}`;
 }

@@ -1,13 +1,29 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Daemon, Enclave, Host } from "../../backends/host.ts";
+import type { Ini } from "../../model/commands/ini.ts";
 import type { OpenstackCommand } from "../../model/commands/openstack.ts";
-import { bridgeMappings, type KollaGlobals, ml2Config, PLAYS, pullError, pullScript } from "./kolla.ts";
-import { type CloudHost, Neutron, NeutronError } from "./neutron.ts";
+import type { CommandResult } from "../../run/exec.ts";
+import type { NeutronApi } from "../../stacks/openstack-api.ts";
+import { neutronVersion, OpenstackServices } from "../../stacks/openstack.ts";
+import { bridgeMappings, type KollaGlobals, PLAYS, type Play, pullError, pullScript } from "./kolla.ts";
+import { cloudsYaml, type NodeFacts, openstackPaths, renderNeutronConfig } from "./kolla-config.ts";
+import { Nova, type NovaHost } from "./nova.ts";
 
-/** What a kolla node needs from the lab beyond the cloud's needs. */
-export interface KollaHost extends CloudHost {
+/** What a kolla node needs from the started lab. */
+export interface KollaHost extends Omit<NovaHost, "api" | "hostname" | "exec"> {
+  /** The node as commands typed in it see it. */
+  readonly host: Host;
+  /** The node's network namespace with this machine's tools (where the clients and the stand-in for nova run). */
+  readonly view: Host;
   /** Starts the openvswitch_db and openvswitch_vswitchd "containers": ovsdb-server and ovs-vswitchd in the node. */
   startOvs(): Promise<void>;
   /** The kernel-datapath behaviour after OVS changes (a NIC in a bridge stops carrying the node's own traffic). */
   reconcile(): Promise<string[]>;
+  /** The node's enclave (created on first use, recorded for teardown). */
+  enclave(): Promise<Enclave>;
+  /** Records a daemon in the run state. */
+  record(d: Daemon): void;
 }
 
 export interface StepOutput {
@@ -19,18 +35,72 @@ export interface StepOutput {
 /** Seconds curl waits for a connection per image pull (docker's own dial timeout is 30 s; the labs use less). */
 export const PULL_CONNECT_TIMEOUT_S = 4;
 
+/** The client's cloud (kolla's /etc/kolla/clouds.yaml): its environment in the node names it. */
+export function kollaEnv(stateDir: string): Record<string, string> {
+  return { OS_CLOUD: "kolla-admin", OS_CLIENT_CONFIG_FILE: join(openstackPaths(stateDir).etc, "clouds.yaml") };
+}
+
 /**
- * One kolla-ansible target: the all-in-one node of seed 003. `precheck` and `deploy` are
- * kolla-ansible's; `openstack` runs the client against the cloud once deployed.
+ * One kolla-ansible target: the all-in-one node of seed 003. `precheck` is labwright's (kolla has
+ * none); `deploy` follows kolla's plays (kolla.ts) and starts the real daemons; `openstack` runs the
+ * real client, or the stand-in for nova's two commands.
  */
 export class KollaNode {
   private ovsStarted = false;
-  private deployed: { globals: KollaGlobals; neutron: Neutron } | null = null;
+  private readonly pulled = new Set<string>();
+  private services: OpenstackServices | null = null;
+  private deployed = false;
+  private nova: Nova | null = null;
+  private enclaveHost: Enclave | null = null;
+  /** The node's hostname, under which its agents report (its name). */
+  readonly hostname: string;
 
-  constructor(private readonly host: KollaHost) {}
+  constructor(private readonly k: KollaHost) {
+    this.hostname = k.node;
+  }
 
-  get neutron(): Neutron | null {
-    return this.deployed?.neutron ?? null;
+  /** A network namespace neutron made in the node's enclave (`qrouter-<id>`), as this machine reaches it, once it exists. */
+  namespacePath(name: string): string | null {
+    if (!this.enclaveHost) return null;
+    const p = this.enclaveHost.machinePath(join("/run/netns", name));
+    return existsSync(p) ? p : null;
+  }
+
+  /**
+   * Waits until the OVS agent ran one whole rpc_loop iteration that began after `since` (ms since
+   * the epoch): security group changes reach the firewall in the agent's next iteration.
+   */
+  async awaitAgentPass(since: number, ms: number): Promise<void> {
+    const log = join(this.neutronLogDir, "neutron-openvswitch-agent.log");
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      let text = "";
+      try {
+        text = readFileSync(log, "utf8");
+      } catch {
+        return;
+      }
+      let begun: string | undefined;
+      for (const m of text.matchAll(/^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) .*Agent rpc_loop - iteration:(\d+) (started|completed)/gm)) {
+        if (m[3] === "started" && begun === undefined && Date.parse(m[1]!.replace(" ", "T")) >= since) begun = m[2];
+        if (m[3] === "completed" && begun !== undefined && m[2] === begun) return;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** The servers labwright's stand-in for nova started (by name). */
+  get servers(): Nova["servers"] {
+    return this.nova?.servers ?? new Map();
+  }
+
+  /** neutron's API on this node, once deployed. */
+  get api(): NeutronApi | null {
+    return this.deployed ? (this.services?.api ?? null) : null;
+  }
+
+  get neutronLogDir(): string {
+    return openstackPaths(this.k.host.stateDir).log;
   }
 
   /** Live checks of the node against globals.yml, before anything is deployed. Exit 1 with the findings. */
@@ -39,7 +109,7 @@ export class KollaNode {
     const def = await this.defaultRoute();
     const findings: string[] = [];
     const mgmt = addrs.get(g.network_interface);
-    if (!mgmt) findings.push(`network_interface ${g.network_interface}: no such interface on ${this.host.node}`);
+    if (!mgmt) findings.push(`network_interface ${g.network_interface}: no such interface on ${this.k.node}`);
     else if (!mgmt.length) findings.push(`network_interface ${g.network_interface} has no IPv4 address: kolla uses it for the APIs, tunnels and DNS, so it must have one`);
     if (g.neutron_bridge_names.length !== g.neutron_external_interfaces.length) {
       findings.push(`neutron_bridge_name lists ${g.neutron_bridge_names.length} bridge(s) for ${g.neutron_external_interfaces.length} neutron_external_interface(s): kolla zips them, so ${g.neutron_external_interfaces.slice(g.neutron_bridge_names.length).join(", ") || g.neutron_bridge_names.slice(g.neutron_external_interfaces.length).join(", ")} would be left out`);
@@ -47,7 +117,7 @@ export class KollaNode {
     for (const nic of g.neutron_external_interfaces) {
       const a = addrs.get(nic);
       if (a === undefined) {
-        findings.push(`neutron_external_interface ${nic}: no such interface on ${this.host.node}`);
+        findings.push(`neutron_external_interface ${nic}: no such interface on ${this.k.node}`);
         continue;
       }
       if (nic === g.network_interface) findings.push(`neutron_external_interface ${nic} is also network_interface: its address ${mgmt?.join(", ") || ""} carries the APIs, and becomes unusable once ${nic} is an OVS port`);
@@ -69,124 +139,167 @@ export class KollaNode {
   }
 
   /**
-   * `kolla-ansible deploy`: the plays in order, each pulling its images from the registry over the
-   * node's own routes; the openvswitch play adds each external interface to its bridge; the neutron
-   * play starts the OVS agent. Stops at the first failing task, as ansible does.
+   * `kolla-ansible deploy`: the release's plays in order. Each task that needs an image not yet on
+   * the node pulls it from the registry over the node's own routes; the mariadb, rabbitmq,
+   * openvswitch and neutron plays start the real daemons. Stops at the first failing task, as
+   * ansible does. A second deploy pulls nothing again and restarts the neutron daemons whose
+   * configuration changed (kolla's handlers).
    */
-  async deploy(g: KollaGlobals, ml2Override?: string): Promise<StepOutput> {
+  async deploy(g: KollaGlobals, ml2Override?: Ini): Promise<StepOutput> {
     const out: string[] = [];
     let ok = 0;
     let changed = 0;
+    const node = this.k.node;
     const recap = (failed: number) => {
-      out.push("", "PLAY RECAP " + "*".repeat(60), `${this.host.node.padEnd(26)} : ok=${ok}    changed=${changed}    unreachable=0    failed=${failed}    skipped=0    rescued=0    ignored=0`);
+      out.push("", "PLAY RECAP " + "*".repeat(60), `${node.padEnd(26)} : ok=${ok}    changed=${changed}    unreachable=0    failed=${failed}    skipped=0    rescued=0    ignored=0`);
       return out.join("\n") + "\n";
     };
     const fail = (msg: string): StepOutput => {
-      out.push(`fatal: [${this.host.node}]: FAILED! => {"changed": false, "msg": ${JSON.stringify(msg)}}`);
+      out.push(`fatal: [${node}]: FAILED! => {"changed": true, "msg": ${JSON.stringify(msg)}}`);
       return { exitCode: 2, stdout: recap(1), stderr: "" };
     };
-    const task = (role: string, name: string) => out.push("", `TASK [${role} : ${name}] ` + "*".repeat(Math.max(3, 60 - role.length - name.length)));
-    if (g.ignored.length) out.push(`[labwright] globals.yml keys with no emulated network effect: ${g.ignored.join(", ")}`);
+    const task = (role: string, name: string, handler = false) => {
+      const head = `${handler ? "RUNNING HANDLER" : "TASK"} [${role} : ${name}] `;
+      out.push("", head + "*".repeat(Math.max(3, 78 - head.length)));
+    };
+    if (g.ignored.length) out.push(`[labwright] globals.yml keys with no effect labwright models: ${g.ignored.join(", ")}`);
+    out.push(`[labwright] kolla-ansible ${g.release}: the plays of its site.yml; image pulls fetch manifests from ${g.docker_registry}; MariaDB, RabbitMQ, Open vSwitch and neutron are the real daemons`);
 
     const addrs = await this.addresses();
     const mgmt = addrs.get(g.network_interface);
-    out.push("", "PLAY [Gather facts for all hosts] " + "*".repeat(40), "", "TASK [Gather facts] " + "*".repeat(50), `ok: [${this.host.node}]`);
+    out.push("", "PLAY [Gather facts for all hosts] " + "*".repeat(44), "", "TASK [Gather facts] " + "*".repeat(58), `ok: [${node}]`);
     ok++;
-    if (!mgmt) return fail(`Interface '${g.network_interface}' not present on host '${this.host.node}'`);
-    if (!mgmt.length) return fail(`Address family 'IPv4' undefined on network interface '${g.network_interface}' on host '${this.host.node}'`);
-    const vip = g.kolla_internal_vip_address ?? mgmt[0]!.split("/")[0]!;
+    if (!mgmt) return fail(`Interface '${g.network_interface}' not present on host '${node}'`);
+    if (!mgmt.length) return fail(`Address family 'IPv4' undefined on network interface '${g.network_interface}' on host '${node}'`);
+    const apiAddress = mgmt[0]!.split("/")[0]!;
+    const facts: NodeFacts = { apiAddress, vip: g.kolla_internal_vip_address ?? apiAddress, hostname: this.hostname };
 
     for (const play of PLAYS) {
-      out.push("", `PLAY [Apply role ${play.role}] ` + "*".repeat(Math.max(3, 56 - play.role.length)));
-      task(play.role, "Pull images");
-      const r = await this.host.exec(this.host.node, ["bash", "-c", pullScript(g, play.images, PULL_CONNECT_TIMEOUT_S)], PULL_CONNECT_TIMEOUT_S * 2 * play.images.length + 30);
-      for (const line of r.stdout.trim().split("\n").filter(Boolean)) {
-        const [img, rc, code, ...err] = line.split(" ");
-        const ref = `${g.docker_registry}/${g.docker_namespace}/${img}:${g.tag}`;
-        if (rc === "0" && code === "200") {
-          out.push(`changed: [${this.host.node}] => (item=${ref})`);
+      out.push("", `PLAY [${play.name}] ` + "*".repeat(Math.max(3, 72 - play.name.length)));
+      // One script per play: each image in the order its task needs it, up to the first that fails.
+      const pulls = play.pulls.filter((p) => !this.pulled.has(p.image));
+      if (pulls.length) {
+        const r = await this.k.host.exec(["bash", "-c", pullScript(g, pulls.map((p) => p.image), PULL_CONNECT_TIMEOUT_S)], { timeoutS: PULL_CONNECT_TIMEOUT_S * 2 * pulls.length + 30 });
+        if (r.exitCode !== 0) return fail(`image pull script failed: ${r.stderr.trim()}`);
+        const results = new Map(r.stdout.trim().split("\n").filter(Boolean).map((l) => { const [img, ...rest] = l.split(" "); return [img!, rest] as const; }));
+        for (const p of pulls) {
+          task(play.role, p.task, p.handler);
+          const [rc, code, ...err] = results.get(p.image) ?? ["?", "?"];
+          if (rc !== "0" || code !== "200") return fail(`'Traceback (most recent call last):\\n ... ${pullError(g, p.image, Number(rc), code ?? "", err.join(" "))}\\n'`);
+          this.pulled.add(p.image);
+          out.push(`changed: [${node}]`);
           changed++;
-        } else return fail(`Unknown error message: ${pullError(g, img!, Number(rc), code ?? "", err.join(" "))}`);
-      }
-      if (r.exitCode !== 0) return fail(`image pull script failed: ${r.stderr.trim()}`);
-      ok++;
-      if (play.role === "openvswitch") {
-        const err = await this.openvswitchPlay(g, addrs, task, out);
-        if (err) return fail(err);
-        ok += 2;
-        changed += 2;
-      }
-      if (play.role === "neutron") {
-        task("neutron", "Starting neutron-openvswitch-agent container");
-        const ml2 = ml2Config(g, ml2Override);
-        // A second deploy (or reconfigure) keeps neutron's database and restarts the agents with the new config.
-        const neutron = this.deployed?.neutron ?? new Neutron(this.host, ml2, `http://${vip}:9696`);
-        neutron.ml2 = ml2;
-        try {
-          await neutron.startAgent();
-        } catch (e) {
-          return fail((e as Error).message);
+          ok++;
         }
-        out.push(`changed: [${this.host.node}]`);
+      }
+      if (play.real) {
+        const err = await this.realPart(play, g, facts, ml2Override, task, out);
+        if (err) return fail(err);
         ok++;
         changed++;
-        this.deployed = { globals: g, neutron };
       }
     }
+    this.deployed = true;
     return { exitCode: 0, stdout: recap(0), stderr: "" };
   }
 
-  private async openvswitchPlay(g: KollaGlobals, addrs: Map<string, string[]>, task: (r: string, n: string) => void, out: string[]): Promise<string | null> {
+  /** What a play does for real here; an error message when it fails. */
+  private async realPart(play: Play, g: KollaGlobals, facts: NodeFacts, ml2Override: Ini | undefined, task: (r: string, n: string, h?: boolean) => void, out: string[]): Promise<string | null> {
+    const node = this.k.node;
+    try {
+      switch (play.real) {
+        case "mariadb":
+          task("mariadb", "Starting first MariaDB container", true);
+          await (await this.stack(facts)).startDatabase(neutronVersion());
+          out.push(`changed: [${node}]`);
+          return null;
+        case "rabbitmq":
+          task("rabbitmq", "Restart first rabbitmq container", true);
+          (await this.stack(facts)).startRabbit();
+          out.push(`changed: [${node}]`);
+          return null;
+        case "openvswitch":
+          return await this.openvswitchPlay(g, task, out);
+        case "neutron": {
+          const stack = await this.stack(facts);
+          const paths = openstackPaths(this.k.host.stateDir);
+          await this.k.view.writeFile(join(paths.etc, "clouds.yaml"), cloudsYaml(facts.vip));
+          const started = await stack.applyNeutron(renderNeutronConfig(g, facts, paths, ml2Override));
+          for (const d of started) {
+            task("neutron", `Restart ${d} container`, true);
+            out.push(`changed: [${node}]`);
+          }
+          if (!started.length) out.push("", `[labwright] neutron: no configuration changed, no daemon restarted`);
+          this.nova ??= new Nova({ ...this.k, hostname: facts.hostname, api: stack.api, exec: (argv, timeoutS) => this.k.view.exec(argv, { timeoutS: timeoutS ?? 30 }) });
+          return null;
+        }
+        default:
+          return null;
+      }
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+
+  private async stack(facts: NodeFacts): Promise<OpenstackServices> {
+    this.enclaveHost ??= await this.k.enclave();
+    this.services ??= new OpenstackServices(this.enclaveHost, openstackPaths(this.k.host.stateDir), facts, (d) => this.k.record(d));
+    return this.services;
+  }
+
+  private async openvswitchPlay(g: KollaGlobals, task: (r: string, n: string) => void, out: string[]): Promise<string | null> {
     if (!this.ovsStarted) {
-      await this.host.startOvs();
+      await this.k.startOvs();
       this.ovsStarted = true;
     }
+    const addrs = await this.addresses();
     const pairs = bridgeMappings(g);
-    for (const p of pairs) if (!addrs.has(p.nic)) return `ovs-vsctl: cannot add ${p.nic} to ${p.bridge}: no such network device on ${this.host.node}`;
+    task("openvswitch", "Set system-id and hw-offload");
+    out.push(`ok: [${this.k.node}] => (item={'col': 'external_ids', 'name': 'system-id', 'value': '${this.k.node}'})`);
     task("openvswitch", "Ensuring OVS bridge is properly setup");
-    const br = pairs.flatMap((p) => ["--", "--may-exist", "add-br", p.bridge, "--", "set", "bridge", p.bridge, "datapath_type=netdev", "fail_mode=standalone"]);
-    let r = await this.host.exec(this.host.node, ["ovs-vsctl", "--timeout=10", ...br], 30);
-    if (r.exitCode !== 0) return `ovs-vsctl: ${r.stderr.trim()}`;
-    for (const p of pairs) out.push(`changed: [${this.host.node}] => (item=['${p.bridge}', '${p.nic}'])`);
-    task("openvswitch", "Ensuring OVS ports are properly setup");
-    const ports = pairs.flatMap((p) => ["--", "--may-exist", "add-port", p.bridge, p.nic]);
-    r = await this.host.exec(this.host.node, ["ovs-vsctl", "--timeout=10", ...ports], 30);
-    if (r.exitCode !== 0) return `ovs-vsctl: ${r.stderr.trim()}`;
-    for (const p of pairs) out.push(`changed: [${this.host.node}] => (item=['${p.bridge}', '${p.nic}'])`);
-    for (const c of await this.host.reconcile()) out.push(`[labwright] ${c}`);
+    for (const p of pairs) {
+      if (!addrs.has(p.nic)) return `non-zero return code: ovs-vsctl: cannot add ${p.nic} to ${p.bridge}: no such network device on ${this.k.node}`;
+      // kolla_ensure_openvswitch_configured <bridge> <interface>
+      const r = await this.k.host.exec(["ovs-vsctl", "--timeout=10", "--", "--may-exist", "add-br", p.bridge, "--", "set", "bridge", p.bridge, "datapath_type=netdev", "--", "--may-exist", "add-port", p.bridge, p.nic], { timeoutS: 30 });
+      if (r.exitCode !== 0) return `non-zero return code: ${r.stderr.trim()}`;
+      out.push(`changed: [${this.k.node}] => (item=['${p.bridge}', '${p.nic}'])`);
+    }
+    for (const c of await this.k.reconcile()) out.push(`[labwright] ${c}`);
     return null;
   }
 
-  /** `openstack ...`: needs a deployed cloud, as the client needs keystone. */
-  async openstack(c: OpenstackCommand): Promise<StepOutput> {
-    if (!this.deployed) {
-      const addrs = await this.addresses();
-      const vip = [...addrs.values()].flat()[0]?.split("/")[0] ?? "localhost";
-      return {
-        exitCode: 1,
-        stdout: "",
-        stderr: `Failed to discover available identity versions when contacting http://${vip}:5000. Attempting to parse version from URL.\nUnable to establish connection to http://${vip}:5000/v3/auth/tokens: Connection refused (kolla-ansible deploy has not completed on ${this.host.node})\n`,
-      };
+  /**
+   * `openstack ...`: the real client in the node, its `$(...)` substitutions run first; `server
+   * create` and `server add floating ip` go to the stand-in for nova.
+   */
+  async openstack(c: OpenstackCommand): Promise<Omit<CommandResult, "argv" | "durationMs">> {
+    const values: string[] = [];
+    for (const inner of c.substitutions) {
+      const r = await this.client(inner.argv);
+      if (r.exitCode !== 0) return r;
+      values.push(r.stdout.trim());
     }
-    try {
-      const values: string[] = [];
-      for (const inner of c.substitutions) values.push((await this.deployed.neutron.run(inner)).trim());
-      const args = c.args.map((a) => a.replace(/\u0000(\d+)/g, (_, k: string) => values[Number(k)]!));
-      return { exitCode: 0, stdout: await this.deployed.neutron.run({ ...c, args }), stderr: "" };
-    } catch (e) {
-      if (e instanceof NeutronError) return { exitCode: 1, stdout: "", stderr: e.message + "\n" };
-      throw e;
+    const fill = (w: string) => w.replace(/\u0000(\d+)/g, (_, k: string) => values[Number(k)]!);
+    if (c.nova) {
+      if (!this.nova) return { exitCode: 1, signal: null, stdout: "", stderr: `labwright stands in for nova once neutron runs: kolla-ansible deploy has not completed on ${this.k.node}\n`, timedOut: false };
+      const n = c.nova.verb === "server add floating ip" ? { ...c.nova, address: fill(c.nova.address) } : { ...c.nova, ...(c.nova.network ? { network: fill(c.nova.network) } : {}) };
+      return this.nova.run(n);
     }
+    return this.client(c.argv.map(fill));
+  }
+
+  private client(argv: readonly string[]): Promise<CommandResult> {
+    return this.k.view.exec(["openstack", ...argv], { timeoutS: 300 });
   }
 
   private async addresses(): Promise<Map<string, string[]>> {
-    const r = await this.host.exec(this.host.node, ["ip", "-j", "addr", "show"]);
+    const r = await this.k.host.exec(["ip", "-j", "addr", "show"], { timeoutS: 10 });
     const list = JSON.parse(r.stdout || "[]") as { ifname: string; addr_info: { family: string; local: string; prefixlen: number }[] }[];
     return new Map(list.filter((l) => l.ifname !== "lo").map((l) => [l.ifname, l.addr_info.filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`)]));
   }
 
   private async defaultRoute(): Promise<{ dev: string; via?: string } | undefined> {
-    const r = await this.host.exec(this.host.node, ["ip", "-j", "-4", "route", "show", "default"]);
+    const r = await this.k.host.exec(["ip", "-j", "-4", "route", "show", "default"], { timeoutS: 10 });
     const d = (JSON.parse(r.stdout || "[]") as { dev: string; gateway?: string }[])[0];
     return d ? { dev: d.dev, via: d.gateway } : undefined;
   }
@@ -199,4 +312,3 @@ export class KollaNode {
     return `${[24, 16, 8, 0].map((s) => (net >>> s) & 255).join(".")}/${p}`;
   }
 }
-

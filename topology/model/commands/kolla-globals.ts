@@ -17,6 +17,7 @@ const GRAMMAR: Record<string, { re: RegExp; what: string }> = {
   openstack_release: { re: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/, what: "a release name such as 2023.1" },
   kolla_base_distro: { re: /^[a-z][a-z0-9-]{0,31}$/, what: "a distribution name such as ubuntu" },
   kolla_internal_vip_address: { re: /^\d{1,3}(\.\d{1,3}){3}$/, what: "an IPv4 address" },
+  enable_haproxy: { re: /^(yes|no|true|false|True|False|1|0|on|off)$/, what: "yes or no" },
   neutron_plugin_agent: { re: /^[a-z]+$/, what: "a plugin agent name" },
 };
 
@@ -29,8 +30,10 @@ export interface KollaGlobals {
   kolla_internal_vip_address?: string;
   docker_registry: string;
   docker_namespace: string;
-  /** The image tag: `openstack_tag`, else `<openstack_release>-<kolla_base_distro>-<codename>`. */
+  /** The image tag: `openstack_tag`, else `<openstack_release>-<kolla_base_distro>-<codename>`, as the release names it. */
   tag: string;
+  /** The release whose site.yml the deploy follows. */
+  release: string;
   /** Keys of globals.yml that have no network effect labwright emulates. */
   ignored: string[];
 }
@@ -47,9 +50,17 @@ const EFFECTIVE = new Set([
   "openstack_tag",
   "kolla_base_distro",
   "neutron_plugin_agent",
+  "enable_haproxy",
 ]);
 
-const CODENAME: Record<string, string> = { ubuntu: "jammy", debian: "bookworm", rocky: "9", centos: "9" };
+/**
+ * The kolla-ansible releases labwright models: the deploy follows that release's site.yml
+ * (emulators/openstack/kolla.ts) and names images as it does (group_vars/all.yml:
+ * `openstack_tag: "{{ openstack_release }}-{{ kolla_base_distro }}-{{ kolla_base_distro_version }}"`).
+ */
+export const RELEASES: Record<string, { kollaAnsible: string; defaultDistro: string; codenames: Record<string, string> }> = {
+  "2023.1": { kollaAnsible: "16.0.0", defaultDistro: "rocky", codenames: { centos: "stream9", debian: "bullseye", rocky: "9", ubuntu: "jammy" } },
+};
 
 /** Ansible's `| bool`. */
 function truthy(v: unknown): boolean {
@@ -78,7 +89,16 @@ export function readGlobals(raw: unknown, where: string): KollaGlobals {
   if (agent !== "openvswitch") throw new KollaConfigError(`${where}: neutron_plugin_agent "${agent}" is not emulated (labwright emulates ML2/OVS, kolla's default: remove the key or set it to openvswitch)`);
   const list = (k: string, d: string) => str(k, d)!.split(",").map((s) => s.trim()).filter(Boolean);
   const release = str("openstack_release", "2023.1")!;
-  const distro = str("kolla_base_distro", "ubuntu")!;
+  const r = RELEASES[release];
+  if (!r) throw new KollaConfigError(`${where}: openstack_release ${release} is not modelled (labwright follows the site.yml of kolla-ansible ${Object.entries(RELEASES).map(([k, v]) => `${k} (${v.kollaAnsible})`).join(", ")})`);
+  const distro = str("kolla_base_distro", r.defaultDistro)!;
+  const codename = r.codenames[distro];
+  if (!codename && g.openstack_tag === undefined) throw new KollaConfigError(`${where}: kolla_base_distro ${distro} has no images in ${release} (kolla builds ${Object.keys(r.codenames).join(", ")})`);
+  if (truthy(str("enable_haproxy", "yes"))) {
+    throw new KollaConfigError(
+      `${where}: enable_haproxy is "yes" (kolla's default): labwright models all-in-one deploys without the load balancer. Set enable_haproxy: "no" and kolla_internal_vip_address to network_interface's address, as seed 003 does`,
+    );
+  }
   return {
     network_interface: str("network_interface", "eth0")!,
     neutron_external_interfaces: list("neutron_external_interface", "eth1"),
@@ -87,7 +107,8 @@ export function readGlobals(raw: unknown, where: string): KollaGlobals {
     kolla_internal_vip_address: str("kolla_internal_vip_address"),
     docker_registry: str("docker_registry", "quay.io")!,
     docker_namespace: str("docker_namespace", "openstack.kolla")!,
-    tag: str("openstack_tag") ?? `${release}-${distro}-${CODENAME[distro] ?? distro}`,
+    tag: str("openstack_tag") ?? `${release}-${distro}-${codename}`,
+    release,
     // Only key names that look like ansible variables are listed; anything else is just counted.
     ignored: ignoredKeys(g),
   };

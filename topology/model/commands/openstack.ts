@@ -1,196 +1,164 @@
-import { OBJECT_NAME, OBJECT_NAME_HINT, TOKEN } from "../names.ts";
+import { OBJECT_NAME, OBJECT_NAME_HINT } from "../names.ts";
 import { shellWords } from "./words.ts";
 
 /**
- * The `openstack` command lines labwright understands (python-openstackclient syntax), parsed when
- * the lab file is loaded. A command or flag that is not listed here is refused, naming it.
+ * An `openstack` command line from a lab file. labwright runs the real `openstack` client
+ * (python-openstackclient) with these words as its arguments, no shell, against the node's real
+ * neutron, which answers with its own text. Read here is only what labwright must know before the
+ * step runs:
+ * - `$(openstack ... -f value ...)` substitutions, which run first (bash's command substitution);
+ * - the service: the lab's cloud is neutron alone, so commands of other services are refused here,
+ *   except the two of nova's that labwright stands in for (`server create`, `server add floating ip`:
+ *   nova and its VMs cannot run on this machine; see emulators/openstack/nova.ts);
+ * - names labwright exposes like nodes: a server (its namespace) and a router (`qrouter-<name>`).
  */
 
 export class OpenstackArgsError extends Error {}
 
-type FlagKind = "value" | "multi" | "bool";
+/** The command groups of python-openstackclient's network plugin (`openstack.network.v2` entry points) and `extension`. */
+export const NETWORK_GROUPS = ["network", "subnet", "port", "router", "floating", "security", "address", "local", "ip", "extension"] as const;
 
-interface CommandSpec {
-  usage: string;
-  /** Positional arguments: exact count. */
-  args: number;
-  flags: Record<string, FlagKind>;
-  /** Accepted for compatibility and ignored, with the reason (shown in the docs). */
-  ignored?: Record<string, FlagKind>;
-  /** list/show: output formatting flags. */
-  output?: boolean;
-}
-
-const COMMANDS = {
-  "network create": {
-    usage: "network create <name> [--external|--internal] [--share] [--provider-network-type flat|vlan|vxlan] [--provider-physical-network <physnet>] [--provider-segment <id>]",
-    args: 1,
-    flags: { external: "bool", internal: "bool", share: "bool", "provider-network-type": "value", "provider-physical-network": "value", "provider-segment": "value", mtu: "value" },
-    output: true,
-  },
-  "network list": { usage: "network list [--external]", args: 0, flags: { external: "bool" }, output: true },
-  "network show": { usage: "network show <network>", args: 1, flags: {}, output: true },
-  "subnet create": {
-    usage: "subnet create <name> --network <network> --subnet-range <cidr> [--gateway <ip>|none] [--allocation-pool start=<ip>,end=<ip>]... [--no-dhcp] [--dns-nameserver <ip>]...",
-    args: 1,
-    flags: { network: "value", "subnet-range": "value", gateway: "value", "allocation-pool": "multi", dhcp: "bool", "no-dhcp": "bool", "dns-nameserver": "multi" },
-    output: true,
-  },
-  "subnet list": { usage: "subnet list [--network <network>]", args: 0, flags: { network: "value" }, output: true },
-  "subnet show": { usage: "subnet show <subnet>", args: 1, flags: {}, output: true },
-  "router create": { usage: "router create <name>", args: 1, flags: {}, output: true },
-  "router set": { usage: "router set <router> --external-gateway <network>", args: 1, flags: { "external-gateway": "value" } },
-  "router add subnet": { usage: "router add subnet <router> <subnet>", args: 2, flags: {} },
-  "router list": { usage: "router list", args: 0, flags: {}, output: true },
-  "router show": { usage: "router show <router>", args: 1, flags: {}, output: true },
-  "server create": {
-    usage: "server create <name> --network <network> [--image <image>] [--flavor <flavor>] [--wait]",
-    args: 1,
-    flags: { network: "value" },
-    ignored: { image: "value", flavor: "value", wait: "bool", "key-name": "value" },
-    output: true,
-  },
-  "server list": { usage: "server list", args: 0, flags: {}, output: true },
-  "server show": { usage: "server show <server>", args: 1, flags: {}, output: true },
-  "server add floating ip": { usage: "server add floating ip <server> <ip-address>", args: 2, flags: {} },
-  "floating ip create": { usage: "floating ip create <network> [--floating-ip-address <ip>]", args: 1, flags: { "floating-ip-address": "value" }, output: true },
-  "floating ip list": { usage: "floating ip list", args: 0, flags: {}, output: true },
-  "floating ip show": { usage: "floating ip show <ip-address>", args: 1, flags: {}, output: true },
-  "port list": { usage: "port list [--network <network>] [--router <router>] [--server <server>]", args: 0, flags: { network: "value", router: "value", server: "value" }, output: true },
-} satisfies Record<string, CommandSpec>;
-
-export type OpenstackVerb = keyof typeof COMMANDS;
+/** nova's part: what labwright does in its place. */
+export type NovaCommand =
+  | {
+      verb: "server create";
+      name: string;
+      /** `--network` (a name or ID, or a `$(...)` placeholder). */
+      network?: string;
+      /** `--port`: an existing port. */
+      port?: string;
+      /** `--security-group`, each a name or ID (none: neutron's default group). */
+      securityGroups: string[];
+    }
+  | { verb: "server add floating ip"; server: string; address: string };
 
 export interface OpenstackCommand {
-  verb: OpenstackVerb;
-  /** Arguments; `\u0000<k>` stands for the output of `substitutions[k]`, run first (bash's `$(openstack ...)`). */
-  args: string[];
-  substitutions: OpenstackCommand[];
-  flags: Record<string, string[] | true>;
-  format: "table" | "value" | "json";
-  columns: string[];
-}
-
-const VERBS = Object.keys(COMMANDS).sort((a, b) => b.split(" ").length - a.split(" ").length);
-
-export const SUPPORTED_COMMANDS = Object.keys(COMMANDS);
-
-export function usageOf(verb: OpenstackVerb): string {
-  return COMMANDS[verb].usage;
-}
-
-/** Flags each command accepts and ignores, for the docs. */
-export function ignoredFlags(verb: OpenstackVerb): string[] {
-  return Object.keys((COMMANDS[verb] as CommandSpec).ignored ?? {});
+  /** The words after `openstack`; `\u0000<k>` stands for the output of `substitutions[k]`, run first. */
+  readonly argv: readonly string[];
+  readonly substitutions: readonly OpenstackCommand[];
+  /** Set when this is one of nova's commands labwright stands in for. */
+  readonly nova?: NovaCommand;
+  /** `router create <name>`: the router's namespace is usable as `qrouter-<name>`. */
+  readonly router?: string;
 }
 
 /** `$(openstack ...)` in an argument: the inner command runs first and its output (trimmed) takes its place. */
 const SUBST = /\$\((openstack [^()]*)\)/g;
 
 export function parseOpenstack(line: string): OpenstackCommand {
+  if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(line)) throw new OpenstackArgsError("contains control characters");
   const substitutions: OpenstackCommand[] = [];
   const outer = line.replace(SUBST, (_, inner: string) => {
     const c = parseOpenstack(inner);
-    if (c.format !== "value") throw new OpenstackArgsError(`$(${inner}): use -f value (and -c <column>) so that the output is a bare value`);
+    if (!isValueFormat(c.argv)) throw new OpenstackArgsError(`$(${inner}): use -f value (and -c <column>) so that the output is a bare value`);
+    if (c.nova) throw new OpenstackArgsError(`$(${inner}): labwright's stand-in for nova is not used inside $(...)`);
     substitutions.push(c);
     return `\u0000${substitutions.length - 1}`;
   });
-  if (/\$\(/.test(outer)) throw new OpenstackArgsError("only $(openstack ...) command substitutions are emulated");
-  return { ...parseWords(outer), substitutions };
+  if (/\$\(/.test(outer)) throw new OpenstackArgsError("only $(openstack ...) command substitutions are run (no other shell)");
+  const argv = shellWords(outer.trim(), OpenstackArgsError);
+  if (argv[0] === "openstack") argv.shift();
+  // No shell ever sees these words; shell syntax in one is a mistake (or an attack) worth saying.
+  const shelly = argv.find((w) => /[;|&`$<>]/.test(w));
+  if (shelly !== undefined) throw new OpenstackArgsError(`${JSON.stringify(shelly)}: a value is one word of the openstack command line, without shell syntax (; | & \` $ < >): labwright runs the client with these words as arguments, no shell`);
+  if (!argv.length) throw new OpenstackArgsError("no arguments (write what follows `openstack`, e.g. `network list`)");
+  const placeholders = argv.join(" ").match(/\u0000\d+/g)?.length ?? 0;
+  if (placeholders !== substitutions.length) throw new OpenstackArgsError("a $(openstack ...) substitution must be a word of its own");
+  const head = argv[0]!;
+  if (head === "server") return { argv, substitutions, nova: novaCommand(argv) };
+  if (!(NETWORK_GROUPS as readonly string[]).includes(head)) {
+    throw new OpenstackArgsError(
+      `"${argv.filter((w) => !w.startsWith("-")).slice(0, 3).join(" ")}": the lab's cloud runs neutron only (network commands: ${NETWORK_GROUPS.join(", ")}; and labwright's stand-in for nova: server create, server add floating ip)`,
+    );
+  }
+  const router = head === "router" && argv[1] === "create" ? positionals(argv.slice(2), ROUTER_BOOL)[0] : undefined;
+  if (head === "router" && argv[1] === "create") {
+    if (router === undefined) throw new OpenstackArgsError("router create: give the router a name");
+    named(router, "router create", "its namespace is usable as qrouter-<name>");
+  }
+  return { argv, substitutions, ...(router !== undefined ? { router } : {}) };
 }
 
-function parseWords(line: string): Omit<OpenstackCommand, "substitutions"> {
-  const words = shellWords(line.trim(), OpenstackArgsError);
-  if (words[0] === "openstack") words.shift();
-  const verb = VERBS.find((v) => v.split(" ").every((w, k) => words[k] === w)) as OpenstackVerb | undefined;
-  if (!verb) {
-    throw new OpenstackArgsError(`unsupported command "${words.filter((w) => !w.startsWith("-")).slice(0, 3).join(" ")}" (labwright emulates: ${SUPPORTED_COMMANDS.join(", ")})`);
-  }
-  const spec: CommandSpec = COMMANDS[verb];
-  const rest = words.slice(verb.split(" ").length);
-  const all: Record<string, FlagKind> = { ...spec.flags, ...(spec.ignored ?? {}), ...(spec.output ? { format: "value", column: "multi" } : {}) };
-  const short: Record<string, string> = spec.output ? { f: "format", c: "column" } : {};
-  const args: string[] = [];
-  const flags: Record<string, string[] | true> = {};
-  for (let i = 0; i < rest.length; i++) {
-    const w = rest[i]!;
-    if (!w.startsWith("-") || w === "-") {
-      args.push(w);
+function isValueFormat(argv: readonly string[]): boolean {
+  return argv.some((w, k) => ((w === "-f" || w === "--format") && argv[k + 1] === "value") || w === "-fvalue" || w === "--format=value");
+}
+
+/** Flags of `router create` that take no value (every other flag takes one). */
+const ROUTER_BOOL = new Set(["--enable", "--disable", "--distributed", "--centralized", "--ha", "--no-ha", "--no-tag", "--enable-ndp-proxy", "--disable-ndp-proxy", "--enable-snat", "--disable-snat", "--enable-default-route-bfd", "--disable-default-route-bfd", "--enable-default-route-ecmp", "--disable-default-route-ecmp"]);
+
+/** Positional words, skipping flags and their values (`--flag value`, `--flag=value`, `-f value`). */
+function positionals(words: readonly string[], bool: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === "--") {
+      out.push(...words.slice(i + 1));
+      break;
+    }
+    if (w.startsWith("-") && w !== "-") {
+      if (!w.includes("=") && !bool.has(w)) i++;
       continue;
     }
-    const long = w.startsWith("--");
-    const name = long ? w.slice(2).split("=")[0]! : (short[w.slice(1)] ?? w);
-    let value: string | undefined = long && w.includes("=") ? w.slice(w.indexOf("=") + 1) : undefined;
-    const kind = all[name];
-    if (!kind) {
-      const known = Object.keys(all).map((f) => "--" + f);
-      throw new OpenstackArgsError(`openstack ${verb}: unsupported argument "${w}" (labwright supports: ${known.join(", ") || "no flags"})`);
-    }
-    if (kind === "bool") {
-      if (value !== undefined) throw new OpenstackArgsError(`openstack ${verb}: ${w} takes no value`);
-      flags[name] = true;
+    out.push(w);
+  }
+  return out;
+}
+
+function named(name: string, verb: string, why: string): void {
+  if (!OBJECT_NAME.test(name)) throw new OpenstackArgsError(`${verb}: the name ${JSON.stringify(name)} is not usable here (${why}): ${OBJECT_NAME_HINT}`);
+}
+
+/** What labwright's stand-in for nova accepts: its flags, those it ignores (no image boots here), and nothing else. */
+const SERVER_CREATE = {
+  value: new Set(["--network", "--port", "--security-group"]),
+  ignored: new Set(["--image", "--flavor", "--key-name", "--availability-zone"]),
+  bool: new Set(["--wait"]),
+};
+
+function novaCommand(argv: readonly string[]): NovaCommand {
+  const verb = argv.slice(0, 4).join(" ");
+  if (verb === "server add floating ip") {
+    const rest = argv.slice(4);
+    if (rest.length !== 2 || rest.some((w) => w.startsWith("-"))) throw new OpenstackArgsError("server add floating ip: usage: server add floating ip <server> <ip-address> (labwright's stand-in for nova)");
+    named(rest[0]!, "server add floating ip", "a server labwright started");
+    return { verb: "server add floating ip", server: rest[0]!, address: rest[1]! };
+  }
+  if (argv[1] !== "create") {
+    throw new OpenstackArgsError(`"${argv.slice(0, 3).join(" ")}": nova does not run on this machine; labwright stands in for \`server create\` and \`server add floating ip\` only`);
+  }
+  const words = argv.slice(2);
+  let name: string | undefined;
+  const one: Record<string, string> = {};
+  const securityGroups: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (!w.startsWith("-")) {
+      if (name !== undefined) throw new OpenstackArgsError(`server create: unexpected argument ${JSON.stringify(w)} (one server name)`);
+      name = w;
       continue;
     }
-    if (value === undefined) {
-      value = rest[++i];
-      if (value === undefined) throw new OpenstackArgsError(`openstack ${verb}: --${name} needs a value`);
+    const eq = w.indexOf("=");
+    const flag = eq > 0 ? w.slice(0, eq) : w;
+    if (SERVER_CREATE.bool.has(flag)) continue;
+    if (!SERVER_CREATE.value.has(flag) && !SERVER_CREATE.ignored.has(flag)) {
+      throw new OpenstackArgsError(`server create: ${flag} is not taken by labwright's stand-in for nova (it takes --network or --port, --security-group, and ignores --image, --flavor, --key-name, --availability-zone, --wait)`);
     }
-    const prev = flags[name];
-    if (kind === "value" && Array.isArray(prev)) throw new OpenstackArgsError(`openstack ${verb}: --${name} given twice`);
-    flags[name] = [...(Array.isArray(prev) ? prev : []), value];
-  }
-  if (args.length !== spec.args) {
-    throw new OpenstackArgsError(`openstack ${verb}: ${args.length < spec.args ? "missing" : "unexpected"} arguments${args.length > spec.args ? ` (${args.slice(spec.args).join(" ")})` : ""}; usage: openstack ${spec.usage}`);
-  }
-  for (const k of Object.keys(spec.ignored ?? {})) delete flags[k];
-  const fmt = (flags.format as string[] | undefined)?.[0] ?? "table";
-  if (fmt !== "table" && fmt !== "value" && fmt !== "json") throw new OpenstackArgsError(`openstack ${verb}: -f ${fmt} is not supported (use table, value or json)`);
-  const columns = (flags.column as string[] | undefined) ?? [];
-  delete flags.format;
-  delete flags.column;
-  checkValues(verb, args, flags);
-  return { verb, args, flags, format: fmt, columns };
-}
-
-/** A name or ID that refers to an existing object, or a `$(...)` placeholder. */
-const REFERENCE = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,62}|\u0000\d+)$/;
-
-/**
- * Names become namespace and device names (qrouter-<name>, qdhcp-<name>, a server's namespace) and
- * values reach ip/iptables/dnsmasq: both are single tokens, checked here before anything runs.
- */
-function checkNames(verb: OpenstackVerb, args: string[], flags: Record<string, string[] | true>): void {
-  const creates = verb.endsWith(" create") && verb !== "floating ip create";
-  args.forEach((a, k) => {
-    if (creates && k === 0) {
-      if (!OBJECT_NAME.test(a)) throw new OpenstackArgsError(`openstack ${verb}: the name ${JSON.stringify(a)} is not usable here (labwright names namespaces after it): ${OBJECT_NAME_HINT}`);
-    } else if (!REFERENCE.test(a)) throw new OpenstackArgsError(`openstack ${verb}: ${JSON.stringify(a)} is not a name or ID: ${OBJECT_NAME_HINT}`);
-  });
-  for (const [k, v] of Object.entries(flags)) {
-    if (v === true) continue;
-    for (const x of v) if (!TOKEN.test(x) && !REFERENCE.test(x)) throw new OpenstackArgsError(`openstack ${verb}: --${k} ${JSON.stringify(x)}: a value is one word of letters, digits and _@%+=:,./- (not starting with '-')`);
-  }
-}
-
-/** Values neutron would refuse before anything else happens. */
-function checkValues(verb: OpenstackVerb, args: string[], flags: Record<string, string[] | true>): void {
-  checkNames(verb, args, flags);
-  const one = (k: string) => (flags[k] as string[] | undefined)?.[0];
-  if (verb === "network create") {
-    const t = one("provider-network-type");
-    if (t !== undefined && !["flat", "vlan", "vxlan"].includes(t)) throw new OpenstackArgsError(`openstack network create: --provider-network-type ${t} is not emulated (use flat, vlan or vxlan)`);
-    const seg = one("provider-segment");
-    if (seg !== undefined && !/^\d+$/.test(seg)) throw new OpenstackArgsError(`openstack network create: --provider-segment must be a number, not "${seg}"`);
-    if (flags.external && flags.internal) throw new OpenstackArgsError("openstack network create: argument --internal: not allowed with argument --external");
-  }
-  if (verb === "subnet create") {
-    if (!one("network")) throw new OpenstackArgsError("openstack subnet create: the following arguments are required: --network");
-    if (!one("subnet-range")) throw new OpenstackArgsError("openstack subnet create: --subnet-range is required (labwright does not emulate subnet pools)");
-    for (const p of (flags["allocation-pool"] as string[] | undefined) ?? []) {
-      if (!/^start=[\d.]+,end=[\d.]+$/.test(p)) throw new OpenstackArgsError(`openstack subnet create: --allocation-pool "${p}" must look like start=10.0.0.10,end=10.0.0.20`);
+    const value = eq > 0 ? w.slice(eq + 1) : words[++i];
+    if (value === undefined) throw new OpenstackArgsError(`server create: ${flag} needs a value`);
+    if (flag === "--security-group") securityGroups.push(value);
+    else if (SERVER_CREATE.value.has(flag)) {
+      if (one[flag] !== undefined) throw new OpenstackArgsError(`server create: ${flag} given twice (labwright's servers have one NIC)`);
+      one[flag] = value;
     }
-    if (flags.dhcp && flags["no-dhcp"]) throw new OpenstackArgsError("openstack subnet create: argument --no-dhcp: not allowed with argument --dhcp");
   }
-  if (verb === "router set" && !one("external-gateway")) throw new OpenstackArgsError("openstack router set: labwright emulates only --external-gateway <network>");
-  if (verb === "server create" && !one("network")) throw new OpenstackArgsError("openstack server create: give --network <network> (labwright emulates one NIC per server)");
+  if (name === undefined) throw new OpenstackArgsError("server create: give the server a name");
+  named(name, "server create", "labwright names the server's namespace after it");
+  if ((one["--network"] === undefined) === (one["--port"] === undefined)) throw new OpenstackArgsError("server create: give --network <network> or --port <port> (one NIC)");
+  return {
+    verb: "server create",
+    name,
+    ...(one["--network"] !== undefined ? { network: one["--network"] } : {}),
+    ...(one["--port"] !== undefined ? { port: one["--port"] } : {}),
+    securityGroups,
+  };
 }
