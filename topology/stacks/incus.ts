@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import type { Daemon, Host } from "../backends/host.ts";
+import { resolvingView } from "../backends/machine-view.ts";
 import type { NodeSpec } from "../model/types.ts";
 import { PreflightError } from "../run/preflight.ts";
 import { pathExists } from "../wait/path.ts";
@@ -114,10 +115,8 @@ export async function startIncusd(m: Member, caFile: string, started: (d: Daemon
   copyFileSync(caFile, join(m.host.stateDir, "lab-ca.crt"));
   await must(m.view, ["mkdir", "-p", "-m", "0711", dir, ovsDir(m.host)], "creating INCUS_DIR");
   await must(m.view, ["mkdir", "-p", "-m", "0700", join(m.host.stateDir, "incus-client")], "creating INCUS_CONF");
-  if (m.view !== m.host) {
-    // A container node's namespace seen from this machine: its resolver and hosts, not this machine's.
-    for (const f of ["/etc/resolv.conf", "/etc/hosts"]) await m.view.writeFile(f, (await m.host.readFile(f)) ?? "");
-  }
+  // A container node's namespace seen from this machine: its resolver and hosts, not this machine's.
+  await resolvingView(m.host);
   const argv = ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "sh", "-c", WRAPPER, "incusd", ovsDir(m.host), keepUnderRun(m.host.stateDir), INCUSD, dir];
   const d = m.view.spawn("incusd", argv, { log: join(m.host.stateDir, "incusd.log") });
   started(d);

@@ -5,6 +5,7 @@ import type { RunRecord } from "../run/state.ts";
 import { ovsDir, startStack } from "../stacks/ovs.ts";
 import type { Daemon, Enclave, Host } from "../backends/host.ts";
 import type { Guests } from "./guests.ts";
+import { resolvingView } from "../backends/machine-view.ts";
 
 /** What the kolla emulation gets from the started lab: the adapters below, nothing else. */
 interface LabParts {
@@ -27,13 +28,19 @@ export function emulatorHosts(l: LabParts) {
         node: n.name,
         host: node,
         view,
-        // kolla's openvswitch_db: start-ovsdb-server also listens on ptcp:6640:127.0.0.1 (the agents' ovsdb_connection).
-        startOvs: () => startStack({ ...n, software: ["openvswitch"] }, node, ovsDir(node), (d) => record(d), { ovsdbRemotes: ["ptcp:6640:127.0.0.1"] }),
+        // kolla's openvswitch containers share the host's network and pids: here the daemons run in
+        // the node's machine view (a container node's own /proc hides /proc/self from nsenter'd
+        // processes, and ovs-vswitchd reads /proc/net/route). kolla's start-ovsdb-server also listens
+        // on ptcp:6640:127.0.0.1 (the agents' ovsdb_connection).
+        startOvs: () => startStack({ ...n, software: ["openvswitch"] }, view, ovsDir(node), (d) => record(d), { ovsdbRemotes: ["ptcp:6640:127.0.0.1"] }),
         reconcile: () => l.reconcile(n.name),
         enclave: () => {
           if (!view.enclave) throw new Error(`${n.name}: the ${node.backend} backend has no enclaves (neutron needs one)`);
-          // The kolla node's host for OpenStack's daemons: its own /run/netns and /tmp, hostname the node's name.
-          enclave ??= view.enclave({ name: "openstack-enclave", hostname: n.name, tmpfs: ["/run/netns", "/tmp"], log: join(node.stateDir, "openstack-enclave.log") }, (k) => record(k, { hard: true }));
+          // The kolla node's host for OpenStack's daemons: its own /run/netns and /tmp, hostname the
+          // node's name, names resolved as in the node.
+          enclave ??= resolvingView(node).then((v) =>
+            v.enclave!({ name: "openstack-enclave", hostname: n.name, tmpfs: ["/run/netns", "/tmp"], log: join(node.stateDir, "openstack-enclave.log") }, (k) => record(k, { hard: true })),
+          );
           return enclave;
         },
         record: (d) => record(d),
