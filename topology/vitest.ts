@@ -13,8 +13,8 @@ export type { ReachOptions, LinkOptions } from "./expect/matchers.ts";
 
 /**
  * Starts `lab` before the enclosing describe's tests and stops it after them; returns a getter. With
- * node software, the OVS/OVN logs are scanned before stopping: a WARN/ERR line on neither the
- * harness's allowlist nor `logAllow` fails the suite.
+ * node software, the daemons' logs are scanned before stopping (OVS/OVN WARN/ERR, neutron ERROR): a
+ * line on neither the harness's allowlists nor `logAllow` fails the suite.
  */
 export function useLab(lab: Lab, opts: StartOptions & { logAllow?: ScenarioSpec["logAllow"] } = {}): () => StartedLab {
   let started: StartedLab | undefined;
@@ -25,7 +25,7 @@ export function useLab(lab: Lab, opts: StartOptions & { logAllow?: ScenarioSpec[
     if (!started) return;
     const problems = (await started.logProblems()).filter((p) => !(opts.logAllow ?? []).some((a) => a.match.test(p.line)));
     await started.stop();
-    if (problems.length) throw new Error(`OVS/OVN logs have WARN/ERR lines not on the allowlist:\n${problems.map((p) => `  ${p.node}: ${p.line}`).join("\n")}`);
+    if (problems.length) throw new Error(`daemon logs have lines not on the allowlists (OVS/OVN WARN/ERR, neutron ERROR):\n${problems.map((p) => `  ${p.node}: ${p.line}`).join("\n")}`);
   });
   return () => {
     if (!started) throw new Error("the lab is not started (did beforeAll fail?)");

@@ -79,7 +79,7 @@ function checkAccepted(lab: Lab): void {
   for (const sc of lab.scenarios) {
     for (const st of sc.steps) {
       if (st.kind === "incus" && st.command.creates !== undefined) expect(st.command.creates).toMatch(OBJECT_NAME);
-      if (st.kind === "openstack" && st.command.verb === "router create") expect(st.command.args[0]).toMatch(OBJECT_NAME);
+      if (st.kind === "openstack" && st.command.router !== undefined) expect(st.command.router).toMatch(OBJECT_NAME);
     }
     for (const e of sc.expect) if (e.kind === "resolve") expect(e.name).toMatch(HOSTNAME);
   }

@@ -211,7 +211,7 @@ export class OpenstackServices {
     const fail = (what: string) => new Error(`neutron-server ${what}:\n${this.tails(["neutron-server"])}`);
     const deadline = Date.now() + timeoutMs;
     await waitFor(this.enclave, d, listening("tcp", 9696), timeoutMs).catch(() => {
-      throw fail("did not listen on tcp/9696");
+      throw fail(isAlive(d.ref) ? `did not listen on tcp/9696 within ${timeoutMs / 1000} s` : "exited during start");
     });
     for (;;) {
       if (!isAlive(d.ref)) throw fail("exited during start");

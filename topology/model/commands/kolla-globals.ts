@@ -85,21 +85,9 @@ export function readGlobals(raw: unknown, where: string): KollaGlobals {
     if (rule && items.some((x) => !rule.re.test(x))) throw new KollaConfigError(`${where}: ${k} is not ${rule.what}`);
     return text;
   };
-  const agent = str("neutron_plugin_agent", "openvswitch");
-  if (agent !== "openvswitch") throw new KollaConfigError(`${where}: neutron_plugin_agent "${agent}" is not emulated (labwright emulates ML2/OVS, kolla's default: remove the key or set it to openvswitch)`);
+  // Every value's grammar first (what could reach a command or a file), then what labwright models.
   const list = (k: string, d: string) => str(k, d)!.split(",").map((s) => s.trim()).filter(Boolean);
-  const release = str("openstack_release", "2023.1")!;
-  const r = RELEASES[release];
-  if (!r) throw new KollaConfigError(`${where}: openstack_release ${release} is not modelled (labwright follows the site.yml of kolla-ansible ${Object.entries(RELEASES).map(([k, v]) => `${k} (${v.kollaAnsible})`).join(", ")})`);
-  const distro = str("kolla_base_distro", r.defaultDistro)!;
-  const codename = r.codenames[distro];
-  if (!codename && g.openstack_tag === undefined) throw new KollaConfigError(`${where}: kolla_base_distro ${distro} has no images in ${release} (kolla builds ${Object.keys(r.codenames).join(", ")})`);
-  if (truthy(str("enable_haproxy", "yes"))) {
-    throw new KollaConfigError(
-      `${where}: enable_haproxy is "yes" (kolla's default): labwright models all-in-one deploys without the load balancer. Set enable_haproxy: "no" and kolla_internal_vip_address to network_interface's address, as seed 003 does`,
-    );
-  }
-  return {
+  const values = {
     network_interface: str("network_interface", "eth0")!,
     neutron_external_interfaces: list("neutron_external_interface", "eth1"),
     neutron_bridge_names: list("neutron_bridge_name", "br-ex"),
@@ -107,7 +95,26 @@ export function readGlobals(raw: unknown, where: string): KollaGlobals {
     kolla_internal_vip_address: str("kolla_internal_vip_address"),
     docker_registry: str("docker_registry", "quay.io")!,
     docker_namespace: str("docker_namespace", "openstack.kolla")!,
-    tag: str("openstack_tag") ?? `${release}-${distro}-${codename}`,
+  };
+  const agent = str("neutron_plugin_agent", "openvswitch");
+  const release = str("openstack_release", "2023.1")!;
+  const tag = str("openstack_tag");
+  const haproxy = truthy(str("enable_haproxy", "yes"));
+  const distroSet = str("kolla_base_distro");
+  if (agent !== "openvswitch") throw new KollaConfigError(`${where}: neutron_plugin_agent "${agent}" is not modelled (labwright runs ML2/OVS, kolla's default: remove the key or set it to openvswitch)`);
+  const r = RELEASES[release];
+  if (!r) throw new KollaConfigError(`${where}: openstack_release ${release} is not modelled (labwright follows the site.yml of kolla-ansible ${Object.entries(RELEASES).map(([k, v]) => `${k} (${v.kollaAnsible})`).join(", ")})`);
+  const distro = distroSet ?? r.defaultDistro;
+  const codename = r.codenames[distro];
+  if (!codename && tag === undefined) throw new KollaConfigError(`${where}: kolla_base_distro ${distro} has no images in ${release} (kolla builds ${Object.keys(r.codenames).join(", ")})`);
+  if (haproxy) {
+    throw new KollaConfigError(
+      `${where}: enable_haproxy is "yes" (kolla's default): labwright models all-in-one deploys without the load balancer. Set enable_haproxy: "no" and kolla_internal_vip_address to network_interface's address, as seed 003 does`,
+    );
+  }
+  return {
+    ...values,
+    tag: tag ?? `${release}-${distro}-${codename}`,
     release,
     // Only key names that look like ansible variables are listed; anything else is just counted.
     ignored: ignoredKeys(g),
