@@ -1,5 +1,6 @@
-// Prints the lab namespaces, run directories, labwright containers and labwright's incusd processes
-// (with whatever they started) on this machine (JSON), so the
+// Prints the lab namespaces, run directories, labwright containers, labwright's incusd processes
+// and its enclaves (the kolla nodes' OpenStack daemons live in one; with whatever they started) on
+// this machine (JSON), so the
 // suites' leftover check counts only what the suites themselves created: a user's own lab that is
 // up is not a leftover.
 import { execFileSync } from "node:child_process";
@@ -20,6 +21,21 @@ function incusds() {
   return out.sort();
 }
 
+/** Enclave keepers labwright started: `unshare ... sh -c <wrapper> labwright-enclave ...` (topology/backends/enclave.ts). */
+function enclaves() {
+  const out = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const argv = readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0");
+      if (argv[0] === "unshare" && argv.includes("labwright-enclave")) out.push(d);
+    } catch {
+      /* gone */
+    }
+  }
+  return out.sort();
+}
+
 export function leftovers() {
   const namespaces = existsSync("/run/netns") ? readdirSync("/run/netns").filter((n) => n.startsWith("lw-")).sort() : [];
   const runs = existsSync("/run/labwright") ? readdirSync("/run/labwright").sort() : [];
@@ -32,7 +48,7 @@ export function leftovers() {
   } catch {
     /* no Docker engine: no containers */
   }
-  return { namespaces, runs, containers, incusd: incusds() };
+  return { namespaces, runs, containers, incusd: incusds(), enclaves: enclaves() };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) console.log(JSON.stringify(leftovers()));

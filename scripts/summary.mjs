@@ -32,8 +32,9 @@ const ns = now.namespaces.filter((n) => !before.namespaces.includes(n));
 const runs = now.runs.filter((r) => !before.runs.includes(r));
 const ctrs = now.containers.filter((c) => !(before.containers ?? []).includes(c));
 const incusd = now.incusd.filter((p) => !(before.incusd ?? []).includes(p));
-if (ns.length || runs.length || ctrs.length || incusd.length) {
-  console.log(`summary: left behind after the suites: namespaces [${ns.join(", ")}], run dirs [${runs.join(", ")}], containers [${ctrs.join(", ")}], incusd processes [${incusd.join(", ")}]`);
+const enclaves = now.enclaves.filter((p) => !(before.enclaves ?? []).includes(p));
+if (ns.length || runs.length || ctrs.length || incusd.length || enclaves.length) {
+  console.log(`summary: left behind after the suites: namespaces [${ns.join(", ")}], run dirs [${runs.join(", ")}], containers [${ctrs.join(", ")}], incusd processes [${incusd.join(", ")}], enclaves (OpenStack daemons) [${enclaves.join(", ")}]`);
   failed++;
 } else passed++;
 // The root namespace must be exactly as it was before the suites (it is never configured).

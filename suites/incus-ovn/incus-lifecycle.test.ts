@@ -72,33 +72,39 @@ describe("the real Incus leaves nothing behind", () => {
     const before = new Set(runIds());
     const child = execa(process.execPath, [CLI, "run", file, "--quiet"], { reject: false });
     let id: string | undefined;
+    let state: ReturnType<typeof readState> = null;
+    let tree: number[] = [];
     const deadline = Date.now() + 180_000;
-    // Wait until the instance is attached as a guest: incusd, dnsmasq and the instance all run.
-    for (;;) {
-      id = runIds().find((r) => !before.has(r));
-      if (id && listLabNamespaces().includes(`lw-${id}-c1`)) break;
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the instance never came up: ${(await child).stdout}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const state = readState(id)!;
-    const incusd = state.processes.filter((p) => p.name === "incusd");
-    expect(incusd.length).toBe(1);
-    const tree = descendants(incusd[0]!.pid);
-    const names = tree.map((p) => {
-      try {
-        return readFileSync(`/proc/${p}/comm`, "utf8").trim();
-      } catch {
-        return "";
+    try {
+      // Wait until the instance is attached as a guest: incusd, dnsmasq and the instance all run.
+      for (;;) {
+        id = runIds().find((r) => !before.has(r));
+        if (id && listLabNamespaces().includes(`lw-${id}-c1`)) break;
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the instance never came up: ${(await child).stdout}`);
+        await new Promise((r) => setTimeout(r, 100));
       }
-    });
-    expect(names).toEqual(expect.arrayContaining(["incusd", "dnsmasq", "init"])); // the daemon, Incus's dnsmasq, the instance's busybox init
-    child.kill("SIGKILL");
-    await child;
+      state = readState(id)!;
+      const incusd = state.processes.filter((p) => p.name === "incusd");
+      expect(incusd.length).toBe(1);
+      tree = descendants(incusd[0]!.pid);
+      const names = tree.map((p) => {
+        try {
+          return readFileSync(`/proc/${p}/comm`, "utf8").trim();
+        } catch {
+          return "";
+        }
+      });
+      expect(names).toEqual(expect.arrayContaining(["incusd", "dnsmasq", "init"])); // the daemon, Incus's dnsmasq, the instance's busybox init
+    } finally {
+      // Whatever happened above, the run is killed here (a failed assertion must not leave it running).
+      child.kill("SIGKILL");
+      await child;
+    }
 
     const gc = await labwright(["gc"]);
     expect(gc.exitCode, gc.stderr).toBe(0);
     expect(gc.stdout).toContain(`removed run ${id}`);
-    for (const p of [...state.processes.map((x) => x.pid), ...tree]) expect(running(p), `pid ${p}`).toBe(false);
+    for (const p of [...state!.processes.map((x) => x.pid), ...tree]) expect(running(p), `pid ${p}`).toBe(false);
     expect(listLabNamespaces().filter((n) => n.startsWith(`lw-${id}`))).toEqual([]);
     expect(readFileSync("/proc/mounts", "utf8")).not.toContain(id);
     expect(existsSync(runDir(id))).toBe(false);

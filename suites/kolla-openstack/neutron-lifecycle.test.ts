@@ -136,26 +136,31 @@ describe(`[${BACKEND}] the real neutron leaves nothing behind`, () => {
     const child = execa(process.execPath, [CLI, "run", file, "--quiet", ...(BACKEND === "netns" ? [] : ["--backend", BACKEND])], { reject: false });
     let id: string | undefined;
     let tree: number[] = [];
+    let state: ReturnType<typeof readState> = null;
     const deadline = Date.now() + 240_000;
-    for (;;) {
-      id = runIds().find((r) => !before.has(r));
-      const keeper = id ? readState(id)?.processes.find((p) => p.name === "openstack-enclave") : undefined;
-      tree = keeper ? enclaveProcesses(keeper.pid) : [];
-      if (tree.map(comm).includes("dnsmasq") && tree.map(comm).includes("haproxy")) break;
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`neutron never came up: ${(await child).stdout}`);
-      await new Promise((r) => setTimeout(r, 250));
+    try {
+      for (;;) {
+        id = runIds().find((r) => !before.has(r));
+        const keeper = id ? readState(id)?.processes.find((p) => p.name === "openstack-enclave") : undefined;
+        tree = keeper ? enclaveProcesses(keeper.pid) : [];
+        if (tree.map(comm).includes("dnsmasq") && tree.map(comm).includes("haproxy")) break;
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`neutron never came up: ${(await child).stdout}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const names = new Set(tree.map(comm));
+      for (const n of ["mariadbd", "beam.smp", "dnsmasq", "haproxy"]) expect(names, n).toContain(n);
+      expect([...names].some((n) => n.startsWith("neutron-"))).toBe(true);
+      state = readState(id!);
+    } finally {
+      // Whatever happened above, the run is killed here (a failed assertion must not leave it running).
+      child.kill("SIGKILL");
+      await child;
     }
-    const names = new Set(tree.map(comm));
-    for (const n of ["mariadbd", "beam.smp", "dnsmasq", "haproxy"]) expect(names, n).toContain(n);
-    expect([...names].some((n) => n.startsWith("neutron-"))).toBe(true);
-    const state = readState(id!)!;
-    child.kill("SIGKILL");
-    await child;
 
     const gc = await labwright(["gc"]);
     expect(gc.exitCode, gc.stderr).toBe(0);
     expect(gc.stdout).toContain(`removed run ${id}`);
-    for (const p of [...state.processes.map((x) => x.pid), ...tree]) expect(running(p), `pid ${p} (${comm(p)})`).toBe(false);
+    for (const p of [...state!.processes.map((x) => x.pid), ...tree]) expect(running(p), `pid ${p} (${comm(p)})`).toBe(false);
     expect(listLabNamespaces().filter((n) => n.startsWith(`lw-${id}`))).toEqual([]);
     expect(readFileSync("/proc/mounts", "utf8")).not.toContain(id!);
     expect(existsSync(runDir(id!))).toBe(false);
