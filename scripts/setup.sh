@@ -56,6 +56,26 @@ if ! { [ -x /usr/libexec/incus/incusd ] && command -v incus >/dev/null; }; then
   fi
 fi
 
+# The real OpenStack networking for labs with `software: [kolla]`: neutron's server and its OVS, L3
+# and DHCP agents, the openstack client, and what kolla deploys beside them (MariaDB, RabbitMQ,
+# haproxy for the metadata proxies, conntrack for the firewall). Their system services are left
+# disabled where a service manager runs: labwright starts its own, inside each lab.
+OPENSTACK=(neutron-server neutron-openvswitch-agent neutron-l3-agent neutron-dhcp-agent python3-openstackclient
+           mariadb-server python3-pymysql rabbitmq-server haproxy conntrack)
+missing=()
+for p in "${OPENSTACK[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing the real OpenStack networking (neutron, its agents, MariaDB, RabbitMQ): ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  guard_services
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ -d /run/systemd/system ]; then
+    systemctl disable --now rabbitmq-server mariadb neutron-api neutron-rpc-server neutron-openvswitch-agent neutron-l3-agent \
+      neutron-dhcp-agent neutron-metadata-agent haproxy >/dev/null 2>&1 || true
+  fi
+fi
+
 # The lab image server's image is built from Debian's busybox-static (downloaded, not installed:
 # it conflicts with busybox); fetching it now spares the first lab run the download.
 if ! ls /var/cache/labwright/incus-images/debian-busybox-*.tar.gz >/dev/null 2>&1; then

@@ -11,6 +11,7 @@ import type { StartedLab } from "../../topology/lab.ts";
 import { loadLab } from "../../topology/model/load.ts";
 import type { Step } from "../../topology/model/types.ts";
 import { scanNeutronLogs } from "../../topology/stacks/openstack.ts";
+import { NetnsHost } from "../../topology/backends/netns.ts";
 import { KOLLA_LAB } from "../support/cli.ts";
 import { BACKEND, useLab } from "../support/fixture.ts";
 import { applySteps, scenario, stepsBefore } from "../support/steps.ts";
@@ -69,7 +70,7 @@ describe(`[${BACKEND}] kolla's configuration and plays, openstack command lines`
     expect(parseOpenstack("router create --ha r1").router).toBe("r1");
   });
 
-  it("neutron's log scan: a traceback is one record, judged by its first line; neutron 21's harmless MappingNotFound is allowed, anything else is reported", () => {
+  it("neutron's log scan: a traceback is one record, judged by its first line; neutron 21's harmless MappingNotFound is allowed, anything else is reported", async () => {
     const dir = mkdtempSync(join(tmpdir(), "lw-neutron-log-"));
     const head = "2026-11-30 22:23:35.602 142 ERROR neutron_lib.callbacks.manager [None req-1 - fake_project_id - - - -]";
     writeFileSync(
@@ -84,7 +85,7 @@ describe(`[${BACKEND}] kolla's configuration and plays, openstack command lines`
         "",
       ].join("\n"),
     );
-    const p = scanNeutronLogs("openstack", dir);
+    const p = await scanNeutronLogs(new NetnsHost("openstack", "unused", dir), dir);
     expect(p.map((x) => x.line)).toEqual(["2026-11-30 22:23:36.000 142 ERROR neutron.agent.l3.agent [-] Failed reporting state!: boom (+1 lines of its traceback)"]);
   });
 });

@@ -7,18 +7,22 @@ import { ovsDir } from "../stacks/ovs.ts";
 
 /**
  * When something fails, what an engineer would collect on each machine before touching anything:
- * addresses, routes, neighbours, the firewall, OVS and OVN state, daemon log tails, and an ovn-trace
+ * addresses, routes, neighbours, the firewall, OVS and OVN state, daemon log tails (OVS/OVN, neutron), and an ovn-trace
  * of each failing flow whose two ends are OVN instances. One text file per node; returns the folder.
  */
 export async function collectForensics(lab: StartedLab, failing: readonly CheckResult[], dir: string): Promise<string> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const nodes = [...lab.lab.nodes.map((n) => n.name), ...(lab.incus ? [...lab.incus.instances.keys()] : [])];
+  const guests = [...(lab.incus ? [...lab.incus.instances.keys()] : []), ...lab.neutron.flatMap((v) => v.guestNames())];
+  const nodes = [...lab.lab.nodes.map((n) => n.name), ...guests.filter((g) => lab.guests.has(g))];
   await Promise.all(
     nodes.map(async (name) => {
       const spec = lab.lab.nodes.find((n) => n.name === name);
       const cmds = ["ip -d addr", "ip route", "ip neigh", "sysctl net.ipv4.ip_forward net.ipv4.conf.all.forwarding net.ipv4.conf.all.rp_filter", "nft list ruleset"];
       if (spec?.software.includes("ovn-host")) cmds.push("ovs-vsctl show", "ovs-ofctl dump-flows br-int", "ovn-appctl -t ovn-controller connection-status");
       if (spec?.software.includes("ovn-central")) cmds.push("ovn-nbctl show", "ovn-sbctl show");
+      // A kolla node: its switch (neutron's bridges and flows) and the hybrid firewall's iptables; a router's namespace: its NAT.
+      if (spec?.software.includes("kolla")) cmds.push("ovs-vsctl show", "ovs-ofctl dump-flows br-int", "iptables-save");
+      if (name.startsWith("qrouter-") && !spec) cmds.push("iptables-save");
       const parts: string[] = [];
       for (const c of cmds) {
         const r = await lab.sh(name, c, { timeoutS: 15 });
@@ -29,6 +33,13 @@ export async function collectForensics(lab: StartedLab, failing: readonly CheckR
         const d = ovsDir(host);
         for (const f of (await host.list(d)).filter((x) => x.endsWith(".log"))) {
           parts.push(`### tail ${f}\n${((await host.readFile(join(d, f))) ?? "").trimEnd().split("\n").slice(-40).join("\n")}\n`);
+        }
+      }
+      const k = lab.kolla.get(name);
+      if (k) {
+        const host = lab.host(name);
+        for (const f of (await host.list(k.neutronLogDir)).filter((x) => x.endsWith(".log"))) {
+          parts.push(`### tail ${f}\n${((await host.readFile(join(k.neutronLogDir, f))) ?? "").trimEnd().split("\n").slice(-60).join("\n")}\n`);
         }
       }
       writeFileSync(join(dir, `${name}.txt`), parts.join("\n"), { mode: 0o600 });

@@ -1,8 +1,8 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Daemon, Enclave } from "../backends/host.ts";
+import type { Daemon, Enclave, Host } from "../backends/host.ts";
 import { DAEMON_FILES, type NeutronDaemon, type NodeFacts, type OpenstackPaths, PASSWORDS, type RenderedConfig } from "../emulators/openstack/kolla-config.ts";
 import { isAlive } from "../run/process.ts";
 import { PreflightError } from "../run/preflight.ts";
@@ -104,7 +104,7 @@ export class OpenstackServices {
   /** The mariadb play: the node's copy of the migrated database, and mariadbd on the API address. */
   async startDatabase(neutronVersion: string): Promise<void> {
     if (this.running.has("mariadb")) return;
-    const base = join(this.paths.state, "..", "mysql");
+    const base = this.paths.mysql;
     const datadir = join(base, "data");
     if (!existsSync(datadir)) {
       mkdirSync(base, { recursive: true, mode: 0o700 });
@@ -122,13 +122,13 @@ export class OpenstackServices {
   /** The rabbitmq play: starts the broker; `rabbitReady` awaits it (the plays between run meanwhile). */
   startRabbit(): void {
     if (this.rabbit) return;
-    const base = join(this.paths.state, "..", "rabbitmq");
+    const base = this.paths.rabbitmq;
     mkdirSync(base, { recursive: true, mode: 0o700 });
     writeFileSync(join(base, "rabbitmq.conf"), `default_user = openstack\ndefault_pass = ${PASSWORDS.rabbitmq}\nloopback_users = none\n`);
     writeFileSync(join(base, "enabled_plugins"), "[].\n");
     const cookie = join(base, ".erlang.cookie");
     if (!existsSync(cookie)) {
-      writeFileSync(cookie, createHash("sha256").update(`${base}${Date.now()}`).digest("hex").slice(0, 20).toUpperCase());
+      writeFileSync(cookie, randomBytes(10).toString("hex").toUpperCase());
       chmodSync(cookie, 0o400);
     }
     const d = this.spawn("rabbitmq", [RABBITMQ], this.rabbitEnv());
@@ -140,7 +140,7 @@ export class OpenstackServices {
   }
 
   private rabbitEnv(): Record<string, string> {
-    const base = join(this.paths.state, "..", "rabbitmq");
+    const base = this.paths.rabbitmq;
     return {
       HOME: base,
       RABBITMQ_NODENAME: "rabbit@localhost",
@@ -278,10 +278,10 @@ const RECORD = /^(\S+ \S+) (\d+) (ERROR|CRITICAL) (\S+) /;
  * line, each with the record's header: consecutive lines with one header are one record, judged by
  * its first line and reported as that line.
  */
-export function scanNeutronLogs(node: string, logDir: string): LogProblem[] {
-  if (!existsSync(logDir)) return [];
+export async function scanNeutronLogs(host: Host, logDir: string): Promise<LogProblem[]> {
+  const node = host.name;
   const out: LogProblem[] = [];
-  for (const f of readdirSync(logDir).filter((x) => /^neutron-.*\.log$/.test(x))) {
+  for (const f of (await host.list(logDir)).filter((x) => /^neutron-.*\.log$/.test(x))) {
     const file = join(logDir, f);
     let head: string | null = null;
     let key = "";
@@ -291,7 +291,7 @@ export function scanNeutronLogs(node: string, logDir: string): LogProblem[] {
       head = null;
       more = 0;
     };
-    for (const line of readFileSync(file, "utf8").split("\n")) {
+    for (const line of ((await host.readFile(file)) ?? "").split("\n")) {
       const m = RECORD.exec(line);
       if (!m) {
         flush();

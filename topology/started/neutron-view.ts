@@ -118,6 +118,11 @@ export class NeutronView {
     return undefined;
   }
 
+  /** The names this view gives to guests: router namespaces and the stand-in's servers. */
+  guestNames(): string[] {
+    return [...this.attached.keys(), ...this.p.kolla.servers.keys()];
+  }
+
   /** A server's fixed address (by its name, like a node). */
   serverAddress(name: string): string | undefined {
     return this.p.kolla.servers.get(name)?.address;

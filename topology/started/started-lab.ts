@@ -129,8 +129,8 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
   /** WARN/ERR lines in the OVS/OVN logs, and ERROR/CRITICAL lines in neutron's, of every node, that are not on the allowlists. */
   async logProblems(): Promise<LogProblem[]> {
     const all = await Promise.all(this.lab.nodes.filter((n) => n.software.length).map((n) => scanLogs(this.host(n.name), ovsDir(this.host(n.name)))));
-    const neutron = [...this.kolla].flatMap(([name, k]) => scanNeutronLogs(name, k.neutronLogDir));
-    return [...all.flat(), ...neutron];
+    const neutron = await Promise.all([...this.kolla].map(([name, k]) => scanNeutronLogs(this.host(name), k.neutronLogDir)));
+    return [...all.flat(), ...neutron.flat()];
   }
 
   /** Removes the lab: processes, namespaces, containers, files. Safe to call more than once. */

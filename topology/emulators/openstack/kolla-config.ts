@@ -18,14 +18,21 @@ import { bridgeMappings } from "./kolla.ts";
 
 /** Where the node's OpenStack files live (in the node's directory, on this machine). */
 export interface OpenstackPaths {
+  /** neutron's configuration files and the client's clouds.yaml. */
   etc: string;
+  /** Every daemon's log. */
   log: string;
+  /** neutron's state_path (DHCP and metadata files, locks). */
   state: string;
+  /** MariaDB's data directory and configuration. */
+  mysql: string;
+  /** RabbitMQ's mnesia, configuration and Erlang cookie. */
+  rabbitmq: string;
 }
 
 export function openstackPaths(stateDir: string): OpenstackPaths {
   const base = join(stateDir, "openstack");
-  return { etc: join(base, "etc"), log: join(base, "log"), state: join(base, "state") };
+  return { etc: join(base, "etc"), log: join(base, "log"), state: join(base, "state"), mysql: join(base, "mysql"), rabbitmq: join(base, "rabbitmq") };
 }
 
 /** Secrets of the lab's cloud (kolla generates them into passwords.yml; the lab's never leave it). */
