@@ -160,6 +160,10 @@ export const LOG_ALLOWLIST: { re: RegExp; why: string }[] = [
     why: "neutron moved its internal port into its namespace (userspace datapath)",
   },
   { re: /netdev_linux\|WARN\|Dropped \d+ log messages in last \d+ seconds .* due to excessive rate/, why: "the rate limit of the lines above (netdev_linux)" },
+  // neutron's OVS agent sets each bridge's OpenFlow controller (tcp:127.0.0.1:6633) and then its
+  // connection mode out-of-band (ovs_bridge.py); in between, OVS's in-band code looks for a route to
+  // the controller, and on a node without a default route logs that it found none.
+  { re: /in_band\|WARN\|br-[a-z0-9-]+: cannot find route for controller \(127\.0\.0\.1\): No such device or address/, why: "a bridge's controller set before neutron makes it out-of-band" },
 ];
 
 /** Scans the OVS/OVN logs of a node for WARN/ERR lines not on the allowlist. */
