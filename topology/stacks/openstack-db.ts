@@ -87,10 +87,16 @@ async function build(dir: string): Promise<void> {
   try {
     await must(["unshare", "--net", "--", "bash", "-c", script, "build-neutron-db", cnf, sock, join(work, "neutron.conf")], { timeoutS: 600, context: "building neutron's database (mariadb-install-db, neutron-db-manage upgrade heads)" });
     rmSync(join(data, "ibtmp1"), { force: true });
-    renameSync(work, dir);
   } catch (e) {
     rmSync(work, { recursive: true, force: true });
     throw e;
+  }
+  try {
+    renameSync(work, dir);
+  } catch (e) {
+    // Another run built the same template meanwhile: theirs is as good as ours.
+    rmSync(work, { recursive: true, force: true });
+    if (!existsSync(join(dir, "data"))) throw e;
   }
 }
 
