@@ -11,7 +11,7 @@ export { runCheck, summarize, type CheckResult, type Measurement } from "./expec
 export type { ProbeTarget } from "./expect/target.ts";
 export * from "./expect/judge.ts";
 export type { Backend } from "./backends/backend.ts";
-export type { Host, Daemon, ExecOptions } from "./backends/host.ts";
+export type { Host, Daemon, ExecOptions, Enclave, EnclaveSpec } from "./backends/host.ts";
 export { NetnsBackend } from "./backends/netns.ts";
 export { ContainerBackend } from "./backends/containers/backend.ts";
 export { SshBackend } from "./backends/ssh/backend.ts";
