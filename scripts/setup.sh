@@ -22,15 +22,21 @@ guard_services() {
   trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 }
 
-missing=()
-for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  say "installing Debian packages: ${missing[*]}"
+# Installs those of the given packages that are not installed yet; returns 1 when none was missing.
+# (Called from conditions, where `set -e` does not act: a failed apt-get ends the script here.)
+install_missing() {
+  local what=$1 p missing=()
+  shift
+  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
+  [ ${#missing[@]} -gt 0 ] || return 1
+  say "installing $what: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   guard_services
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+  apt-get update -qq || { echo "setup: apt-get update failed" >&2; exit 1; }
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || { echo "setup: installing ${missing[*]} failed" >&2; exit 1; }
+}
+
+install_missing "Debian packages" "${PKGS[@]}" || true
 
 # The real Incus (incusd + LXC, and the client) for labs with `software: [incus]`. Debian 12: 6.0
 # from bookworm-backports (the suite is added if apt has none); Ubuntu 24.04: its own incus-base
@@ -62,14 +68,7 @@ fi
 # disabled where a service manager runs: labwright starts its own, inside each lab.
 OPENSTACK=(neutron-server neutron-openvswitch-agent neutron-l3-agent neutron-dhcp-agent python3-openstackclient
            mariadb-server python3-pymysql rabbitmq-server haproxy conntrack)
-missing=()
-for p in "${OPENSTACK[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  say "installing the real OpenStack networking (neutron, its agents, MariaDB, RabbitMQ): ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  guard_services
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if install_missing "the real OpenStack networking (neutron, its agents, MariaDB, RabbitMQ)" "${OPENSTACK[@]}"; then
   if [ -d /run/systemd/system ]; then
     systemctl disable --now rabbitmq-server mariadb neutron-api neutron-rpc-server neutron-openvswitch-agent neutron-l3-agent \
       neutron-dhcp-agent neutron-metadata-agent haproxy >/dev/null 2>&1 || true

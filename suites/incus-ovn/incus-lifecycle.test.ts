@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { readState, runDir } from "../../topology/run/state.ts";
 import { CLI, labwright } from "../support/cli.ts";
 import { writeLab } from "../support/labs.ts";
-import { listLabNamespaces, runIds } from "../support/machine.ts";
+import { listLabNamespaces, runIds, running } from "../support/machine.ts";
 
 /**
  * The real Incus's processes, mounts and files across a run's life: a one-member cluster with an
@@ -35,15 +35,6 @@ scenarios:
       - reach: { from: p1, to: c1 }
 `;
 
-/** Is the process running (a zombie waiting to be reaped is not)? */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 /** Every process below `pid` on this machine (children of children...). */
 function descendants(pid: number): number[] {

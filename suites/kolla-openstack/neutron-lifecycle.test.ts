@@ -7,7 +7,7 @@ import { readState, runDir } from "../../topology/run/state.ts";
 import { CLI, labwright } from "../support/cli.ts";
 import { BACKEND } from "../support/fixture.ts";
 import { writeLab } from "../support/labs.ts";
-import { listLabNamespaces, runIds } from "../support/machine.ts";
+import { listLabNamespaces, runIds, running } from "../support/machine.ts";
 
 /**
  * The real neutron's processes, namespaces and files across a run's life, on a one-node cloud:
@@ -53,14 +53,6 @@ const HELD = lab(`scenarios:
       - { name: hold the lab here, on: os, run: sleep 600, timeout: 700 }
 `);
 
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 /** Every process in the pid namespace whose init is the child of `keeper` (the enclave's processes). */
 function enclaveProcesses(keeper: number): number[] {

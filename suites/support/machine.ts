@@ -1,4 +1,4 @@
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { execa } from "execa";
 import { listRunIds, NS_PREFIX } from "../../topology/run/state.ts";
 
@@ -34,4 +34,14 @@ export async function rootSnapshot(): Promise<Record<string, unknown>> {
       v6_forwarding: await sys("net.ipv6.conf.all.forwarding"),
     },
   };
+}
+
+/** Is the process running (a zombie waiting to be reaped is not)? */
+export function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
 }
