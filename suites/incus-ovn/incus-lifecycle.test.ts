@@ -2,10 +2,11 @@ import { chmodSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { readState, runDir } from "../../topology/run/state.ts";
+import { readState } from "../../topology/run/state.ts";
 import { CLI, labwright } from "../support/cli.ts";
+import { expectGcRemoves } from "../support/gc.ts";
 import { writeLab } from "../support/labs.ts";
-import { listLabNamespaces, runIds, running } from "../support/machine.ts";
+import { listLabNamespaces, runIds } from "../support/machine.ts";
 
 /**
  * The real Incus's processes, mounts and files across a run's life: a one-member cluster with an
@@ -92,13 +93,7 @@ describe("the real Incus leaves nothing behind", () => {
       await child;
     }
 
-    const gc = await labwright(["gc"]);
-    expect(gc.exitCode, gc.stderr).toBe(0);
-    expect(gc.stdout).toContain(`removed run ${id}`);
-    for (const p of [...state!.processes.map((x) => x.pid), ...tree]) expect(running(p), `pid ${p}`).toBe(false);
-    expect(listLabNamespaces().filter((n) => n.startsWith(`lw-${id}`))).toEqual([]);
-    expect(readFileSync("/proc/mounts", "utf8")).not.toContain(id);
-    expect(existsSync(runDir(id))).toBe(false);
+    await expectGcRemoves(id!, [...state!.processes.map((x) => x.pid), ...tree]);
     expect(existsSync("/var/lib/incus/containers/c1")).toBe(false); // the machine's own Incus directory was never used
   });
 

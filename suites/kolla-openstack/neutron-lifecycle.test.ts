@@ -1,13 +1,14 @@
-import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { start } from "../../topology/lab.ts";
 import { loadLab } from "../../topology/model/load.ts";
-import { readState, runDir } from "../../topology/run/state.ts";
-import { CLI, labwright } from "../support/cli.ts";
+import { readState } from "../../topology/run/state.ts";
+import { CLI } from "../support/cli.ts";
+import { expectGcRemoves } from "../support/gc.ts";
 import { BACKEND } from "../support/fixture.ts";
 import { writeLab } from "../support/labs.ts";
-import { listLabNamespaces, runIds, running } from "../support/machine.ts";
+import { runIds } from "../support/machine.ts";
 
 /**
  * The real neutron's processes, namespaces and files across a run's life, on a one-node cloud:
@@ -149,12 +150,6 @@ describe(`[${BACKEND}] the real neutron leaves nothing behind`, () => {
       await child;
     }
 
-    const gc = await labwright(["gc"]);
-    expect(gc.exitCode, gc.stderr).toBe(0);
-    expect(gc.stdout).toContain(`removed run ${id}`);
-    for (const p of [...state!.processes.map((x) => x.pid), ...tree]) expect(running(p), `pid ${p} (${comm(p)})`).toBe(false);
-    expect(listLabNamespaces().filter((n) => n.startsWith(`lw-${id}`))).toEqual([]);
-    expect(readFileSync("/proc/mounts", "utf8")).not.toContain(id!);
-    expect(existsSync(runDir(id!))).toBe(false);
+    await expectGcRemoves(id!, [...state!.processes.map((x) => x.pid), ...tree]);
   });
 });
