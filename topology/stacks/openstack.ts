@@ -164,20 +164,29 @@ export class OpenstackServices {
   /**
    * The neutron play: writes the rendered files, then (re)starts each daemon whose files changed
    * (kolla's handlers restart a container when its config changed) and awaits them. On failure the
-   * daemons this call started are ended and the error carries their logs. Returns what it started.
+   * daemons this call started are ended and the error carries their logs. Returns what it started
+   * and how long each part took.
    */
-  async applyNeutron(config: RenderedConfig): Promise<string[]> {
+  async applyNeutron(config: RenderedConfig): Promise<{ started: string[]; timings: string[] }> {
     for (const [f, text] of Object.entries(config.files)) writeFileSync(join(this.paths.etc, f), text, { mode: 0o600 });
     const hash = (d: NeutronDaemon) => createHash("sha256").update(DAEMON_FILES[d].map((f) => config.files[f] ?? "").join("\0")).digest("hex");
     const todo = (Object.keys(DAEMON_FILES) as NeutronDaemon[]).filter((d) => this.running.get(d)?.config !== hash(d) || !isAlive(this.running.get(d)!.daemon.ref));
     const started: string[] = [];
+    const timings: string[] = [];
+    let t = performance.now();
+    const lap = (what: string) => {
+      timings.push(`${what} ${((performance.now() - t) / 1000).toFixed(1)} s`);
+      t = performance.now();
+    };
     try {
       await this.rabbitReady();
+      lap("RabbitMQ ready after");
       for (const d of todo) await this.stop(d);
       if (todo.includes("neutron-server")) {
         this.startDaemon("neutron-server", hash("neutron-server"));
         started.push("neutron-server");
         await this.awaitServer();
+        lap("neutron-server answering and consuming its RPC topics in");
       }
       const agents = todo.filter((d): d is Exclude<NeutronDaemon, "neutron-server"> => d !== "neutron-server");
       for (const a of agents) {
@@ -185,7 +194,8 @@ export class OpenstackServices {
         started.push(a);
       }
       await this.awaitAgents(agents);
-      return started;
+      if (agents.length) lap(`${agents.join(", ")} reporting alive in`);
+      return { started, timings };
     } catch (e) {
       for (const d of started) await this.stop(d as NeutronDaemon);
       throw e;

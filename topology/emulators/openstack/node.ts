@@ -224,12 +224,12 @@ export class KollaNode {
           const stack = await this.stack(facts);
           const paths = openstackPaths(this.k.host.stateDir);
           await this.k.view.writeFile(join(paths.etc, "clouds.yaml"), cloudsYaml(facts.vip));
-          const started = await stack.applyNeutron(renderNeutronConfig(g, facts, paths, ml2Override));
+          const { started, timings } = await stack.applyNeutron(renderNeutronConfig(g, facts, paths, ml2Override));
           for (const d of started) {
             task("neutron", `Restart ${d} container`, true);
             out.push(`changed: [${node}]`);
           }
-          if (!started.length) out.push("", `[labwright] neutron: no configuration changed, no daemon restarted`);
+          out.push("", started.length ? `[labwright] neutron ${neutronVersion()}: ${timings.join("; ")}` : `[labwright] neutron: no configuration changed, no daemon restarted`);
           this.nova ??= new Nova({ ...this.k, hostname: facts.hostname, api: stack.api, exec: (argv, timeoutS) => this.k.view.exec(argv, { timeoutS: timeoutS ?? 30 }) });
           return null;
         }
