@@ -46,8 +46,19 @@ export class NeutronView {
     return this.p.node;
   }
 
-  /** Reads routers and floating IPs again; names new router namespaces, drops gone ones. */
+  /**
+   * Reads routers and floating IPs again; names new router namespaces, drops gone ones. A neutron
+   * that does not answer (a step stopped it) leaves the view as it was, with a note.
+   */
   async refresh(): Promise<void> {
+    try {
+      await this.read();
+    } catch (e) {
+      this.p.note(`neutron on ${this.p.node} did not answer: ${(e as Error).message.split("\n")[0]}`);
+    }
+  }
+
+  private async read(): Promise<void> {
     const api = this.p.kolla.api;
     if (!api) return;
     type R = { id: string; name: string; external_gateway_info: { external_fixed_ips?: { ip_address: string }[] } | null };
@@ -78,6 +89,14 @@ export class NeutronView {
 
   /** Waits (at most `ms`) until neutron's agents have done what the step asked of them. */
   async settle(c: OpenstackCommand | null, ms = 60_000): Promise<void> {
+    try {
+      await this.converge(c, ms);
+    } catch (e) {
+      this.p.note(`neutron on ${this.p.node} did not answer: ${(e as Error).message.split("\n")[0]}`);
+    }
+  }
+
+  private async converge(c: OpenstackCommand | null, ms: number): Promise<void> {
     const api = this.p.kolla.api;
     if (!api) return;
     const t0 = Date.now();
@@ -85,7 +104,7 @@ export class NeutronView {
     const host = this.p.kolla.hostname;
     let waiting: string[] = [];
     for (;;) {
-      await this.refresh();
+      await this.read();
       const ports = (await api.get<{ ports: { id: string; status: string; device_owner: string; device_id: string; "binding:host_id": string }[] }>("/ports")).ports;
       // The L3 agent makes a router's namespace once the router has a port (a gateway or an interface).
       const wired = new Set(ports.filter((x) => x.device_owner.startsWith("network:router")).map((x) => x.device_id));
