@@ -281,10 +281,10 @@ export const NEUTRON_LOG_ALLOWLIST: { re: RegExp; why: string }[] = [
   },
 ];
 
-const RECORD = /^(\S+ \S+) (\d+) (ERROR|CRITICAL) (\S+) /;
+const RECORD = /^(\S+ \S+) (\d+) (ERROR|CRITICAL|TRACE) (\S+) /;
 
 /**
- * ERROR/CRITICAL records in a kolla node's neutron logs. oslo.log writes a traceback as one line per
+ * ERROR/CRITICAL (and old-style TRACE) records in a kolla node's neutron logs. oslo.log writes a traceback as one line per
  * line, each with the record's header: consecutive lines with one header are one record, judged by
  * its first line and reported as that line.
  */
