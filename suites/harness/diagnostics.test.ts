@@ -35,6 +35,20 @@ describe("[netns] diagnostics and names", () => {
     expect(ok.notes).toEqual([]);
   });
 
+  it("a reach that must be seen from an address fails (it does not abort the scenario) when its name does not resolve, or resolves outside the lab", async () => {
+    await s.sh("r", "sysctl -qw net.ipv4.ip_forward=1");
+    const lost = await runCheck(s, { kind: "reach", from: "a", to: "nowhere.example", source: "10.83.1.2", count: 1 });
+    expect(lost.ok).toBe(false);
+    expect(lost.reasons).toEqual(["a could not resolve nowhere.example (name not found), so there is no node to see the source on"]);
+    const a = s.host("a"); // the node's own hosts file (/etc/netns/<ns>/hosts), not this machine's
+    await a.writeFile("/etc/hosts", `${(await a.readFile("/etc/hosts")) ?? ""}10.99.9.9 far.example\n`);
+    const far = await runCheck(s, { kind: "reach", from: "a", to: "far.example", source: "10.83.1.2", count: 1 });
+    expect(far.ok).toBe(false);
+    expect(far.reasons).toEqual(["far.example resolves to 10.99.9.9, which no lab node holds: the source can only be seen on a lab node"]);
+    const seen = await runCheck(s, { kind: "reach", from: "a", to: "b", source: "10.83.1.2", count: 1 });
+    expect(seen.ok, seen.reasons.join()).toBe(true);
+  });
+
   it("nodes resolve each other's names: each node's hosts file lists every node at the address it reaches it by", async () => {
     expect((await s.resolve("a", "r")).addresses).toEqual(["10.83.1.1"]);
     expect((await s.resolve("b", "r")).addresses).toEqual(["10.83.2.1"]);

@@ -58,11 +58,16 @@ async function probeAndJudge(lab: ProbeTarget, e: Expectation): Promise<[Measure
       let m: ReachMeasure;
       if (e.source !== undefined) {
         let dest = lab.addressOf(e.from, e.to);
+        let resolved: ResolveResult | undefined;
         if (!isIPv4(dest)) {
-          const r = await lab.resolve(e.from, dest);
-          dest = r.addresses[0] ?? dest;
+          // A name: the capture runs on the node that owns the address it resolves to, so a name that
+          // does not resolve now (a DNS answer lost, no resolver yet) or resolves outside the lab fails the check.
+          resolved = await lab.resolve(e.from, dest);
+          if (!resolved.addresses[0]) return [resolved, { ok: false, reasons: [`${e.from} could not resolve ${dest} (${resolved.error ?? "no address"}), so there is no node to see the source on`] }];
+          dest = resolved.addresses[0];
         }
         const owner = lab.lab.nodes.some((n) => n.name === e.to) ? e.to : lab.ownerOf(dest);
+        if (!owner && resolved) return [resolved, { ok: false, reasons: [`${e.to} resolves to ${dest}, which no lab node holds: the source can only be seen on a lab node`] }];
         if (!owner) throw new Error(`reach.source needs a destination that is a lab node or one of its addresses (got ${e.to})`);
         const cap = await lab.capture(owner, "icmp and icmp[icmptype] == icmp-echo");
         const p = await lab.ping(e.from, e.to, { count: e.count, source: e.dev });
