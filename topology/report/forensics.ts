@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { CheckResult } from "../expect/check.ts";
 import type { StartedLab } from "../lab.ts";
 import { isIPv4 } from "../model/load.ts";
+import { OBJECT_NAME } from "../model/names.ts";
 import { ovsDir } from "../stacks/ovs.ts";
 
 /**
@@ -14,6 +15,10 @@ export async function collectForensics(lab: StartedLab, failing: readonly CheckR
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const guests = [...(lab.incus ? [...lab.incus.instances.keys()] : []), ...lab.neutron.flatMap((v) => v.guestNames())];
   const nodes = [...lab.lab.nodes.map((n) => n.name), ...guests.filter((g) => lab.guests.has(g))];
+  // An instance Incus knows but that is not running (so no guest to look into): what Incus says of it.
+  const incus = lab.incus;
+  const stopped = incus ? [...incus.instances.keys()].filter((g) => !lab.guests.has(g) && OBJECT_NAME.test(g) && !lab.lab.nodes.some((n) => n.name === g)) : [];
+  await Promise.all(stopped.map(async (g) => writeFileSync(join(dir, `${g}.txt`), await incus!.info(g), { mode: 0o600 })));
   await Promise.all(
     nodes.map(async (name) => {
       const spec = lab.lab.nodes.find((n) => n.name === name);

@@ -62,8 +62,9 @@ carrier() {
     if [[ $line == *"proto kernel"* ]]; then
       ip route del ${line%% *} dev "$holder" 2>/dev/null
     else
+      # `ip route show dev X` leaves `dev X` out of each line: the same route, now through the carrier.
       # shellcheck disable=SC2086 # a route as ip printed it: its words are ip's own
-      ip route replace ${line/ dev $holder/ dev $CARRIER}
+      ip route replace $line dev "$CARRIER" || log "could not move the route '$line' from $holder to $CARRIER"
     fi
   done <<<"$routes"
   moved=1
@@ -91,8 +92,10 @@ filters() {
 
 # The end of a veth that went into an instance: LXC moves it from this namespace into the
 # instance's at start, so it is either still here or in the namespace of one of its processes.
+# Interface indexes are per namespace: another node's instance can have the same "8: eth0@if9"
+# pair, so a device elsewhere counts only if `ip` names this node's namespace as its peer's.
 peer_tx_off() {
-  local p=$1 idx peer dev me ns path seen=" "
+  local p=$1 idx peer dev me ns path seen=" " mine
   idx=$(cat "/sys/class/net/$p/ifindex")
   peer=$(ethtool -S "$p" 2>/dev/null | awk '$1 == "peer_ifindex:" { print $2 }')
   [[ -n $peer ]] || return 0
@@ -102,10 +105,12 @@ peer_tx_off() {
     return
   fi
   me=$(readlink /proc/self/ns/net)
+  read -r mine _ < <(ip netns identify 2>/dev/null)
   while read -r ns path; do
     [[ $ns == "$me" || $seen == *" $ns "* ]] && continue
     seen+="$ns "
-    dev=$(nsenter --net="$path" ip -o link show 2>/dev/null | awk -F': ' -v i="$peer" -v me="@if$idx" '$1 == i && index($2, me) { sub(/@.*/, "", $2); print $2 }')
+    dev=$(nsenter --net="$path" ip -o link show 2>/dev/null | awk -F': ' -v i="$peer" -v me="@if$idx" -v home="${mine:+link-netns $mine}" \
+      '$1 == i && index($2, me) && (home == "" || index($0, home " ") || substr($0, length($0) - length(home) + 1) == home) { sub(/@.*/, "", $2); print $2 }')
     if [[ -n $dev ]]; then
       nsenter --net="$path" ethtool -K "$dev" tx off >/dev/null 2>&1
       return

@@ -54,10 +54,15 @@ export class IncusView {
     return this.p.members.some((m) => m.name === node);
   }
 
+  /** The real `incus` client on the first member (in its machine view: incusd's socket and config). */
+  private client(argv: string[], timeoutS: number) {
+    const h = this.p.host(this.p.members[0]!.name);
+    return (h.machineView?.() ?? h).exec(["incus", ...argv], { timeoutS });
+  }
+
   private async json<T>(argv: string[]): Promise<T> {
     const first = this.p.members[0]!;
-    const h = this.p.host(first.name);
-    const r = await (h.machineView?.() ?? h).exec(["incus", ...argv, "--format", "json"], { timeoutS: 60 });
+    const r = await this.client([...argv, "--format", "json"], 60);
     if (r.exitCode !== 0) throw new Error(`incus ${argv.join(" ")} on ${first.name}: ${r.stderr.trim()}`);
     return JSON.parse(r.stdout) as T;
   }
@@ -131,6 +136,12 @@ export class IncusView {
     } catch {
       return undefined;
     }
+  }
+
+  /** What Incus says of an instance and its last start (`incus info <name> --show-log`), for forensics. */
+  async info(name: string): Promise<string> {
+    const r = await this.client(["info", name, "--show-log"], 30);
+    return `### incus info ${name} --show-log  (exit ${r.exitCode ?? "timeout"})\n${(r.stdout + r.stderr).trimEnd()}\n`;
   }
 
   /** `<network>:gateway` (its router's address inside) or `<network>:uplink` (on the uplink). */
