@@ -144,7 +144,7 @@ describe(`[${BACKEND}] the seed's workaround: default route via eth1 to osm, the
   const sc = scenario(lab, "management-route-workaround");
   const s = useLab(lab);
 
-  it("with the route moved, the same deploy completes and starts neutron; the node's traffic leaves through osm (TTL 62)", { timeout: 300_000 }, async () => {
+  it("with the route moved, the same deploy completes and starts neutron; the node's traffic leaves through osm (TTL 62)", { timeout: 600_000 }, async () => {
     await applySteps(s(), stepsBefore(sc, "kolla-ansible deploy"));
     const r = await kolla(s()).deploy(kollaStep(sc.name, "deploy").globals);
     expect(r.exitCode, r.stdout).toBe(0);
@@ -184,7 +184,7 @@ describe(`[${BACKEND}] floating IPs and neutron's security groups: pool 138.4.7.
   const s = useLab(lab);
   const POOL = ["138.4.7.216", "138.4.7.217", "138.4.7.218"];
 
-  it("the router's gateway and two floating IPs take the three addresses; a third floating IP fails with neutron's own message", { timeout: 300_000 }, async () => {
+  it("the router's gateway and two floating IPs take the three addresses; a third floating IP fails with neutron's own message", { timeout: 600_000 }, async () => {
     await applySteps(s(), stepsBefore(sc, "server add floating ip"));
     const gw = s().addressOf("client", "router1:gateway");
     const f1 = (await os(s(), "floating ip create public -f value -c floating_ip_address")).stdout.trim();
@@ -270,7 +270,7 @@ describe(`[${BACKEND}] VLAN provider network on eth3, segment 100`, () => {
   const sc = scenario(lab, "vlan-provider-network");
   const s = useLab(lab);
 
-  it("kolla's empty network_vlan_ranges makes neutron refuse physnet2; the override, deployed again, restarts neutron-server alone", { timeout: 300_000 }, async () => {
+  it("kolla's empty network_vlan_ranges makes neutron refuse physnet2; the override, deployed again, restarts neutron-server alone", { timeout: 600_000 }, async () => {
     const again = kollaStep(sc.name, "deploy", 1);
     const k = sc.steps.indexOf(again);
     await applySteps(s(), sc.steps.slice(0, k));
