@@ -110,7 +110,7 @@ peer_tx_off() {
     [[ $ns == "$me" || $seen == *" $ns "* ]] && continue
     seen+="$ns "
     dev=$(nsenter --net="$path" ip -o link show 2>/dev/null | awk -F': ' -v i="$peer" -v me="@if$idx" -v home="${mine:+link-netns $mine}" \
-      '$1 == i && index($2, me) && (home == "" || index($0, home " ") || substr($0, length($0) - length(home) + 1) == home) { sub(/@.*/, "", $2); print $2 }')
+      '$1 == i && index($2, me) && (home == "" || index($0 " ", home " ")) { sub(/@.*/, "", $2); print $2 }')
     if [[ -n $dev ]]; then
       nsenter --net="$path" ethtool -K "$dev" tx off >/dev/null 2>&1
       return
