@@ -16,7 +16,9 @@ import { annotations, markdownSummary } from "../topology/report/github.ts";
 import { junitXml } from "../topology/report/junit.ts";
 import { mermaid } from "../topology/report/mermaid.ts";
 import { printable } from "../topology/report/printable.ts";
+import { repeatJunit, repeatMarkdown, repeatReport } from "../topology/report/repeat.ts";
 import { labReport } from "../topology/report/text.ts";
+import { summarizeRuns } from "../topology/repeat/summary.ts";
 import { gc } from "../topology/run/gc.ts";
 import { isAlive } from "../topology/run/process.ts";
 import { PreflightError } from "../topology/run/preflight.ts";
@@ -108,6 +110,28 @@ function ciOutputs(result: LabResult, lab: ReturnType<typeof loadLab>, junit: st
 
 let exitCode = 0;
 
+interface RunOpts {
+  scenario?: string[];
+  json?: string;
+  junit?: string;
+  quiet?: boolean;
+  backend?: string;
+  inventory?: string;
+  apply?: boolean;
+  keepOnFailure?: boolean;
+  strictLogs?: boolean;
+  repeat?: number;
+  untilFail?: boolean;
+}
+
+/** commander's parser for a whole number ≥ 1 (a usage error otherwise). */
+function positiveInt(flag: string) {
+  return (v: string): number => {
+    if (!/^[1-9]\d{0,3}$/.test(v)) throw new UsageError(`${flag} takes a whole number from 1 to 9999 (got "${v}")`);
+    return Number(v);
+  };
+}
+
 function program(): Command {
   const p = new Command("labwright")
     .description("cloud-networking labs on one Linux machine (namespaces or containers) or against real hosts over SSH")
@@ -140,12 +164,17 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
     .option("--inventory <file>", "real hosts: the inventory (implies --backend ssh)")
     .option("--apply", "real hosts: run the steps too (they are printed first)")
     .option("--keep-on-failure", "leave a failed scenario's lab up for inspection (exec into it, then down)")
-    .action(async (file: string, o: { scenario?: string[]; json?: string; junit?: string; quiet?: boolean; backend?: string; inventory?: string; apply?: boolean; keepOnFailure?: boolean }) => {
+    .option("--strict-logs", "daemon-log warnings fail a scenario too (as the lab file's `logs: strict`)")
+    .addOption(new Option("--repeat <n>", "run the whole lab n times; report each expectation's and step's pass rate and the spread of its values, flag flaky ones").argParser(positiveInt("--repeat")))
+    .option("--until-fail", "with --repeat: stop at the first run that fails (--repeat is then the most runs; default 50)")
+    .action(async (file: string, o: RunOpts) => {
       const lab = loadLab(file);
       const backend = chooseBackend(o.backend, o.inventory);
       const unknown = (o.scenario ?? []).filter((s) => !lab.scenarios.some((x) => x.name === s));
       if (unknown.length) throw new UsageError(`no scenario ${unknown.join(", ")} in ${lab.file} (scenarios: ${lab.scenarios.map((s) => s.name).join(", ")})`);
       if (o.apply && backend.builds) throw new UsageError(`--apply is for real hosts (--backend ssh): the ${backend.name} backend always runs the steps`);
+      const repeat = o.repeat ?? (o.untilFail ? 50 : 1);
+      if ((o.repeat !== undefined || o.untilFail) && o.apply) throw new UsageError("--repeat and --until-fail do not go with --apply: they would change the real hosts again and again");
       if (o.apply) {
         // Said before anything runs: CI logs show what was applied to the real hosts.
         out("labwright: --apply: these steps will run on the real hosts, in order:");
@@ -155,16 +184,43 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
       }
       const ctrl = new AbortController();
       onInterrupt(ctrl);
-      out(`labwright: running ${lab.name} — ${lab.scenarios.length} scenario(s), each from a fresh start (${backend.name} backend)`);
+      out(`labwright: running ${lab.name} — ${lab.scenarios.length} scenario(s), each from a fresh start (${backend.name} backend)${repeat > 1 || o.untilFail ? `, ${o.untilFail ? `until a run fails, at most ${repeat} runs` : `${repeat} times`}` : ""}`);
       const forensicsDir = resolve(o.json ? dirname(o.json) : "results", "forensics");
       const show = progress(o.quiet ?? false);
-      const result = await runLab(lab, { only: o.scenario, signal: ctrl.signal, onEvent: show, forensicsDir, backend, apply: o.apply, keepOnFailure: o.keepOnFailure });
-      show.done();
-      const json = resolve(o.json ?? join("results", `${lab.name}-${result.startedAt.replace(/[:.]/g, "-")}.json`));
-      writePrivate(json, JSON.stringify(result, null, 2));
-      ciOutputs(result, lab, o.junit);
-      out("\n" + labReport(result, json));
-      exitCode = ctrl.signal.aborted ? 130 : result.ok ? 0 : 1;
+      const opts = { only: o.scenario, signal: ctrl.signal, onEvent: show, forensicsDir, backend, apply: o.apply, keepOnFailure: o.keepOnFailure, strictLogs: o.strictLogs };
+      if (repeat === 1 && !o.untilFail) {
+        const result = await runLab(lab, opts);
+        show.done();
+        const json = resolve(o.json ?? join("results", `${lab.name}-${result.startedAt.replace(/[:.]/g, "-")}.json`));
+        writePrivate(json, JSON.stringify(result, null, 2));
+        ciOutputs(result, lab, o.junit);
+        out("\n" + labReport(result, json));
+        exitCode = ctrl.signal.aborted ? 130 : result.ok ? 0 : 1;
+        return;
+      }
+      // --repeat: every run's own results file, then the summary (JSON, JUnit, step summary, text).
+      const results: LabResult[] = [];
+      const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+      const json = resolve(o.json ?? join("results", `${lab.name}-${stamp}-repeat.json`));
+      for (let k = 1; k <= repeat && !ctrl.signal.aborted; k++) {
+        const r = await runLab(lab, { ...opts, onEvent: (e) => show({ ...e, scenario: `run ${k}/${repeat} ${e.scenario}` }) });
+        show.done();
+        results.push(r);
+        writePrivate(json.replace(/\.json$/, `-run${k}.json`), JSON.stringify(r, null, 2));
+        const t = r.totals;
+        out(`run ${k}/${repeat}: ${r.ok ? "PASS" : "FAIL"} — ${t.passed}/${t.checks} expectations, ${t.stepsAsExpected}/${t.steps} steps${t.logErrors ? `, ${t.logErrors} log error(s)` : ""}${t.logWarnings ? `, ${t.logWarnings} log warning(s)` : ""}`);
+        if (!r.ok && o.untilFail) break;
+      }
+      if (!results.length) {
+        exitCode = 130;
+        return;
+      }
+      const summary = summarizeRuns(results, { requested: repeat, untilFail: o.untilFail ?? false });
+      writePrivate(json, JSON.stringify({ ...summary, runFiles: results.map((_, k) => json.replace(/\.json$/, `-run${k + 1}.json`)) }, null, 2));
+      if (o.junit) writePrivate(resolve(o.junit), repeatJunit(summary));
+      if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, repeatMarkdown(summary) + "\n");
+      out("\n" + repeatReport(summary) + `  Details: ${json}`);
+      exitCode = ctrl.signal.aborted ? 130 : summary.ok ? 0 : 1;
     });
 
   p.command("up")

@@ -4,7 +4,9 @@ import { collectForensics } from "./report/forensics.ts";
 import { type LabEvent, preflightLab, resolveBackend, start, type StartOptions } from "./lab.ts";
 import { PreflightError } from "./run/preflight.ts";
 import { type Lab, type ScenarioSpec, stepCommand } from "./model/types.ts";
-import type { LogProblem } from "./stacks/ovs.ts";
+import type { LogVerdict } from "./logs/types.ts";
+import { findingLine } from "./logs/scan.ts";
+import { ConvergenceError } from "./wait/convergence.ts";
 import { incusVersion } from "./stacks/incus.ts";
 import { neutronVersion } from "./stacks/openstack.ts";
 
@@ -21,6 +23,10 @@ export type StepRecord =
       durationMs: number;
       ok: boolean;
       reason?: string;
+      /** What the step set in motion and did not converge in the time waited for it (the step then fails). */
+      unconverged?: string[];
+      /** Notes the run made during the step (a daemon that did not answer, an object that could not be named). */
+      notes?: string[];
     }
   | { kind: "check"; line?: number; checks: CheckResult[]; ok: boolean }
   | { kind: "skipped"; line?: number; what: string }
@@ -38,8 +44,8 @@ export interface ScenarioResult {
   stopMs: number;
   steps: StepRecord[];
   checks: CheckResult[];
-  /** WARN/ERR lines of the OVS/OVN daemons that are not on the allowlist: any fails the scenario. */
-  logProblems: LogProblem[];
+  /** The daemons' logs, judged: errors no entry allows fail the scenario; warnings fail it only under `logs: strict`. */
+  logs: LogVerdict;
   /** Folder with the per-node state collected when the scenario failed. */
   forensics?: string;
   /** The run left up because the scenario failed and `keepOnFailure` was asked. */
@@ -57,7 +63,7 @@ export interface LabResult {
   startedAt: string;
   ok: boolean;
   scenarios: ScenarioResult[];
-  totals: { checks: number; passed: number; failed: number; steps: number; stepsAsExpected: number };
+  totals: { checks: number; passed: number; failed: number; steps: number; stepsAsExpected: number; logErrors: number; logWarnings: number };
 }
 
 export interface ScenarioOptions extends Omit<StartOptions, "onEvent"> {
@@ -65,6 +71,8 @@ export interface ScenarioOptions extends Omit<StartOptions, "onEvent"> {
   forensicsDir?: string;
   /** Leave a failed scenario's lab up for inspection (`run --keep-on-failure`). */
   keepOnFailure?: boolean;
+  /** Daemon-log warnings fail the scenario too (`run --strict-logs`; the lab file's `logs: strict`). */
+  strictLogs?: boolean;
   onEvent?: (e: LabEvent & { scenario: string }) => void;
 }
 
@@ -76,7 +84,8 @@ export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOpti
   const t0 = performance.now();
   /** Every event carries the seconds since the scenario began (the start's own events count from the same moment). */
   const say = (message: string, t = (performance.now() - t0) / 1000) => opts.onEvent?.({ t, message, scenario: sc.name });
-  const res: ScenarioResult = { name: sc.name, description: sc.description, ok: false, startMs: 0, stopMs: 0, steps: [], checks: [], logProblems: [] };
+  const strict = opts.strictLogs ?? lab.logs === "strict";
+  const res: ScenarioResult = { name: sc.name, description: sc.description, ok: false, startMs: 0, stopMs: 0, steps: [], checks: [], logs: { strict, errors: [], warnings: [], allowed: 0, ok: true } };
   let started;
   try {
     started = await start(lab, { ...opts, onEvent: (e) => say(e.message) });
@@ -99,9 +108,18 @@ export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOpti
         res.steps.push({ kind: "not-applied", line: step.origin.line, what: `${step.on}$ ${stepCommand(step)}` });
         say(`${step.on}$ ${stepCommand(step)}  not run (read-only: --apply runs it)`);
       } else if (step.kind !== "check") {
-        const r = await started.runStep(step);
+        let r: Awaited<ReturnType<typeof started.runStep>>;
+        let unconverged: string[] | undefined;
+        try {
+          r = await started.runStep(step);
+        } catch (e) {
+          if (!(e instanceof ConvergenceError) || !e.result) throw e;
+          unconverged = [...e.pending];
+          r = { step, result: e.result, asExpected: false, reason: e.message };
+        }
         say(`${step.on}$ ${stepCommand(step)}  ${r.asExpected ? "ok" : `NOT AS EXPECTED: ${r.reason}`}`);
-        for (const n of started.notes.splice(0)) say(`note: ${n}`);
+        const notes = started.notes.splice(0);
+        for (const n of notes) say(`note: ${n}`);
         res.steps.push({
           kind: "run",
           name: step.name,
@@ -114,6 +132,8 @@ export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOpti
           durationMs: r.result.durationMs,
           ok: r.asExpected,
           reason: r.reason,
+          ...(unconverged ? { unconverged } : {}),
+          ...(notes.length ? { notes } : {}),
         });
         broken = !r.asExpected;
       } else {
@@ -130,9 +150,10 @@ export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOpti
       say(`expect: ${c.description}: ${c.ok ? "ok" : "FAILED"} (${c.measured})`);
       res.checks.push(c);
     }
-    res.logProblems = (await started.logProblems()).filter((p) => !sc.logAllow.some((a) => a.match.test(p.line)));
-    for (const p of res.logProblems) say(`daemon log: ${p.node}: ${p.line}`);
-    res.ok = res.checks.every((c) => c.ok) && res.steps.every((s) => s.kind === "not-applied" || (s.kind !== "skipped" && s.ok)) && res.logProblems.length === 0;
+    res.logs = await started.logs(sc.logAllow, strict);
+    for (const f of res.logs.errors) say(`daemon log error: ${findingLine(f)}`);
+    for (const f of res.logs.warnings) say(`daemon log warning: ${findingLine(f)}`);
+    res.ok = res.checks.every((c) => c.ok) && res.steps.every((s) => s.kind === "not-applied" || (s.kind !== "skipped" && s.ok)) && res.logs.ok;
   } catch (e) {
     res.error = (e as Error).message;
   } finally {
@@ -200,6 +221,8 @@ export async function runLab(lab: Lab, opts: ScenarioOptions & { only?: string[]
       failed: checks.filter((c) => !c.ok).length,
       steps: steps.length,
       stepsAsExpected: steps.filter((s) => s.kind !== "skipped" && s.kind !== "not-applied" && s.ok).length,
+      logErrors: scenarios.reduce((a, s) => a + s.logs.errors.length, 0),
+      logWarnings: scenarios.reduce((a, s) => a + s.logs.warnings.length, 0),
     },
   };
 }

@@ -8,24 +8,38 @@ import { afterAll, beforeAll } from "vitest";
 import "./expect/matchers.ts";
 import { start, type StartedLab, type StartOptions } from "./lab.ts";
 import type { Lab, ScenarioSpec } from "./model/types.ts";
+import { findingLine } from "./logs/scan.ts";
 
 export type { ReachOptions, LinkOptions } from "./expect/matchers.ts";
 
 /**
  * Starts `lab` before the enclosing describe's tests and stops it after them; returns a getter. With
- * node software, the daemons' logs are scanned before stopping (OVS/OVN WARN/ERR, neutron ERROR): a
- * line on neither the harness's allowlists nor `logAllow` fails the suite.
+ * node software, the daemons' logs are judged before stopping: an error record that neither the
+ * built-in allowlists (topology/logs/allow/) nor `logAllow` allow fails the suite; warnings are
+ * printed, and fail it too with `strictLogs` (or the lab file's `logs: strict`). The run's notes
+ * (a daemon that did not answer, an object that could not be named) are printed as they come.
+ * A step whose effect does not converge throws a ConvergenceError in the test that ran it.
  */
-export function useLab(lab: Lab, opts: StartOptions & { logAllow?: ScenarioSpec["logAllow"] } = {}): () => StartedLab {
+export function useLab(lab: Lab, opts: StartOptions & { logAllow?: ScenarioSpec["logAllow"]; strictLogs?: boolean } = {}): () => StartedLab {
   let started: StartedLab | undefined;
   beforeAll(async () => {
     started = await start(lab, opts);
   });
   afterAll(async () => {
     if (!started) return;
-    const problems = (await started.logProblems()).filter((p) => !(opts.logAllow ?? []).some((a) => a.match.test(p.line)));
-    await started.stop();
-    if (problems.length) throw new Error(`daemon logs have lines not on the allowlists (OVS/OVN WARN/ERR, neutron ERROR):\n${problems.map((p) => `  ${p.node}: ${p.line}`).join("\n")}`);
+    const notes = started.notes.splice(0);
+    let verdict;
+    try {
+      verdict = await started.logs(opts.logAllow ?? [], opts.strictLogs ?? lab.logs === "strict");
+    } finally {
+      await started.stop();
+    }
+    for (const n of notes) console.warn(`labwright note: ${n}`);
+    if (verdict.warnings.length) console.warn(`labwright: ${verdict.warnings.length} daemon-log warning(s) no entry allows${verdict.strict ? " (strict: they fail)" : " (reported, not failing)"}:\n${verdict.warnings.map((f) => `  ${findingLine(f)}`).join("\n")}`);
+    if (!verdict.ok) {
+      const failing = verdict.strict ? [...verdict.errors, ...verdict.warnings] : verdict.errors;
+      throw new Error(`daemon logs have ${verdict.strict ? "error or warning" : "error"} records no allowlist entry allows (built-in: topology/logs/allow/; yours: logAllow):\n${failing.map((f) => `  ${findingLine(f)}`).join("\n")}`);
+    }
   });
   return () => {
     if (!started) throw new Error("the lab is not started (did beforeAll fail?)");

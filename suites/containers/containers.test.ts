@@ -32,7 +32,7 @@ describe(`[${B}] the seed scenarios`, () => {
     const failing = [...r.checks.filter((c) => !c.ok).map((c) => `${c.description}: ${c.measured} ${c.reasons.join("; ")}`), ...r.steps.filter((s) => s.kind === "skipped" || s.kind === "not-applied" || !s.ok).map((s) => JSON.stringify(s).slice(0, 400))];
     expect(r.error, r.error).toBeUndefined();
     expect(failing, failing.join("\n")).toEqual([]);
-    expect(r.logProblems).toEqual([]);
+    expect(r.logs.errors).toEqual([]);
     expect(r.ok).toBe(true);
     expect(r.checks.length).toBe(sc.expect.length + sc.steps.filter((s) => s.kind === "check").reduce((a, s) => a + (s.kind === "check" ? s.checks.length : 0), 0));
     expect(await containersOf(r.runId!)).toEqual([]); // torn down

@@ -116,8 +116,8 @@ describe(`[${BACKEND}] the real neutron leaves nothing behind`, () => {
       expect(processesIn(ns, "neutron-server")).toEqual([]);
       expect(processesIn(ns, "mariadbd").length).toBe(1);
       expect((await s.sh("os", "ss -Htln sport = :9696")).stdout.trim()).toBe("");
-      const problems = await s.logProblems();
-      expect(problems.some((p) => p.file.endsWith("neutron-server.log") && /CRITICAL|ERROR/.test(p.line))).toBe(true);
+      const v = await s.logs();
+      expect(v.errors.some((f) => f.file.endsWith("neutron-server.log") && /CRITICAL|ERROR/.test(f.line))).toBe(true);
     } finally {
       await s.stop();
     }

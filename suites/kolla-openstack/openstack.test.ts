@@ -10,7 +10,8 @@ import type { KollaNode } from "../../topology/emulators/openstack/node.ts";
 import type { StartedLab } from "../../topology/lab.ts";
 import { loadLab } from "../../topology/model/load.ts";
 import type { Step } from "../../topology/model/types.ts";
-import { scanNeutronLogs } from "../../topology/stacks/openstack.ts";
+import { findingLine, judgeLogs, scanLogs } from "../../topology/logs/scan.ts";
+import { openstackLogSources } from "../../topology/stacks/openstack.ts";
 import { NetnsHost } from "../../topology/backends/netns.ts";
 import { KOLLA_LAB } from "../support/cli.ts";
 import { BACKEND, useLab } from "../support/fixture.ts";
@@ -87,8 +88,10 @@ describe(`[${BACKEND}] kolla's configuration and plays, openstack command lines`
         "",
       ].join("\n"),
     );
-    const p = await scanNeutronLogs(new NetnsHost("openstack", "unused", dir), dir);
-    expect(p.map((x) => x.line)).toEqual(["2026-11-30 22:23:36.000 142 ERROR neutron.agent.l3.agent [-] Failed reporting state!: boom (+1 lines of its traceback)"]);
+    const host = new NetnsHost("openstack", "unused", dir);
+    const v = judgeLogs(await scanLogs(await openstackLogSources(host, dir)), [], false);
+    expect(v.errors.map(findingLine)).toEqual(["openstack neutron-openvswitch-agent: 2026-11-30 22:23:36.000 142 ERROR neutron.agent.l3.agent [-] Failed reporting state!: boom (+1 lines of its traceback)"]);
+    expect(v.allowed).toBe(1);
   });
 });
 

@@ -6,6 +6,6 @@ import { useLab as useLabOn } from "../../topology/vitest.ts";
 export const BACKEND = process.env.LABWRIGHT_BACKEND || "netns";
 
 /** The package's own fixture (`labwright/vitest`), on the suites' backend. */
-export function useLab(lab: Lab, opts: { logAllow?: ScenarioSpec["logAllow"] } = {}): () => StartedLab {
+export function useLab(lab: Lab, opts: { logAllow?: ScenarioSpec["logAllow"]; strictLogs?: boolean } = {}): () => StartedLab {
   return useLabOn(lab, { ...opts, backend: BACKEND });
 }

@@ -162,6 +162,7 @@ function shapeBySection(raw: Record<string, unknown>, problems: Problems): { doc
     doc: {
       name: top?.name ?? (typeof raw.name === "string" ? raw.name : "lab"),
       description: top?.description,
+      logs: top?.logs ?? "report",
       lans,
       nodes,
       steps: list("steps"),
@@ -476,7 +477,7 @@ function semantic(doc: LabDocT, problems: Problems, file: string, broken: Broken
     });
   }
 
-  return { name: doc.name, description: doc.description, file, lans, nodes, scenarios };
+  return { name: doc.name, description: doc.description, file, logs: doc.logs, lans, nodes, scenarios };
 }
 
 interface RefContext {

@@ -236,7 +236,7 @@ export const CheckStep = z.strictObject({
   check: z.array(z.unknown()).min(1),
 });
 
-/** WARN/ERR lines of OVS/OVN that this scenario provokes on purpose, each with its reason. */
+/** Daemon log lines (any daemon, warning or error) that this scenario provokes on purpose, each with its reason. */
 const LogAllow = z.strictObject({ match: z.string().min(1), why: z.string().min(1) });
 
 export const Scenario = z.strictObject({
@@ -250,6 +250,8 @@ export const Scenario = z.strictObject({
 export const LabDoc = z.strictObject({
   name,
   description: z.string().optional(),
+  /** Daemon-log warnings are reported (`report`, the default) or fail a scenario like errors (`strict`). */
+  logs: z.enum(["report", "strict"]).default("report"),
   lans: z.record(z.string(), Lan),
   nodes: z.record(z.string(), Node),
   steps: z.array(z.unknown()).default([]),

@@ -121,6 +121,8 @@ export interface Lab {
   readonly name: string;
   readonly description?: string;
   readonly file: string;
+  /** Daemon-log warnings: reported (`report`) or failing (`strict`). */
+  readonly logs: "report" | "strict";
   readonly lans: readonly LanSpec[];
   readonly nodes: readonly NodeSpec[];
   readonly scenarios: readonly ScenarioSpec[];

@@ -36,7 +36,8 @@ export function markdownSummary(r: LabResult, lab: Lab): string {
   const out = [
     `## labwright: ${cell(r.lab)} ${r.ok ? "✅ PASS" : "❌ FAIL"}`,
     "",
-    `${t.passed}/${t.checks} expectations hold, ${t.stepsAsExpected}/${t.steps} steps as expected, ${r.scenarios.length} scenario(s), ${r.backend} backend.`,
+    `${t.passed}/${t.checks} expectations hold, ${t.stepsAsExpected}/${t.steps} steps as expected, ${r.scenarios.length} scenario(s), ${r.backend} backend` +
+      `${t.logErrors ? `, ${t.logErrors} daemon-log error(s)` : ""}${t.logWarnings ? `, ${t.logWarnings} daemon-log warning(s)` : ""}.`,
     "",
     "| scenario | result | expectation | measured |",
     "|---|---|---|---|",
@@ -46,6 +47,8 @@ export function markdownSummary(r: LabResult, lab: Lab): string {
     if (s.error) out.push(`| ${cell(s.name)} | ❌ | error | ${cell(s.error).slice(0, 300)} |`);
     for (const c of checks) out.push(`| ${cell(s.name)} | ${c.ok ? "✅" : "❌"} | ${cell(c.description)} | ${cell(c.measured).slice(0, 300)}${c.ok ? "" : ` — ${cell(c.reasons.join("; ")).slice(0, 200)}`} |`);
     for (const st of s.steps) if (st.kind === "run" && !st.ok) out.push(`| ${cell(s.name)} | ❌ | step \`${cell(st.run.split("\n")[0]!)}\` | ${cell(st.reason ?? "")} |`);
+    for (const f of s.logs.errors) out.push(`| ${cell(s.name)} | ❌ | daemon log error (${cell(f.node)} ${cell(f.daemon)}) | ${cell(f.line).slice(0, 300)} |`);
+    for (const f of s.logs.warnings) out.push(`| ${cell(s.name)} | ${s.logs.strict ? "❌" : "⚠️"} | daemon log warning (${cell(f.node)} ${cell(f.daemon)}) | ${cell(f.line).slice(0, 300)} |`);
   }
   const matrix = reachabilityMatrix(r.scenarios.flatMap((s) => s.checks));
   if (matrix) out.push("", "### Reachability", "", matrix);

@@ -1,4 +1,5 @@
 import type { CheckResult } from "../expect/check.ts";
+import { findingLine } from "../logs/scan.ts";
 import type { LabResult, StepRecord } from "../scenario.ts";
 
 const xml = (s: string) =>
@@ -42,7 +43,8 @@ export function junitXml(r: LabResult): string {
       const where = `lab file: ${r.file}${st.line !== undefined ? `:${st.line}` : ""}`;
       if (st.kind === "skipped") return { name: `step: ${st.what}`, classname: cls, seconds: 0, skipped: "an earlier step did not go as the lab file says", out: where };
       if (st.kind === "not-applied") return { name: `step: ${st.what}`, classname: cls, seconds: 0, skipped: "real hosts are read-only without --apply", out: where };
-      const c: Case = { name: `step: ${st.on}$ ${st.run.split("\n")[0]}`, classname: cls, seconds: st.durationMs / 1000, out: `${where}\nexit ${st.exitCode}\n${st.output}` };
+      const notes = (st.notes ?? []).map((n) => `\nnote: ${n}`).join("");
+      const c: Case = { name: `step: ${st.on}$ ${st.run.split("\n")[0]}`, classname: cls, seconds: st.durationMs / 1000, out: `${where}\nexit ${st.exitCode}${notes}\n${st.output}` };
       if (!st.ok) c.failure = { message: st.reason ?? "not as the lab file says", body: st.output };
       return c;
     };
@@ -53,7 +55,17 @@ export function junitXml(r: LabResult): string {
     const inSteps = new Set(s.steps.flatMap((st) => (st.kind === "check" ? st.checks : [])));
     cases.push(...s.checks.filter((c) => !inSteps.has(c)).map((c) => checkCase(c, "")));
     if (s.error) cases.push({ name: "lab", classname: cls, seconds: 0, failure: { message: s.error, body: s.error }, out: "" });
-    if (s.logProblems.length) cases.push({ name: "daemon logs", classname: cls, seconds: 0, failure: { message: `${s.logProblems.length} WARN/ERR line(s) not on the allowlist`, body: s.logProblems.map((p) => `${p.node}: ${p.line}`).join("\n") }, out: "" });
+    const { errors, warnings, strict } = s.logs;
+    if (errors.length || warnings.length) {
+      const failing = strict ? [...errors, ...warnings] : errors;
+      cases.push({
+        name: "daemon logs",
+        classname: cls,
+        seconds: 0,
+        ...(failing.length ? { failure: { message: `${errors.length} error and ${warnings.length} warning record(s) no allowlist entry allows${strict ? " (logs: strict)" : ""}`, body: failing.map(findingLine).join("\n") } } : {}),
+        out: warnings.length ? `warnings (${strict ? "failing: logs: strict" : "reported, not failing"}):\n${warnings.map(findingLine).join("\n")}` : "",
+      });
+    }
     const failures = cases.filter((c) => c.failure).length;
     const skipped = cases.filter((c) => c.skipped).length;
     const time = (s.startMs + s.stopMs) / 1000 + cases.reduce((a, c) => a + c.seconds, 0);

@@ -1,4 +1,5 @@
 import type { CheckResult } from "../expect/check.ts";
+import { findingLine } from "../logs/scan.ts";
 import type { LabResult, ScenarioResult, StepRecord } from "../scenario.ts";
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + " ".repeat(n - s.length));
@@ -20,6 +21,7 @@ function stepLine(s: StepRecord, indent: string): string[] {
   const run = s.run.trimEnd().split("\n").join(`\n${indent}        `);
   const head = `${indent}${s.ok ? "ok  " : "FAIL"}  ${s.on}$ ${run}${s.should === "fail" ? "   (expected to fail)" : ""}`;
   const out = s.name ? [`${indent}      # ${s.name}`, head] : [head];
+  for (const n of s.notes ?? []) out.push(`${indent}      note: ${n}`);
   if (!s.ok) {
     out.push(`${indent}      why:  ${s.reason}`);
     if (s.output) out.push(...s.output.split("\n").slice(-5).map((l) => `${indent}      | ${l}`));
@@ -31,6 +33,22 @@ function stepLine(s: StepRecord, indent: string): string[] {
     const show = fatal >= 0 ? [task, lines[fatal]].filter((l): l is string => !!l) : lines.filter((l) => l.trim()).slice(-1);
     for (const l of show) out.push(`${indent}      | ${l}`);
   }
+  return out;
+}
+
+/** The daemons' logs: errors (failing), warnings (reported; failing under `logs: strict`). */
+function logLines(s: ScenarioResult): string[] {
+  const { errors, warnings, strict } = s.logs;
+  const out: string[] = [];
+  if (errors.length) {
+    out.push(`  FAIL  daemon logs: ${errors.length} error record(s) no allowlist entry allows (built-in: topology/logs/allow/<daemon>.yaml; the scenario's log_allow)`);
+    for (const f of errors.slice(0, 10)) out.push(`      ${findingLine(f)}`);
+  }
+  if (warnings.length) {
+    out.push(`  ${strict ? "FAIL" : "WARN"}  daemon logs: ${warnings.length} warning record(s) no entry allows${strict ? " (logs: strict)" : " (reported, not failing; logs: strict or --strict-logs makes them fail)"}`);
+    for (const f of warnings.slice(0, 10)) out.push(`      ${findingLine(f)}`);
+  }
+  if (warnings.length > 10 || errors.length > 10) out.push("      (all of them in the JSON results: scenarios[].logs)");
   return out;
 }
 
@@ -46,10 +64,7 @@ export function scenarioReport(s: ScenarioResult): string {
   }
   const stepChecks = new Set(s.steps.flatMap((st) => (st.kind === "check" ? st.checks : [])));
   for (const c of s.checks) if (!stepChecks.has(c)) out.push(...checkLines(c, width, "  "));
-  if (s.logProblems.length) {
-    out.push(`  FAIL  daemon logs: ${s.logProblems.length} line(s) not on the allowlists (OVS/OVN WARN/ERR: topology/stacks/ovs.ts; neutron ERROR: topology/stacks/openstack.ts) nor the scenario's log_allow`);
-    for (const p of s.logProblems.slice(0, 10)) out.push(`      ${p.node}: ${p.line}`);
-  }
+  out.push(...logLines(s));
   if (s.forensics) out.push(`  forensics (addresses, routes, neighbours, forwarding, nftables, OVS/OVN state, log tails, pcaps, ovn-trace): ${s.forensics}`);
   if (s.kept) out.push(`  kept up for inspection (run ${s.kept}): labwright exec ${s.kept} <node>   then   labwright down ${s.kept}`);
   return out.join("\n");
@@ -62,7 +77,8 @@ export function labReport(r: LabResult, jsonPath?: string): string {
   for (const s of r.scenarios) out.push(scenarioReport(s), "");
   const t = r.totals;
   out.push(
-    `Result: ${r.ok ? "PASS" : "FAIL"} — ${t.passed}/${t.checks} expectations hold, ${t.stepsAsExpected}/${t.steps} steps as expected, ${r.scenarios.length} scenario(s).` +
+    `Result: ${r.ok ? "PASS" : "FAIL"} — ${t.passed}/${t.checks} expectations hold, ${t.stepsAsExpected}/${t.steps} steps as expected, ${r.scenarios.length} scenario(s)` +
+      `${t.logErrors ? `, ${t.logErrors} daemon-log error(s)` : ""}${t.logWarnings ? `, ${t.logWarnings} daemon-log warning(s)` : ""}.` +
       (jsonPath ? `  Details: ${jsonPath}` : ""),
   );
   return out.join("\n");

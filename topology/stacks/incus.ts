@@ -1,3 +1,4 @@
+import type { LogSource } from "../logs/types.ts";
 import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
 import { join, relative, sep } from "node:path";
@@ -160,4 +161,11 @@ export async function formCluster(members: Member[]): Promise<void> {
       throw new Error(`${(e as Error).message}\n  incusd on ${m.node.name}:\n${logTail(join(m.host.stateDir, "incusd.log"))}\n  incusd on ${first.node.name}:\n${logTail(join(first.host.stateDir, "incusd.log"))}`);
     }
   }
+}
+
+/** incusd's log (its standard error, logfmt) of a member, read on this machine. */
+export function incusLogSources(host: Host): LogSource[] {
+  const file = join(host.stateDir, "incusd.log");
+  const view = host.machineView?.() ?? host;
+  return [{ node: host.name, daemon: "incusd", file, format: "logfmt", read: () => view.readFile(file) }];
 }

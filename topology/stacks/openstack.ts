@@ -10,7 +10,7 @@ import { listening } from "../wait/listening.ts";
 import { logTail, waitFor } from "../wait/wait.ts";
 import { NeutronApi } from "./openstack-api.ts";
 import { copyDatabase, ensureDbTemplate, myCnf } from "./openstack-db.ts";
-import type { LogProblem } from "./ovs.ts";
+import type { LogSource } from "../logs/types.ts";
 
 /**
  * The real OpenStack networking of a kolla node: MariaDB, RabbitMQ, neutron-server and the Open
@@ -267,55 +267,13 @@ function withLog(e: unknown, log: string): Error {
 // ---------------------------------------------------------------- logs
 
 /**
- * ERROR/CRITICAL records of neutron's logs that are expected in these labs, each with the reason.
- * Anything else fails the scenario (as the OVS/OVN allowlist does), unless the scenario allows it.
+ * The logs of what kolla deployed on a node: neutron's server and agents (oslo.log), RabbitMQ and
+ * MariaDB, read as the node sees them.
  */
-export const NEUTRON_LOG_ALLOWLIST: { re: RegExp; why: string }[] = [
-  // neutron 21.0.0's OVS agent, told that a VLAN network changed (a subnet was added) before any
-  // port of it is bound on this host, looks up the network's local VLAN, which it has none of yet:
-  // vlanmanager.MappingNotFound escapes _update_network_segmentation_id, and the callback manager
-  // logs the traceback. Nothing else happens: the local VLAN is made when a port binds.
-  {
-    re: /ERROR neutron_lib\.callbacks\.manager .*Error during notification for .*_legacy_notifier-\d+ Network, after_update: neutron\.plugins\.ml2\.drivers\.openvswitch\.agent\.vlanmanager\.MappingNotFound: Mapping VLAN for network \S+ with segmentation id <all> not found\./,
-    why: "the OVS agent's network_update for a VLAN network with no port on this host yet",
-  },
-];
-
-const RECORD = /^(\S+ \S+) (\d+) (ERROR|CRITICAL|TRACE) (\S+) /;
-
-/**
- * ERROR/CRITICAL (and old-style TRACE) records in a kolla node's neutron logs. oslo.log writes a traceback as one line per
- * line, each with the record's header: consecutive lines with one header are one record, judged by
- * its first line and reported as that line.
- */
-export async function scanNeutronLogs(host: Host, logDir: string): Promise<LogProblem[]> {
-  const node = host.name;
-  const out: LogProblem[] = [];
-  for (const f of (await host.list(logDir)).filter((x) => /^neutron-.*\.log$/.test(x))) {
-    const file = join(logDir, f);
-    let head: string | null = null;
-    let key = "";
-    let more = 0;
-    const flush = () => {
-      if (head !== null && !NEUTRON_LOG_ALLOWLIST.some((a) => a.re.test(head!))) out.push({ node, file, line: more ? `${head} (+${more} lines of its traceback)` : head });
-      head = null;
-      more = 0;
-    };
-    for (const line of ((await host.readFile(file)) ?? "").split("\n")) {
-      const m = RECORD.exec(line);
-      if (!m) {
-        flush();
-        continue;
-      }
-      const k = `${m[1]} ${m[2]} ${m[4]}`;
-      if (head !== null && k === key) more++;
-      else {
-        flush();
-        head = line;
-        key = k;
-      }
-    }
-    flush();
-  }
-  return out;
+export async function openstackLogSources(host: Host, logDir: string): Promise<LogSource[]> {
+  const format = (f: string): LogSource["format"] | null => (/^neutron-.*\.log$/.test(f) ? "oslo" : f === "rabbitmq.log" ? "rabbitmq" : f === "mariadb.log" ? "mariadb" : null);
+  return (await host.list(logDir)).flatMap((f) => {
+    const fmt = format(f);
+    return fmt ? [{ node: host.name, daemon: f === "mariadb.log" ? "mariadb" : f.slice(0, -4), file: join(logDir, f), format: fmt, read: () => host.readFile(join(logDir, f)) }] : [];
+  });
 }

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { Daemon, Host } from "../backends/host.ts";
 import type { NodeSpec } from "../model/types.ts";
+import type { LogSource } from "../logs/types.ts";
 import { script } from "../run/tokens.ts";
 import { ctlSocket, pathExists } from "../wait/path.ts";
 import type { WaitStrategy } from "../wait/strategy.ts";
@@ -119,67 +120,15 @@ export function initArgs(node: string): string[] {
 
 // ---------------------------------------------------------------- logs
 
-export interface LogProblem {
-  node: string;
-  file: string;
-  line: string;
-}
-
 /**
- * WARN/ERR lines that are expected in these labs, each with the reason. Anything else fails the run
- * (as OVN's own system tests do at the end of every test).
+ * The OVS/OVN daemons' logs of a node (vlog format). The three database servers share one
+ * allowlist (`ovsdb-server`); the built-in entries are in topology/logs/allow/.
  */
-export const LOG_ALLOWLIST: { re: RegExp; why: string }[] = [
-  // A short-lived client (ovs-vsctl; ovn-nbctl typed or run by Incus on another member) that exits
-  // while the server still sends it an update: the server sees a reset or a broken pipe.
-  { re: /(jsonrpc\|WARN\|(unix#\d+|tcp:[\d.]+:\d+): (receive|send) error: (Connection reset by peer|Broken pipe)|reconnect\|WARN\|(unix#\d+|tcp:[\d.]+:\d+): connection dropped \((Connection reset by peer|Broken pipe)\))/, why: "a command-line client exited mid-update" },
-  // ovn-controller polls ovs-vswitchd for features before br-int exists.
-  { re: /(ofctl|features|rconn)\|(WARN|INFO)\|.*br-int\.mgmt.*(connection failed|No such file or directory)/, why: "br-int not created yet when ovn-controller starts" },
-  // Two cores shared by a dozen daemons and the probes: OVS reports slow loops; not a fault.
-  { re: /ovs_rcu\|WARN\|blocked \d+ ms waiting for/, why: "2-core machine under load: an RCU grace period took long" },
-  { re: /timeval\|WARN\|(Unreasonably long \d+ms poll interval|context switches|faults:|disk:|\d+ ms waited)/, why: "2-core machine under load: a slow poll loop" },
-  // Debian's ovn-controller is built with the representor VIF plug provider, which needs devlink
-  // hardware (SmartNICs); a machine without it logs this once at start.
-  { re: /vif_plug_provider\|WARN\|failed to initialize representor VIF plug provider class/, why: "no SmartNIC representors on this machine" },
-  // When the HA chassis group is (re)assigned, a chassis not hosting the chassisredirect port may be
-  // asked to release it (OVN 23.03 logs this; harmless).
-  { re: /if_status\|WARN\|Trying to release unknown interface cr-/, why: "gateway port moved between chassis" },
-  // A bridge created with OVS's default (kernel) datapath, which this kernel does not have (Incus's
-  // uplink bridges): ovs-vswitchd fails to open it until the kernel-datapath watcher gives the
-  // bridge the userspace datapath, a few ms later (kernel-datapath.sh).
-  { re: /(dpif\|WARN\|failed to (enumerate system datapaths|create datapath ovs-system): No such file or directory|ofproto_dpif\|ERR\|failed to open datapath of type system: No such file or directory|ofproto\|ERR\|failed to open datapath \S+: No such file or directory|bridge\|ERR\|failed to create bridge \S+: No such file or directory)/, why: "a bridge created with the kernel datapath before the watcher gives it the userspace one" },
-  // A switch's trunk port carries only its listed VLANs: untagged frames a host sends on the NIC
-  // facing it (IGMP reports, ARP before the NIC joins a bridge) are dropped, as on a real switch.
-  // (A rate-limit summary does not say which line it stands for; seen once on the kolla node, where
-  // this module logs no other allowed line.)
-  { re: /ofproto_dpif_xlate\|WARN\|(dropping VLAN 0 packet received on port \S+ not configured for trunking VLAN 0|Dropped \d+ log messages in last \d+ seconds .* due to excessive rate)/, why: "untagged frame on a trunk port" },
-  // neutron's L3 and DHCP agents create their ports (qg-, qr-, tap) as OVS internal ports and move
-  // them into their qrouter-/qdhcp- namespaces. With the userspace datapath an internal port is a
-  // tap device that ovs-vswitchd then cannot query or configure by name from its own namespace
-  // (with the kernel datapath it can); the traffic flows all the same (the suites send it).
-  // (The same module's rate-limit summaries stand for more of these lines.)
-  {
-    re: /netdev(_linux)?\|WARN\|((ethtool command ETHTOOL_[A-Z]+ on network device (qg-|qr-|tap)[0-9a-f]{8}-[0-9a-f]{2} failed|failed to set MTU for network device (qg-|qr-|tap)[0-9a-f]{8}-[0-9a-f]{2}): No such device|Dropped \d+ log messages in last \d+ seconds .* due to excessive rate)/,
-    why: "neutron moved its internal port into its namespace (userspace datapath)",
-  },
-  // neutron's OVS agent sets each bridge's OpenFlow controller (tcp:127.0.0.1:6633) and then its
-  // connection mode out-of-band (ovs_bridge.py); in between, OVS's in-band code looks for a route to
-  // the controller, and on a node without a default route logs that it found none.
-  { re: /in_band\|WARN\|br-[a-z0-9-]+: cannot find route for controller \(127\.0\.0\.1\): No such device or address/, why: "a bridge's controller set before neutron makes it out-of-band" },
-];
-
-/** Scans the OVS/OVN logs of a node for WARN/ERR lines not on the allowlist. */
-export async function scanLogs(host: Host, dir: string): Promise<LogProblem[]> {
-  const node = host.name;
-  const out: LogProblem[] = [];
-  for (const f of (await host.list(dir)).filter((x) => x.endsWith(".log"))) {
-    for (const line of ((await host.readFile(join(dir, f))) ?? "").split("\n")) {
-      if (!/\|(WARN|ERR|EMER)\|/.test(line)) continue;
-      if (LOG_ALLOWLIST.some((a) => a.re.test(line))) continue;
-      out.push({ node, file: join(dir, f), line });
-    }
-  }
-  return out;
+export async function ovsLogSources(host: Host): Promise<LogSource[]> {
+  const dir = ovsDir(host);
+  return (await host.list(dir))
+    .filter((f) => f.endsWith(".log"))
+    .map((f) => ({ node: host.name, daemon: f.slice(0, -4).replace(/^ovsdb-server-(nb|sb)$/, "ovsdb-server"), file: join(dir, f), format: "vlog" as const, read: () => host.readFile(join(dir, f)) }));
 }
 
 // ---------------------------------------------------------------- kernel-datapath behaviour

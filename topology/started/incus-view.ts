@@ -5,6 +5,7 @@ import { OBJECT_NAME } from "../model/names.ts";
 import type { NodeSpec } from "../model/types.ts";
 import type { RunRecord } from "../run/state.ts";
 import { incusDir } from "../stacks/incus.ts";
+import { ConvergenceError } from "../wait/convergence.ts";
 
 /**
  * What the real Incus says exists, read with its own client (`incus list`, `incus network list`),
@@ -20,6 +21,8 @@ interface Instance {
   /** The instance's init, as its member's incusd (pid 1 of its own pid namespace) numbers it. */
   pid: number;
   address?: string;
+  /** Managed networks its NICs are on (from its expanded devices). */
+  networks: string[];
 }
 
 interface Network {
@@ -70,7 +73,7 @@ export class IncusView {
   /** Reads instances and networks again, attaching new running instances and dropping gone ones. */
   async refresh(): Promise<void> {
     if (!this.p.members.length) return;
-    type ListEntry = { name: string; location: string; status: string; state?: { pid?: number; network?: Record<string, { addresses?: { family: string; address: string; scope: string }[] }> } };
+    type ListEntry = { name: string; location: string; status: string; expanded_devices?: Record<string, Record<string, string>>; state?: { pid?: number; network?: Record<string, { addresses?: { family: string; address: string; scope: string }[] }> } };
     const [list, nets] = await Promise.all([this.json<ListEntry[]>(["list"]), this.json<{ name: string; type: string; managed: boolean; config: Record<string, string> }[]>(["network", "list"])]);
     this.networks.clear();
     for (const n of nets) if (n.managed) this.networks.set(n.name, { name: n.name, type: n.type, config: n.config ?? {} });
@@ -80,7 +83,8 @@ export class IncusView {
         .filter(([dev]) => dev !== "lo")
         .flatMap(([, n]) => n.addresses ?? [])
         .find((a) => a.family === "inet" && a.scope === "global")?.address;
-      const inst: Instance = { name: e.name, location: e.location, status: e.status, pid: e.state?.pid ?? 0, ...(address ? { address } : {}) };
+      const networks = Object.values(e.expanded_devices ?? {}).flatMap((d) => (d.type === "nic" && d.network ? [d.network] : []));
+      const inst: Instance = { name: e.name, location: e.location, status: e.status, pid: e.state?.pid ?? 0, networks, ...(address ? { address } : {}) };
       const before = this.instances.get(e.name);
       this.instances.set(e.name, inst);
       seen.add(e.name);
@@ -95,18 +99,32 @@ export class IncusView {
   }
 
   /**
-   * Waits until every running instance's DHCP client is done: it has an IPv4 address and its
-   * resolv.conf names a server (the client writes it right after the address), up to `ms`.
+   * An instance on a managed network that hands out IPv4 leases (an `ipv4.address` other than
+   * `none`, DHCP not switched off) is expected to get one.
+   */
+  private expectsLease(i: Instance): boolean {
+    return i.networks.some((n) => {
+      const c = this.networks.get(n)?.config;
+      return !!c && !!c["ipv4.address"] && c["ipv4.address"] !== "none" && c["ipv4.dhcp"] !== "false";
+    });
+  }
+
+  /**
+   * Waits until every running instance that should get a lease has its DHCP client done: an IPv4
+   * address, and a resolv.conf that names a server (the client writes it right after the address).
+   * Throws a ConvergenceError naming the instances still waiting after `ms`.
    */
   async settle(ms = 15_000): Promise<void> {
-    const deadline = Date.now() + ms;
+    const t0 = Date.now();
     for (;;) {
-      const waiting: Instance[] = [];
+      const waiting: string[] = [];
       for (const i of this.instances.values()) {
-        if (i.status !== "Running") continue;
-        if (!i.address || (this.p.isAttached(i.name) && !/^nameserver /m.test((await this.p.host(i.name).readFile("/etc/resolv.conf")) ?? ""))) waiting.push(i);
+        if (i.status !== "Running" || !this.expectsLease(i)) continue;
+        if (!i.address) waiting.push(`instance ${i.name} (on ${i.location}, network ${i.networks.join(", ")}): no IPv4 address`);
+        else if (this.p.isAttached(i.name) && !/^nameserver /m.test((await this.p.host(i.name).readFile("/etc/resolv.conf")) ?? "")) waiting.push(`instance ${i.name} (on ${i.location}): an address but no nameserver in its resolv.conf`);
       }
-      if (!waiting.length || Date.now() > deadline) return;
+      if (!waiting.length) return;
+      if (Date.now() - t0 > ms) throw new ConvergenceError(waiting, Date.now() - t0);
       await new Promise((r) => setTimeout(r, 200));
       await this.refresh();
     }

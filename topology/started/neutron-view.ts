@@ -1,6 +1,7 @@
 import type { KollaNode } from "../emulators/openstack/node.ts";
 import type { OpenstackCommand } from "../model/commands/openstack.ts";
 import { OBJECT_NAME } from "../model/names.ts";
+import { ConvergenceError } from "../wait/convergence.ts";
 
 /**
  * What the real neutron of a kolla node says exists, read from its API, so expectations can name
@@ -87,11 +88,16 @@ export class NeutronView {
     }
   }
 
-  /** Waits (at most `ms`) until neutron's agents have done what the step asked of them. */
+  /**
+   * Waits (at most `ms`) until neutron's agents have done what the step asked of them; throws a
+   * ConvergenceError naming what they had not done by then. A neutron that does not answer (a step
+   * stopped it) is not waited for: that leaves a note.
+   */
   async settle(c: OpenstackCommand | null, ms = 60_000): Promise<void> {
     try {
       await this.converge(c, ms);
     } catch (e) {
+      if (e instanceof ConvergenceError) throw e;
       this.p.note(`neutron on ${this.p.node} did not answer: ${(e as Error).message.split("\n")[0]}`);
     }
   }
@@ -109,14 +115,14 @@ export class NeutronView {
       // The L3 agent makes a router's namespace once the router has a port (a gateway or an interface).
       const wired = new Set(ports.filter((x) => x.device_owner.startsWith("network:router")).map((x) => x.device_id));
       waiting = [
-        ...ports.filter((x) => x["binding:host_id"] === host && x.device_owner !== "network:floatingip" && x.status !== "ACTIVE").map((x) => `port ${x.id} (${x.device_owner || "no owner"}) ${x.status}`),
-        ...this.fips.filter((f) => f.portId !== null && f.status !== "ACTIVE").map((f) => `floating IP ${f.address} ${f.status}`),
-        ...this.routers.filter((r) => wired.has(r.id) && !this.p.kolla.namespacePath(`qrouter-${r.id}`)).map((r) => `router ${r.name}: no namespace yet`),
+        ...ports.filter((x) => x["binding:host_id"] === host && x.device_owner !== "network:floatingip" && x.status !== "ACTIVE").map((x) => `port ${x.id} (${x.device_owner || "no owner"}): ${x.status}, not ACTIVE`),
+        ...this.fips.filter((f) => f.portId !== null && f.status !== "ACTIVE").map((f) => `floating IP ${f.address}: ${f.status}, not ACTIVE`),
+        ...this.routers.filter((r) => wired.has(r.id) && !this.p.kolla.namespacePath(`qrouter-${r.id}`)).map((r) => `router ${r.name}: no qrouter namespace`),
       ];
-      if (!waiting.length || Date.now() > deadline) break;
+      if (!waiting.length) break;
+      if (Date.now() > deadline) throw new ConvergenceError(waiting.map((w) => `neutron on ${this.p.node}: ${w}`), Date.now() - t0);
       await new Promise((r) => setTimeout(r, 200));
     }
-    if (waiting.length) this.p.note(`neutron had not finished after ${ms / 1000} s: ${waiting.join("; ")}`);
     if (c && (c.argv[0] === "security" || c.argv[0] === "port")) await this.p.kolla.awaitAgentPass(t0, Math.max(5_000, deadline - Date.now()));
   }
 

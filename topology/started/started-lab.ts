@@ -6,11 +6,14 @@ import type { Lab, NodeSpec } from "../model/types.ts";
 import type { RunRecord } from "../run/state.ts";
 import type { TeardownReport } from "../run/teardown.ts";
 import { stopRun } from "../backends/lifecycle.ts";
-import { type LogProblem, scanLogs, ovsDir } from "../stacks/ovs.ts";
+import { judgeLogs, type LabAllow, scanLogs } from "../logs/scan.ts";
+import type { LogFinding, LogSource, LogVerdict } from "../logs/types.ts";
+import { incusLogSources } from "../stacks/incus.ts";
+import { ovsLogSources } from "../stacks/ovs.ts";
 import { kernelDatapathPass } from "../stacks/kernel-datapath.ts";
 import { IncusView } from "./incus-view.ts";
 import { NeutronView } from "./neutron-view.ts";
-import { scanNeutronLogs } from "../stacks/openstack.ts";
+import { openstackLogSources } from "../stacks/openstack.ts";
 import { Addresses } from "./addresses.ts";
 import { emulatorHosts } from "./emulator-hosts.ts";
 import { Guests } from "./guests.ts";
@@ -126,11 +129,26 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
     return kernelDatapathPass(spec, host.machineView?.() ?? host);
   }
 
-  /** WARN/ERR lines in the OVS/OVN logs, and ERROR/CRITICAL lines in neutron's, of every node, that are not on the allowlists. */
-  async logProblems(): Promise<LogProblem[]> {
-    const all = await Promise.all(this.lab.nodes.filter((n) => n.software.length).map((n) => scanLogs(this.host(n.name), ovsDir(this.host(n.name)))));
-    const neutron = await Promise.all([...this.kolla].map(([name, k]) => scanNeutronLogs(this.host(name), k.neutronLogDir)));
-    return [...all.flat(), ...neutron.flat()];
+  /** The log files of every daemon the lab runs: OVS/OVN, incusd, and what kolla deployed (neutron, RabbitMQ, MariaDB). */
+  async logSources(): Promise<LogSource[]> {
+    const withSoftware = this.lab.nodes.filter((n) => n.software.length);
+    const ovs = await Promise.all(withSoftware.map((n) => ovsLogSources(this.host(n.name))));
+    const incus = this.incus ? this.lab.nodes.filter((n) => n.software.includes("incus")).flatMap((n) => incusLogSources(this.host(n.name))) : [];
+    const openstack = await Promise.all([...this.kolla].map(([name, k]) => openstackLogSources(this.host(name), k.neutronLogDir)));
+    return [...ovs.flat(), ...incus, ...openstack.flat()];
+  }
+
+  /** Every warning and error record in the daemons' logs so far, each marked when a built-in entry (topology/logs/allow/) allows it. */
+  async logFindings(): Promise<LogFinding[]> {
+    return scanLogs(await this.logSources());
+  }
+
+  /**
+   * The daemons' logs judged: an error record no entry allows (built-in, or `allow`: the lab's own)
+   * fails; a warning is reported and fails only when `strict`.
+   */
+  async logs(allow: readonly LabAllow[] = [], strict = false): Promise<LogVerdict> {
+    return judgeLogs(await this.logFindings(), allow, strict);
   }
 
   /** Removes the lab: processes, namespaces, containers, files. Safe to call more than once. */

@@ -4,6 +4,7 @@ import type { KollaNode } from "../emulators/openstack/node.ts";
 import { type Step, stepCommand } from "../model/types.ts";
 import type { CommandResult } from "../run/exec.ts";
 import type { Host } from "../backends/host.ts";
+import { ConvergenceError } from "../wait/convergence.ts";
 
 export type ActionStep = Exclude<Step, { kind: "check" }>;
 
@@ -27,7 +28,11 @@ export interface StepContext {
   readonly readOnly: boolean;
 }
 
-/** Runs one step as the operator typed it and judges whether it did what the lab file says. */
+/**
+ * Runs one step as the operator typed it and judges whether it did what the lab file says. Then
+ * waits for what the step set in motion (instances' leases, neutron's agents); when that does not
+ * converge, throws a ConvergenceError that carries the command's result.
+ */
 export async function runStep(ctx: StepContext, step: ActionStep): Promise<StepResult> {
   if (ctx.readOnly) throw new Error(`refusing to run a step on real hosts without --apply: ${step.on}$ ${stepCommand(step)}`);
   const host = ctx.host(step.on);
@@ -39,12 +44,19 @@ export async function runStep(ctx: StepContext, step: ActionStep): Promise<StepR
         : step.kind === "incus"
           ? await incusStep(ctx, host, step)
           : await kollaStep(ctx, step);
-  if (step.kind === "run") await ctx.reconcile(step.on);
-  if (ctx.incus && (step.kind === "incus" || ctx.incus.isMember(step.on))) await ctx.incus.refresh();
-  // neutron works on after its API answered: wait for its agents before the next step or check.
-  for (const v of ctx.neutron.filter((x) => x.node === step.on)) {
-    if (step.kind === "openstack" || step.kind === "kolla") await v.settle(step.kind === "openstack" ? step.command : null);
-    else await v.refresh();
+  try {
+    if (step.kind === "incus") await ctx.incus?.settle();
+    if (step.kind === "run") await ctx.reconcile(step.on);
+    if (ctx.incus && (step.kind === "incus" || ctx.incus.isMember(step.on))) await ctx.incus.refresh();
+    // neutron works on after its API answered: wait for its agents before the next step or check.
+    for (const v of ctx.neutron.filter((x) => x.node === step.on)) {
+      if (step.kind === "openstack" || step.kind === "kolla") await v.settle(step.kind === "openstack" ? step.command : null);
+      else await v.refresh();
+    }
+  } catch (e) {
+    // The command ran; what it set in motion did not follow: the step fails with both.
+    if (e instanceof ConvergenceError) e.result = result;
+    throw e;
   }
   const timeoutS = step.kind === "run" ? step.timeoutS : 0;
   const succeeded = result.exitCode === 0 && !result.timedOut;
@@ -66,15 +78,14 @@ async function realStep(host: Host, step: Exclude<ActionStep, { kind: "run" }>):
 
 /**
  * The real `incus` client in the member, with the line's words as its arguments (no shell). Incus
- * changes OVS on every member (its uplink bridges), so each gets a kernel-datapath pass after it;
- * instances it started are given time to get their DHCP lease before the next check.
+ * changes OVS on every member (its uplink bridges), so each gets a kernel-datapath pass after it.
+ * (runStep then waits for the instances it started to get their DHCP lease.)
  */
 async function incusStep(ctx: StepContext, host: Host, step: Extract<ActionStep, { kind: "incus" }>): Promise<CommandResult> {
   if (!ctx.incus) throw new Error("this lab has no Incus cluster member");
   const r = await (host.machineView?.() ?? host).exec(["incus", ...step.command.argv], { timeoutS: 300 });
   await Promise.all(ctx.incus.memberNames.map((m) => ctx.reconcile(m)));
   await ctx.incus.refresh();
-  await ctx.incus.settle();
   return r;
 }
 

@@ -9,6 +9,7 @@ import { neutronVersion, OpenstackServices } from "../../stacks/openstack.ts";
 import { bridgeMappings, type KollaGlobals, PLAYS, type Play, pullError, pullScript } from "./kolla.ts";
 import { cloudsYaml, type NodeFacts, openstackPaths, renderNeutronConfig } from "./kolla-config.ts";
 import { Nova, type NovaHost } from "./nova.ts";
+import { ConvergenceError } from "../../wait/convergence.ts";
 
 /** What a kolla node needs from the started lab. */
 export interface KollaHost extends Omit<NovaHost, "api" | "hostname" | "exec"> {
@@ -72,18 +73,23 @@ export class KollaNode {
    */
   async awaitAgentPass(since: number, ms: number): Promise<void> {
     const log = join(this.neutronLogDir, "neutron-openvswitch-agent.log");
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      let text = "";
+    const t0 = Date.now();
+    const deadline = t0 + ms;
+    for (;;) {
+      let text: string;
       try {
         text = readFileSync(log, "utf8");
-      } catch {
-        return;
+      } catch (e) {
+        throw new ConvergenceError([`neutron-openvswitch-agent on ${this.k.node}: its log cannot be read to see its pass (${(e as Error).message})`], Date.now() - t0);
       }
       let begun: string | undefined;
       for (const m of text.matchAll(/^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) .*Agent rpc_loop - iteration:(\d+) (started|completed)/gm)) {
         if (m[3] === "started" && begun === undefined && Date.parse(m[1]!.replace(" ", "T")) >= since) begun = m[2];
         if (m[3] === "completed" && begun !== undefined && m[2] === begun) return;
+      }
+      if (Date.now() > deadline) {
+        const what = begun === undefined ? "no rpc_loop iteration started after the change" : `rpc_loop iteration ${begun} started after the change but has not completed`;
+        throw new ConvergenceError([`neutron-openvswitch-agent on ${this.k.node}: ${what}`], Date.now() - t0);
       }
       await new Promise((r) => setTimeout(r, 200));
     }
