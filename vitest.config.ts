@@ -1,30 +1,17 @@
-import { BaseSequencer, type TestSpecification } from "vitest/node";
 import { defineConfig } from "vitest/config";
 
-/**
- * Vitest's default order (slowest or largest file first) moved with file sizes. The OpenStack suite
- * failed 2 of 2 clean-clone runs when it came after the Incus suite (the router's gateway did not
- * answer after a floating-IP test over 300 s) and passed in every run where it came first, and alone:
- * cause not found, so the order is pinned: the OpenStack suites first, then vitest's own order.
- */
-class OpenStackFirst extends BaseSequencer {
-  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
-    const sorted = await super.sort(files);
-    const first = (f: TestSpecification) => (f.moduleId.includes("/suites/kolla-openstack/") ? 0 : 1);
-    return sorted.sort((a, b) => first(a) - first(b)); // a stable sort: vitest's order within each group
-  }
-}
-
-// The suites build labs in the kernel (namespaces, veths, daemons): one file at a time.
+// The suites build labs in the kernel (namespaces, veths, daemons): one file at a time, in vitest's
+// own order. Before and after every file, suites/support/per-file.ts checks that the kernel state a
+// lab could leave behind (bridge netfilter switches, modules, cgroups, held network namespaces,
+// mounts) is as the file found it, so no file's verdict can depend on the one before it.
 export default defineConfig({
   test: {
     include: ["suites/**/*.test.ts"],
     fileParallelism: false,
-    sequence: { sequencer: OpenStackFirst },
     testTimeout: 120_000,
     hookTimeout: 120_000,
     globalSetup: ["suites/global-setup.ts"],
-    setupFiles: ["topology/expect/matchers.ts"],
+    setupFiles: ["topology/expect/matchers.ts", "suites/support/per-file.ts"],
     reporters: ["default", "json", "junit"],
     outputFile: { json: "results/vitest.json", junit: "results/junit.xml" },
   },

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds the package's JavaScript and type declarations into dist/ (consumers need no tsx), with
 // the files the code reads beside it (the probes' in-node helper).
-import { copyFileSync, rmSync } from "node:fs";
+import { copyFileSync, cpSync, rmSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
@@ -10,3 +10,5 @@ rmSync(`${root}dist`, { recursive: true, force: true });
 execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, "-p", `${root}tsconfig.build.json`], { stdio: "inherit" });
 copyFileSync(`${root}topology/probes/net-helper.mjs`, `${root}dist/topology/probes/net-helper.mjs`);
 copyFileSync(`${root}topology/stacks/kernel-datapath.sh`, `${root}dist/topology/stacks/kernel-datapath.sh`);
+// The built-in log allowlists are data, read at run time beside topology/logs/allowlist.js.
+cpSync(`${root}topology/logs/allow`, `${root}dist/topology/logs/allow`, { recursive: true });

@@ -24,6 +24,7 @@ import { isAlive } from "../topology/run/process.ts";
 import { PreflightError } from "../topology/run/preflight.ts";
 import { inspectRun, listRunIds, readState, RUN_ID, type RunState } from "../topology/run/state.ts";
 import { type LabResult, runLab } from "../topology/scenario.ts";
+import { ConvergenceError } from "../topology/wait/convergence.ts";
 
 /**
  * The labwright command line, on commander (kept, small, typed; it gives every command its --help,
@@ -242,8 +243,15 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
         show.done();
         for (const st of sc?.steps ?? []) {
           if (st.kind === "check") continue;
-          const r = await s.runStep(st);
+          let r;
+          try {
+            r = await s.runStep(st);
+          } catch (e) {
+            if (!(e instanceof ConvergenceError)) throw e;
+            r = { asExpected: false, reason: e.message };
+          }
           out(`  ${r.asExpected ? "ok  " : "FAIL"}  ${st.on}$ ${stepCommand(st)}${r.asExpected ? "" : `   (${r.reason}; the lab stays up as it is)`}`);
+          for (const n of s.notes.splice(0)) out(`        note: ${n}`);
           if (!r.asExpected) break;
         }
         out(`\nrun ${s.runId} is up. Nodes: ${lab.nodes.map((n) => n.name).join(", ")}`);

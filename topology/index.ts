@@ -28,3 +28,8 @@ export { labReport } from "./report/text.ts";
 export { junitXml } from "./report/junit.ts";
 export { markdownSummary } from "./report/github.ts";
 export { mermaid } from "./report/mermaid.ts";
+export { ConvergenceError } from "./wait/convergence.ts";
+export type { LogFinding, LogVerdict, LogSource, Severity } from "./logs/types.ts";
+export { judgeLogs, scanLogs } from "./logs/scan.ts";
+export { summarizeRuns, type RepeatSummary, type Tally } from "./repeat/summary.ts";
+export { repeatReport, repeatJunit, repeatMarkdown } from "./report/repeat.ts";

@@ -2,7 +2,10 @@ import { chmodSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
+import { loadLab } from "../../topology/model/load.ts";
 import { readState } from "../../topology/run/state.ts";
+import { runScenario } from "../../topology/scenario.ts";
+import { BACKEND } from "../support/fixture.ts";
 import { CLI, labwright } from "../support/cli.ts";
 import { expectGcRemoves } from "../support/gc.ts";
 import { writeLab } from "../support/labs.ts";
@@ -57,6 +60,35 @@ function descendants(pid: number): number[] {
   walk(pid);
   return out;
 }
+
+/** The same member, with its own firewall dropping DHCP requests to Incus's dnsmasq before the launch. */
+const NO_LEASE = TINY.replace(/scenarios:[\s\S]*$/, `scenarios:
+  - name: no-lease
+    steps:
+      - { on: p1, incus: network create lwbr --type=bridge ipv4.address=10.99.0.1/24 ipv4.nat=false ipv6.address=none }
+      - { on: p1, run: "nft add table inet lwtest && nft add chain inet lwtest in '{ type filter hook input priority -10; }' && nft add rule inet lwtest in udp dport 67 drop" }
+      - { on: p1, incus: launch images:debian/12 c1 --network lwbr }
+      - { on: p1, run: "true" }
+    expect:
+      - reach: { from: p1, to: 10.99.0.1 }
+`);
+
+describe("a step's effect is judged", () => {
+  it("an instance that never gets its lease (the member drops DHCP) fails its launch step, naming the instance and how long it was waited for; later steps are skipped", { timeout: 180_000 }, async () => {
+    const lab = loadLab(writeLab("no-lease.yaml", NO_LEASE));
+    const r = await runScenario(lab, lab.scenarios[0]!, { backend: BACKEND });
+    const steps = r.steps.filter((x) => x.kind !== "check");
+    const launch = steps[2]!;
+    expect(launch.kind).toBe("run");
+    if (launch.kind !== "run") return;
+    expect(launch.exitCode).toBe(0); // incus launch itself succeeded
+    expect(launch.ok).toBe(false);
+    expect(launch.reason).toMatch(/^did not converge after 1[5-9] s: instance c1 \(on p1, network lwbr\): no IPv4 address$/);
+    expect(launch.unconverged).toEqual(["instance c1 (on p1, network lwbr): no IPv4 address"]);
+    expect(steps[3]!.kind).toBe("skipped");
+    expect(r.ok).toBe(false);
+  });
+});
 
 describe("the real Incus leaves nothing behind", () => {
   it("SIGKILL of labwright with incusd, its dnsmasq and a running instance up: `labwright gc` removes every process, namespace, mount and file", { timeout: 240_000 }, async () => {

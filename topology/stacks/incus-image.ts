@@ -107,5 +107,16 @@ export function simplestreams(img: BuiltImage): { files: Record<string, string>;
       },
     },
   };
-  return { files: { "streams/v1/index.json": JSON.stringify(index), "streams/v1/images.json": JSON.stringify(products) }, imagePath };
+  return { files: { "streams/v1/index.json": JSON.stringify(index), "streams/v1/images.json": JSON.stringify(products), ...INSTANCE_TYPES }, imagePath };
 }
+
+/**
+ * incusd downloads the cloud instance-type names (`incus launch -t aws:t2.micro`) from the image
+ * server at start and daily: `meta/instance-types/.yaml` (cloud → file), then each cloud's file.
+ * Without them it logs `Failed updating instance types` as an error. The lab's server has AWS's
+ * general-purpose t2 sizes (vCPUs, GiB), as on images.linuxcontainers.org.
+ */
+const INSTANCE_TYPES: Record<string, string> = {
+  "meta/instance-types/.yaml": 'aws: "aws.yaml"\n',
+  "meta/instance-types/aws.yaml": "t2.nano: { cpu: 1.0, mem: 0.5 }\nt2.micro: { cpu: 1.0, mem: 1.0 }\nt2.small: { cpu: 1.0, mem: 2.0 }\nt2.medium: { cpu: 2.0, mem: 4.0 }\nt2.large: { cpu: 2.0, mem: 8.0 }\n",
+};

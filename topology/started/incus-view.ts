@@ -39,13 +39,13 @@ export interface ViewParts {
   attach(name: string, of: string, nsPath: string, resolvConf: string): Promise<void>;
   detach(name: string): Promise<void>;
   isAttached(name: string): boolean;
+  /** A note for the run's event log (an instance that cannot be named, and why). */
+  note(message: string): void;
 }
 
 export class IncusView {
   readonly instances = new Map<string, Instance>();
   readonly networks = new Map<string, Network>();
-  /** Notes for the run's event log (an instance that could not be attached, and why). */
-  readonly notes: string[] = [];
 
   constructor(private readonly p: ViewParts) {}
 
@@ -132,7 +132,7 @@ export class IncusView {
 
   private async attach(inst: Instance): Promise<void> {
     if (!OBJECT_NAME.test(inst.name) || !this.p.members.some((m) => m.name === inst.location)) {
-      this.notes.push(`instance ${JSON.stringify(inst.name)} on ${JSON.stringify(inst.location)}: not usable by name in expectations (name or member not known to the lab)`);
+      this.p.note(`instance ${JSON.stringify(inst.name)} on ${JSON.stringify(inst.location)}: not usable by name in expectations (name or member not known to the lab)`);
       return;
     }
     const incusd = this.incusdPid(inst.location);

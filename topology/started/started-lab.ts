@@ -70,6 +70,7 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
             },
             detach: (name) => this.guests.remove(name),
             isAttached: (name) => this.guests.has(name),
+            note: (m) => this.notes.push(m),
           })
         : null;
     for (const n of lab.nodes.filter((x) => x.software.includes("kolla"))) {

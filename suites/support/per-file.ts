@@ -1,0 +1,24 @@
+import { afterAll, beforeAll } from "vitest";
+import { kernelDiff, kernelState, type KernelState } from "./kernel-state.ts";
+
+/**
+ * Before and after every suite file: the kernel state a lab could leave behind (bridge netfilter
+ * switches, modules, cgroups, held network namespaces, mounts) must be the same, so no file's
+ * verdict can depend on the file before it. Teardown ends processes asynchronously (a daemon's
+ * parent reaps it a moment later), so the state is read again for up to 10 s before a difference
+ * counts.
+ */
+let before: KernelState;
+
+beforeAll(() => {
+  before = kernelState();
+});
+
+afterAll(async () => {
+  let diff = kernelDiff(before, kernelState());
+  for (let k = 0; diff.length && k < 50; k++) {
+    await new Promise((r) => setTimeout(r, 200));
+    diff = kernelDiff(before, kernelState());
+  }
+  if (diff.length) throw new Error(`this suite file left the kernel in another state than it found it:\n  ${diff.join("\n  ")}`);
+});
