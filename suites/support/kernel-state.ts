@@ -19,8 +19,18 @@ export interface KernelState {
   /** Names under /run/netns. */
   namedNamespaces: string[];
   /** Mount points of this process's mount namespace. */
-  mounts: number;
+  mounts: string[];
 }
+
+/**
+ * State that machine tools make on their first use and keep for as long as they run, whichever file
+ * first uses them — never a lab's (measured in the clean-clone CI run of 2026-12-05, where the first
+ * file to start a container left exactly these): iproute2's shared `/run/netns` mount (the first `ip
+ * netns add` on a machine), dockerd's handle on its own network namespace (`/run/docker/netns/default`,
+ * its first container) and runc's parent cgroup `docker` in each hierarchy (its first container). A
+ * container's own cgroup (`<ctrl>/docker/<id>`) or rootfs mount still counts.
+ */
+const TOOL_STATE = { mounts: new Set(["/run/netns", "/run/docker/netns/default"]), cgroup: /^[^/]+\/docker$/ };
 
 function read(p: string): string | null {
   try {
@@ -77,10 +87,10 @@ export function kernelState(): KernelState {
   return {
     bridge,
     modules: modulesText === null ? ["none"] : modulesText.split("\n").filter(Boolean).map((l) => l.split(" ")[0]!).sort(),
-    cgroups: dirs("/sys/fs/cgroup").sort(),
+    cgroups: dirs("/sys/fs/cgroup").filter((c) => !TOOL_STATE.cgroup.test(c)).sort(),
     heldNamespaces,
     namedNamespaces: named,
-    mounts: (read("/proc/self/mountinfo") ?? "").split("\n").filter(Boolean).length,
+    mounts: (read("/proc/self/mountinfo") ?? "").split("\n").filter(Boolean).map((l) => l.split(" ")[4]!).filter((m) => !TOOL_STATE.mounts.has(m)).sort(),
   };
 }
 
@@ -93,6 +103,7 @@ export function kernelDiff(a: KernelState, b: KernelState): string[] {
   for (const c of added(a.cgroups, b.cgroups)) out.push(`cgroup left: ${c}`);
   for (const n of added(a.namedNamespaces, b.namedNamespaces)) out.push(`named namespace left: /run/netns/${n}`);
   for (const [ns, comms] of Object.entries(b.heldNamespaces)) if (!a.heldNamespaces[ns]) out.push(`network namespace ${ns} still held by: ${[...new Set(comms)].join(", ")}`);
-  if (b.mounts !== a.mounts) out.push(`mount points: ${a.mounts} → ${b.mounts}`);
+  for (const m of added(a.mounts, b.mounts)) out.push(`mount left: ${m}`);
+  for (const m of added(b.mounts, a.mounts)) out.push(`mount gone: ${m}`);
   return out;
 }
