@@ -6,7 +6,8 @@ import { mermaid } from "./mermaid.ts";
 /** GitHub's limit for one step summary; the summary is cut well below it. */
 export const SUMMARY_LIMIT = 1024 * 1024;
 
-const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ").replace(/[\u0000-\u001f\u007f]/g, "");
+/** Text for a Markdown table cell. */
+export const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ").replace(/[\u0000-\u001f\u007f]/g, "");
 
 /** Reachability of every reach / no_reach expectation: rows are sources, columns destinations. */
 export function reachabilityMatrix(checks: readonly CheckResult[]): string {

@@ -2,7 +2,8 @@ import type { CheckResult } from "../expect/check.ts";
 import { findingLine } from "../logs/scan.ts";
 import type { LabResult, StepRecord } from "../scenario.ts";
 
-const xml = (s: string) =>
+/** Text for an XML attribute or element (control characters escaped as \\uXXXX). */
+export const xml = (s: string) =>
   s
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
     .replace(/&/g, "&amp;")

@@ -1,4 +1,6 @@
 import type { RepeatSummary, Spread, Tally } from "../repeat/summary.ts";
+import { cell } from "./github.ts";
+import { xml } from "./junit.ts";
 
 /** `labwright run --repeat N`: the summary as text, JUnit and Markdown. */
 
@@ -39,14 +41,6 @@ export function repeatReport(r: RepeatSummary): string {
 const secs = (s: Spread): Spread => ({ n: s.n, min: round(s.min / 1000), median: round(s.median / 1000), max: round(s.max / 1000) });
 const round = (x: number) => Math.round(x * 100) / 100;
 
-const xml = (s: string) =>
-  s
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;");
-
 /** One testcase per expectation, step and scenario's logs; a failure names the runs it failed in and whether it is flaky. */
 export function repeatJunit(r: RepeatSummary): string {
   const suites = r.scenarios.map((s) => {
@@ -63,8 +57,6 @@ export function repeatJunit(r: RepeatSummary): string {
   const failures = r.items.filter((t) => t.failed).length;
   return `<?xml version="1.0" encoding="UTF-8" ?>\n<testsuites name="labwright ${xml(r.lab)} ×${r.runs}" tests="${tests}" failures="${failures}" errors="0">\n${suites.join("\n")}\n</testsuites>\n`;
 }
-
-const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ").replace(/[\u0000-\u001f\u007f]/g, "");
 
 /** For `$GITHUB_STEP_SUMMARY`: the runs' verdict, then every item that failed in any run. */
 export function repeatMarkdown(r: RepeatSummary): string {
