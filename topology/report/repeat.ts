@@ -11,6 +11,12 @@ function valueLines(t: Tally): string[] {
   for (const [k, s] of Object.entries(t.spread)) if (!(k === "loss %" && s.max === 0) && !(t.kind === "logs" && s.max === 0)) out.push(`${k} ${fmt(s)}`);
   for (const [k, seen] of Object.entries(t.seen)) {
     const entries = Object.entries(seen).sort((a, b) => b[1] - a[1]);
+    // Values that differ in every run (a random subnet, a connect time) say nothing when the item
+    // always held: their count only (all of them are in the JSON). When it failed, all are shown.
+    if (!t.failed && entries.length > 3) {
+      out.push(`${k}: ${entries.length} different values`);
+      continue;
+    }
     out.push(`${k}: ${entries.map(([v, n]) => (entries.length > 1 || n !== t.runs ? `${v} (×${n})` : v)).join(", ")}`);
   }
   return out;
