@@ -143,3 +143,36 @@ describe("the debugging loop", () => {
     }
   });
 });
+
+describe("run --repeat", () => {
+  const GOOD = writeLab(
+    "rep.yaml",
+    ["name: rep", "lans: { m: { cidr: 10.83.0.0/24 } }", "nodes:", "  a: { interfaces: { eth0: { lan: m, address: 10.83.0.1 } } }", "  b: { interfaces: { eth0: { lan: m, address: 10.83.0.2 } } }", "expect:", "  - reach: { from: a, to: b, ttl: 64 }", ""].join("\n"),
+  );
+
+  it("runs the lab N times: one line per run, the pass rate and RTT spread per expectation, a JSON summary with each run's file, JUnit that validates; exit 0", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lw-rep-"));
+    const r = await labwright(["run", GOOD, "--repeat", "3", "--quiet", "--json", join(dir, "s.json"), "--junit", join(dir, "j.xml")], { env: { GITHUB_STEP_SUMMARY: join(dir, "summary.md") } });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/run 1\/3: PASS[\s\S]*run 2\/3: PASS[\s\S]*run 3\/3: PASS/);
+    expect(r.stdout).toMatch(/PASS +3\/3 +a → b reachable, TTL 64/);
+    expect(r.stdout).toMatch(/RTT p50 ms [\d.]+( \/ [\d.]+ \/ [\d.]+)?\n/);
+    expect(r.stdout).toContain("Result: PASS — 3/3 runs passed; 0 flaky item(s)");
+    const s = JSON.parse(readFileSync(join(dir, "s.json"), "utf8")) as { runs: number; runFiles: string[]; flaky: number };
+    expect([s.runs, s.flaky, s.runFiles.length]).toEqual([3, 0, 3]);
+    for (const f of s.runFiles) expect((JSON.parse(readFileSync(f, "utf8")) as { ok: boolean }).ok).toBe(true);
+    expect((await execa("xmllint", ["--noout", "--schema", XSD, join(dir, "j.xml")], { reject: false })).exitCode).toBe(0);
+    expect(readFileSync(join(dir, "summary.md"), "utf8")).toContain("## labwright: rep ×3 ✅ PASS");
+  });
+
+  it("--until-fail stops at the first failed run and exits 1; --repeat 0 is a usage error", async () => {
+    const r = await labwright(["run", LAB, "--until-fail", "--repeat", "4", "--quiet", "--json", join(mkdtempSync(join(tmpdir(), "lw-rep-")), "s.json")]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toContain("run 1/4: FAIL");
+    expect(r.stdout).not.toContain("run 2/4");
+    expect(r.stdout).toContain("Result: FAIL — 0/1 runs passed");
+    const bad = await labwright(["run", LAB, "--repeat", "0"]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain("--repeat takes a whole number from 1 to 9999");
+  });
+});

@@ -32,7 +32,8 @@ describe("daemon log records, by each daemon's format", () => {
   it("incusd (logfmt), RabbitMQ (indented continuations) and MariaDB, each by its own level field", () => {
     const cases: [LogFormat, string, ("warning" | "error")[]][] = [
       ["logfmt", 'time="2026-12-05T02:50:00Z" level=info msg="ok"\ntime="2026-12-05T02:50:01Z" level=warning msg="w"\ntime="2026-12-05T02:50:02Z" level=error msg="e"\npanic: runtime error', ["warning", "error", "error"]],
-      ["rabbitmq", "2026-12-05 02:50:01.000000+00:00 [info] <0.1.0> ok\n2026-12-05 02:50:02.000000+00:00 [error] <0.2.0> crash\n    reason: x\n    more: y\n2026-12-05 02:50:03.000000+00:00 [warning] <0.3.0> w", ["error", "warning"]],
+      // RabbitMQ repeats the header on every line of a report (lines captured from a CI run, 2026-12-05).
+      ["rabbitmq", "2026-12-05 04:33:11.248600+00:00 [info] <0.727.0> ok\n2026-12-05 04:33:11.251546+00:00 [error] <0.685.0>     supervisor: {<0.685.0>,rabbit_channel_sup_sup}\n2026-12-05 04:33:11.251546+00:00 [error] <0.685.0>     errorContext: shutdown_error\n2026-12-05 04:33:11.251546+00:00 [error] <0.685.0>     reason: shutdown\n2026-12-05 04:33:11.248600+00:00 [warning] <0.727.0> client unexpectedly closed TCP connection", ["error", "warning"]],
       ["mariadb", "2026-12-05  2:50:01 0 [Note] ok\n2026-12-05  2:50:02 0 [Warning] w\n2026-12-05 12:50:03 0 [ERROR] e", ["warning", "error"]],
     ];
     for (const [format, text, want] of cases) expect(records(format, text).map((x) => x.severity), format).toEqual(want);

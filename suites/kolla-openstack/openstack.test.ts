@@ -271,7 +271,7 @@ describe(`[${BACKEND}] floating IPs and neutron's security groups: pool 138.4.7.
 
 describe(`[${BACKEND}] VLAN provider network on eth3, segment 100`, () => {
   const sc = scenario(lab, "vlan-provider-network");
-  const s = useLab(lab);
+  const s = useLab(lab, { logAllow: sc.logAllow }); // the scenario's own: its redeploy restarts neutron-server
 
   it("kolla's empty network_vlan_ranges makes neutron refuse physnet2; the override, deployed again, restarts neutron-server alone", { timeout: 600_000 }, async () => {
     const again = kollaStep(sc.name, "deploy", 1);

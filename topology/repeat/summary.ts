@@ -45,8 +45,10 @@ export interface RepeatSummary {
   untilFail: boolean;
   failedRuns: number[];
   ok: boolean;
-  /** Per scenario: its time to be up and its whole time, across runs (ms). */
-  scenarios: { name: string; passed: number; runs: number; upMs: Spread | null; totalMs: Spread | null }[];
+  /** When the first run began. */
+  startedAt: string;
+  /** Per scenario: its time to be up and its whole time, across runs (ms), and its whole time summed. */
+  scenarios: { name: string; passed: number; runs: number; upMs: Spread | null; totalMs: Spread | null; sumMs: number }[];
   items: Tally[];
   flaky: number;
 }
@@ -139,6 +141,7 @@ export function summarizeRuns(results: readonly LabResult[], opts: { requested: 
     file: first.file,
     backend: first.backend,
     software: first.software,
+    startedAt: first.startedAt,
     requested: opts.requested,
     runs: results.length,
     untilFail: opts.untilFail,
@@ -146,7 +149,8 @@ export function summarizeRuns(results: readonly LabResult[], opts: { requested: 
     ok: results.every((r) => r.ok),
     scenarios: names.map((name) => {
       const runs = results.flatMap((r) => r.scenarios.filter((s) => s.name === name));
-      return { name, runs: runs.length, passed: runs.filter((s) => s.ok).length, upMs: spreadOf(runs.filter((s) => s.runId).map((s) => s.startMs)), totalMs: spreadOf(runs.map((s) => s.startMs + s.stopMs + s.steps.reduce((a, st) => a + (st.kind === "run" ? st.durationMs : 0), 0) + s.checks.reduce((a, c) => a + c.durationMs, 0))) };
+      const whole = runs.map((s) => s.startMs + s.stopMs + s.steps.reduce((a, st) => a + (st.kind === "run" ? st.durationMs : 0), 0) + s.checks.reduce((a, c) => a + c.durationMs, 0));
+      return { name, runs: runs.length, passed: runs.filter((s) => s.ok).length, upMs: spreadOf(runs.filter((s) => s.runId).map((s) => s.startMs)), totalMs: spreadOf(whole), sumMs: whole.reduce((a, b) => a + b, 0) };
     }),
     items,
     flaky: items.filter((i) => i.flaky).length,

@@ -57,11 +57,12 @@ export function repeatJunit(r: RepeatSummary): string {
       return `    <testcase classname="${xml(`${r.lab}.${s.name}`)}" name="${xml(`${t.kind === "step" ? "step: " : ""}${t.name}`)}" time="0">\n${failure}      <system-out>${xml(out)}</system-out>\n    </testcase>`;
     });
     const failures = items.filter((t) => t.failed).length;
-    return `  <testsuite name="${xml(`${r.lab}: ${s.name} [${r.backend}] ×${r.runs}`)}" tests="${items.length}" failures="${failures}" errors="0" skipped="0">\n${cases.join("\n")}\n  </testsuite>`;
+    return `  <testsuite name="${xml(`${r.lab}: ${s.name} [${r.backend}] ×${r.runs}`)}" timestamp="${xml(r.startedAt)}" hostname="labwright" tests="${items.length}" failures="${failures}" errors="0" skipped="0" time="${(s.sumMs / 1000).toFixed(3)}">\n${cases.join("\n")}\n  </testsuite>`;
   });
+  const time = r.scenarios.reduce((a, s) => a + s.sumMs, 0) / 1000;
   const tests = r.items.length;
   const failures = r.items.filter((t) => t.failed).length;
-  return `<?xml version="1.0" encoding="UTF-8" ?>\n<testsuites name="labwright ${xml(r.lab)} ×${r.runs}" tests="${tests}" failures="${failures}" errors="0">\n${suites.join("\n")}\n</testsuites>\n`;
+  return `<?xml version="1.0" encoding="UTF-8" ?>\n<testsuites name="labwright ${xml(r.lab)} ×${r.runs}" tests="${tests}" failures="${failures}" errors="0" time="${time.toFixed(3)}">\n${suites.join("\n")}\n</testsuites>\n`;
 }
 
 /** For `$GITHUB_STEP_SUMMARY`: the runs' verdict, then every item that failed in any run. */
