@@ -119,10 +119,12 @@ describe(`[${BACKEND}] the policy on a real ovs-vswitchd and ovsdb-server`, () =
     expect(strict.ok).toBe(false);
   });
 
-  it("two managers on one port: ovsdb-server's ERR line fails the scenario though its expectation holds", async () => {
+  it("two managers on one port: ovsdb-server's ERR line (whichever listener loses) fails the scenario though its expectation holds", async () => {
     const r = await runScenario(lab, sc("error"), { backend: BACKEND });
     expect(r.checks.every((c) => c.ok)).toBe(true);
-    expect(r.logs.errors.map((f) => `${f.daemon}: ${f.line}`).join("\n")).toMatch(/ovsdb-server: .*socket_util\|ERR\|6640:127\.0\.0\.1: bind: Address already in use/);
+    // Which of the two listeners loses is not fixed: ovsdb-server opens them in the Manager table's
+    // row order (by UUID), so either `6640` or `6640:127.0.0.1` fails to bind (clean-clone CI, 2026-12-05).
+    expect(r.logs.errors.map((f) => `${f.daemon}: ${f.line}`).join("\n")).toMatch(/ovsdb-server: .*socket_util\|ERR\|6640(:127\.0\.0\.1)?: bind: Address already in use/);
     expect(r.ok).toBe(false);
   });
 });
