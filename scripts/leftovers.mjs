@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 
-/** incusd processes labwright started: their environment names INCUS_DIR=/run/labwright-incus (topology/stacks/incus.ts). */
+/** incusd processes labwright started: their environment names INCUS_DIR=/run/labwright-incus (topology/stacks/incus/daemon.ts). */
 function incusds() {
   const out = [];
   for (const d of readdirSync("/proc")) {

@@ -13,13 +13,9 @@ import { must, run } from "./run/exec.ts";
 import { preflight } from "./run/preflight.ts";
 import { RunRecord } from "./run/state.ts";
 import { stopRun } from "./backends/lifecycle.ts";
-import { ovsDir, ovsEnv, startStack, txOffScript } from "./stacks/ovs.ts";
-import { kernelDatapathPass } from "./stacks/kernel-datapath.ts";
-import { formCluster, incusEnv, incusVersion, type Member, startIncusd } from "./stacks/incus.ts";
-import { ensureImage } from "./stacks/incus-image.ts";
-import { neutronVersion } from "./stacks/openstack.ts";
-import { kollaEnv } from "./emulators/openstack/node.ts";
-import { createCa, serverCert } from "./fabric/pki.ts";
+import { ensureImage } from "./stacks/incus/image.ts";
+import { containerNeeds, nodeEnv, nodesOf, softwareVersions, stackToolPackages, stackTools, stacksOfLab, type StackStart } from "./stacks/registry.ts";
+import { createCa, type Pki, serverCert } from "./fabric/pki.ts";
 import type { ImageServing } from "./fabric/daemons.ts";
 import { StartedLab } from "./started/started-lab.ts";
 import { waitFor } from "./wait/wait.ts";
@@ -54,13 +50,7 @@ export function toolsFor(lab: Lab): string[] {
     if (n.nat.length) tools.add("nft");
     if (n.dns) tools.add("dnsmasq");
     if (n.services.length) tools.add("busybox");
-    if (n.software.length) for (const t of ["ovsdb-tool", "ovsdb-server", "ethtool", "nft"]) tools.add(t);
-    if (n.software.includes("ovn-host")) for (const t of ["ovs-vswitchd", "ovs-vsctl", "ovn-controller"]) tools.add(t);
-    if (n.software.includes("ovn-central")) for (const t of ["ovn-northd", "ovn-nbctl", "ovn-sbctl"]) tools.add(t);
-    if (n.software.includes("incus")) for (const t of ["unshare", "nsenter", "flock", "ovsdb-client"]) tools.add(t);
-    if (n.services.some((x) => x.type === "images")) for (const t of ["openssl", "apt-get", "dpkg-deb"]) tools.add(t);
-    if (n.software.includes("openvswitch")) for (const t of ["ovs-vswitchd", "ovs-vsctl"]) tools.add(t);
-    if (n.software.includes("kolla")) for (const t of ["ovs-vswitchd", "ovs-vsctl", "ovs-ofctl", "ovsdb-client", "flock", "iptables", "curl", "busybox", "unshare", "nsenter", "cp"]) tools.add(t);
+    for (const t of stackTools(n)) tools.add(t);
   }
   return [...tools];
 }
@@ -80,9 +70,8 @@ export async function preflightLab(lab: Lab, backend: Backend): Promise<void> {
   const refusal = backend.refuses?.(lab);
   if (refusal) throw new BackendRefusal(`${lab.file}: ${refusal} (nothing was created)`);
   if (backend.builds) {
-    preflight(toolsFor(lab));
-    if (lab.nodes.some((n) => n.software.includes("incus"))) incusVersion();
-    if (lab.nodes.some((n) => n.software.includes("kolla"))) neutronVersion();
+    preflight(toolsFor(lab), stackToolPackages());
+    softwareVersions(lab);
   }
   await backend.preflight(lab);
 }
@@ -104,12 +93,12 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
       for (const n of lab.nodes) {
         const dir = nodeDir(rec, n.name);
         mkdirSync(dir, { recursive: true, mode: 0o700 });
-        const env = { ...(n.software.length ? ovsEnv(join(dir, "ovs")) : {}), ...(n.software.includes("incus") ? incusEnv(dir) : {}), ...(n.software.includes("kolla") ? kollaEnv(dir) : {}) };
+        const env = nodeEnv(n, dir);
         s.nodes[n.name] = { namespace: "", ...(Object.keys(env).length ? { env } : {}) };
       }
     });
     say(`run ${rec.id}: creating ${lab.nodes.length} nodes and the fabric (${backend.name} backend)`);
-    const { fabric: f, hosts } = await backend.up(rec, lab, { signal: opts.signal, say });
+    const { fabric: f, hosts } = await backend.up(rec, lab, { signal: opts.signal, say, needs: containerNeeds });
     if (!f) throw new Error(`the ${backend.name} backend builds labs but gave no fabric`);
     const fabric = f;
     const host = (n: NodeSpec) => hosts.get(n.name)!;
@@ -143,36 +132,18 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
     await eachNode((n) => host(n).writeFile("/etc/hosts", hostsFile(lab, n)));
     check();
 
-    // Three independent parts, concurrently: the OVS/OVN stacks, the service daemons (with the
-    // image server's tree), and Incus (incusd needs its node's OVS only once networks exist).
-    const members = lab.nodes.filter((n) => n.software.includes("incus"));
+    // Independent parts, concurrently: the service daemons (with the image server's tree) and each
+    // stack the lab uses (OVS/OVN, Incus: incusd needs its node's OVS only once networks exist).
     const imageHosts = [...new Set(lab.nodes.flatMap((n) => n.services.flatMap((x) => (x.type === "images" ? [x.host] : []))))];
-    const pki = members.length || imageHosts.length ? await createCa(rec.dir) : undefined;
-
-    const stacksPart = async () => {
-      const stacks = lab.nodes.filter((n) => n.software.some((x) => x === "ovn-host" || x === "ovn-central" || x === "openvswitch"));
-      if (stacks.length) {
-        say(`starting OVS/OVN on ${stacks.map((n) => `${n.name} (${n.software.join(", ")})`).join(", ")}`);
-        await Promise.all(
-          stacks.map((n) =>
-            limit(async () => {
-              const h = host(n);
-              if (n.software.some((x) => x === "ovn-host" || x === "openvswitch")) await txOff(lab, n, h, fabric);
-              await startStack(n, h, ovsDir(h), (d) => rec.update((s) => s.processes.push({ ...d.ref, name: d.name, node: n.name })));
-              for (const argv of switchCommands(n)) await mustIn(h, argv, `bridges of ${n.name}`);
-              await kernelDatapathPass(n, h.machineView?.() ?? h);
-            }),
-          ),
-        );
-      }
-      for (const n of lab.nodes.filter((x) => x.software.includes("kolla"))) await txOff(lab, n, host(n), fabric);
-    };
+    let pkiMade: Promise<Pki> | undefined;
+    const pki = () => (pkiMade ??= createCa(rec.dir));
 
     const servicesPart = async () => {
       let images: ImageServing | undefined;
-      if (imageHosts.length && pki) {
+      if (imageHosts.length) {
         say(`building the image server's tree (${imageHosts.join(", ")})`);
-        const [image, ...certs] = await Promise.all([ensureImage(), ...imageHosts.map((h) => serverCert(pki, h))]);
+        const ca = await pki();
+        const [image, ...certs] = await Promise.all([ensureImage(), ...imageHosts.map((h) => serverCert(ca, h))]);
         images = { image: image!, certs: new Map(imageHosts.map((h, k) => [h, certs[k]!])) };
       }
       const daemons = lab.nodes.flatMap((n) => serviceDaemons(n, host(n).stateDir, images).map((spec) => ({ node: n, spec })));
@@ -190,17 +161,19 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
       );
     };
 
-    let incus: string | undefined;
-    const incusPart = async () => {
-      if (!members.length || !pki) return;
-      incus = incusVersion();
-      say(`starting Incus ${incus} on ${members.map((n) => n.name).join(", ")} and forming the cluster`);
-      const ms: Member[] = members.map((n) => ({ node: n, host: host(n), view: host(n).machineView?.() ?? host(n) }));
-      await Promise.all(ms.map((m) => limit(() => startIncusd(m, pki.caFile, (d) => rec.update((s) => s.processes.push({ ...d.ref, name: d.name, node: m.node.name, hard: true }))))));
-      await formCluster(ms);
-    };
-
-    await settleAll([stacksPart(), servicesPart(), incusPart()]);
+    const stackStart = (nodes: NodeSpec[]): StackStart => ({
+      lab,
+      nodes,
+      fabric,
+      host,
+      fabricPorts: (n) => n.interfaces.map((_, ii) => fabricPort(lab.nodes.indexOf(n), ii)),
+      limit: (fn) => limit(fn),
+      ca: async () => (await pki()).caFile,
+      record: (node, d, o) => rec.update((s) => s.processes.push({ ...d.ref, name: d.name, node, ...(o?.hard ? { hard: true } : {}) })),
+      say,
+    });
+    const stacks = stacksOfLab(lab);
+    await settleAll([servicesPart(), ...stacks.map((st) => st.start?.(stackStart(nodesOf(lab, st))) ?? Promise.resolve())]);
     check();
 
     rec.update((s) => {
@@ -208,7 +181,7 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
       s.persistent = opts.persistent ?? false;
     });
     say(`lab ${lab.name} is up (run ${rec.id})`);
-    return new StartedLab(lab, rec, backend, hosts, { incusVersion: incus });
+    return new StartedLab(lab, rec, backend, hosts, { versions: softwareVersions(lab) });
   } catch (e) {
     say(`start failed: unwinding run ${rec.id}`);
     try {
@@ -272,27 +245,6 @@ function netnsOf(h: Host): string {
 async function mustIn(h: Host, argv: string[], context: string, input?: string): Promise<void> {
   const r = await h.exec(argv, { timeoutS: 30, input });
   if (r.exitCode !== 0 || r.timedOut) throw new Error(`${context}: ${argv.join(" ")} failed: ${(r.stderr || r.stdout).trim()}`);
-}
-
-/** The bridges of an `openvswitch` node (the lab's VLAN switch): userspace datapath, access and trunk ports, as argv. */
-function switchCommands(n: NodeSpec): string[][] {
-  const cmds: string[][] = [];
-  for (const [b, ports] of Object.entries(n.bridges)) {
-    cmds.push(["ovs-vsctl", "--timeout=10", "--", "--may-exist", "add-br", b, "--", "set", "bridge", b, "datapath_type=netdev"]);
-    for (const [p, v] of Object.entries(ports)) {
-      const vlan = v.tag !== undefined ? [`tag=${v.tag}`] : v.trunks ? [`trunks=${v.trunks.join(",")}`] : [];
-      cmds.push(["ovs-vsctl", "--timeout=10", "--", "--may-exist", "add-port", b, p, ...(vlan.length ? ["--", "set", "port", p, ...vlan] : [])]);
-    }
-    cmds.push(["ip", "link", "set", b, "up"]);
-  }
-  return cmds;
-}
-
-/** tx checksum offload off on both ends of every NIC of an OVS node (AF_PACKET ports leave TCP checksums unfilled). */
-async function txOff(lab: Lab, n: NodeSpec, h: Host, fabric: Host): Promise<void> {
-  const ni = lab.nodes.indexOf(n);
-  await mustIn(h, ["bash", "-c", txOffScript(n.interfaces.map((i) => i.name))], `ethtool on ${n.name}`);
-  await mustIn(fabric, ["bash", "-c", txOffScript(n.interfaces.map((_, ii) => fabricPort(ni, ii)))], `ethtool on the fabric ports of ${n.name}`);
 }
 
 /** Waits until every LAN port of the fabric forwards (carrier seen by the bridge), polling, never sleeping blind. */

@@ -7,8 +7,7 @@ import { type Lab, type ScenarioSpec, stepCommand } from "./model/types.ts";
 import type { LogVerdict } from "./logs/types.ts";
 import { findingLine } from "./logs/scan.ts";
 import { ConvergenceError } from "./wait/convergence.ts";
-import { incusVersion } from "./stacks/incus.ts";
-import { neutronVersion } from "./stacks/openstack.ts";
+import { softwareVersions } from "./stacks/registry.ts";
 
 export type StepRecord =
   | {
@@ -206,12 +205,7 @@ export async function runLab(lab: Lab, opts: ScenarioOptions & { only?: string[]
     lab: lab.name,
     file: lab.file,
     backend: backend.name,
-    software: backend.builds
-      ? {
-          ...(lab.nodes.some((n) => n.software.includes("incus")) ? { incus: incusVersion() } : {}),
-          ...(lab.nodes.some((n) => n.software.includes("kolla")) ? { neutron: neutronVersion() } : {}),
-        }
-      : {},
+    software: backend.builds ? softwareVersions(lab) : {},
     startedAt,
     ok: scenarios.length > 0 && scenarios.every((s) => s.ok),
     scenarios,

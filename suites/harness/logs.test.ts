@@ -9,7 +9,7 @@ import { findingLine, judgeLogs, scanLogs } from "../../topology/logs/scan.ts";
 import type { LogFormat } from "../../topology/logs/types.ts";
 import { loadLab } from "../../topology/model/load.ts";
 import { runScenario } from "../../topology/scenario.ts";
-import { ovsLogSources } from "../../topology/stacks/ovs.ts";
+import { ovsLogSources } from "../../topology/stacks/ovs/daemons.ts";
 import { BACKEND } from "../support/fixture.ts";
 import { writeLab } from "../support/labs.ts";
 

@@ -1,6 +1,21 @@
-import type { Lab } from "../model/types.ts";
+import type { Lab, NodeSpec } from "../model/types.ts";
 import type { RunRecord, RunState } from "../run/state.ts";
 import type { Host } from "./host.ts";
+
+/** What a container node needs for its software (the stacks say: topology/stacks/registry.ts). */
+export interface NodeNeeds {
+  /** Debian packages its image holds. */
+  packages: readonly string[];
+  /** Binaries of this machine bound into it at the same path. */
+  binaries: readonly string[];
+}
+
+export interface UpOptions {
+  signal?: AbortSignal;
+  say?: (m: string) => void;
+  /** What each node's software needs in a node the backend makes (a container's image). */
+  needs?: (n: NodeSpec) => NodeNeeds;
+}
 
 /** What a backend hands the lab once its nodes exist. */
 export interface Nodes {
@@ -23,7 +38,7 @@ export interface Backend {
   /** Everything this backend needs on this machine for this lab; throws PreflightError naming what to install or start. */
   preflight(lab: Lab): Promise<void>;
   /** Creates the fabric and one Host per node (nothing wired yet). */
-  up(rec: RunRecord, lab: Lab, opts: { signal?: AbortSignal; say?: (m: string) => void }): Promise<Nodes>;
+  up(rec: RunRecord, lab: Lab, opts: UpOptions): Promise<Nodes>;
   /** A guest of node `of` (an instance, a router or DHCP namespace, a server): a namespace on this machine. */
   guest(rec: RunRecord, name: string, of: string, env?: Record<string, string>): Promise<Host>;
   /** The Host of a node or guest of a live run, from its state (for `labwright exec`, steps after a restart). */

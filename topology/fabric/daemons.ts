@@ -1,9 +1,9 @@
 import { copyFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Host } from "../backends/host.ts";
-import { ALL_IMAGES, manifestPath } from "../emulators/openstack/kolla.ts";
+import { ALL_IMAGES, manifestPath } from "../stacks/openstack/kolla/plays.ts";
 import type { NodeSpec, ServiceDoc } from "../model/types.ts";
-import { type BuiltImage, simplestreams } from "../stacks/incus-image.ts";
+import { type BuiltImage, simplestreams } from "../stacks/incus/image.ts";
 import { listening } from "../wait/listening.ts";
 import type { WaitStrategy } from "../wait/strategy.ts";
 

@@ -2,6 +2,7 @@ import { IPv4CidrRange } from "ip-num";
 import { stringify } from "yaml";
 import type { Host } from "../backends/host.ts";
 import { IFNAME, NAME } from "../model/names.ts";
+import { SWITCH } from "../model/software.ts";
 
 interface IpAddr {
   ifname: string;
@@ -105,7 +106,7 @@ export function labFromFacts(name: string, facts: readonly HostFacts[]): { doc: 
         .map(([b, ports]) => [b, { ports: Object.fromEntries(ports.map((p) => [p, {}])) }]),
     );
     if (Object.keys(bridges).length) {
-      node.software = ["openvswitch"];
+      node.software = [SWITCH];
       node.bridges = bridges;
     }
     if (unaddressed.length) node.description = `imported; interfaces without an IPv4 address (not modelled): ${unaddressed.join(", ")}`;

@@ -12,6 +12,7 @@ import { type KollaGlobals, KollaConfigError, readGlobals } from "./commands/kol
 import { CheckStep, type Expectation, ExpectationKinds, IncusStep, KollaStep, LabDoc, type LabDocT, Lan, Node, OpenstackStep, RunStep, Scenario } from "./schema.ts";
 import type { InterfaceSpec, Lab, LanSpec, Located, NodeSpec, ScenarioSpec, Step } from "./types.ts";
 import { YamlSource } from "./yaml-source.ts";
+import { hasSwitch, isIncusMember, isKollaNode, softwareProblems } from "./software.ts";
 import { HOSTNAME, IFNAME, IFNAME_HINT, isNetnsSysctl, NAME, NAME_HINT, NETNS_SYSCTL_PREFIXES, SYSCTL_VALUE } from "./names.ts";
 
 type Path = (string | number)[];
@@ -415,16 +416,11 @@ function semantic(doc: LabDocT, problems: Problems, file: string, broken: Broken
       if (!node.interfaces.some((i) => i.address)) problems.add([...at, "dns"], `${node.name} serves DNS but has no address to serve it on`, "give one of its interfaces an address");
     }
     if (node.resolver !== undefined && !isIPv4(node.resolver)) problems.add([...at, "resolver"], `"${node.resolver}" is not an IPv4 address`, "write the DNS server's address");
-    if (node.software.includes("incus") && !node.software.includes("ovn-host")) {
-      problems.add([...at, "software"], `${node.name} is an Incus member without ovn-host`, "add ovn-host: Incus OVN networks need OVS and ovn-controller on every member");
-    }
-    if (node.software.includes("kolla") && node.software.some((x) => x !== "kolla")) {
-      problems.add([...at, "software"], `${node.name}: kolla cannot be combined with ${node.software.filter((x) => x !== "kolla").join(", ")}`, "kolla-ansible deploy starts the node's Open vSwitch itself; list only kolla");
-    }
+    for (const [what, todo] of softwareProblems(node)) problems.add([...at, "software"], what, todo);
     const owned = new Map<string, string>();
     for (const [b, ports] of Object.entries(node.bridges)) {
       const bat: Path = [...at, "bridges", b];
-      if (!node.software.includes("openvswitch")) problems.add([...at, "bridges"], `${node.name} has bridges but no Open vSwitch`, "add `software: [openvswitch]`");
+      if (!hasSwitch(node)) problems.add([...at, "bridges"], `${node.name} has bridges but no Open vSwitch`, "add `software: [openvswitch]`");
       if (!IFNAME.test(b) || ifNames.has(b)) problems.add([...at, "bridges"], `bridge name "${b}" is not usable`, "use a short name (at most 15 characters) that is not one of the node's interfaces", b);
       for (const [p, v] of Object.entries(ports)) {
         if (!ifNames.has(p)) problems.add([...bat, "ports"], `unknown interface "${p}" on ${node.name}`, `a switch port is one of the node's interfaces: ${[...ifNames].join(", ")}`, p);
@@ -441,8 +437,8 @@ function semantic(doc: LabDocT, problems: Problems, file: string, broken: Broken
   }
 
   // Steps, expectations, scenarios
-  const members = new Set(nodes.filter((n) => n.software.includes("incus")).map((n) => n.name));
-  const kolla = new Set(nodes.filter((n) => n.software.includes("kolla")).map((n) => n.name));
+  const members = new Set(nodes.filter(isIncusMember).map((n) => n.name));
+  const kolla = new Set(nodes.filter(isKollaNode).map((n) => n.name));
   const ctx: RefContext = { nodeNames, problems, members, instances: new Set(launched(doc.steps)), kolla, nodes: new Map(nodes.map((n) => [n.name, n])), file };
   const prologue = steps(doc.steps, ["steps"], ctx);
   const epilogue = expectations(doc.expect, ["expect"], ctx);

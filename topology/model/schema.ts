@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SOFTWARE } from "./software.ts";
 
 // The shape of a lab file. Cross references and address logic are checked in validate.ts.
 
@@ -83,7 +84,7 @@ export const Node = z.strictObject({
   resolver: z.string().optional(),
   services: z.array(Service).default([]),
   /** Packages installed and enabled on the node (see docs/lab-files.md). */
-  software: z.array(z.enum(["ovn-host", "ovn-central", "incus", "kolla", "openvswitch"])).default([]),
+  software: z.array(z.enum(SOFTWARE)).default([]),
   /** Bridges of an `openvswitch` node, created at start. */
   bridges: z.record(z.string(), Bridge).default({}),
 });

@@ -2,6 +2,7 @@ import type { IncusLine } from "./commands/incus.ts";
 import type { KollaGlobals } from "./commands/kolla-globals.ts";
 import type { OpenstackCommand } from "./commands/openstack.ts";
 import type { Ini } from "./commands/ini.ts";
+import type { Software } from "./software.ts";
 import type { Expectation, NatRule, ServiceDoc } from "./schema.ts";
 
 export type { Expectation, NatRule, ServiceDoc };
@@ -46,7 +47,7 @@ export interface NodeSpec {
   readonly bridges: Readonly<Record<string, Readonly<Record<string, { readonly tag?: number; readonly trunks?: readonly number[] }>>>>;
 }
 
-export type Software = "ovn-host" | "ovn-central" | "incus" | "kolla" | "openvswitch";
+export type { Software } from "./software.ts";
 
 /** Where a step or expectation came from, for reports. */
 export interface Origin {

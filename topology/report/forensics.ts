@@ -4,7 +4,8 @@ import type { CheckResult } from "../expect/check.ts";
 import type { StartedLab } from "../lab.ts";
 import { isIPv4 } from "../model/load.ts";
 import { OBJECT_NAME } from "../model/names.ts";
-import { ovsDir } from "../stacks/ovs.ts";
+import { ovnCentral } from "../stacks/ovs/index.ts";
+import { stacksOfNode } from "../stacks/registry.ts";
 
 /**
  * When something fails, what an engineer would collect on each machine before touching anything:
@@ -23,28 +24,22 @@ export async function collectForensics(lab: StartedLab, failing: readonly CheckR
     nodes.map(async (name) => {
       const spec = lab.lab.nodes.find((n) => n.name === name);
       const cmds = ["ip -d addr", "ip route", "ip neigh", "sysctl net.ipv4.ip_forward net.ipv4.conf.all.forwarding net.ipv4.conf.all.rp_filter", "nft list ruleset"];
-      if (spec?.software.includes("ovn-host")) cmds.push("ovs-vsctl show", "ovs-ofctl dump-flows br-int", "ovn-appctl -t ovn-controller connection-status");
-      if (spec?.software.includes("ovn-central")) cmds.push("ovn-nbctl show", "ovn-sbctl show");
-      // A kolla node: its switch (neutron's bridges and flows) and the hybrid firewall's iptables; a router's namespace: its NAT.
-      if (spec?.software.includes("kolla")) cmds.push("ovs-vsctl show", "ovs-ofctl dump-flows br-int", "iptables-save");
+      // What each of the node's stacks would show (switch, OVN, neutron's flows and firewall); a router's namespace: its NAT.
+      const stacks = spec ? stacksOfNode(spec) : [];
+      for (const st of stacks) for (const c of st.forensics?.(spec!) ?? []) if (!cmds.includes(c)) cmds.push(c);
       if (name.startsWith("qrouter-") && !spec) cmds.push("iptables-save");
       const parts: string[] = [];
       for (const c of cmds) {
         const r = await lab.sh(name, c, { timeoutS: 15 });
         parts.push(`### ${c}  (exit ${r.exitCode ?? "timeout"})\n${(r.stdout + r.stderr).trimEnd()}\n`);
       }
-      if (spec?.software.length) {
+      // The tails of the stacks' daemon logs (OVS/OVN, neutron, RabbitMQ, MariaDB).
+      for (const st of stacks) {
         const host = lab.host(name);
-        const d = ovsDir(host);
-        for (const f of (await host.list(d)).filter((x) => x.endsWith(".log"))) {
-          parts.push(`### tail ${f}\n${((await host.readFile(join(d, f))) ?? "").trimEnd().split("\n").slice(-40).join("\n")}\n`);
-        }
-      }
-      const k = lab.kolla.get(name);
-      if (k) {
-        const host = lab.host(name);
-        for (const f of (await host.list(k.neutronLogDir)).filter((x) => x.endsWith(".log"))) {
-          parts.push(`### tail ${f}\n${((await host.readFile(join(k.neutronLogDir, f))) ?? "").trimEnd().split("\n").slice(-60).join("\n")}\n`);
+        for (const [d, lines] of st.forensicLogs?.(host) ?? []) {
+          for (const f of (await host.list(d)).filter((x) => x.endsWith(".log"))) {
+            parts.push(`### tail ${f}\n${((await host.readFile(join(d, f))) ?? "").trimEnd().split("\n").slice(-lines).join("\n")}\n`);
+          }
         }
       }
       writeFileSync(join(dir, `${name}.txt`), parts.join("\n"), { mode: 0o600 });
@@ -59,7 +54,7 @@ export async function collectForensics(lab: StartedLab, failing: readonly CheckR
 /** ovn-trace of an ICMP echo for each failing reach/trace between two OVN instances, run where the SB database is. */
 async function ovnTraces(lab: StartedLab, failing: readonly CheckResult[]): Promise<string> {
   const incus = lab.incus;
-  const central = lab.lab.nodes.find((n) => n.software.includes("ovn-central"));
+  const central = ovnCentral(lab.lab);
   if (!incus || !central) return "";
   const out: string[] = [];
   for (const c of failing) {

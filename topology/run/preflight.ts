@@ -15,15 +15,6 @@ export const TOOL_PACKAGES: Record<string, string> = {
   getent: "libc-bin",
   bash: "bash",
   ethtool: "ethtool",
-  "ovsdb-tool": "openvswitch-common",
-  "ovsdb-server": "openvswitch-switch",
-  "ovs-vswitchd": "openvswitch-switch",
-  "ovs-vsctl": "openvswitch-switch",
-  "ovn-controller": "ovn-host",
-  "ovn-northd": "ovn-central",
-  "ovn-nbctl": "ovn-common",
-  "ovn-sbctl": "ovn-common",
-  "ovs-ofctl": "openvswitch-common",
   "iptables-restore": "iptables",
   iptables: "iptables",
   curl: "curl",
@@ -31,7 +22,6 @@ export const TOOL_PACKAGES: Record<string, string> = {
   unshare: "util-linux",
   nsenter: "util-linux",
   flock: "util-linux",
-  "ovsdb-client": "openvswitch-common",
   openssl: "openssl",
   "apt-get": "apt",
   "dpkg-deb": "dpkg",
@@ -56,8 +46,11 @@ function which(tool: string): string | null {
   return null;
 }
 
-/** Checks, before anything is created, that we are root and that every needed tool is installed. */
-export function preflight(tools: readonly string[]): void {
+/**
+ * Checks, before anything is created, that we are root and that every needed tool is installed.
+ * `packages`: which Debian package provides a tool not in TOOL_PACKAGES (a stack's own tools).
+ */
+export function preflight(tools: readonly string[], packages: Readonly<Record<string, string>> = {}): void {
   if (typeof process.getuid === "function" && process.getuid() !== 0) {
     throw new PreflightError(
       "labwright must run as root: it creates network namespaces, veths and bridges (nothing in the root namespace is configured). Run it with sudo.",
@@ -65,7 +58,7 @@ export function preflight(tools: readonly string[]): void {
   }
   const missing = tools.filter((t) => !which(t));
   if (missing.length) {
-    const pkgs = [...new Set(missing.map((t) => TOOL_PACKAGES[t] ?? t))];
+    const pkgs = [...new Set(missing.map((t) => packages[t] ?? TOOL_PACKAGES[t] ?? t))];
     throw new PreflightError(
       `missing tool${missing.length > 1 ? "s" : ""}: ${missing.join(", ")}. Install with: apt-get install -y ${pkgs.join(" ")}  (or run scripts/setup.sh)`,
     );

@@ -1,6 +1,6 @@
 import { IPv4, IPv4CidrRange } from "ip-num";
-import type { IncusView } from "./incus-view.ts";
-import type { NeutronView } from "./neutron-view.ts";
+import type { IncusView } from "../stacks/incus/view.ts";
+import type { NeutronView } from "../stacks/openstack/neutron/view.ts";
 import { isIPv4, NETWORK_REF } from "../model/load.ts";
 import type { Lab } from "../model/types.ts";
 

@@ -6,7 +6,7 @@ import { applySysctls, BASE_SYSCTLS } from "../fabric/sysctls.ts";
 import { must } from "../run/exec.ts";
 import type { RunRecord } from "../run/state.ts";
 import { teardownRun } from "../run/teardown.ts";
-import { txOffScript } from "../stacks/ovs.ts";
+import { txOffScript } from "../stacks/ovs/daemons.ts";
 import { listening } from "../wait/listening.ts";
 import { waitFor } from "../wait/wait.ts";
 

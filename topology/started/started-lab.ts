@@ -1,21 +1,20 @@
 import { join } from "node:path";
 import type { Backend } from "../backends/backend.ts";
 import type { Host } from "../backends/host.ts";
-import { KollaNode } from "../emulators/openstack/node.ts";
+import { KollaNode } from "../stacks/openstack/kolla/node.ts";
 import type { Lab, NodeSpec } from "../model/types.ts";
 import type { RunRecord } from "../run/state.ts";
 import type { TeardownReport } from "../run/teardown.ts";
 import { stopRun } from "../backends/lifecycle.ts";
 import { judgeLogs, type LabAllow, scanLogs } from "../logs/scan.ts";
 import type { LogFinding, LogSource, LogVerdict } from "../logs/types.ts";
-import { incusLogSources } from "../stacks/incus.ts";
-import { ovsLogSources } from "../stacks/ovs.ts";
-import { kernelDatapathPass } from "../stacks/kernel-datapath.ts";
-import { IncusView } from "./incus-view.ts";
-import { NeutronView } from "./neutron-view.ts";
-import { openstackLogSources } from "../stacks/openstack.ts";
+import { incusMembers } from "../stacks/incus/index.ts";
+import { kollaNodes } from "../stacks/openstack/index.ts";
+import { STACKS, stacksOfNode } from "../stacks/registry.ts";
+import { IncusView } from "../stacks/incus/view.ts";
+import { NeutronView } from "../stacks/openstack/neutron/view.ts";
 import { Addresses } from "./addresses.ts";
-import { emulatorHosts } from "./emulator-hosts.ts";
+import { emulatorHosts } from "../stacks/openstack/kolla/host.ts";
 import { Guests } from "./guests.ts";
 import { LabProbes } from "./probes.ts";
 import { type ActionStep, runStep, type StepResult } from "./steps.ts";
@@ -27,8 +26,8 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
   private stopped: Promise<TeardownReport> | null = null;
   /** What the real Incus of the nodes with `software: [incus]` says exists (instances, networks), if any (labs built on this machine; real hosts keep their own instances). */
   readonly incus: IncusView | null;
-  /** The Incus version the members run (when the lab has members on this machine). */
-  readonly incusVersion?: string;
+  /** The versions of the software the lab runs on this machine, by what ({ incus: "6.0.4", neutron: "21.0.0" }). */
+  readonly versions: Readonly<Record<string, string>>;
   /** kolla-ansible targets (`software: [kolla]`), by node name. */
   readonly kolla = new Map<string, KollaNode>();
   /** What the real neutron of each kolla node says exists (labs built on this machine). */
@@ -49,16 +48,16 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
     readonly record: RunRecord,
     readonly backend: Backend,
     nodes: ReadonlyMap<string, Host>,
-    opts: { readOnly?: boolean; incusVersion?: string } = {},
+    opts: { readOnly?: boolean; versions?: Record<string, string> } = {},
   ) {
     super();
     this.readOnly = opts.readOnly ?? false;
-    this.incusVersion = opts.incusVersion;
+    this.versions = opts.versions ?? {};
     this.hosts = new Map(nodes);
     this.scratchDir = record.dir;
     this.guests = new Guests(backend, record, this.hosts, (n) => lab.nodes.some((x) => x.name === n));
     const adapters = emulatorHosts(this);
-    const members = lab.nodes.filter((n) => n.software.includes("incus"));
+    const members = incusMembers(lab);
     this.incus =
       members.length && backend.builds && !this.readOnly
         ? new IncusView({
@@ -73,7 +72,7 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
             note: (m) => this.notes.push(m),
           })
         : null;
-    for (const n of lab.nodes.filter((x) => x.software.includes("kolla"))) {
+    for (const n of kollaNodes(lab)) {
       const k = new KollaNode(adapters.kolla(n));
       this.kolla.set(n.name, k);
       if (!backend.builds || this.readOnly) continue;
@@ -123,20 +122,21 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
    */
   async reconcile(node: string): Promise<string[]> {
     const spec = this.lab.nodes.find((n) => n.name === node);
-    if (!spec?.software.some((x) => x === "ovn-host" || x === "openvswitch" || x === "kolla")) return [];
+    if (!spec) return [];
     const host = this.host(node);
     // Real hosts have the kernel's own OVS datapath: nothing to stand in for there.
     if (!host.local) return [];
-    return kernelDatapathPass(spec, host.machineView?.() ?? host);
+    const view = host.machineView?.() ?? host;
+    const changed: string[] = [];
+    for (const st of stacksOfNode(spec)) if (st.reconcile) changed.push(...(await st.reconcile(spec, view)));
+    return changed;
   }
 
-  /** The log files of every daemon the lab runs: OVS/OVN, incusd, and what kolla deployed (neutron, RabbitMQ, MariaDB). */
+  /** The log files of every daemon the lab runs on this machine, stack by stack: OVS/OVN, incusd, what kolla deployed (neutron, RabbitMQ, MariaDB). */
   async logSources(): Promise<LogSource[]> {
-    const withSoftware = this.lab.nodes.filter((n) => n.software.length);
-    const ovs = await Promise.all(withSoftware.map((n) => ovsLogSources(this.host(n.name))));
-    const incus = this.incus ? this.lab.nodes.filter((n) => n.software.includes("incus")).flatMap((n) => incusLogSources(this.host(n.name))) : [];
-    const openstack = await Promise.all([...this.kolla].map(([name, k]) => openstackLogSources(this.host(name), k.neutronLogDir)));
-    return [...ovs.flat(), ...incus, ...openstack.flat()];
+    if (!this.backend.builds) return [];
+    const perStack = await Promise.all(STACKS.map((st) => Promise.all(this.lab.nodes.filter((n) => stacksOfNode(n).includes(st)).map((n) => st.logSources?.(this.host(n.name)) ?? []))));
+    return perStack.flat(2);
   }
 
   /** Every warning and error record in the daemons' logs so far, each marked when a built-in entry (topology/logs/allow/) allows it. */

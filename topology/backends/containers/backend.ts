@@ -2,15 +2,15 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
-import type { Lab } from "../../model/types.ts";
+import type { Lab, NodeSpec } from "../../model/types.ts";
 import { must } from "../../run/exec.ts";
 import { preflight, PreflightError } from "../../run/preflight.ts";
 import { namespaceName, nodeDir, runDir, type RunRecord, type RunState } from "../../run/state.ts";
-import type { Backend, Nodes } from "../backend.ts";
+import type { Backend, NodeNeeds, Nodes, UpOptions } from "../backend.ts";
 import type { Host } from "../host.ts";
 import { createNamespaces, guestNamespace, NetnsHost } from "../netns.ts";
 import { ContainerHost } from "./host.ts";
-import { ImageBuildError, imagesFor, packagesFor } from "./images.ts";
+import { ImageBuildError, imagesFor } from "./images.ts";
 import { startNodeContainer } from "./start.ts";
 
 /** The label every labwright container carries: the run it belongs to. gc removes by it and nothing else. */
@@ -39,11 +39,12 @@ export class ContainerBackend implements Backend {
     }
   }
 
-  async up(rec: RunRecord, lab: Lab, opts: { say?: (m: string) => void } = {}): Promise<Nodes> {
+  async up(rec: RunRecord, lab: Lab, opts: UpOptions = {}): Promise<Nodes> {
     const say = opts.say ?? (() => undefined);
+    const needs = (n: NodeSpec): NodeNeeds => opts.needs?.(n) ?? { packages: [], binaries: [] };
     let images: Map<string, string>;
     try {
-      images = await imagesFor(lab.nodes.map((n) => n.software), say);
+      images = await imagesFor(lab.nodes.map((n) => needs(n).packages), say);
     } catch (e) {
       if (e instanceof ImageBuildError) throw new PreflightError(`could not build the node images: ${e.message}`);
       throw e;
@@ -63,7 +64,7 @@ export class ContainerBackend implements Backend {
           s.namespaces.push(ns);
         });
         const c = await startNodeContainer({
-          image: images.get(packagesFor(n.software).join(" "))!,
+          image: images.get(needs(n).packages.join(" "))!,
           name: `lw-${rec.id}-${n.name}`,
           hostname: n.name,
           labels: { [RUN_LABEL]: rec.id, "labwright.node": n.name, "labwright.lab": lab.name },
@@ -71,9 +72,8 @@ export class ContainerBackend implements Backend {
             { source: dir, target: dir, mode: "rw" },
             { source: process.execPath, target: process.execPath, mode: "ro" },
             { source: PROBES_DIR, target: PROBES_DIR, mode: "ro" },
-            // An Incus member's incusd runs beside the container (stacks/incus.ts); what is typed in
-            // the node reaches it with this machine's client (it needs only the C library).
-            ...(n.software.includes("incus") ? [{ source: "/usr/bin/incus", target: "/usr/bin/incus", mode: "ro" as const }] : []),
+            // Binaries of this machine the node's software uses (an Incus member's client: its incusd runs beside the container).
+            ...needs(n).binaries.map((b) => ({ source: b, target: b, mode: "ro" as const })),
           ],
         });
         rec.update((s) => (s.nodes[n.name] = { ...s.nodes[n.name]!, container: c }));

@@ -3,11 +3,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
-import type { Software } from "../../model/types.ts";
 
 /**
  * Node images, built on this machine from Debian packages (no registry): a base image made with
- * debootstrap and `docker import`, then one image per set of node software, from a Dockerfile that
+ * debootstrap and `docker import`, then one image per set of packages a node's software needs, from a Dockerfile that
  * installs its packages. Each tag carries a hash of what went into it, so a build happens once per
  * machine and a change of package list makes a new image. A failed build leaves no image behind.
  */
@@ -17,15 +16,6 @@ export const BASE_PACKAGES = [
   "iproute2", "iputils-ping", "traceroute", "nftables", "iptables", "tcpdump", "dnsmasq-base", "busybox", "procps",
   "ethtool", "curl", "iputils-arping", "bash", "ca-certificates", "libstdc++6", "openssh-server",
 ];
-
-/** Debian packages by node software. */
-export const SOFTWARE_PACKAGES: Record<Software, string[]> = {
-  "ovn-host": ["openvswitch-switch", "ovn-host"],
-  "ovn-central": ["openvswitch-switch", "ovn-central"],
-  incus: ["openvswitch-switch", "ovn-common"],
-  openvswitch: ["openvswitch-switch"],
-  kolla: ["openvswitch-switch", "iptables", "curl", "dnsmasq-base"],
-};
 
 export const SUITE = "bookworm";
 const IMAGE_VERSION = "1";
@@ -50,12 +40,8 @@ export function baseTag(): string {
   return `labwright-base:${hash([IMAGE_VERSION, SUITE, ...BASE_PACKAGES].join(" "))}`;
 }
 
-export function packagesFor(software: readonly Software[]): string[] {
-  return [...new Set(software.flatMap((s) => SOFTWARE_PACKAGES[s]))].sort();
-}
-
-export function nodeTag(software: readonly Software[]): string {
-  const pkgs = packagesFor(software);
+/** The tag of a node image holding these packages (sorted, as NodeNeeds gives them). */
+export function nodeTag(pkgs: readonly string[]): string {
   return pkgs.length ? `labwright-node:${hash([baseTag(), ...pkgs].join(" "))}` : baseTag();
 }
 
@@ -97,11 +83,10 @@ async function buildBase(say: (m: string) => void): Promise<string> {
 }
 
 /** A Dockerfile adding the software's packages to the base image (the build uses this machine's network for apt). */
-async function buildNode(software: readonly Software[], say: (m: string) => void): Promise<string> {
+async function buildNode(pkgs: readonly string[], say: (m: string) => void): Promise<string> {
   const base = await buildBase(say);
-  const pkgs = packagesFor(software);
   if (!pkgs.length) return base;
-  const tag = nodeTag(software);
+  const tag = nodeTag(pkgs);
   if (await imageExists(tag)) return tag;
   say(`building node image ${tag} (${pkgs.join(", ")})`);
   const ctx = mkdtempSync(join(tmpdir(), "labwright-image-"));
@@ -131,11 +116,11 @@ async function buildNode(software: readonly Software[], say: (m: string) => void
   }
 }
 
-/** The image of each distinct software set, built (or found) one after the other. */
-export async function imagesFor(sets: readonly (readonly Software[])[], say: (m: string) => void): Promise<Map<string, string>> {
+/** The image of each distinct package set (keyed by the packages joined with spaces), built (or found) one after the other. */
+export async function imagesFor(sets: readonly (readonly string[])[], say: (m: string) => void): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const s of sets) {
-    const key = packagesFor(s).join(" ");
+    const key = s.join(" ");
     if (!out.has(key)) out.set(key, await buildNode(s, say));
   }
   return out;

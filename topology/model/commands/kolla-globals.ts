@@ -55,7 +55,7 @@ const EFFECTIVE = new Set([
 
 /**
  * The kolla-ansible releases labwright models: the deploy follows that release's site.yml
- * (emulators/openstack/kolla.ts) and names images as it does (group_vars/all.yml:
+ * (stacks/openstack/kolla/plays.ts) and names images as it does (group_vars/all.yml:
  * `openstack_tag: "{{ openstack_release }}-{{ kolla_base_distro }}-{{ kolla_base_distro_version }}"`).
  */
 export const RELEASES: Record<string, { kollaAnsible: string; defaultDistro: string; codenames: Record<string, string> }> = {

@@ -9,7 +9,7 @@ import { shellWords } from "./words.ts";
  * - `$(openstack ... -f value ...)` substitutions, which run first (bash's command substitution);
  * - the service: the lab's cloud is neutron alone, so commands of other services are refused here,
  *   except the two of nova's that labwright stands in for (`server create`, `server add floating ip`:
- *   nova and its VMs cannot run on this machine; see emulators/openstack/nova.ts);
+ *   nova and its VMs cannot run on this machine; see stacks/openstack/standins/nova.ts);
  * - names labwright exposes like nodes: a server (its namespace) and a router (`qrouter-<name>`).
  */
 

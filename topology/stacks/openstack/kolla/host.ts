@@ -1,11 +1,11 @@
 import { join } from "node:path";
-import type { KollaHost } from "../emulators/openstack/node.ts";
-import type { Lab, NodeSpec } from "../model/types.ts";
-import type { RunRecord } from "../run/state.ts";
-import { ovsDir, startStack } from "../stacks/ovs.ts";
-import type { Daemon, Enclave, Host } from "../backends/host.ts";
-import type { Guests } from "./guests.ts";
-import { resolvingView } from "../backends/machine-view.ts";
+import type { KollaHost } from "./node.ts";
+import type { Lab, NodeSpec } from "../../../model/types.ts";
+import type { RunRecord } from "../../../run/state.ts";
+import { ovsDir, startStack } from "../../ovs/daemons.ts";
+import type { Daemon, Enclave, Host } from "../../../backends/host.ts";
+import type { Guests } from "../../../started/guests.ts";
+import { resolvingView } from "../../../backends/machine-view.ts";
 
 /** What the kolla emulation gets from the started lab: the adapters below, nothing else. */
 interface LabParts {

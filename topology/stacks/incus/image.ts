@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { must } from "../run/exec.ts";
+import { must } from "../../run/exec.ts";
 
 /**
  * The image the lab's `images:` remote serves as debian/12 (aliases debian/bookworm, debian/12,

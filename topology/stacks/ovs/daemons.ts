@@ -1,11 +1,11 @@
 import { join } from "node:path";
-import type { Daemon, Host } from "../backends/host.ts";
-import type { NodeSpec } from "../model/types.ts";
-import type { LogSource } from "../logs/types.ts";
-import { script } from "../run/tokens.ts";
-import { ctlSocket, pathExists } from "../wait/path.ts";
-import type { WaitStrategy } from "../wait/strategy.ts";
-import { waitFor } from "../wait/wait.ts";
+import type { Daemon, Host } from "../../backends/host.ts";
+import type { NodeSpec } from "../../model/types.ts";
+import type { LogSource } from "../../logs/types.ts";
+import { script } from "../../run/tokens.ts";
+import { ctlSocket, pathExists } from "../../wait/path.ts";
+import type { WaitStrategy } from "../../wait/strategy.ts";
+import { waitFor } from "../../wait/wait.ts";
 import { startWatcher } from "./kernel-datapath.ts";
 
 /**

@@ -1,8 +1,8 @@
 import { cpus } from "node:os";
 import { join } from "node:path";
-import { type Ini, mergeIni, renderIni } from "../../model/commands/ini.ts";
-import type { KollaGlobals } from "../../model/commands/kolla-globals.ts";
-import { bridgeMappings } from "./kolla.ts";
+import { type Ini, mergeIni, renderIni } from "../../../model/commands/ini.ts";
+import type { KollaGlobals } from "../../../model/commands/kolla-globals.ts";
+import { bridgeMappings } from "./plays.ts";
 
 /**
  * neutron's configuration files as kolla-ansible 2023.1 renders them for an all-in-one node with

@@ -1,7 +1,7 @@
-import type { KollaNode } from "../emulators/openstack/node.ts";
-import type { OpenstackCommand } from "../model/commands/openstack.ts";
-import { OBJECT_NAME } from "../model/names.ts";
-import { ConvergenceError } from "../wait/convergence.ts";
+import type { KollaNode } from "../kolla/node.ts";
+import type { OpenstackCommand } from "../../../model/commands/openstack.ts";
+import { OBJECT_NAME } from "../../../model/names.ts";
+import { ConvergenceError } from "../../../wait/convergence.ts";
 
 /**
  * What the real neutron of a kolla node says exists, read from its API, so expectations can name

@@ -1,11 +1,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Host } from "../backends/host.ts";
-import { OBJECT_NAME } from "../model/names.ts";
-import type { NodeSpec } from "../model/types.ts";
-import type { RunRecord } from "../run/state.ts";
-import { incusDir } from "../stacks/incus.ts";
-import { ConvergenceError } from "../wait/convergence.ts";
+import type { Host } from "../../backends/host.ts";
+import { OBJECT_NAME } from "../../model/names.ts";
+import type { NodeSpec } from "../../model/types.ts";
+import type { RunRecord } from "../../run/state.ts";
+import { incusDir } from "./daemon.ts";
+import { ConvergenceError } from "../../wait/convergence.ts";
+import { isAlive } from "../../run/process.ts";
+import { logTail } from "../../wait/wait.ts";
 
 /**
  * What the real Incus says exists, read with its own client (`incus list`, `incus network list`),
@@ -51,6 +53,17 @@ export class IncusView {
 
   get memberNames(): string[] {
     return this.p.members.map((m) => m.name);
+  }
+
+  /**
+   * Members whose incusd is no longer running, each with the tail of its log (an incusd that exits
+   * mid-request shows to other members' clients as a bare EOF; its log says why).
+   */
+  deadDaemons(): { member: string; tail: string }[] {
+    const procs = this.p.record.snapshot.processes.filter((x) => x.name === "incusd");
+    return procs
+      .filter((x) => !isAlive(x))
+      .map((x) => ({ member: x.node, tail: logTail(join(this.p.host(x.node).stateDir, "incusd.log"), 20) }));
   }
 
   isMember(node: string): boolean {

@@ -1,4 +1,4 @@
-import type { Host } from "../backends/host.ts";
+import type { Host } from "../../../backends/host.ts";
 
 /**
  * neutron's REST API as labwright reads it (what exists: agents, routers, ports, floating IPs) and

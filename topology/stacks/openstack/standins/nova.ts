@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
-import type { Daemon, Host } from "../../backends/host.ts";
-import type { NovaCommand } from "../../model/commands/openstack.ts";
-import type { CommandResult } from "../../run/exec.ts";
-import { script } from "../../run/tokens.ts";
-import type { NeutronApi } from "../../stacks/openstack-api.ts";
-import { table } from "../cli.ts";
+import type { Daemon, Host } from "../../../backends/host.ts";
+import type { NovaCommand } from "../../../model/commands/openstack.ts";
+import type { CommandResult } from "../../../run/exec.ts";
+import { script } from "../../../run/tokens.ts";
+import type { NeutronApi } from "../neutron/api.ts";
+import { table } from "../../../report/table.ts";
 
 /**
  * labwright's stand-in for nova, the one part of the cloud that cannot run here (no hypervisor, no

@@ -2,15 +2,15 @@ import { createHash, randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Daemon, Enclave, Host } from "../backends/host.ts";
-import { DAEMON_FILES, type NeutronDaemon, type NodeFacts, type OpenstackPaths, PASSWORDS, type RenderedConfig } from "../emulators/openstack/kolla-config.ts";
-import { isAlive } from "../run/process.ts";
-import { PreflightError } from "../run/preflight.ts";
-import { listening } from "../wait/listening.ts";
-import { logTail, waitFor } from "../wait/wait.ts";
-import { NeutronApi } from "./openstack-api.ts";
-import { copyDatabase, ensureDbTemplate, myCnf } from "./openstack-db.ts";
-import type { LogSource } from "../logs/types.ts";
+import type { Daemon, Enclave, Host } from "../../../backends/host.ts";
+import { DAEMON_FILES, type NeutronDaemon, type NodeFacts, type OpenstackPaths, PASSWORDS, type RenderedConfig } from "../kolla/config.ts";
+import { isAlive } from "../../../run/process.ts";
+import { PreflightError } from "../../../run/preflight.ts";
+import { listening } from "../../../wait/listening.ts";
+import { logTail, waitFor } from "../../../wait/wait.ts";
+import { NeutronApi } from "./api.ts";
+import { copyDatabase, ensureDbTemplate, myCnf } from "./db.ts";
+import type { LogSource } from "../../../logs/types.ts";
 
 /**
  * The real OpenStack networking of a kolla node: MariaDB, RabbitMQ, neutron-server and the Open

@@ -1,8 +1,8 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Daemon, Host } from "../backends/host.ts";
-import type { NodeSpec } from "../model/types.ts";
-import { ovsDir } from "./ovs.ts";
+import type { Daemon, Host } from "../../backends/host.ts";
+import type { NodeSpec } from "../../model/types.ts";
+import { ovsDir } from "./daemons.ts";
 
 /**
  * What the openvswitch kernel module does, on nodes whose OVS runs the userspace datapath: a

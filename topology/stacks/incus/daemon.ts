@@ -1,14 +1,14 @@
-import type { LogSource } from "../logs/types.ts";
+import type { LogSource } from "../../logs/types.ts";
 import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
 import { join, relative, sep } from "node:path";
-import type { Daemon, Host } from "../backends/host.ts";
-import { resolvingView } from "../backends/machine-view.ts";
-import type { NodeSpec } from "../model/types.ts";
-import { PreflightError } from "../run/preflight.ts";
-import { pathExists } from "../wait/path.ts";
-import { logTail, waitFor } from "../wait/wait.ts";
-import { ovsDir } from "./ovs.ts";
+import type { Daemon, Host } from "../../backends/host.ts";
+import { resolvingView } from "../../backends/machine-view.ts";
+import type { NodeSpec } from "../../model/types.ts";
+import { PreflightError } from "../../run/preflight.ts";
+import { pathExists } from "../../wait/path.ts";
+import { logTail, waitFor } from "../../wait/wait.ts";
+import { ovsDir } from "../ovs/daemons.ts";
 
 /**
  * The real Incus on a lab's cluster members (`software: [incus]`): one incusd per member, started

@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { PASSWORDS } from "../emulators/openstack/kolla-config.ts";
-import { must, run } from "../run/exec.ts";
+import { PASSWORDS } from "../kolla/config.ts";
+import { must, run } from "../../../run/exec.ts";
 
 /**
  * neutron's database as kolla's bootstrap leaves it (`neutron-db-manage upgrade heads` on MariaDB),

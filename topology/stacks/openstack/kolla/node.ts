@@ -1,15 +1,15 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Daemon, Enclave, Host } from "../../backends/host.ts";
-import type { Ini } from "../../model/commands/ini.ts";
-import type { OpenstackCommand } from "../../model/commands/openstack.ts";
-import type { CommandResult } from "../../run/exec.ts";
-import type { NeutronApi } from "../../stacks/openstack-api.ts";
-import { neutronVersion, OpenstackServices } from "../../stacks/openstack.ts";
-import { bridgeMappings, type KollaGlobals, PLAYS, type Play, pullError, pullScript } from "./kolla.ts";
-import { cloudsYaml, type NodeFacts, openstackPaths, renderNeutronConfig } from "./kolla-config.ts";
-import { Nova, type NovaHost } from "./nova.ts";
-import { ConvergenceError } from "../../wait/convergence.ts";
+import type { Daemon, Enclave, Host } from "../../../backends/host.ts";
+import type { Ini } from "../../../model/commands/ini.ts";
+import type { OpenstackCommand } from "../../../model/commands/openstack.ts";
+import type { CommandResult } from "../../../run/exec.ts";
+import type { NeutronApi } from "../neutron/api.ts";
+import { neutronVersion, OpenstackServices } from "../neutron/services.ts";
+import { bridgeMappings, type KollaGlobals, PLAYS, type Play, pullError, pullScript } from "./plays.ts";
+import { cloudsYaml, type NodeFacts, openstackPaths, renderNeutronConfig } from "./config.ts";
+import { Nova, type NovaHost } from "../standins/nova.ts";
+import { ConvergenceError } from "../../../wait/convergence.ts";
 
 /** What a kolla node needs from the started lab. */
 export interface KollaHost extends Omit<NovaHost, "api" | "hostname" | "exec"> {

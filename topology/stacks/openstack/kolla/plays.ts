@@ -9,10 +9,10 @@
  * See docs/lab-files.md (kolla steps) and ../shared/notes/emulation-fidelity.md §2.
  */
 
-import { script } from "../../run/tokens.ts";
+import { script } from "../../../run/tokens.ts";
 
-export { KollaConfigError, readGlobals, type KollaGlobals } from "../../model/commands/kolla-globals.ts";
-import type { KollaGlobals } from "../../model/commands/kolla-globals.ts";
+export { KollaConfigError, readGlobals, type KollaGlobals } from "../../../model/commands/kolla-globals.ts";
+import type { KollaGlobals } from "../../../model/commands/kolla-globals.ts";
 
 /** kolla's zip of bridges and interfaces: `physnet<N>` is the N-th pair. Extra items on either side are dropped, as zip does. */
 export function bridgeMappings(g: KollaGlobals): { physnet: string; bridge: string; nic: string }[] {

@@ -1,0 +1,33 @@
+import type { Lab, NodeSpec } from "../../model/types.ts";
+import { OVS_TOOL_PACKAGES } from "../ovs/index.ts";
+import type { Stack } from "../stack.ts";
+import { formCluster, incusEnv, incusLogSources, incusVersion, type Member, startIncusd } from "./daemon.ts";
+
+/**
+ * The real Incus (`incus`): one incusd per member, clustered as `incus admin init` does it
+ * (daemon.ts); what it says exists after each step is read by view.ts.
+ */
+export const incusStack: Stack = {
+  name: "Incus",
+  software: ["incus"],
+  tools: () => ["unshare", "nsenter", "flock", "ovsdb-client"],
+  toolPackages: OVS_TOOL_PACKAGES,
+  version: () => ["incus", incusVersion()],
+  env: (nodeDir) => incusEnv(nodeDir),
+  async start(ctx) {
+    const version = incusVersion();
+    const ca = await ctx.ca();
+    ctx.say(`starting Incus ${version} on ${ctx.nodes.map((n) => n.name).join(", ")} and forming the cluster`);
+    const ms: Member[] = ctx.nodes.map((n) => ({ node: n, host: ctx.host(n), view: ctx.host(n).machineView?.() ?? ctx.host(n) }));
+    await Promise.all(ms.map((m) => ctx.limit(() => startIncusd(m, ca, (d) => ctx.record(m.node.name, d, { hard: true })))));
+    await formCluster(ms);
+  },
+  logSources: async (host) => incusLogSources(host),
+  // The member's incusd runs beside a container node; what is typed in the node reaches it with this machine's client (it needs only the C library).
+  container: () => ({ packages: ["openvswitch-switch", "ovn-common"], binaries: ["/usr/bin/incus"] }),
+};
+
+/** The lab's Incus cluster members. */
+export function incusMembers(lab: Lab): NodeSpec[] {
+  return lab.nodes.filter((n) => n.software.includes("incus"));
+}

@@ -1,0 +1,29 @@
+import type { Host } from "../../backends/host.ts";
+import type { IncusLine } from "../../model/commands/incus.ts";
+import type { CommandResult } from "../../run/exec.ts";
+import type { IncusView } from "./view.ts";
+
+/**
+ * An `incus` step: the real `incus` client in the member, with the line's words as its arguments (no
+ * shell). Incus changes OVS on every member (its uplink bridges), so each gets a kernel-datapath pass
+ * after it. When it fails and a member's incusd is gone, the result says which and shows its log's
+ * tail: another member's client reports only `EOF` (seen once in CI: Incus 6.0.4 can die of a
+ * concurrent map access while a forwarded operation is read, lxc/incus#2741, fixed in 6.0.6).
+ */
+export async function incusStep(incus: IncusView, host: Host, command: IncusLine, reconcile: (member: string) => Promise<string[]>): Promise<CommandResult> {
+  const r = await (host.machineView?.() ?? host).exec(["incus", ...command.argv], { timeoutS: 300 });
+  if (r.exitCode !== 0) {
+    const dead = incus.deadDaemons();
+    if (dead.length) r.stderr += dead.map((d) => `\nlabwright: incusd on ${d.member} is no longer running; the end of its log:\n${d.tail}`).join("") + "\n";
+  }
+  await Promise.all(incus.memberNames.map((m) => reconcile(m)));
+  await incus.refresh();
+  return r;
+}
+
+/** After any step: what an `incus` step set in motion (instances' leases) converged, and what Incus says exists now. */
+export async function afterStep(incus: IncusView, kind: string, on: string): Promise<void> {
+  const isIncus = kind === "incus";
+  if (isIncus) await incus.settle();
+  if (isIncus || incus.isMember(on)) await incus.refresh();
+}

@@ -1,0 +1,73 @@
+import { join } from "node:path";
+import type { Host } from "../../backends/host.ts";
+import type { Lab, NodeSpec } from "../../model/types.ts";
+import type { Stack } from "../stack.ts";
+import { ovsDir, ovsEnv, ovsLogSources, startStack } from "./daemons.ts";
+import { kernelDatapathPass } from "./kernel-datapath.ts";
+import { mustIn, switchCommands, txOff } from "./switch.ts";
+
+/** The tools of every node that runs Open vSwitch (its databases, the stand-in's ethtool and nft). */
+export const OVS_BASE_TOOLS = ["ovsdb-tool", "ovsdb-server", "ethtool", "nft"] as const;
+
+/** The Debian package of each OVS/OVN tool. */
+export const OVS_TOOL_PACKAGES: Readonly<Record<string, string>> = {
+  "ovsdb-tool": "openvswitch-common",
+  "ovsdb-server": "openvswitch-switch",
+  "ovs-vswitchd": "openvswitch-switch",
+  "ovs-vsctl": "openvswitch-switch",
+  "ovs-ofctl": "openvswitch-common",
+  "ovsdb-client": "openvswitch-common",
+  "ovn-controller": "ovn-host",
+  "ovn-northd": "ovn-central",
+  "ovn-nbctl": "ovn-common",
+  "ovn-sbctl": "ovn-common",
+};
+
+const hostSide = (n: NodeSpec) => n.software.includes("ovn-host") || n.software.includes("openvswitch");
+
+/**
+ * Open vSwitch and OVN (`ovn-host`, `ovn-central`, `openvswitch`): the daemons each package starts,
+ * in the node, with the userspace datapath and the kernel-datapath stand-in (kernel-datapath.ts).
+ */
+export const ovsStack: Stack = {
+  name: "Open vSwitch / OVN",
+  software: ["ovn-host", "ovn-central", "openvswitch"],
+  tools(n) {
+    const t: string[] = [...OVS_BASE_TOOLS];
+    if (n.software.includes("ovn-host")) t.push("ovs-vswitchd", "ovs-vsctl", "ovn-controller");
+    if (n.software.includes("ovn-central")) t.push("ovn-northd", "ovn-nbctl", "ovn-sbctl");
+    if (n.software.includes("openvswitch")) t.push("ovs-vswitchd", "ovs-vsctl");
+    return t;
+  },
+  toolPackages: OVS_TOOL_PACKAGES,
+  env: (nodeDir) => ovsEnv(join(nodeDir, "ovs")),
+  async start(ctx) {
+    ctx.say(`starting OVS/OVN on ${ctx.nodes.map((n) => `${n.name} (${n.software.join(", ")})`).join(", ")}`);
+    await Promise.all(
+      ctx.nodes.map((n) =>
+        ctx.limit(async () => {
+          const h = ctx.host(n);
+          if (hostSide(n)) await txOff(n, h, ctx.fabric, ctx.fabricPorts(n));
+          await startStack(n, h, ovsDir(h), (d) => ctx.record(n.name, d));
+          for (const argv of switchCommands(n)) await mustIn(h, argv, `bridges of ${n.name}`);
+          await kernelDatapathPass(n, h.machineView?.() ?? h);
+        }),
+      ),
+    );
+  },
+  reconcile: (n, view) => (hostSide(n) ? kernelDatapathPass(n, view) : Promise.resolve([])),
+  logSources: (host) => ovsLogSources(host),
+  forensics(n) {
+    const cmds: string[] = [];
+    if (n.software.includes("ovn-host")) cmds.push("ovs-vsctl show", "ovs-ofctl dump-flows br-int", "ovn-appctl -t ovn-controller connection-status");
+    if (n.software.includes("ovn-central")) cmds.push("ovn-nbctl show", "ovn-sbctl show");
+    return cmds;
+  },
+  forensicLogs: (host: Host) => [[ovsDir(host), 40]],
+  container: (s) => ({ packages: s === "openvswitch" ? ["openvswitch-switch"] : ["openvswitch-switch", s] }),
+};
+
+/** The lab's OVN central node (where ovn-trace can run), if it has one. */
+export function ovnCentral(lab: Lab): NodeSpec | undefined {
+  return lab.nodes.find((n) => n.software.includes("ovn-central"));
+}
