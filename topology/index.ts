@@ -2,7 +2,8 @@
  * labwright's API: load a lab file, start it on a backend, probe and judge, run scenarios, read the
  * results. Vitest matchers and a lab fixture are in `labwright/vitest`.
  */
-export { loadLab, parseLab, LIMITS } from "./model/load.ts";
+export { loadLab, parseLab } from "./model/load.ts";
+export { LIMITS } from "./model/limits.ts";
 export { LabFileError, formatProblem, type Problem } from "./model/problems.ts";
 export type { Lab, NodeSpec, LanSpec, InterfaceSpec, ScenarioSpec, Step, Located, Expectation } from "./model/types.ts";
 export { start, StartedLab, preflightLab, resolveBackend, BackendRefusal, type StartOptions, type LabEvent, type StepResult } from "./lab.ts";

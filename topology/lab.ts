@@ -4,6 +4,7 @@ import pLimit from "p-limit";
 import type { Backend } from "./backends/backend.ts";
 import { backendNamed, defaultBackend } from "./backends/registry.ts";
 import type { Host } from "./backends/host.ts";
+import { mustIn } from "./backends/must.ts";
 import { serviceDaemons, writeFiles } from "./fabric/daemons.ts";
 import { natRuleset } from "./fabric/nat.ts";
 import { applySysctls, BASE_SYSCTLS } from "./fabric/sysctls.ts";
@@ -124,7 +125,7 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
 
     await eachNode(async (n) => {
       const rules = natRuleset(n.nat);
-      if (rules) await mustIn(host(n), ["nft", "-f", "-"], `NAT rules of node ${n.name}`, rules);
+      if (rules) await mustIn(host(n), ["nft", "-f", "-"], `NAT rules of node ${n.name}`, { input: rules });
     });
     // Every node gets its own resolv.conf: the machine's resolver is never used.
     await eachNode((n) => host(n).writeFile("/etc/resolv.conf", n.resolver ? `nameserver ${n.resolver}\noptions timeout:1 attempts:2\n` : "# no resolver in this lab node\n"));
@@ -242,10 +243,6 @@ function netnsOf(h: Host): string {
   return h.netns;
 }
 
-async function mustIn(h: Host, argv: string[], context: string, input?: string): Promise<void> {
-  const r = await h.exec(argv, { timeoutS: 30, input });
-  if (r.exitCode !== 0 || r.timedOut) throw new Error(`${context}: ${argv.join(" ")} failed: ${(r.stderr || r.stdout).trim()}`);
-}
 
 /** Waits until every LAN port of the fabric forwards (carrier seen by the bridge), polling, never sleeping blind. */
 async function awaitForwarding(fabric: Host, ports: number, timeoutMs = 5000): Promise<void> {

@@ -1,6 +1,7 @@
 import { join, resolve } from "node:path";
-import { type CheckResult, runCheck } from "./expect/check.ts";
-import { collectForensics } from "./report/forensics.ts";
+import { runCheck } from "./expect/check.ts";
+import type { LabResult, ScenarioResult, StepRecord } from "./results.ts";
+import { collectForensics } from "./started/forensics.ts";
 import { type LabEvent, preflightLab, resolveBackend, start, type StartOptions } from "./lab.ts";
 import { PreflightError } from "./run/preflight.ts";
 import { type Lab, type ScenarioSpec, stepCommand } from "./model/types.ts";
@@ -9,61 +10,7 @@ import { findingLine } from "./logs/scan.ts";
 import { ConvergenceError } from "./wait/convergence.ts";
 import { softwareVersions } from "./stacks/registry.ts";
 
-export type StepRecord =
-  | {
-      kind: "run";
-      name?: string;
-      on: string;
-      run: string;
-      line?: number;
-      should: "succeed" | "fail";
-      exitCode: number | null;
-      output: string;
-      durationMs: number;
-      ok: boolean;
-      reason?: string;
-      /** What the step set in motion and did not converge in the time waited for it (the step then fails). */
-      unconverged?: string[];
-      /** Notes the run made during the step (a daemon that did not answer, an object that could not be named). */
-      notes?: string[];
-    }
-  | { kind: "check"; line?: number; checks: CheckResult[]; ok: boolean }
-  | { kind: "skipped"; line?: number; what: string }
-  /** A step on real hosts without --apply: listed, not run, not a failure. */
-  | { kind: "not-applied"; line?: number; what: string };
-
-export interface ScenarioResult {
-  name: string;
-  description?: string;
-  runId?: string;
-  ok: boolean;
-  /** Set when the lab could not be built or torn down. */
-  error?: string;
-  startMs: number;
-  stopMs: number;
-  steps: StepRecord[];
-  checks: CheckResult[];
-  /** The daemons' logs, judged: errors no entry allows fail the scenario; warnings fail it only under `logs: strict`. */
-  logs: LogVerdict;
-  /** Folder with the per-node state collected when the scenario failed. */
-  forensics?: string;
-  /** The run left up because the scenario failed and `keepOnFailure` was asked. */
-  kept?: string;
-}
-
-
-export interface LabResult {
-  lab: string;
-  file: string;
-  /** The backend the lab ran on (netns, containers). */
-  backend: string;
-  /** Versions of the real control-plane software the lab ran (e.g. `{ incus: "6.0.4" }`). */
-  software: Record<string, string>;
-  startedAt: string;
-  ok: boolean;
-  scenarios: ScenarioResult[];
-  totals: { checks: number; passed: number; failed: number; steps: number; stepsAsExpected: number; logErrors: number; logWarnings: number };
-}
+export type { LabResult, ScenarioResult, StepRecord } from "./results.ts";
 
 export interface ScenarioOptions extends Omit<StartOptions, "onEvent"> {
   /** Where a failing scenario leaves its forensics bundle (a folder per scenario run). Default results/forensics. */

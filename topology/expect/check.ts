@@ -1,5 +1,5 @@
 import type { ProbeTarget } from "./target.ts";
-import { isIPv4 } from "../model/load.ts";
+import { isIPv4 } from "../model/addresses.ts";
 import type { Expectation } from "../model/schema.ts";
 import type { Located } from "../model/types.ts";
 import type { LinkState } from "../probes/link.ts";

@@ -1,5 +1,5 @@
 import { IPv4, IPv4CidrRange } from "ip-num";
-import { isIPv4 } from "../model/load.ts";
+import { isIPv4 } from "../model/addresses.ts";
 import type { ProbeTarget } from "./target.ts";
 import type { LinkState } from "../probes/link.ts";
 

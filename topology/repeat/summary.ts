@@ -1,5 +1,5 @@
 import type { CheckResult } from "../expect/check.ts";
-import type { LabResult, ScenarioResult } from "../scenario.ts";
+import type { LabResult, ScenarioResult } from "../results.ts";
 
 /**
  * The same lab run N times, summed up: for every expectation, step and scenario-level verdict, how

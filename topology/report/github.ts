@@ -1,6 +1,6 @@
 import type { CheckResult } from "../expect/check.ts";
 import type { Lab } from "../model/types.ts";
-import type { LabResult } from "../scenario.ts";
+import type { LabResult } from "../results.ts";
 import { mermaid } from "./mermaid.ts";
 
 /** GitHub's limit for one step summary; the summary is cut well below it. */

@@ -1,6 +1,6 @@
 import type { CheckResult } from "../expect/check.ts";
 import { findingLine } from "../logs/scan.ts";
-import type { LabResult, StepRecord } from "../scenario.ts";
+import type { LabResult, StepRecord } from "../results.ts";
 
 /** Text for an XML attribute or element (control characters escaped as \\uXXXX). */
 export const xml = (s: string) =>

@@ -1,6 +1,6 @@
 import type { CheckResult } from "../expect/check.ts";
 import { findingLine } from "../logs/scan.ts";
-import type { LabResult, ScenarioResult, StepRecord } from "../scenario.ts";
+import type { LabResult, ScenarioResult, StepRecord } from "../results.ts";
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + " ".repeat(n - s.length));
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;

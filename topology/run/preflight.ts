@@ -33,7 +33,8 @@ export class PreflightError extends Error {
   override name = "PreflightError";
 }
 
-function which(tool: string): string | null {
+/** Where a tool is on PATH (and in /usr/sbin, /sbin), executable; null when nowhere. */
+export function which(tool: string): string | null {
   const dirs = (process.env.PATH ?? "").split(delimiter).concat(["/usr/sbin", "/sbin"]);
   for (const d of dirs) {
     try {

@@ -1,7 +1,7 @@
 import { IPv4, IPv4CidrRange } from "ip-num";
 import type { IncusView } from "../stacks/incus/view.ts";
 import type { NeutronView } from "../stacks/openstack/neutron/view.ts";
-import { isIPv4, NETWORK_REF } from "../model/load.ts";
+import { isIPv4, NETWORK_REF } from "../model/addresses.ts";
 import type { Lab } from "../model/types.ts";
 
 /** What a name in an expectation stands for: a node's address, an instance's, a network reference's. */

@@ -4,6 +4,7 @@ import { copyFileSync, existsSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import type { Daemon, Host } from "../../backends/host.ts";
 import { resolvingView } from "../../backends/machine-view.ts";
+import { mustIn } from "../../backends/must.ts";
 import type { NodeSpec } from "../../model/types.ts";
 import { PreflightError } from "../../run/preflight.ts";
 import { pathExists } from "../../wait/path.ts";
@@ -104,25 +105,19 @@ export function memberAddress(n: NodeSpec): string {
   return a;
 }
 
-async function must(h: Host, argv: string[], what: string, input?: string): Promise<string> {
-  const r = await h.exec(argv, { timeoutS: 120, input });
-  if (r.exitCode !== 0 || r.timedOut) throw new Error(`${what} on ${h.name}: ${(r.stderr || r.stdout).trim() || `exit ${r.exitCode}`}`);
-  return r.stdout;
-}
-
 /** Starts incusd on one member and waits until it answers. `started` records it before the wait. */
 export async function startIncusd(m: Member, caFile: string, started: (d: Daemon) => void): Promise<void> {
   const dir = incusDir(m.host.stateDir);
   copyFileSync(caFile, join(m.host.stateDir, "lab-ca.crt"));
-  await must(m.view, ["mkdir", "-p", "-m", "0711", dir, ovsDir(m.host)], "creating INCUS_DIR");
-  await must(m.view, ["mkdir", "-p", "-m", "0700", join(m.host.stateDir, "incus-client")], "creating INCUS_CONF");
+  await mustIn(m.view, ["mkdir", "-p", "-m", "0711", dir, ovsDir(m.host)], "creating INCUS_DIR", { timeoutS: 120 });
+  await mustIn(m.view, ["mkdir", "-p", "-m", "0700", join(m.host.stateDir, "incus-client")], "creating INCUS_CONF", { timeoutS: 120 });
   // A container node's namespace seen from this machine: its resolver and hosts, not this machine's.
   await resolvingView(m.host);
   const argv = ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "sh", "-c", WRAPPER, "incusd", ovsDir(m.host), keepUnderRun(m.host.stateDir), INCUSD, dir];
   const d = m.view.spawn("incusd", argv, { log: join(m.host.stateDir, "incusd.log") });
   started(d);
   await waitFor(m.view, d, pathExists(join(dir, "unix.socket")), 30_000);
-  await must(m.view, ["incus", "admin", "waitready", "--timeout", "30"], "incus admin waitready");
+  await mustIn(m.view, ["incus", "admin", "waitready", "--timeout", "30"], "incus admin waitready", { timeoutS: 120 });
 }
 
 /** The first member bootstraps the cluster; each other member joins with a token, one after the other. */
@@ -138,14 +133,14 @@ export async function formCluster(members: Member[]): Promise<void> {
   };
   // JSON is YAML: the preseed needs no YAML writer.
   try {
-    await must(first.view, ["incus", "admin", "init", "--preseed"], "bootstrapping the Incus cluster (incus admin init --preseed)", JSON.stringify(bootstrap));
+    await mustIn(first.view, ["incus", "admin", "init", "--preseed"], "bootstrapping the Incus cluster (incus admin init --preseed)", { timeoutS: 120, input: JSON.stringify(bootstrap) });
   } catch (e) {
     throw new Error(`${(e as Error).message}\n  incusd on ${first.node.name}:\n${logTail(join(first.host.stateDir, "incusd.log"))}`);
   }
   if (!rest.length) return;
   // One after the other (joining in parallel measured no faster: about 1.1 s for two either way).
   for (const m of rest) {
-    const token = (await must(first.view, ["incus", "cluster", "add", m.node.name, "--quiet"], `incus cluster add ${m.node.name}`)).trim();
+    const token = (await mustIn(first.view, ["incus", "cluster", "add", m.node.name, "--quiet"], `incus cluster add ${m.node.name}`, { timeoutS: 120 })).trim();
     const preseed = {
       cluster: {
         enabled: true,
@@ -156,7 +151,7 @@ export async function formCluster(members: Member[]): Promise<void> {
       },
     };
     try {
-      await must(m.view, ["incus", "admin", "init", "--preseed"], `${m.node.name} joining the Incus cluster`, JSON.stringify(preseed));
+      await mustIn(m.view, ["incus", "admin", "init", "--preseed"], `${m.node.name} joining the Incus cluster`, { timeoutS: 120, input: JSON.stringify(preseed) });
     } catch (e) {
       throw new Error(`${(e as Error).message}\n  incusd on ${m.node.name}:\n${logTail(join(m.host.stateDir, "incusd.log"))}\n  incusd on ${first.node.name}:\n${logTail(join(first.host.stateDir, "incusd.log"))}`);
     }

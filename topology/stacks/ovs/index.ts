@@ -4,7 +4,8 @@ import type { Lab, NodeSpec } from "../../model/types.ts";
 import type { Stack } from "../stack.ts";
 import { ovsDir, ovsEnv, ovsLogSources, startStack } from "./daemons.ts";
 import { kernelDatapathPass } from "./kernel-datapath.ts";
-import { mustIn, switchCommands, txOff } from "./switch.ts";
+import { mustIn } from "../../backends/must.ts";
+import { switchCommands, txOff } from "./switch.ts";
 
 /** The tools of every node that runs Open vSwitch (its databases, the stand-in's ethtool and nft). */
 export const OVS_BASE_TOOLS = ["ovsdb-tool", "ovsdb-server", "ethtool", "nft"] as const;

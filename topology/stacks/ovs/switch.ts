@@ -1,12 +1,7 @@
 import type { Host } from "../../backends/host.ts";
+import { mustIn } from "../../backends/must.ts";
 import type { NodeSpec } from "../../model/types.ts";
 import { txOffScript } from "./daemons.ts";
-
-/** Runs a command in a node; throws with `context` and the command's own words when it fails. */
-export async function mustIn(h: Host, argv: string[], context: string, input?: string): Promise<void> {
-  const r = await h.exec(argv, { timeoutS: 30, input });
-  if (r.exitCode !== 0 || r.timedOut) throw new Error(`${context}: ${argv.join(" ")} failed: ${(r.stderr || r.stdout).trim()}`);
-}
 
 /** The bridges of an `openvswitch` node (the lab's VLAN switch): userspace datapath, access and trunk ports, as argv. */
 export function switchCommands(n: NodeSpec): string[][] {

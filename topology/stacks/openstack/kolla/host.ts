@@ -4,14 +4,21 @@ import type { Lab, NodeSpec } from "../../../model/types.ts";
 import type { RunRecord } from "../../../run/state.ts";
 import { ovsDir, startStack } from "../../ovs/daemons.ts";
 import type { Daemon, Enclave, Host } from "../../../backends/host.ts";
-import type { Guests } from "../../../started/guests.ts";
 import { resolvingView } from "../../../backends/machine-view.ts";
 
-/** What the kolla emulation gets from the started lab: the adapters below, nothing else. */
+/** The started lab's guests (namespaces of servers, routers, DHCP) as the kolla node uses them. */
+interface GuestOps {
+  create(name: string, of: string): Promise<Host>;
+  addPort(of: Host, guest: Host, hostIf: string, guestIf: string, mac: string, mtu: number): Promise<void>;
+  get(name: string): Host;
+  remove(name: string): Promise<void>;
+}
+
+/** What the kolla node gets from the started lab: the adapters below, nothing else. */
 interface LabParts {
   readonly lab: Lab;
   readonly record: RunRecord;
-  readonly guests: Guests;
+  readonly guests: GuestOps;
   host(name: string): Host;
   reconcile(node: string): Promise<string[]>;
 }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Daemon, Enclave, Host } from "../../../backends/host.ts";
 import { DAEMON_FILES, type NeutronDaemon, type NodeFacts, type OpenstackPaths, PASSWORDS, type RenderedConfig } from "../kolla/config.ts";
 import { isAlive } from "../../../run/process.ts";
-import { PreflightError } from "../../../run/preflight.ts";
+import { PreflightError, which } from "../../../run/preflight.ts";
 import { listening } from "../../../wait/listening.ts";
 import { logTail, waitFor } from "../../../wait/wait.ts";
 import { NeutronApi } from "./api.ts";
@@ -44,8 +44,7 @@ const BINARIES: [string, string][] = [
 ];
 
 function onPath(bin: string): boolean {
-  if (bin.startsWith("/")) return existsSync(bin);
-  return [...(process.env.PATH ?? "").split(":"), "/usr/sbin", "/sbin"].some((d) => d && existsSync(join(d, bin)));
+  return bin.startsWith("/") ? existsSync(bin) : which(bin) !== null;
 }
 
 let version: string | undefined;

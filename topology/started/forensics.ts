@@ -1,8 +1,8 @@
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CheckResult } from "../expect/check.ts";
-import type { StartedLab } from "../lab.ts";
-import { isIPv4 } from "../model/load.ts";
+import type { StartedLab } from "./started-lab.ts";
+import { isIPv4 } from "../model/addresses.ts";
 import { OBJECT_NAME } from "../model/names.ts";
 import { ovnCentral } from "../stacks/ovs/index.ts";
 import { stacksOfNode } from "../stacks/registry.ts";

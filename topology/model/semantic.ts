@@ -1,0 +1,71 @@
+import { expectations } from "./expectations.ts";
+import type { Problems } from "./problem-list.ts";
+import type { RefContext } from "./refs.ts";
+import type { Expectation, LabDocT } from "./schema.ts";
+import type { Broken } from "./shape.ts";
+import { isIncusMember, isKollaNode } from "./software.ts";
+import { launched, steps } from "./steps/index.ts";
+import { lanSpecs, nodeChecks, nodeSpecs } from "./topology.ts";
+import type { Lab, Located, ScenarioSpec, Step } from "./types.ts";
+
+// ---------------------------------------------------------------- semantic checks
+
+/** The checks past the shape: LANs, nodes and their references, then steps, expectations and scenarios. */
+export function semantic(doc: LabDocT, problems: Problems, file: string, broken: Broken = { lans: new Set(), nodes: new Set(), absent: new Set() }): Lab {
+  // LANs
+  const { lans, ranges } = lanSpecs(doc, problems, broken);
+
+  // Nodes and their interfaces
+  const { nodeNames, nodes } = nodeSpecs(doc, problems, broken, ranges);
+
+  // Per-node references: routes, NAT, DNS, resolver, services
+  for (const node of nodes) nodeChecks(node, problems, ranges);
+
+  // Steps, expectations, scenarios
+  const members = new Set(nodes.filter(isIncusMember).map((n) => n.name));
+  const kolla = new Set(nodes.filter(isKollaNode).map((n) => n.name));
+  const ctx: RefContext = { nodeNames, problems, members, instances: new Set(launched(doc.steps)), kolla, nodes: new Map(nodes.map((n) => [n.name, n])), file };
+  const prologue = steps(doc.steps, ["steps"], ctx);
+  const epilogue = expectations(doc.expect, ["expect"], ctx);
+  const scenarios = scenarioSpecs(doc, ctx, prologue, epilogue);
+
+  return { name: doc.name, description: doc.description, file, logs: doc.logs, lans, nodes, scenarios };
+}
+
+/** The scenarios, each with the top-level steps before its own and the top-level expectations after its own. */
+function scenarioSpecs(doc: LabDocT, ctx: RefContext, prologue: Step[], epilogue: Located<Expectation>[]): ScenarioSpec[] {
+  const { problems } = ctx;
+  if (doc.scenarios === undefined) {
+    return [{ name: "default", steps: prologue, expect: epilogue, logAllow: [] }];
+  }
+  if (doc.scenarios.length === 0) problems.add(["scenarios"], "`scenarios` is empty", "add a scenario or remove the key");
+  const seen = new Set<string>();
+  return doc.scenarios.map((s, k) => {
+    if (seen.has(s.name)) problems.add(["scenarios", k, "name"], `duplicate scenario name "${s.name}"`, "give every scenario its own name");
+    seen.add(s.name);
+    ctx.instances = new Set([...launched(doc.steps), ...launched(s.steps)]);
+    return {
+      name: s.name,
+      description: s.description,
+      steps: [...prologue, ...steps(s.steps, ["scenarios", k, "steps"], ctx)],
+      expect: [...expectations(s.expect, ["scenarios", k, "expect"], ctx), ...epilogue],
+      logAllow: logAllow(s.log_allow, k, problems),
+    };
+  });
+}
+
+/** A scenario's `log_allow` patterns, compiled (a pattern that is too long or not valid is reported and left out). */
+function logAllow(allow: NonNullable<LabDocT["scenarios"]>[number]["log_allow"], k: number, problems: Problems): ScenarioSpec["logAllow"] {
+  return allow.flatMap((a, i) => {
+    if (a.match.length > 200) {
+      problems.add(["scenarios", k, "log_allow", i, "match"], "a log pattern is at most 200 characters", "match a distinctive part of the line");
+      return [];
+    }
+    try {
+      return [{ match: new RegExp(a.match), why: a.why }];
+    } catch (e) {
+      problems.add(["scenarios", k, "log_allow", i, "match"], `not a valid regular expression: ${(e as Error).message}`, "fix the pattern (JavaScript syntax)");
+      return [];
+    }
+  });
+}
