@@ -79,8 +79,14 @@ async function bare(lab: Lab, k: number): Promise<[number, number]> {
     await Promise.all([
       must(["ip", "-n", ns(), "-batch", "-"], { input: fabricBatch(lab) }),
       ...lab.nodes.map((n) => must(["ip", "-n", ns(n.name), "-batch", "-"], { input: nodeBatch(n) })),
-      ...lab.nodes.filter((n) => Object.keys(n.sysctls).length).map((n) => must(["ip", "netns", "exec", ns(n.name), "sysctl", "-q", "-w", ...Object.entries(n.sysctls).map(([a, b]) => `${a}=${b}`)])),
-      ...lab.nodes.filter((n) => n.nat.length).map((n) => must(["ip", "netns", "exec", ns(n.name), "nft", "-f", "-"], { input: natRuleset(n.nat)! })),
+      ...lab.nodes
+        .filter((n) => Object.keys(n.sysctls).length)
+        .map((n) =>
+          must(["ip", "netns", "exec", ns(n.name), "sysctl", "-q", "-w", ...Object.entries(n.sysctls).map(([a, b]) => `${a}=${b}`)]),
+        ),
+      ...lab.nodes
+        .filter((n) => n.nat.length)
+        .map((n) => must(["ip", "netns", "exec", ns(n.name), "nft", "-f", "-"], { input: natRuleset(n.nat)! })),
     ]);
     await firstPing((argv) => run(["ip", "netns", "exec", ns(FROM), ...argv], { timeoutS: 5 }));
   } finally {
@@ -95,7 +101,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const lab = loadLab(LAB);
 // The physical layer against bare `ip`: without the node software (OVS/OVN, Incus) and Incus's
 // image server, which bare `ip` does not start either.
-const physical: Lab = { ...lab, nodes: lab.nodes.map((n) => ({ ...n, software: [], services: n.services.filter((x) => x.type !== "images") })) };
+const physical: Lab = {
+  ...lab,
+  nodes: lab.nodes.map((n) => ({ ...n, software: [], services: n.services.filter((x) => x.type !== "images") })),
+};
 const lib: [number, number, number][] = [];
 const flo: [number, number][] = [];
 await library(physical); // warm-up (page cache, module loading)
@@ -107,12 +116,23 @@ const row = (name: string, a: number[], b: number[]) =>
   `${name.padEnd(34)} ${median(a).toFixed(1).padStart(8)} ms ${median(b).toFixed(1).padStart(8)} ms ${(median(a) / median(b)).toFixed(2).padStart(6)}×`;
 console.log(`labwright bench: ${lab.name} physical layer, ${RUNS} runs each, medians (first ping: ${FROM} → ${TO} through curau's NAT)`);
 console.log(`${"".padEnd(34)} ${"library".padStart(11)} ${"bare ip".padStart(11)} ${"ratio".padStart(7)}`);
-console.log(row("start → first passing ping", lib.map((x) => x[0]), flo.map((x) => x[0])));
-console.log(row("teardown", lib.map((x) => x[1]), flo.map((x) => x[1])));
+console.log(
+  row(
+    "start → first passing ping",
+    lib.map((x) => x[0]),
+    flo.map((x) => x[0]),
+  ),
+);
+console.log(
+  row(
+    "teardown",
+    lib.map((x) => x[1]),
+    flo.map((x) => x[1]),
+  ),
+);
 console.log("floors to beat: start ≤ 3×, teardown ≤ 5×");
 
 // ---------------------------------------------------------------- the OVN lab against the bash prototype
-
 
 const PROTOTYPE = fileURLToPath(new URL("../../shared/reference/ovn-lab-prototype.sh", import.meta.url));
 const PROTOTYPE_DOWN = fileURLToPath(new URL("../../shared/reference/ovn-lab-prototype-down.sh", import.meta.url));
@@ -158,7 +178,8 @@ async function capacity(lab: Lab): Promise<number> {
   const upto = fix.steps.findIndex((s) => s.kind === "incus" && s.line.startsWith("network create test-ovn"));
   const s = await start(lab);
   try {
-    for (const step of fix.steps.slice(0, upto)) if (step.kind !== "check" && !(await s.runStep(step)).asExpected) throw new Error(`bench: ${step.on} failed`);
+    for (const step of fix.steps.slice(0, upto))
+      if (step.kind !== "check" && !(await s.runStep(step)).asExpected) throw new Error(`bench: ${step.on} failed`);
     const t0 = performance.now();
     for (let k = 1; k <= 200; k++) {
       const r = await s.exec("pamonha1", ["incus", "network", "create", `n${k}`, "--type=ovn", "network=UPLINK"], { timeoutS: 120 });
@@ -200,16 +221,36 @@ if (existsSync(PROTOTYPE) && !process.argv.includes("--no-ovn")) {
     a.push(await ovnLibrary(lab));
     b.push(await ovnPrototype());
   }
-  const mrow = (name: string, x: number[], y: number[]) => `${name.padEnd(34)} ${median(x).toFixed(1).padStart(8)} MiB ${median(y).toFixed(1).padStart(7)} MiB ${(median(x) / median(y)).toFixed(2).padStart(6)}×`;
+  const mrow = (name: string, x: number[], y: number[]) =>
+    `${name.padEnd(34)} ${median(x).toFixed(1).padStart(8)} MiB ${median(y).toFixed(1).padStart(7)} MiB ${(median(x) / median(y)).toFixed(2).padStart(6)}×`;
   console.log("");
   console.log(`OVN lab (${OVN_RUNS} runs each, medians): the seed's fix through two instances, first instance → ${TO} ping`);
   console.log(`${"".padEnd(34)} ${"library".padStart(11)} ${"prototype".padStart(11)} ${"ratio".padStart(7)}`);
-  console.log(row("start → first instance→internet ping", a.map((x) => x[0]), b.map((x) => x[0])));
-  console.log(row("teardown", a.map((x) => x[1]), b.map((x) => x[1])));
-  console.log(mrow("memory of the lab's daemons (PSS)", a.map((x) => x[2]), b.map((x) => x[2])));
+  console.log(
+    row(
+      "start → first instance→internet ping",
+      a.map((x) => x[0]),
+      b.map((x) => x[0]),
+    ),
+  );
+  console.log(
+    row(
+      "teardown",
+      a.map((x) => x[1]),
+      b.map((x) => x[1]),
+    ),
+  );
+  console.log(
+    mrow(
+      "memory of the lab's daemons (PSS)",
+      a.map((x) => x[2]),
+      b.map((x) => x[2]),
+    ),
+  );
   console.log("floor to beat: start ≤ 1.2× the prototype (../shared/reference/ovn-lab-prototype.sh)");
   console.log("(the emulated Incus this replaced: 2.46 s start, 0.84× the prototype, 80 MiB)");
-  if (process.argv.includes("--capacity")) console.log(`capacity: 200 OVN networks created in ${((await capacity(lab)) / 1000).toFixed(1)} s (the emulated Incus: about 150 s)`);
+  if (process.argv.includes("--capacity"))
+    console.log(`capacity: 200 OVN networks created in ${((await capacity(lab)) / 1000).toFixed(1)} s (the emulated Incus: about 150 s)`);
 }
 
 // ---------------------------------------------------------------- the kolla lab: start to the first floating-IP ping
@@ -253,8 +294,14 @@ if (!process.argv.includes("--no-kolla")) {
   for (let i = 0; i < KRUNS; i++) k.push(await kollaFirstFip());
   console.log("");
   console.log(`kolla lab (${KRUNS} runs, medians): start → the floating-ips scenario's steps → first client → vm1 floating-IP ping`);
-  console.log(`  start → first floating-IP ping   ${(median(k.map((x) => x[0])) / 1000).toFixed(1).padStart(7)} s   (lab up ${(median(k.map((x) => x[1])) / 1000).toFixed(2)} s)`);
-  console.log(`  memory of the lab's processes    ${median(k.map((x) => x[2])).toFixed(1).padStart(7)} MiB (PSS, at the first ping)`);
+  console.log(
+    `  start → first floating-IP ping   ${(median(k.map((x) => x[0])) / 1000).toFixed(1).padStart(7)} s   (lab up ${(median(k.map((x) => x[1])) / 1000).toFixed(2)} s)`,
+  );
+  console.log(
+    `  memory of the lab's processes    ${median(k.map((x) => x[2]))
+      .toFixed(1)
+      .padStart(7)} MiB (PSS, at the first ping)`,
+  );
 }
 
 // ---------------------------------------------------------------- containers against namespaces
@@ -274,10 +321,34 @@ if (docker?.exitCode === 0 && !process.argv.includes("--no-containers")) {
   console.log("");
   console.log(`Containers against namespaces (${CRUNS} runs each, medians), Docker ${docker.stdout.trim()}`);
   console.log(`${"".padEnd(40)} ${"containers".padStart(12)} ${"namespaces".padStart(12)} ${"ratio".padStart(7)}`);
-  for (const [what, m] of [["physical lab", phys], ["OVN lab (seed fix, first instance ping)", ovn]] as const) {
-    console.log(crow(`${what}: start`, "ms", m.containers.map((x) => x[0]), m.netns.map((x) => x[0])));
-    console.log(crow(`${what}: teardown`, "ms", m.containers.map((x) => x[1]), m.netns.map((x) => x[1])));
-    console.log(crow(`${what}: memory (PSS)`, "MiB", m.containers.map((x) => x[2]), m.netns.map((x) => x[2])));
+  for (const [what, m] of [
+    ["physical lab", phys],
+    ["OVN lab (seed fix, first instance ping)", ovn],
+  ] as const) {
+    console.log(
+      crow(
+        `${what}: start`,
+        "ms",
+        m.containers.map((x) => x[0]),
+        m.netns.map((x) => x[0]),
+      ),
+    );
+    console.log(
+      crow(
+        `${what}: teardown`,
+        "ms",
+        m.containers.map((x) => x[1]),
+        m.netns.map((x) => x[1]),
+      ),
+    );
+    console.log(
+      crow(
+        `${what}: memory (PSS)`,
+        "MiB",
+        m.containers.map((x) => x[2]),
+        m.netns.map((x) => x[2]),
+      ),
+    );
   }
   console.log("floor to beat: containers start ≤ 3× namespaces for the physical lab");
 }

@@ -88,7 +88,8 @@ function resolveRun(ref: string): string {
   if (RUN_ID.test(ref) && ids.includes(ref)) return ref;
   const ofLab = ids.filter((id) => readState(id)?.lab === ref);
   if (ofLab.length === 1) return ofLab[0]!;
-  if (ofLab.length > 1) throw new UsageError(`${ofLab.length} runs of lab ${ref} are on this machine (${ofLab.join(", ")}): name one by its id`);
+  if (ofLab.length > 1)
+    throw new UsageError(`${ofLab.length} runs of lab ${ref} are on this machine (${ofLab.join(", ")}): name one by its id`);
   throw new UsageError(`no run "${ref}" on this machine (a run id or a lab name; see \`labwright status\`)`);
 }
 
@@ -166,16 +167,26 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
     .option("--apply", "real hosts: run the steps too (they are printed first)")
     .option("--keep-on-failure", "leave a failed scenario's lab up for inspection (exec into it, then down)")
     .option("--strict-logs", "daemon-log warnings fail a scenario too (as the lab file's `logs: strict`)")
-    .addOption(new Option("--repeat <n>", "run the whole lab n times; report each expectation's and step's pass rate and the spread of its values, flag flaky ones").argParser(positiveInt("--repeat")))
+    .addOption(
+      new Option(
+        "--repeat <n>",
+        "run the whole lab n times; report each expectation's and step's pass rate and the spread of its values, flag flaky ones",
+      ).argParser(positiveInt("--repeat")),
+    )
     .option("--until-fail", "with --repeat: stop at the first run that fails (--repeat is then the most runs; default 50)")
     .action(async (file: string, o: RunOpts) => {
       const lab = loadLab(file);
       const backend = chooseBackend(o.backend, o.inventory);
       const unknown = (o.scenario ?? []).filter((s) => !lab.scenarios.some((x) => x.name === s));
-      if (unknown.length) throw new UsageError(`no scenario ${unknown.join(", ")} in ${lab.file} (scenarios: ${lab.scenarios.map((s) => s.name).join(", ")})`);
-      if (o.apply && backend.builds) throw new UsageError(`--apply is for real hosts (--backend ssh): the ${backend.name} backend always runs the steps`);
+      if (unknown.length)
+        throw new UsageError(
+          `no scenario ${unknown.join(", ")} in ${lab.file} (scenarios: ${lab.scenarios.map((s) => s.name).join(", ")})`,
+        );
+      if (o.apply && backend.builds)
+        throw new UsageError(`--apply is for real hosts (--backend ssh): the ${backend.name} backend always runs the steps`);
       const repeat = o.repeat ?? (o.untilFail ? 50 : 1);
-      if ((o.repeat !== undefined || o.untilFail) && o.apply) throw new UsageError("--repeat and --until-fail do not go with --apply: they would change the real hosts again and again");
+      if ((o.repeat !== undefined || o.untilFail) && o.apply)
+        throw new UsageError("--repeat and --until-fail do not go with --apply: they would change the real hosts again and again");
       if (o.apply) {
         // Said before anything runs: CI logs show what was applied to the real hosts.
         out("labwright: --apply: these steps will run on the real hosts, in order:");
@@ -185,10 +196,21 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
       }
       const ctrl = new AbortController();
       onInterrupt(ctrl);
-      out(`labwright: running ${lab.name} — ${lab.scenarios.length} scenario(s), each from a fresh start (${backend.name} backend)${repeat > 1 || o.untilFail ? `, ${o.untilFail ? `until a run fails, at most ${repeat} runs` : `${repeat} times`}` : ""}`);
+      out(
+        `labwright: running ${lab.name} — ${lab.scenarios.length} scenario(s), each from a fresh start (${backend.name} backend)${repeat > 1 || o.untilFail ? `, ${o.untilFail ? `until a run fails, at most ${repeat} runs` : `${repeat} times`}` : ""}`,
+      );
       const forensicsDir = resolve(o.json ? dirname(o.json) : "results", "forensics");
       const show = progress(o.quiet ?? false);
-      const opts = { only: o.scenario, signal: ctrl.signal, onEvent: show, forensicsDir, backend, apply: o.apply, keepOnFailure: o.keepOnFailure, strictLogs: o.strictLogs };
+      const opts = {
+        only: o.scenario,
+        signal: ctrl.signal,
+        onEvent: show,
+        forensicsDir,
+        backend,
+        apply: o.apply,
+        keepOnFailure: o.keepOnFailure,
+        strictLogs: o.strictLogs,
+      };
       if (repeat === 1 && !o.untilFail) {
         const result = await runLab(lab, opts);
         show.done();
@@ -209,7 +231,9 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
         results.push(r);
         writePrivate(json.replace(/\.json$/, `-run${k}.json`), JSON.stringify(r, null, 2));
         const t = r.totals;
-        out(`run ${k}/${repeat}: ${r.ok ? "PASS" : "FAIL"} — ${t.passed}/${t.checks} expectations, ${t.stepsAsExpected}/${t.steps} steps${t.logErrors ? `, ${t.logErrors} log error(s)` : ""}${t.logWarnings ? `, ${t.logWarnings} log warning(s)` : ""}`);
+        out(
+          `run ${k}/${repeat}: ${r.ok ? "PASS" : "FAIL"} — ${t.passed}/${t.checks} expectations, ${t.stepsAsExpected}/${t.steps} steps${t.logErrors ? `, ${t.logErrors} log error(s)` : ""}${t.logWarnings ? `, ${t.logWarnings} log warning(s)` : ""}`,
+        );
         if (!r.ok && o.untilFail) break;
       }
       if (!results.length) {
@@ -217,7 +241,10 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
         return;
       }
       const summary = summarizeRuns(results, { requested: repeat, untilFail: o.untilFail ?? false });
-      writePrivate(json, JSON.stringify({ ...summary, runFiles: results.map((_, k) => json.replace(/\.json$/, `-run${k + 1}.json`)) }, null, 2));
+      writePrivate(
+        json,
+        JSON.stringify({ ...summary, runFiles: results.map((_, k) => json.replace(/\.json$/, `-run${k + 1}.json`)) }, null, 2),
+      );
       if (o.junit) writePrivate(resolve(o.junit), repeatJunit(summary));
       if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, repeatMarkdown(summary) + "\n");
       out("\n" + repeatReport(summary) + `  Details: ${json}`);
@@ -232,7 +259,8 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
     .action(async (file: string, o: { backend?: string; scenario?: string }) => {
       const lab = loadLab(file);
       const sc = o.scenario === undefined ? undefined : lab.scenarios.find((x) => x.name === o.scenario);
-      if (o.scenario !== undefined && !sc) throw new UsageError(`no scenario ${o.scenario} in ${lab.file} (scenarios: ${lab.scenarios.map((s) => s.name).join(", ")})`);
+      if (o.scenario !== undefined && !sc)
+        throw new UsageError(`no scenario ${o.scenario} in ${lab.file} (scenarios: ${lab.scenarios.map((s) => s.name).join(", ")})`);
       const backend = chooseBackend(o.backend);
       if (!backend.builds) throw new UsageError("up builds a lab: real hosts are already up (use run --backend ssh)");
       const ctrl = new AbortController();
@@ -250,7 +278,9 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
             if (!(e instanceof ConvergenceError)) throw e;
             r = { asExpected: false, reason: e.message };
           }
-          out(`  ${r.asExpected ? "ok  " : "FAIL"}  ${st.on}$ ${stepCommand(st)}${r.asExpected ? "" : `   (${r.reason}; the lab stays up as it is)`}`);
+          out(
+            `  ${r.asExpected ? "ok  " : "FAIL"}  ${st.on}$ ${stepCommand(st)}${r.asExpected ? "" : `   (${r.reason}; the lab stays up as it is)`}`,
+          );
           for (const n of s.notes.splice(0)) out(`        note: ${n}`);
           if (!r.asExpected) break;
         }
@@ -273,7 +303,9 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
       const id = resolveRun(ref);
       // A damaged state file does not stop `down`: the run's objects are found by its id.
       const r = await stopRun(id, readState(id));
-      out(`run ${id} removed: ${r.processes} processes, ${r.namespaces} namespaces, ${r.containers} containers, ${r.paths} paths in ${r.durationMs.toFixed(0)} ms`);
+      out(
+        `run ${id} removed: ${r.processes} processes, ${r.namespaces} namespaces, ${r.containers} containers, ${r.paths} paths in ${r.durationMs.toFixed(0)} ms`,
+      );
     });
 
   p.command("status")
@@ -291,8 +323,16 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
         out("no labwright runs on this machine");
         return;
       }
-      out(table(["RUN", "LAB", "BACKEND", "PHASE", "OWNER", "NODE", "ADDRESSES"], runs.flatMap((r) => statusRows(r))));
-      for (const d of damaged) out(`${d.id}  (damaged: ${d.damaged}; ${d.ownerAlive ? "its owner is alive" : "`labwright gc` removes it once its owner is gone"})`);
+      out(
+        table(
+          ["RUN", "LAB", "BACKEND", "PHASE", "OWNER", "NODE", "ADDRESSES"],
+          runs.flatMap((r) => statusRows(r)),
+        ),
+      );
+      for (const d of damaged)
+        out(
+          `${d.id}  (damaged: ${d.damaged}; ${d.ownerAlive ? "its owner is alive" : "`labwright gc` removes it once its owner is gone"})`,
+        );
     });
 
   p.command("exec")
@@ -331,7 +371,18 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
       const file = resolve(o.write);
       const fd = openSync(file, "w", 0o600);
       try {
-        const argv = [...(o.seconds ? ["timeout", "--signal=INT", o.seconds] : []), "tcpdump", "-n", "-U", "--immediate-mode", "-i", dev, ...(o.count ? ["-c", o.count] : []), "-w", "-"];
+        const argv = [
+          ...(o.seconds ? ["timeout", "--signal=INT", o.seconds] : []),
+          "tcpdump",
+          "-n",
+          "-U",
+          "--immediate-mode",
+          "-i",
+          dev,
+          ...(o.count ? ["-c", o.count] : []),
+          "-w",
+          "-",
+        ];
         const code = host.pipe(argv, fd);
         // timeout ends tcpdump with SIGINT: a normal end of a timed capture.
         exitCode = code === 124 ? 0 : code;
@@ -346,7 +397,10 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
     .action(async () => {
       const r = await gc(stopRun);
       for (const d of r.damaged) out(`run ${d.id}: ${d.why}`);
-      for (const t of r.removed) out(`removed run ${t.runId}: ${t.processes} processes, ${t.namespaces} namespaces, ${t.paths} paths${t.note ? ` (found by its id: ${t.note})` : ""}`);
+      for (const t of r.removed)
+        out(
+          `removed run ${t.runId}: ${t.processes} processes, ${t.namespaces} namespaces, ${t.paths} paths${t.note ? ` (found by its id: ${t.note})` : ""}`,
+        );
       if (!r.removed.length) out("nothing to remove");
       if (r.kept.length) out(`kept live runs: ${r.kept.join(", ")}`);
       if (r.unclaimed.length) out(`namespaces named like labwright's but claimed by no run (left alone): ${r.unclaimed.join(", ")}`);
@@ -395,18 +449,32 @@ function statusRows(r: RunState & { ownerAlive: boolean }): string[][] {
   const owner = r.persistent ? "labwright up" : r.ownerAlive ? `pid ${r.owner.pid}` : "gone: gc removes it";
   let addresses = new Map<string, string>();
   try {
-    addresses = new Map(loadLab(r.file).nodes.map((n) => [n.name, n.interfaces.flatMap((i) => (i.address ? [`${i.name} ${i.address}/${i.prefix}`] : [])).join(", ")]));
+    addresses = new Map(
+      loadLab(r.file).nodes.map((n) => [
+        n.name,
+        n.interfaces.flatMap((i) => (i.address ? [`${i.name} ${i.address}/${i.prefix}`] : [])).join(", "),
+      ]),
+    );
   } catch {
     /* the lab file moved: names only */
   }
   const nodes = Object.entries(r.nodes);
   if (!nodes.length) return [[r.id, r.lab, r.backend, r.phase, owner, "", ""]];
-  return nodes.map(([n, e], k) => (k === 0 ? [r.id, r.lab, r.backend, r.phase, owner] : ["", "", "", "", ""]).concat([n, e.instanceOf ? `(guest of ${e.instanceOf})` : (addresses.get(n) ?? "")]));
+  return nodes.map(([n, e], k) =>
+    (k === 0 ? [r.id, r.lab, r.backend, r.phase, owner] : ["", "", "", "", ""]).concat([
+      n,
+      e.instanceOf ? `(guest of ${e.instanceOf})` : (addresses.get(n) ?? ""),
+    ]),
+  );
 }
 
 function table(head: string[], rows: string[][]): string {
   const w = head.map((h, k) => Math.max(h.length, ...rows.map((r) => (r[k] ?? "").length)));
-  const line = (r: string[]) => r.map((c, k) => (k === r.length - 1 ? c : c.padEnd(w[k]!))).join("  ").trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, k) => (k === r.length - 1 ? c : c.padEnd(w[k]!)))
+      .join("  ")
+      .trimEnd();
   return [line(head), ...rows.map(line)].join("\n");
 }
 

@@ -37,11 +37,19 @@ function enclaves() {
 }
 
 export function leftovers() {
-  const namespaces = existsSync("/run/netns") ? readdirSync("/run/netns").filter((n) => n.startsWith("lw-")).sort() : [];
+  const namespaces = existsSync("/run/netns")
+    ? readdirSync("/run/netns")
+        .filter((n) => n.startsWith("lw-"))
+        .sort()
+    : [];
   const runs = existsSync("/run/labwright") ? readdirSync("/run/labwright").sort() : [];
   let containers = [];
   try {
-    containers = execFileSync("docker", ["ps", "-aq", "--filter", "label=labwright.run"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 15_000 })
+    containers = execFileSync("docker", ["ps", "-aq", "--filter", "label=labwright.run"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+      timeout: 15_000,
+    })
       .split("\n")
       .filter(Boolean)
       .sort();

@@ -26,7 +26,9 @@ if (!existsSync(file)) {
 // Leftovers: no lab namespace, run directory or container created during the suites may survive them
 // (what was there before, e.g. a user's own `labwright up`, is not counted).
 const dir0 = file.replace(/[^/]*$/, "");
-const before = existsSync(`${dir0}leftovers-before.json`) ? JSON.parse(readFileSync(`${dir0}leftovers-before.json`, "utf8")) : { namespaces: [], runs: [], containers: [] };
+const before = existsSync(`${dir0}leftovers-before.json`)
+  ? JSON.parse(readFileSync(`${dir0}leftovers-before.json`, "utf8"))
+  : { namespaces: [], runs: [], containers: [] };
 const now = leftovers();
 const ns = now.namespaces.filter((n) => !before.namespaces.includes(n));
 const runs = now.runs.filter((r) => !before.runs.includes(r));
@@ -34,7 +36,9 @@ const ctrs = now.containers.filter((c) => !(before.containers ?? []).includes(c)
 const incusd = now.incusd.filter((p) => !(before.incusd ?? []).includes(p));
 const enclaves = now.enclaves.filter((p) => !(before.enclaves ?? []).includes(p));
 if (ns.length || runs.length || ctrs.length || incusd.length || enclaves.length) {
-  console.log(`summary: left behind after the suites: namespaces [${ns.join(", ")}], run dirs [${runs.join(", ")}], containers [${ctrs.join(", ")}], incusd processes [${incusd.join(", ")}], enclaves (OpenStack daemons) [${enclaves.join(", ")}]`);
+  console.log(
+    `summary: left behind after the suites: namespaces [${ns.join(", ")}], run dirs [${runs.join(", ")}], containers [${ctrs.join(", ")}], incusd processes [${incusd.join(", ")}], enclaves (OpenStack daemons) [${enclaves.join(", ")}]`,
+  );
   failed++;
 } else passed++;
 // The root namespace must be exactly as it was before the suites (it is never configured).

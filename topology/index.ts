@@ -6,7 +6,16 @@ export { loadLab, parseLab } from "./model/load.ts";
 export { LIMITS } from "./model/limits.ts";
 export { LabFileError, formatProblem, type Problem } from "./model/problems.ts";
 export type { Lab, NodeSpec, LanSpec, InterfaceSpec, ScenarioSpec, Step, Located, Expectation } from "./model/types.ts";
-export { start, StartedLab, preflightLab, resolveBackend, BackendRefusal, type StartOptions, type LabEvent, type StepResult } from "./lab.ts";
+export {
+  start,
+  StartedLab,
+  preflightLab,
+  resolveBackend,
+  BackendRefusal,
+  type StartOptions,
+  type LabEvent,
+  type StepResult,
+} from "./lab.ts";
 export { runLab, runScenario, type LabResult, type ScenarioResult, type StepRecord, type ScenarioOptions } from "./scenario.ts";
 export { runCheck, summarize, type CheckResult, type Measurement } from "./expect/check.ts";
 export type { ProbeTarget } from "./expect/target.ts";

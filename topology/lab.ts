@@ -15,7 +15,16 @@ import { preflight } from "./run/preflight.ts";
 import { RunRecord } from "./run/state.ts";
 import { stopRun } from "./backends/lifecycle.ts";
 import { ensureImage } from "./stacks/incus/image.ts";
-import { containerNeeds, nodeEnv, nodesOf, softwareVersions, stackToolPackages, stackTools, stacksOfLab, type StackStart } from "./stacks/registry.ts";
+import {
+  containerNeeds,
+  nodeEnv,
+  nodesOf,
+  softwareVersions,
+  stackToolPackages,
+  stackTools,
+  stacksOfLab,
+  type StackStart,
+} from "./stacks/registry.ts";
 import { createCa, type Pki, serverCert } from "./fabric/pki.ts";
 import type { ImageServing } from "./fabric/daemons.ts";
 import { StartedLab } from "./started/started-lab.ts";
@@ -115,10 +124,17 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
     const links = lab.nodes.reduce((a, n) => a + n.interfaces.length, 0);
     say(`wiring ${links} links on ${lab.lans.length} LANs`);
     const nsOf = (node: string) => netnsOf(hosts.get(node)!);
-    if (links) await must(["ip", "-batch", "-"], { input: vethBatch(lab, nsOf, netnsOf(fabric)), timeoutS: 60, context: "creating veth pairs" });
+    if (links)
+      await must(["ip", "-batch", "-"], { input: vethBatch(lab, nsOf, netnsOf(fabric)), timeoutS: 60, context: "creating veth pairs" });
     await Promise.all([
       must(["ip", "-n", netnsOf(fabric), "-batch", "-"], { input: fabricBatch(lab), timeoutS: 60, context: "LAN bridges" }),
-      eachNode((n) => must(["ip", "-n", nsOf(n.name), "-batch", "-"], { input: nodeBatch(n), timeoutS: 60, context: `addresses and routes of node ${n.name}` })),
+      eachNode((n) =>
+        must(["ip", "-n", nsOf(n.name), "-batch", "-"], {
+          input: nodeBatch(n),
+          timeoutS: 60,
+          context: `addresses and routes of node ${n.name}`,
+        }),
+      ),
     ]);
     await awaitForwarding(fabric, links);
     check();
@@ -128,7 +144,12 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
       if (rules) await mustIn(host(n), ["nft", "-f", "-"], `NAT rules of node ${n.name}`, { input: rules });
     });
     // Every node gets its own resolv.conf: the machine's resolver is never used.
-    await eachNode((n) => host(n).writeFile("/etc/resolv.conf", n.resolver ? `nameserver ${n.resolver}\noptions timeout:1 attempts:2\n` : "# no resolver in this lab node\n"));
+    await eachNode((n) =>
+      host(n).writeFile(
+        "/etc/resolv.conf",
+        n.resolver ? `nameserver ${n.resolver}\noptions timeout:1 attempts:2\n` : "# no resolver in this lab node\n",
+      ),
+    );
     // ... and its own hosts file: every node of the lab by name.
     await eachNode((n) => host(n).writeFile("/etc/hosts", hostsFile(lab, n)));
     check();
@@ -154,7 +175,9 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
           limit(async () => {
             const h = d.spec.onMachine ? (host(d.node).machineView?.() ?? host(d.node)) : host(d.node);
             await writeFiles(h, d.spec);
-            const daemon = h.spawn(d.spec.name, d.spec.argv, { log: join(nodeDir(rec, d.node.name), `${d.spec.name.replace(":", "-")}.log`) });
+            const daemon = h.spawn(d.spec.name, d.spec.argv, {
+              log: join(nodeDir(rec, d.node.name), `${d.spec.name.replace(":", "-")}.log`),
+            });
             rec.update((s) => s.processes.push({ ...daemon.ref, name: d.spec.name, node: d.node.name }));
             await waitFor(h, daemon, d.spec.ready);
           }),
@@ -204,7 +227,9 @@ async function settleAll(parts: Promise<unknown>[]): Promise<void> {
 /** Real hosts: nothing is built; the lab's nodes are the inventory's hosts, read-only unless `apply`. */
 async function attachReal(lab: Lab, backend: Backend, rec: RunRecord, opts: StartOptions, say: (m: string) => void): Promise<StartedLab> {
   try {
-    say(`run ${rec.id}: ${lab.nodes.length} real hosts over ${backend.name}${opts.apply ? " (steps will run: --apply)" : " (read-only: steps are not run)"}`);
+    say(
+      `run ${rec.id}: ${lab.nodes.length} real hosts over ${backend.name}${opts.apply ? " (steps will run: --apply)" : " (read-only: steps are not run)"}`,
+    );
     const { hosts } = await backend.up(rec, lab, { signal: opts.signal, say });
     rec.update((s) => {
       s.phase = "up";
@@ -242,7 +267,6 @@ function netnsOf(h: Host): string {
   if (!h.netns) throw new Error(`${h.name} has no network namespace on this machine: the ${h.backend} backend cannot build a lab`);
   return h.netns;
 }
-
 
 /** Waits until every LAN port of the fabric forwards (carrier seen by the bridge), polling, never sleeping blind. */
 async function awaitForwarding(fabric: Host, ports: number, timeoutMs = 5000): Promise<void> {

@@ -48,7 +48,6 @@ export interface ScenarioResult {
   kept?: string;
 }
 
-
 export interface LabResult {
   lab: string;
   file: string;
@@ -59,5 +58,13 @@ export interface LabResult {
   startedAt: string;
   ok: boolean;
   scenarios: ScenarioResult[];
-  totals: { checks: number; passed: number; failed: number; steps: number; stepsAsExpected: number; logErrors: number; logWarnings: number };
+  totals: {
+    checks: number;
+    passed: number;
+    failed: number;
+    steps: number;
+    stepsAsExpected: number;
+    logErrors: number;
+    logWarnings: number;
+  };
 }

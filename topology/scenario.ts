@@ -31,7 +31,16 @@ export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOpti
   /** Every event carries the seconds since the scenario began (the start's own events count from the same moment). */
   const say = (message: string, t = (performance.now() - t0) / 1000) => opts.onEvent?.({ t, message, scenario: sc.name });
   const strict = opts.strictLogs ?? lab.logs === "strict";
-  const res: ScenarioResult = { name: sc.name, description: sc.description, ok: false, startMs: 0, stopMs: 0, steps: [], checks: [], logs: { strict, errors: [], warnings: [], allowed: 0, ok: true } };
+  const res: ScenarioResult = {
+    name: sc.name,
+    description: sc.description,
+    ok: false,
+    startMs: 0,
+    stopMs: 0,
+    steps: [],
+    checks: [],
+    logs: { strict, errors: [], warnings: [], allowed: 0, ok: true },
+  };
   let started;
   try {
     started = await start(lab, { ...opts, onEvent: (e) => say(e.message) });
@@ -46,7 +55,11 @@ export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOpti
     let broken = false;
     for (const step of sc.steps) {
       if (broken) {
-        res.steps.push({ kind: "skipped", line: step.origin.line, what: step.kind === "check" ? "check" : `${step.on}$ ${stepCommand(step)}` });
+        res.steps.push({
+          kind: "skipped",
+          line: step.origin.line,
+          what: step.kind === "check" ? "check" : `${step.on}$ ${stepCommand(step)}`,
+        });
         continue;
       }
       opts.signal?.throwIfAborted();
@@ -99,14 +112,19 @@ export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOpti
     res.logs = await started.logs(sc.logAllow, strict);
     for (const f of res.logs.errors) say(`daemon log error: ${findingLine(f)}`);
     for (const f of res.logs.warnings) say(`daemon log warning: ${findingLine(f)}`);
-    res.ok = res.checks.every((c) => c.ok) && res.steps.every((s) => s.kind === "not-applied" || (s.kind !== "skipped" && s.ok)) && res.logs.ok;
+    res.ok =
+      res.checks.every((c) => c.ok) && res.steps.every((s) => s.kind === "not-applied" || (s.kind !== "skipped" && s.ok)) && res.logs.ok;
   } catch (e) {
     res.error = (e as Error).message;
   } finally {
     if (!res.ok && !opts.signal?.aborted) {
       try {
         const dir = join(opts.forensicsDir ?? "results/forensics", `${lab.name}-${sc.name}-${started.runId}`);
-        res.forensics = await collectForensics(started, res.checks.filter((c) => !c.ok), resolve(dir));
+        res.forensics = await collectForensics(
+          started,
+          res.checks.filter((c) => !c.ok),
+          resolve(dir),
+        );
         say(`forensics bundle: ${res.forensics}`);
       } catch (e) {
         say(`could not collect forensics: ${(e as Error).message}`);

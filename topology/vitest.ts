@@ -20,7 +20,10 @@ export type { ReachOptions, LinkOptions } from "./expect/matchers.ts";
  * (a daemon that did not answer, an object that could not be named) are printed as they come.
  * A step whose effect does not converge throws a ConvergenceError in the test that ran it.
  */
-export function useLab(lab: Lab, opts: StartOptions & { logAllow?: ScenarioSpec["logAllow"]; strictLogs?: boolean } = {}): () => StartedLab {
+export function useLab(
+  lab: Lab,
+  opts: StartOptions & { logAllow?: ScenarioSpec["logAllow"]; strictLogs?: boolean } = {},
+): () => StartedLab {
   let started: StartedLab | undefined;
   beforeAll(async () => {
     started = await start(lab, opts);
@@ -35,10 +38,15 @@ export function useLab(lab: Lab, opts: StartOptions & { logAllow?: ScenarioSpec[
       await started.stop();
     }
     for (const n of notes) console.warn(`labwright note: ${n}`);
-    if (verdict.warnings.length) console.warn(`labwright: ${verdict.warnings.length} daemon-log warning(s) no entry allows${verdict.strict ? " (strict: they fail)" : " (reported, not failing)"}:\n${verdict.warnings.map((f) => `  ${findingLine(f)}`).join("\n")}`);
+    if (verdict.warnings.length)
+      console.warn(
+        `labwright: ${verdict.warnings.length} daemon-log warning(s) no entry allows${verdict.strict ? " (strict: they fail)" : " (reported, not failing)"}:\n${verdict.warnings.map((f) => `  ${findingLine(f)}`).join("\n")}`,
+      );
     if (!verdict.ok) {
       const failing = verdict.strict ? [...verdict.errors, ...verdict.warnings] : verdict.errors;
-      throw new Error(`daemon logs have ${verdict.strict ? "error or warning" : "error"} records no allowlist entry allows (built-in: topology/logs/allow/; yours: logAllow):\n${failing.map((f) => `  ${findingLine(f)}`).join("\n")}`);
+      throw new Error(
+        `daemon logs have ${verdict.strict ? "error or warning" : "error"} records no allowlist entry allows (built-in: topology/logs/allow/; yours: logAllow):\n${failing.map((f) => `  ${findingLine(f)}`).join("\n")}`,
+      );
     }
   });
   return () => {

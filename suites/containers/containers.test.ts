@@ -29,12 +29,17 @@ describe(`[${B}] the seed scenarios`, () => {
     const lab = loadLab(file);
     const sc = lab.scenarios.find((s) => s.name === name)!;
     const r = await runScenario(lab, sc, { backend: B });
-    const failing = [...r.checks.filter((c) => !c.ok).map((c) => `${c.description}: ${c.measured} ${c.reasons.join("; ")}`), ...r.steps.filter((s) => s.kind === "skipped" || s.kind === "not-applied" || !s.ok).map((s) => JSON.stringify(s).slice(0, 400))];
+    const failing = [
+      ...r.checks.filter((c) => !c.ok).map((c) => `${c.description}: ${c.measured} ${c.reasons.join("; ")}`),
+      ...r.steps.filter((s) => s.kind === "skipped" || s.kind === "not-applied" || !s.ok).map((s) => JSON.stringify(s).slice(0, 400)),
+    ];
     expect(r.error, r.error).toBeUndefined();
     expect(failing, failing.join("\n")).toEqual([]);
     expect(r.logs.errors).toEqual([]);
     expect(r.ok).toBe(true);
-    expect(r.checks.length).toBe(sc.expect.length + sc.steps.filter((s) => s.kind === "check").reduce((a, s) => a + (s.kind === "check" ? s.checks.length : 0), 0));
+    expect(r.checks.length).toBe(
+      sc.expect.length + sc.steps.filter((s) => s.kind === "check").reduce((a, s) => a + (s.kind === "check" ? s.checks.length : 0), 0),
+    );
     expect(await containersOf(r.runId!)).toEqual([]); // torn down
   });
 });
@@ -43,7 +48,12 @@ describe(`[${B}] each node is a container of its own`, () => {
   let lab: StartedLab;
   beforeAll(async () => {
     lab = await start(
-      loadLab(writeLab("own.yaml", "name: own\nlans: { m: { cidr: 10.79.0.0/24 } }\nnodes:\n  a:\n    interfaces: { eth0: { lan: m, address: 10.79.0.1 } }\n  b:\n    interfaces: { eth0: { lan: m, address: 10.79.0.2 } }\n    resolver: 10.79.0.1\n")),
+      loadLab(
+        writeLab(
+          "own.yaml",
+          "name: own\nlans: { m: { cidr: 10.79.0.0/24 } }\nnodes:\n  a:\n    interfaces: { eth0: { lan: m, address: 10.79.0.1 } }\n  b:\n    interfaces: { eth0: { lan: m, address: 10.79.0.2 } }\n    resolver: 10.79.0.1\n",
+        ),
+      ),
       { backend: B },
     );
   });
@@ -69,7 +79,15 @@ describe(`[${B}] each node is a container of its own`, () => {
 
 describe(`[${B}] crash safety`, () => {
   it(`[${B}] SIGKILL during a container start, then gc: no container, namespace or run directory of that run remains; other containers are untouched`, async () => {
-    const other = await execa("docker", ["create", "--label", "not.labwright=1", "--network", "none", (await execa("docker", ["images", "-q", "labwright-base"])).stdout.split("\n")[0]!, "true"]);
+    const other = await execa("docker", [
+      "create",
+      "--label",
+      "not.labwright=1",
+      "--network",
+      "none",
+      (await execa("docker", ["images", "-q", "labwright-base"])).stdout.split("\n")[0]!,
+      "true",
+    ]);
     const otherId = other.stdout.trim();
     const before = new Set(runIds());
     const child = execa(process.execPath, [CLI, "up", bigLab(12), "--backend", B], { reject: false });
@@ -95,7 +113,10 @@ describe(`[${B}] crash safety`, () => {
   });
 
   it(`[${B}] a start that fails part-way removes its containers`, async () => {
-    const file = writeLab("fail.yaml", "name: fail\nlans: { m: { cidr: 10.79.1.0/24 } }\nnodes:\n  x: { interfaces: { eth0: { lan: m, address: 10.79.1.1 } } }\n  y:\n    interfaces: { eth0: { lan: m, address: 10.79.1.2 } }\n    sysctls: { net.ipv4.no_such_knob: 1 }\n");
+    const file = writeLab(
+      "fail.yaml",
+      "name: fail\nlans: { m: { cidr: 10.79.1.0/24 } }\nnodes:\n  x: { interfaces: { eth0: { lan: m, address: 10.79.1.1 } } }\n  y:\n    interfaces: { eth0: { lan: m, address: 10.79.1.2 } }\n    sysctls: { net.ipv4.no_such_knob: 1 }\n",
+    );
     const before = new Set(runIds());
     await expect(start(loadLab(file), { backend: B })).rejects.toThrow(/no_such_knob/);
     expect(runIds().filter((r) => !before.has(r))).toEqual([]);

@@ -26,7 +26,9 @@ describe(`[${B}] host checks: seed 003's docker.service drop-in`, () => {
     expect((await s.runStep(unitAsInstalled!)).asExpected).toBe(true);
     const c = await runCheck(s, fixed);
     expect(c.ok).toBe(false);
-    expect(c.reasons.join()).toContain('effective ExecStart is "/usr/bin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock", expected "/usr/bin/dockerd"');
+    expect(c.reasons.join()).toContain(
+      'effective ExecStart is "/usr/bin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock", expected "/usr/bin/dockerd"',
+    );
   });
 
   it(`[${B}] after the seed's drop-in the same check passes: ExecStart= resets, then /usr/bin/dockerd`, async () => {

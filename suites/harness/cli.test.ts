@@ -72,7 +72,10 @@ describe("CI outputs of `run`", () => {
     // The schema first proves itself on vitest's own reporter output.
     const own = join(dir, "vitest-junit.xml");
     // (A file of pure unit tests: a nested run must not build labs beside this file's own.)
-    await execa("npx", ["vitest", "run", "suites/harness/verdicts.test.ts", "--reporter=junit", `--outputFile=${own}`], { cwd: ROOT, env: { NO_COLOR: "1" } });
+    await execa("npx", ["vitest", "run", "suites/harness/verdicts.test.ts", "--reporter=junit", `--outputFile=${own}`], {
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+    });
     expect((await execa("xmllint", ["--noout", "--schema", XSD, own], { reject: false })).exitCode).toBe(0);
     const v = await execa("xmllint", ["--noout", "--schema", XSD, join(dir, "junit.xml")], { reject: false });
     expect(v.exitCode, v.stderr).toBe(0);
@@ -95,7 +98,9 @@ describe("CI outputs of `run`", () => {
     expect(md).toMatch(/\| \*\*b\*\* \| +\| ✅ no reach \|/);
     expect(md).toMatch(/```mermaid\nflowchart LR\n[\s\S]*node_a ---\|"eth0 10\.82\.0\.1"\| lan_m\n[\s\S]*```/);
     expect(Buffer.byteLength(md)).toBeLessThan(1024 * 1024);
-    expect(r.stdout).toMatch(/^::error file=ci\.yaml,line=10,title=default%3A a → b reachable%2C TTL 63::reply TTL 64, expected 63 \(measured: 3\/3 replies/m);
+    expect(r.stdout).toMatch(
+      /^::error file=ci\.yaml,line=10,title=default%3A a → b reachable%2C TTL 63::reply TTL 64, expected 63 \(measured: 3\/3 replies/m,
+    );
   });
 });
 
@@ -124,7 +129,9 @@ describe("the debugging loop", () => {
       const forensics = JSON.parse(readFileSync(join(dir, "r.json"), "utf8")).scenarios[0].forensics as string;
       const files = (await execa("ls", [forensics])).stdout;
       expect(files).toMatch(/flow-1-a-to-10\.82\.0\.2\.pcap/);
-      expect((await execa("tcpdump", ["-n", "-r", join(forensics, "flow-1-a-to-10.82.0.2.pcap")], { reject: false })).stdout).toContain("10.82.0.1 > 10.82.0.2: ICMP echo request");
+      expect((await execa("tcpdump", ["-n", "-r", join(forensics, "flow-1-a-to-10.82.0.2.pcap")], { reject: false })).stdout).toContain(
+        "10.82.0.1 > 10.82.0.2: ICMP echo request",
+      );
       expect(readFileSync(join(forensics, "a.txt"), "utf8")).toContain("net.ipv4.ip_forward = 0");
     } finally {
       const d = await labwright(["down", "ci"]);
@@ -147,12 +154,23 @@ describe("the debugging loop", () => {
 describe("run --repeat", () => {
   const GOOD = writeLab(
     "rep.yaml",
-    ["name: rep", "lans: { m: { cidr: 10.83.0.0/24 } }", "nodes:", "  a: { interfaces: { eth0: { lan: m, address: 10.83.0.1 } } }", "  b: { interfaces: { eth0: { lan: m, address: 10.83.0.2 } } }", "expect:", "  - reach: { from: a, to: b, ttl: 64 }", ""].join("\n"),
+    [
+      "name: rep",
+      "lans: { m: { cidr: 10.83.0.0/24 } }",
+      "nodes:",
+      "  a: { interfaces: { eth0: { lan: m, address: 10.83.0.1 } } }",
+      "  b: { interfaces: { eth0: { lan: m, address: 10.83.0.2 } } }",
+      "expect:",
+      "  - reach: { from: a, to: b, ttl: 64 }",
+      "",
+    ].join("\n"),
   );
 
   it("runs the lab N times: one line per run, the pass rate and RTT spread per expectation, a JSON summary with each run's file, JUnit that validates; exit 0", async () => {
     const dir = mkdtempSync(join(tmpdir(), "lw-rep-"));
-    const r = await labwright(["run", GOOD, "--repeat", "3", "--quiet", "--json", join(dir, "s.json"), "--junit", join(dir, "j.xml")], { env: { GITHUB_STEP_SUMMARY: join(dir, "summary.md") } });
+    const r = await labwright(["run", GOOD, "--repeat", "3", "--quiet", "--json", join(dir, "s.json"), "--junit", join(dir, "j.xml")], {
+      env: { GITHUB_STEP_SUMMARY: join(dir, "summary.md") },
+    });
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/run 1\/3: PASS[\s\S]*run 2\/3: PASS[\s\S]*run 3\/3: PASS/);
     expect(r.stdout).toMatch(/PASS +3\/3 +a → b reachable, TTL 64/);
@@ -166,7 +184,16 @@ describe("run --repeat", () => {
   });
 
   it("--until-fail stops at the first failed run and exits 1; --repeat 0 is a usage error", async () => {
-    const r = await labwright(["run", LAB, "--until-fail", "--repeat", "4", "--quiet", "--json", join(mkdtempSync(join(tmpdir(), "lw-rep-")), "s.json")]);
+    const r = await labwright([
+      "run",
+      LAB,
+      "--until-fail",
+      "--repeat",
+      "4",
+      "--quiet",
+      "--json",
+      join(mkdtempSync(join(tmpdir(), "lw-rep-")), "s.json"),
+    ]);
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toContain("run 1/4: FAIL");
     expect(r.stdout).not.toContain("run 2/4");

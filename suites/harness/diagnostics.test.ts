@@ -28,7 +28,9 @@ describe("[netns] diagnostics and names", () => {
   it("an unreachable destination behind a router without ip_forward gets a note naming the router and the fix", async () => {
     const c = await runCheck(s, { kind: "reach", from: "a", to: "b", count: 2 });
     expect(c.ok).toBe(false);
-    expect(c.notes.join("\n")).toContain("r is the gateway a uses towards 10.83.2.2 (route default via 10.83.1.1), and it does not forward: net.ipv4.ip_forward is 0 there. Add `sysctls: { net.ipv4.ip_forward: 1 }` to r");
+    expect(c.notes.join("\n")).toContain(
+      "r is the gateway a uses towards 10.83.2.2 (route default via 10.83.1.1), and it does not forward: net.ipv4.ip_forward is 0 there. Add `sysctls: { net.ipv4.ip_forward: 1 }` to r",
+    );
     await s.sh("r", "sysctl -qw net.ipv4.ip_forward=1");
     const ok = await runCheck(s, { kind: "reach", from: "a", to: "b", count: 2 });
     expect(ok.ok).toBe(true);

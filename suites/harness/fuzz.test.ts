@@ -14,9 +14,31 @@ import { namespaceName } from "../../topology/run/state.ts";
  * name in it is a token of its grammar and the lab builds only clean `ip -batch` / nft text. The
  * strings mix good names with the hostile shapes that broke earlier versions.
  */
-const hostile = fc.constantFrom("a\nb", "x;y", "$(id)", "`id`", "-rf", "--load", "a b", "../x", "\u001b[2J", "'q'", '"d"', "#c", "a\u0000b", "é", "x".repeat(40), "");
+const hostile = fc.constantFrom(
+  "a\nb",
+  "x;y",
+  "$(id)",
+  "`id`",
+  "-rf",
+  "--load",
+  "a b",
+  "../x",
+  "\u001b[2J",
+  "'q'",
+  '"d"',
+  "#c",
+  "a\u0000b",
+  "é",
+  "x".repeat(40),
+  "",
+);
 /** A field: usually its good value, sometimes a hostile shape or an arbitrary string. */
-const field = (ok: string) => fc.oneof({ weight: 10, arbitrary: fc.constant(ok) }, { weight: 1, arbitrary: hostile }, { weight: 1, arbitrary: fc.string({ maxLength: 12 }) });
+const field = (ok: string) =>
+  fc.oneof(
+    { weight: 10, arbitrary: fc.constant(ok) },
+    { weight: 1, arbitrary: hostile },
+    { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
+  );
 
 const labDoc = fc.record({
   name: field("lab"),
@@ -48,7 +70,11 @@ function toYaml(d: Doc): string {
         nat: [{ type: "masquerade", out: d.ifname }],
         dns: { records: { [d.dnsName]: "10.9.0.1" } },
       },
-      sw: { software: ["openvswitch"], interfaces: { eth0: { lan: d.lan, address: "10.9.0.2" } }, bridges: { [d.bridge]: { ports: { eth0: {} } } } },
+      sw: {
+        software: ["openvswitch"],
+        interfaces: { eth0: { lan: d.lan, address: "10.9.0.2" } },
+        bridges: { [d.bridge]: { ports: { eth0: {} } } },
+      },
       m: { software: ["ovn-host", "incus"], interfaces: { eth0: { lan: "up", address: "10.10.0.2" } } },
       k: { software: ["kolla"], interfaces: { eth0: { lan: "up", address: "10.10.0.3" } } },
     },

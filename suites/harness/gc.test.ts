@@ -29,7 +29,11 @@ async function deadRun(): Promise<{ id: string; pids: { pid: number; start: numb
 }
 
 function leftovers(id: string): string[] {
-  return [...namespacesOf(id), ...(existsSync(runDir(id)) ? [runDir(id)] : []), ...(existsSync(`/etc/netns/lw-${id}-a`) ? [`/etc/netns/lw-${id}-a`] : [])];
+  return [
+    ...namespacesOf(id),
+    ...(existsSync(runDir(id)) ? [runDir(id)] : []),
+    ...(existsSync(`/etc/netns/lw-${id}-a`) ? [`/etc/netns/lw-${id}-a`] : []),
+  ];
 }
 
 let live: StartedLab | undefined;

@@ -12,7 +12,9 @@ import { writeLab } from "../support/labs.ts";
 import { listLabNamespaces, rootSnapshot, runIds } from "../support/machine.ts";
 
 const DIR = fileURLToPath(new URL("./hostile/", import.meta.url));
-const corpus = readdirSync(DIR).filter((f) => f.endsWith(".yaml")).sort();
+const corpus = readdirSync(DIR)
+  .filter((f) => f.endsWith(".yaml"))
+  .sort();
 /** Files the corpus's injections would create if any reached a shell. */
 const MARKERS = ["/tmp/lw-pwned"];
 const ESC = /[\u001b\u0007]/;
@@ -69,7 +71,10 @@ describe("hostile lab files are refused before anything is created", () => {
   });
 
   it("a globals file's values are never quoted in messages", () => {
-    const file = writeLab("lab.yaml", "name: q\nlans: { m: { cidr: 10.77.0.0/24 } }\nnodes:\n  a:\n    software: [kolla]\n    interfaces: { eth0: { lan: m, address: 10.77.0.1 } }\nsteps:\n  - { on: a, kolla: precheck, globals: g.yml }\n");
+    const file = writeLab(
+      "lab.yaml",
+      "name: q\nlans: { m: { cidr: 10.77.0.0/24 } }\nnodes:\n  a:\n    software: [kolla]\n    interfaces: { eth0: { lan: m, address: 10.77.0.1 } }\nsteps:\n  - { on: a, kolla: precheck, globals: g.yml }\n",
+    );
     writeFileSync(join(file, "..", "g.yml"), "network_interface: { SECRET-IN-A-MAP: 1 }\ndocker_registry: 'SECRET:host'\n");
     let err: unknown;
     try {
@@ -148,7 +153,10 @@ describe("values that are allowed stay data at run time", () => {
   });
 
   it("a sysctl that passes the grammar but is not per-namespace on this kernel is refused before it is written", async () => {
-    const file = writeLab("tcpmem.yaml", "name: tcpmem\nlans: { m: { cidr: 10.77.0.0/24 } }\nnodes:\n  a:\n    interfaces: { eth0: { lan: m, address: 10.77.0.1 } }\n    sysctls: { net.ipv4.tcp_mem: 1 2 3 }\n");
+    const file = writeLab(
+      "tcpmem.yaml",
+      "name: tcpmem\nlans: { m: { cidr: 10.77.0.0/24 } }\nnodes:\n  a:\n    interfaces: { eth0: { lan: m, address: 10.77.0.1 } }\n    sysctls: { net.ipv4.tcp_mem: 1 2 3 }\n",
+    );
     const host = readFileSync("/proc/sys/net/ipv4/tcp_mem", "utf8");
     await expect(start(loadLab(file))).rejects.toThrow(/net\.ipv4\.tcp_mem does not exist inside the node's network namespace/);
     expect(readFileSync("/proc/sys/net/ipv4/tcp_mem", "utf8")).toBe(host);
@@ -158,7 +166,10 @@ describe("values that are allowed stay data at run time", () => {
 
 describe("files labwright writes are private", () => {
   it("run state and results are readable by root only", async () => {
-    const file = writeLab("p.yaml", "name: p\nlans: { m: { cidr: 10.77.0.0/24 } }\nnodes:\n  a:\n    interfaces: { eth0: { lan: m, address: 10.77.0.1 } }\nexpect:\n  - reach: { from: a, to: 10.77.0.1, count: 1 }\n");
+    const file = writeLab(
+      "p.yaml",
+      "name: p\nlans: { m: { cidr: 10.77.0.0/24 } }\nnodes:\n  a:\n    interfaces: { eth0: { lan: m, address: 10.77.0.1 } }\nexpect:\n  - reach: { from: a, to: 10.77.0.1, count: 1 }\n",
+    );
     await using lab = await start(loadLab(file));
     expect(statSync(lab.record.dir).mode & 0o077).toBe(0);
     expect(statSync(join(lab.record.dir, "state.json")).mode & 0o077).toBe(0);

@@ -42,7 +42,12 @@ function specifiers(node: unknown, out: string[] = []): string[] {
   if (Array.isArray(node)) for (const x of node) specifiers(x, out);
   else if (node && typeof node === "object") {
     const n = node as { type?: string; source?: { type?: string; value?: unknown } };
-    if (n.type && /^(ImportDeclaration|ExportNamedDeclaration|ExportAllDeclaration|ImportExpression)$/.test(n.type) && typeof n.source?.value === "string") out.push(n.source.value);
+    if (
+      n.type &&
+      /^(ImportDeclaration|ExportNamedDeclaration|ExportAllDeclaration|ImportExpression)$/.test(n.type) &&
+      typeof n.source?.value === "string"
+    )
+      out.push(n.source.value);
     for (const v of Object.values(node)) if (v && typeof v === "object") specifiers(v, out);
   }
   return out;
@@ -75,7 +80,11 @@ describe("topology/ imports go one way (docs/architecture.md, Layers)", () => {
   });
 
   it("no file imports from a layer above its own", () => {
-    const edges = files.flatMap((f) => importsOf(f).filter((t) => t.startsWith(topo + "/")).map((t) => [f, t] as const));
+    const edges = files.flatMap((f) =>
+      importsOf(f)
+        .filter((t) => t.startsWith(topo + "/"))
+        .map((t) => [f, t] as const),
+    );
     expect(edges.length).toBeGreaterThan(300);
     expect(upward(edges)).toEqual([]);
   });
@@ -100,6 +109,9 @@ describe("topology/ imports go one way (docs/architecture.md, Layers)", () => {
       [join(topo, "model/load.ts"), join(topo, "stacks/registry.ts")],
       [join(topo, "lab.ts"), join(topo, "stacks/registry.ts")],
     ] as const;
-    expect(upward(edges)).toEqual(["topology/report/text.ts → topology/lab.ts (report is below lab)", "topology/model/load.ts → topology/stacks/registry.ts (model is below stacks)"]);
+    expect(upward(edges)).toEqual([
+      "topology/report/text.ts → topology/lab.ts (report is below lab)",
+      "topology/model/load.ts → topology/stacks/registry.ts (model is below stacks)",
+    ]);
   });
 });

@@ -77,7 +77,10 @@ describe("runs own what they create and nothing else", () => {
   // "no route to host" through a starved ovs-vswitchd), which says nothing about run isolation.
   it("two runs of the same lab at the same time both pass", { timeout: 300_000 }, async () => {
     const only = ["--scenario", "nat-and-dns", "--scenario", "nic-into-bridge"];
-    const [a, b] = await Promise.all([labwright(["run", INCUS_LAB, ...only, "--quiet", "--json", "/tmp/lw-a.json"]), labwright(["run", INCUS_LAB, ...only, "--quiet", "--json", "/tmp/lw-b.json"])]);
+    const [a, b] = await Promise.all([
+      labwright(["run", INCUS_LAB, ...only, "--quiet", "--json", "/tmp/lw-a.json"]),
+      labwright(["run", INCUS_LAB, ...only, "--quiet", "--json", "/tmp/lw-b.json"]),
+    ]);
     expect(a.exitCode, a.stdout).toBe(0);
     expect(b.exitCode, b.stdout).toBe(0);
     const ids = (s: string) => [...s.matchAll(/\(run ([0-9a-f]{6})/g)].map((m) => m[1]);
@@ -163,7 +166,10 @@ describe("commands in nodes", () => {
     expect(r.durationMs).toBeLessThan(5000);
     // Nothing of it is left running inside the node.
     const ps = await execa("ip", ["netns", "pids", s.host("curau").netns!]);
-    const comms = ps.stdout.split("\n").filter(Boolean).map((pid) => readFileSync(`/proc/${pid}/comm`, "utf8").trim());
+    const comms = ps.stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((pid) => readFileSync(`/proc/${pid}/comm`, "utf8").trim());
     expect(comms.filter((c) => c === "sleep")).toEqual([]);
     expect(comms).toContain("dnsmasq"); // the lab's own daemon is untouched
   });

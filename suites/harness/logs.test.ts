@@ -15,13 +15,31 @@ import { writeLab } from "../support/labs.ts";
 
 describe("daemon log records, by each daemon's format", () => {
   it("OVS/OVN (vlog): WARN is a warning, ERR and EMER are errors, INFO is nothing", () => {
-    const r = records("vlog", ["2026-12-05T02:52:42.559Z|00002|ovsdb_server|INFO|ovsdb-server (Open vSwitch) 3.1.0", "2026-12-05T02:52:36.128Z|00003|dns_resolve|WARN|300.1.1.1: failed to resolve", "2026-12-05T02:52:43.094Z|00003|socket_util|ERR|6640:127.0.0.1: bind: Address already in use", "x|00001|m|EMER|boom"].join("\n"));
+    const r = records(
+      "vlog",
+      [
+        "2026-12-05T02:52:42.559Z|00002|ovsdb_server|INFO|ovsdb-server (Open vSwitch) 3.1.0",
+        "2026-12-05T02:52:36.128Z|00003|dns_resolve|WARN|300.1.1.1: failed to resolve",
+        "2026-12-05T02:52:43.094Z|00003|socket_util|ERR|6640:127.0.0.1: bind: Address already in use",
+        "x|00001|m|EMER|boom",
+      ].join("\n"),
+    );
     expect(r.map((x) => x.severity)).toEqual(["warning", "error", "error"]);
   });
 
   it("neutron (oslo.log): WARNING is a warning; ERROR/CRITICAL/TRACE are errors; a traceback that repeats the header is one record", () => {
     const h = "2026-11-30 22:23:36.000 142 ERROR neutron.agent.l3.agent";
-    const r = records("oslo", ["2026-11-30 22:23:35.500 142 INFO neutron.agent [-] fine", "2026-11-30 22:23:35.600 142 WARNING neutron.agent [-] careful", `${h} [-] Failed reporting state!: boom`, `${h} Traceback (most recent call last):`, `${h}   File "x.py", line 1`, "2026-11-30 22:23:37.000 143 CRITICAL neutron [-] dead"].join("\n"));
+    const r = records(
+      "oslo",
+      [
+        "2026-11-30 22:23:35.500 142 INFO neutron.agent [-] fine",
+        "2026-11-30 22:23:35.600 142 WARNING neutron.agent [-] careful",
+        `${h} [-] Failed reporting state!: boom`,
+        `${h} Traceback (most recent call last):`,
+        `${h}   File "x.py", line 1`,
+        "2026-11-30 22:23:37.000 143 CRITICAL neutron [-] dead",
+      ].join("\n"),
+    );
     expect(r).toEqual([
       { severity: "warning", line: "2026-11-30 22:23:35.600 142 WARNING neutron.agent [-] careful", more: 0 },
       { severity: "error", line: `${h} [-] Failed reporting state!: boom`, more: 2 },
@@ -31,12 +49,28 @@ describe("daemon log records, by each daemon's format", () => {
 
   it("incusd (logfmt), RabbitMQ (indented continuations) and MariaDB, each by its own level field", () => {
     const cases: [LogFormat, string, ("warning" | "error")[]][] = [
-      ["logfmt", 'time="2026-12-05T02:50:00Z" level=info msg="ok"\ntime="2026-12-05T02:50:01Z" level=warning msg="w"\ntime="2026-12-05T02:50:02Z" level=error msg="e"\npanic: runtime error', ["warning", "error", "error"]],
+      [
+        "logfmt",
+        'time="2026-12-05T02:50:00Z" level=info msg="ok"\ntime="2026-12-05T02:50:01Z" level=warning msg="w"\ntime="2026-12-05T02:50:02Z" level=error msg="e"\npanic: runtime error',
+        ["warning", "error", "error"],
+      ],
       // RabbitMQ repeats the header on every line of a report (lines captured from a CI run, 2026-12-05).
-      ["rabbitmq", "2026-12-05 04:33:11.248600+00:00 [info] <0.727.0> ok\n2026-12-05 04:33:11.251546+00:00 [error] <0.685.0>     supervisor: {<0.685.0>,rabbit_channel_sup_sup}\n2026-12-05 04:33:11.251546+00:00 [error] <0.685.0>     errorContext: shutdown_error\n2026-12-05 04:33:11.251546+00:00 [error] <0.685.0>     reason: shutdown\n2026-12-05 04:33:11.248600+00:00 [warning] <0.727.0> client unexpectedly closed TCP connection", ["error", "warning"]],
-      ["mariadb", "2026-12-05  2:50:01 0 [Note] ok\n2026-12-05  2:50:02 0 [Warning] w\n2026-12-05 12:50:03 0 [ERROR] e", ["warning", "error"]],
+      [
+        "rabbitmq",
+        "2026-12-05 04:33:11.248600+00:00 [info] <0.727.0> ok\n2026-12-05 04:33:11.251546+00:00 [error] <0.685.0>     supervisor: {<0.685.0>,rabbit_channel_sup_sup}\n2026-12-05 04:33:11.251546+00:00 [error] <0.685.0>     errorContext: shutdown_error\n2026-12-05 04:33:11.251546+00:00 [error] <0.685.0>     reason: shutdown\n2026-12-05 04:33:11.248600+00:00 [warning] <0.727.0> client unexpectedly closed TCP connection",
+        ["error", "warning"],
+      ],
+      [
+        "mariadb",
+        "2026-12-05  2:50:01 0 [Note] ok\n2026-12-05  2:50:02 0 [Warning] w\n2026-12-05 12:50:03 0 [ERROR] e",
+        ["warning", "error"],
+      ],
     ];
-    for (const [format, text, want] of cases) expect(records(format, text).map((x) => x.severity), format).toEqual(want);
+    for (const [format, text, want] of cases)
+      expect(
+        records(format, text).map((x) => x.severity),
+        format,
+      ).toEqual(want);
     expect(records("rabbitmq", cases[1]![1])[0]!.more).toBe(2);
   });
 });
@@ -48,16 +82,27 @@ describe("the log policy: errors fail, warnings are reported, strict makes them 
   it("an OVS node's logs: a warning is reported, an error fails, a lab entry allows either; the database servers share one allowlist", async () => {
     const ovs = join(dir, "ovs"); // the node's OVS/OVN directory under its state directory
     mkdirSync(ovs);
-    writeFileSync(join(ovs, "ovsdb-server-nb.log"), "2026-12-05T02:52:43.094Z|00003|socket_util|ERR|6640:127.0.0.1: bind: Address already in use\n");
-    writeFileSync(join(ovs, "ovs-vswitchd.log"), "2026-12-05T02:52:36.128Z|00003|bridge|WARN|could not open network device nosuch (No such device)\n");
+    writeFileSync(
+      join(ovs, "ovsdb-server-nb.log"),
+      "2026-12-05T02:52:43.094Z|00003|socket_util|ERR|6640:127.0.0.1: bind: Address already in use\n",
+    );
+    writeFileSync(
+      join(ovs, "ovs-vswitchd.log"),
+      "2026-12-05T02:52:36.128Z|00003|bridge|WARN|could not open network device nosuch (No such device)\n",
+    );
     writeFileSync(join(ovs, "not-a-log.txt"), "x|00001|m|ERR|ignored: not a .log file\n");
     const f = await scanLogs(await ovsLogSources(new NetnsHost("sw", "unused", dir)));
-    expect(f.map((x) => [x.daemon, x.severity])).toEqual([["ovs-vswitchd", "warning"], ["ovsdb-server", "error"]]);
+    expect(f.map((x) => [x.daemon, x.severity])).toEqual([
+      ["ovs-vswitchd", "warning"],
+      ["ovsdb-server", "error"],
+    ]);
     const report = judgeLogs(f, [], false);
     expect([report.ok, report.errors.length, report.warnings.length]).toEqual([false, 1, 1]);
     expect(judgeLogs(f, [{ match: /bind: Address already in use/, why: "on purpose" }], false)).toMatchObject({ ok: true, allowed: 1 });
     expect(judgeLogs(f, [{ match: /bind: Address already in use/, why: "on purpose" }], true)).toMatchObject({ ok: false, errors: [] });
-    expect(findingLine(f[1]!)).toBe("sw ovsdb-server: 2026-12-05T02:52:43.094Z|00003|socket_util|ERR|6640:127.0.0.1: bind: Address already in use");
+    expect(findingLine(f[1]!)).toBe(
+      "sw ovsdb-server: 2026-12-05T02:52:43.094Z|00003|socket_util|ERR|6640:127.0.0.1: bind: Address already in use",
+    );
   });
 });
 
@@ -111,7 +156,9 @@ describe(`[${BACKEND}] the policy on a real ovs-vswitchd and ovsdb-server`, () =
 
   it("a port for a missing device: ovs-vswitchd's WARN line is reported and the lab passes; with strict logs it fails", async () => {
     const r = await runScenario(lab, sc("warning"), { backend: BACKEND });
-    expect(r.logs.warnings.map((f) => f.line).join("\n")).toMatch(/bridge\|WARN\|could not open network device nosuchdev \(No such device\)/);
+    expect(r.logs.warnings.map((f) => f.line).join("\n")).toMatch(
+      /bridge\|WARN\|could not open network device nosuchdev \(No such device\)/,
+    );
     expect(r.logs.errors).toEqual([]);
     expect(r.ok).toBe(true);
     const strict = await runScenario(lab, sc("warning"), { backend: BACKEND, strictLogs: true });
@@ -124,7 +171,9 @@ describe(`[${BACKEND}] the policy on a real ovs-vswitchd and ovsdb-server`, () =
     expect(r.checks.every((c) => c.ok)).toBe(true);
     // Which of the two listeners loses is not fixed: ovsdb-server opens them in the Manager table's
     // row order (by UUID), so either `6640` or `6640:127.0.0.1` fails to bind (clean-clone CI, 2026-12-05).
-    expect(r.logs.errors.map((f) => `${f.daemon}: ${f.line}`).join("\n")).toMatch(/ovsdb-server: .*socket_util\|ERR\|6640(:127\.0\.0\.1)?: bind: Address already in use/);
+    expect(r.logs.errors.map((f) => `${f.daemon}: ${f.line}`).join("\n")).toMatch(
+      /ovsdb-server: .*socket_util\|ERR\|6640(:127\.0\.0\.1)?: bind: Address already in use/,
+    );
     expect(r.ok).toBe(false);
   });
 });

@@ -31,7 +31,10 @@ describe("Mermaid output parses with mermaid itself", () => {
   });
 
   it("the topology block of the GitHub step summary", async () => {
-    const file = writeLab("mm.yaml", "name: mm\nlans: { m: { cidr: 10.85.0.0/24 } }\nnodes:\n  a: { interfaces: { eth0: { lan: m, address: 10.85.0.1 } } }\n  b: { interfaces: { eth0: { lan: m, address: 10.85.0.2 } } }\nexpect:\n  - reach: { from: a, to: b }\n");
+    const file = writeLab(
+      "mm.yaml",
+      "name: mm\nlans: { m: { cidr: 10.85.0.0/24 } }\nnodes:\n  a: { interfaces: { eth0: { lan: m, address: 10.85.0.1 } } }\n  b: { interfaces: { eth0: { lan: m, address: 10.85.0.2 } } }\nexpect:\n  - reach: { from: a, to: b }\n",
+    );
     const lab = loadLab(file);
     const md = markdownSummary(await runLab(lab), lab);
     const block = /```mermaid\n([\s\S]*?)```/.exec(md)?.[1];

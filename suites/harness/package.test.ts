@@ -50,25 +50,53 @@ describe("my office lab", () => {
 `;
 
 describe("the package, as a user installs it", () => {
-  it("the packed tarball installs into a scratch project and its vitest file runs against a lab of its own", { timeout: 300_000 }, async () => {
-    const nsBefore = listLabNamespaces();
-    await execa("npm", ["pack", "--pack-destination", dir], { cwd: ROOT });
-    const tgz = readdirSync(dir).find((f) => f.endsWith(".tgz"))!;
-    const app = join(dir, "app");
-    await execa("mkdir", ["-p", app]);
-    const vitest = (await execa(process.execPath, ["-p", "require('vitest/package.json').version"], { cwd: ROOT })).stdout.trim();
-    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module", dependencies: { labwright: `file:${join(dir, tgz)}` }, devDependencies: { vitest } }, null, 2));
-    writeFileSync(join(app, "lab.yaml"), LAB);
-    writeFileSync(join(app, "office.test.js"), TEST);
-    const install = await execa("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: app, reject: false, all: true });
-    expect(install.exitCode, install.all).toBe(0);
-    // What the user got is compiled JavaScript with declarations: no TypeScript sources are loaded.
-    const pkg = join(app, "node_modules", "labwright");
-    expect(readdirSync(join(pkg, "dist", "topology"))).toEqual(expect.arrayContaining(["index.js", "index.d.ts", "vitest.js", "vitest.d.ts"]));
-    const r = await execa("npx", ["vitest", "run", "--reporter=verbose"], { cwd: app, reject: false, all: true, env: { NO_COLOR: "1", CI: "true" } });
-    expect(r.exitCode, r.all).toBe(0);
-    expect(r.all).toContain("✓ office.test.js > my office lab > reaches, serves, resolves");
-    expect(r.all).toMatch(/Tests\s+1 passed/);
-    expect(listLabNamespaces()).toEqual(nsBefore);
-  });
+  it(
+    "the packed tarball installs into a scratch project and its vitest file runs against a lab of its own",
+    { timeout: 300_000 },
+    async () => {
+      const nsBefore = listLabNamespaces();
+      await execa("npm", ["pack", "--pack-destination", dir], { cwd: ROOT });
+      const tgz = readdirSync(dir).find((f) => f.endsWith(".tgz"))!;
+      const app = join(dir, "app");
+      await execa("mkdir", ["-p", app]);
+      const vitest = (await execa(process.execPath, ["-p", "require('vitest/package.json').version"], { cwd: ROOT })).stdout.trim();
+      writeFileSync(
+        join(app, "package.json"),
+        JSON.stringify(
+          {
+            name: "consumer",
+            private: true,
+            type: "module",
+            dependencies: { labwright: `file:${join(dir, tgz)}` },
+            devDependencies: { vitest },
+          },
+          null,
+          2,
+        ),
+      );
+      writeFileSync(join(app, "lab.yaml"), LAB);
+      writeFileSync(join(app, "office.test.js"), TEST);
+      const install = await execa("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], {
+        cwd: app,
+        reject: false,
+        all: true,
+      });
+      expect(install.exitCode, install.all).toBe(0);
+      // What the user got is compiled JavaScript with declarations: no TypeScript sources are loaded.
+      const pkg = join(app, "node_modules", "labwright");
+      expect(readdirSync(join(pkg, "dist", "topology"))).toEqual(
+        expect.arrayContaining(["index.js", "index.d.ts", "vitest.js", "vitest.d.ts"]),
+      );
+      const r = await execa("npx", ["vitest", "run", "--reporter=verbose"], {
+        cwd: app,
+        reject: false,
+        all: true,
+        env: { NO_COLOR: "1", CI: "true" },
+      });
+      expect(r.exitCode, r.all).toBe(0);
+      expect(r.all).toContain("✓ office.test.js > my office lab > reaches, serves, resolves");
+      expect(r.all).toMatch(/Tests\s+1 passed/);
+      expect(listLabNamespaces()).toEqual(nsBefore);
+    },
+  );
 });

@@ -13,7 +13,9 @@ import { listLabNamespaces, runIds } from "../support/machine.ts";
 
 const DIR = fileURLToPath(new URL("./malformed/", import.meta.url));
 const LABS = fileURLToPath(new URL("../../topology/labs/", import.meta.url));
-const corpus = readdirSync(DIR).filter((f) => f.endsWith(".yaml")).sort();
+const corpus = readdirSync(DIR)
+  .filter((f) => f.endsWith(".yaml"))
+  .sort();
 
 /** Each corpus file says, in its header, the message (and line) it must produce: `# expect: ...`, `# line: N`. */
 function header(file: string): { message: string; line?: number } {
@@ -76,7 +78,12 @@ describe("malformed lab files are refused with a message that says where and wha
       err = e as LabFileError;
     }
     expect(err?.problems.map((p) => p.path)).toEqual(
-      expect.arrayContaining(["lans.a.cidr", "nodes.x.interfaces.eth0.lan", "nodes.x.interfaces.averyveryverylongname", "expect[0].reach.from"]),
+      expect.arrayContaining([
+        "lans.a.cidr",
+        "nodes.x.interfaces.eth0.lan",
+        "nodes.x.interfaces.averyveryverylongname",
+        "expect[0].reach.from",
+      ]),
     );
   });
 
@@ -133,14 +140,20 @@ describe("validation that helps the author", () => {
   it("unknown names and keys get a 'did you mean' when one is close", () => {
     let err: LabFileError | undefined;
     try {
-      parseLab("name: t\nlans: { mgmt: { cidr: 10.0.0.0/24 } }\nnodes:\n  curau: { interfaces: { eth0: { lan: mgnt, address: 10.0.0.1 } }, rotues: [] }\nexpect:\n  - reach: { from: cruau, to: 10.0.0.1 }\n", "typo.yaml");
+      parseLab(
+        "name: t\nlans: { mgmt: { cidr: 10.0.0.0/24 } }\nnodes:\n  curau: { interfaces: { eth0: { lan: mgnt, address: 10.0.0.1 } }, rotues: [] }\nexpect:\n  - reach: { from: cruau, to: 10.0.0.1 }\n",
+        "typo.yaml",
+      );
     } catch (e) {
       err = e as LabFileError;
     }
     const hints = err!.problems.map((p) => p.hint).join("\n");
     expect(hints).toContain('did you mean "routes"?');
     try {
-      parseLab("name: t\nlans: { mgmt: { cidr: 10.0.0.0/24 } }\nnodes:\n  curau: { interfaces: { eth0: { lan: mgnt, address: 10.0.0.1 } } }\nexpect:\n  - reach: { from: cruau, to: 10.0.0.1 }\n", "typo.yaml");
+      parseLab(
+        "name: t\nlans: { mgmt: { cidr: 10.0.0.0/24 } }\nnodes:\n  curau: { interfaces: { eth0: { lan: mgnt, address: 10.0.0.1 } } }\nexpect:\n  - reach: { from: cruau, to: 10.0.0.1 }\n",
+        "typo.yaml",
+      );
     } catch (e) {
       err = e as LabFileError;
     }
@@ -159,6 +172,10 @@ describe("validation that helps the author", () => {
       expect(text.split("\n")[0], f).toBe("# yaml-language-server: $schema=../../docs/lab.schema.json");
       expect(validate(parseYaml(text)), `${f}: ${JSON.stringify(validate.errors?.slice(0, 2))}`).toBe(true);
     }
-    expect(validate(parseYaml("name: t\nlans: {}\nnodes: { a: { interfaces: { eth0: { lan: x, mtu: 12 } } } }\nexpect: [ { reach: { from: a } } ]\n"))).toBe(false);
+    expect(
+      validate(
+        parseYaml("name: t\nlans: {}\nnodes: { a: { interfaces: { eth0: { lan: x, mtu: 12 } } } }\nexpect: [ { reach: { from: a } } ]\n"),
+      ),
+    ).toBe(false);
   });
 });

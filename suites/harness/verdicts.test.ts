@@ -34,7 +34,17 @@ describe("toReach() and a lab file's reach: judge a ping the same way", () => {
 /** A scenario result with one reach expectation, as runScenario makes it. */
 function scenario(ok: boolean, rttMs: number, ttl: number, upMs: number): ScenarioResult {
   const m = ping([ttl, ttl, ttl], [rttMs, rttMs, rttMs]);
-  const c = { expectation: { kind: "reach" as const, from: "a", to: "b", count: 3 }, description: "a → b reachable", ok, reasons: ok ? [] : ["no reply"], measured: `3/3 replies, TTL ${ttl}`, measurement: m, notes: [], attempts: 1, durationMs: 10 };
+  const c = {
+    expectation: { kind: "reach" as const, from: "a", to: "b", count: 3 },
+    description: "a → b reachable",
+    ok,
+    reasons: ok ? [] : ["no reply"],
+    measured: `3/3 replies, TTL ${ttl}`,
+    measurement: m,
+    notes: [],
+    attempts: 1,
+    durationMs: 10,
+  };
   return {
     name: "s",
     ok,
@@ -46,11 +56,23 @@ function scenario(ok: boolean, rttMs: number, ttl: number, upMs: number): Scenar
     logs: { strict: false, errors: [], warnings: [], allowed: 0, ok: true },
   };
 }
-const lab = (s: ScenarioResult): LabResult => ({ lab: "l", file: "l.yaml", backend: "netns", software: {}, startedAt: "t", ok: s.ok, scenarios: [s], totals: { checks: 1, passed: s.ok ? 1 : 0, failed: s.ok ? 0 : 1, steps: 1, stepsAsExpected: 1, logErrors: 0, logWarnings: 0 } });
+const lab = (s: ScenarioResult): LabResult => ({
+  lab: "l",
+  file: "l.yaml",
+  backend: "netns",
+  software: {},
+  startedAt: "t",
+  ok: s.ok,
+  scenarios: [s],
+  totals: { checks: 1, passed: s.ok ? 1 : 0, failed: s.ok ? 0 : 1, steps: 1, stepsAsExpected: 1, logErrors: 0, logWarnings: 0 },
+});
 
 describe("--repeat's summary", () => {
   it("counts passes per expectation, flags one that changed verdict as flaky, and spreads its values across runs", () => {
-    const r = summarizeRuns([lab(scenario(true, 0.4, 64, 1000)), lab(scenario(false, 0.9, 63, 3000)), lab(scenario(true, 0.5, 64, 2000))], { requested: 3, untilFail: false });
+    const r = summarizeRuns([lab(scenario(true, 0.4, 64, 1000)), lab(scenario(false, 0.9, 63, 3000)), lab(scenario(true, 0.5, 64, 2000))], {
+      requested: 3,
+      untilFail: false,
+    });
     expect(r.ok).toBe(false);
     expect(r.failedRuns).toEqual([2]);
     const reach = r.items.find((t) => t.kind === "expectation")!;

@@ -39,7 +39,6 @@ scenarios:
       - reach: { from: p1, to: c1 }
 `;
 
-
 /** Every process below `pid` on this machine (children of children...). */
 function descendants(pid: number): number[] {
   const out: number[] = [];
@@ -62,7 +61,9 @@ function descendants(pid: number): number[] {
 }
 
 /** The same member, with its own firewall dropping DHCP requests to Incus's dnsmasq before the launch. */
-const NO_LEASE = TINY.replace(/scenarios:[\s\S]*$/, `scenarios:
+const NO_LEASE = TINY.replace(
+  /scenarios:[\s\S]*$/,
+  `scenarios:
   - name: no-lease
     steps:
       - { on: p1, incus: network create lwbr --type=bridge ipv4.address=10.99.0.1/24 ipv4.nat=false ipv6.address=none }
@@ -71,69 +72,81 @@ const NO_LEASE = TINY.replace(/scenarios:[\s\S]*$/, `scenarios:
       - { on: p1, run: "true" }
     expect:
       - reach: { from: p1, to: 10.99.0.1 }
-`);
+`,
+);
 
 describe("a step's effect is judged", () => {
-  it("an instance that never gets its lease (the member drops DHCP) fails its launch step, naming the instance and how long it was waited for; later steps are skipped", { timeout: 180_000 }, async () => {
-    const lab = loadLab(writeLab("no-lease.yaml", NO_LEASE));
-    const r = await runScenario(lab, lab.scenarios[0]!, { backend: BACKEND });
-    const steps = r.steps.filter((x) => x.kind !== "check");
-    const launch = steps[2]!;
-    expect(launch.kind).toBe("run");
-    if (launch.kind !== "run") return;
-    expect(launch.exitCode).toBe(0); // incus launch itself succeeded
-    expect(launch.ok).toBe(false);
-    expect(launch.reason).toMatch(/^did not converge after 1[5-9] s: instance c1 \(on p1, network lwbr\): no IPv4 address$/);
-    expect(launch.unconverged).toEqual(["instance c1 (on p1, network lwbr): no IPv4 address"]);
-    expect(steps[3]!.kind).toBe("skipped");
-    expect(r.ok).toBe(false);
-  });
+  it(
+    "an instance that never gets its lease (the member drops DHCP) fails its launch step, naming the instance and how long it was waited for; later steps are skipped",
+    { timeout: 180_000 },
+    async () => {
+      const lab = loadLab(writeLab("no-lease.yaml", NO_LEASE));
+      const r = await runScenario(lab, lab.scenarios[0]!, { backend: BACKEND });
+      const steps = r.steps.filter((x) => x.kind !== "check");
+      const launch = steps[2]!;
+      expect(launch.kind).toBe("run");
+      if (launch.kind !== "run") return;
+      expect(launch.exitCode).toBe(0); // incus launch itself succeeded
+      expect(launch.ok).toBe(false);
+      expect(launch.reason).toMatch(/^did not converge after 1[5-9] s: instance c1 \(on p1, network lwbr\): no IPv4 address$/);
+      expect(launch.unconverged).toEqual(["instance c1 (on p1, network lwbr): no IPv4 address"]);
+      expect(steps[3]!.kind).toBe("skipped");
+      expect(r.ok).toBe(false);
+    },
+  );
 });
 
 describe("the real Incus leaves nothing behind", () => {
-  it("SIGKILL of labwright with incusd, its dnsmasq and a running instance up: `labwright gc` removes every process, namespace, mount and file", { timeout: 240_000 }, async () => {
-    const file = writeLab("tiny-incus.yaml", TINY);
-    const before = new Set(runIds());
-    const child = execa(process.execPath, [CLI, "run", file, "--quiet"], { reject: false });
-    let id: string | undefined;
-    let state: ReturnType<typeof readState> = null;
-    let tree: number[] = [];
-    const deadline = Date.now() + 180_000;
-    try {
-      // Wait until the instance is attached as a guest: incusd, dnsmasq and the instance all run.
-      for (;;) {
-        id = runIds().find((r) => !before.has(r));
-        if (id && listLabNamespaces().includes(`lw-${id}-c1`)) break;
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the instance never came up: ${(await child).stdout}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      state = readState(id)!;
-      const incusd = state.processes.filter((p) => p.name === "incusd");
-      expect(incusd.length).toBe(1);
-      tree = descendants(incusd[0]!.pid);
-      const names = tree.map((p) => {
-        try {
-          return readFileSync(`/proc/${p}/comm`, "utf8").trim();
-        } catch {
-          return "";
+  it(
+    "SIGKILL of labwright with incusd, its dnsmasq and a running instance up: `labwright gc` removes every process, namespace, mount and file",
+    { timeout: 240_000 },
+    async () => {
+      const file = writeLab("tiny-incus.yaml", TINY);
+      const before = new Set(runIds());
+      const child = execa(process.execPath, [CLI, "run", file, "--quiet"], { reject: false });
+      let id: string | undefined;
+      let state: ReturnType<typeof readState> = null;
+      let tree: number[] = [];
+      const deadline = Date.now() + 180_000;
+      try {
+        // Wait until the instance is attached as a guest: incusd, dnsmasq and the instance all run.
+        for (;;) {
+          id = runIds().find((r) => !before.has(r));
+          if (id && listLabNamespaces().includes(`lw-${id}-c1`)) break;
+          if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the instance never came up: ${(await child).stdout}`);
+          await new Promise((r) => setTimeout(r, 100));
         }
-      });
-      expect(names).toEqual(expect.arrayContaining(["incusd", "dnsmasq", "init"])); // the daemon, Incus's dnsmasq, the instance's busybox init
-    } finally {
-      // Whatever happened above, the run is killed here (a failed assertion must not leave it running).
-      child.kill("SIGKILL");
-      await child;
-    }
+        state = readState(id)!;
+        const incusd = state.processes.filter((p) => p.name === "incusd");
+        expect(incusd.length).toBe(1);
+        tree = descendants(incusd[0]!.pid);
+        const names = tree.map((p) => {
+          try {
+            return readFileSync(`/proc/${p}/comm`, "utf8").trim();
+          } catch {
+            return "";
+          }
+        });
+        expect(names).toEqual(expect.arrayContaining(["incusd", "dnsmasq", "init"])); // the daemon, Incus's dnsmasq, the instance's busybox init
+      } finally {
+        // Whatever happened above, the run is killed here (a failed assertion must not leave it running).
+        child.kill("SIGKILL");
+        await child;
+      }
 
-    await expectGcRemoves(id!, [...state!.processes.map((x) => x.pid), ...tree]);
-    expect(existsSync("/var/lib/incus/containers/c1")).toBe(false); // the machine's own Incus directory was never used
-  });
+      await expectGcRemoves(id!, [...state!.processes.map((x) => x.pid), ...tree]);
+      expect(existsSync("/var/lib/incus/containers/c1")).toBe(false); // the machine's own Incus directory was never used
+    },
+  );
 
   it("an incusd that cannot start fails the start with its log tail, and the start unwinds completely", { timeout: 120_000 }, async () => {
     const file = writeLab("tiny-incus.yaml", TINY);
     const fake = join(file, "..", "incusd");
     // A build of incusd that reports a version and then fails as a broken one would.
-    await execa("sh", ["-c", `printf '#!/bin/sh\\n[ "$1" = --version ] && { echo 6.0.4; exit 0; }\\necho "Error: Failed to initialize global database: broken on purpose" >&2\\nexit 1\\n' > ${fake}`]);
+    await execa("sh", [
+      "-c",
+      `printf '#!/bin/sh\\n[ "$1" = --version ] && { echo 6.0.4; exit 0; }\\necho "Error: Failed to initialize global database: broken on purpose" >&2\\nexit 1\\n' > ${fake}`,
+    ]);
     chmodSync(fake, 0o755);
     const before = new Set(runIds());
     const nsBefore = new Set(listLabNamespaces());

@@ -53,7 +53,10 @@ describe(`[${BACKEND}] the seed's failure: OVN on the dedicated NIC's addresses,
   it("the chassis lose their southbound connection", async () => {
     for (const p of ["pamonha2", "pamonha3"]) {
       await expect
-        .poll(async () => (await s().sh(p, "ovn-appctl -t ovn-controller connection-status")).stdout.trim(), { timeout: 30_000, interval: 250 })
+        .poll(async () => (await s().sh(p, "ovn-appctl -t ovn-controller connection-status")).stdout.trim(), {
+          timeout: 30_000,
+          interval: 250,
+        })
         .toBe("not connected");
     }
   });
@@ -77,7 +80,11 @@ describe(`[${BACKEND}] the seed's fix: UPLINK on the bare enp3s0, OVN on the man
     // Deleting the last OVN network (the delete test): while Incus stops the uplink on a member,
     // ovs-vswitchd found enp3s0 down for a moment before the bridge went (seen on one or two
     // members, in some runs; enp3s0 is up afterwards).
-    { match: /(netdev_linux\|WARN\|error receiving Ethernet packet on enp3s0|dpif_netdev\|ERR\|error receiving data from enp3s0): Network is down/, why: "the uplink's parent is down for a moment while Incus stops the uplink" },
+    {
+      match:
+        /(netdev_linux\|WARN\|error receiving Ethernet packet on enp3s0|dpif_netdev\|ERR\|error receiving data from enp3s0): Network is down/,
+      why: "the uplink's parent is down for a moment while Incus stops the uplink",
+    },
     ...sc.logAllow,
   ];
   const s = useLab(lab, { logAllow: allow });
@@ -92,7 +99,8 @@ describe(`[${BACKEND}] the seed's fix: UPLINK on the bare enp3s0, OVN on the man
 
   it("Incus's objects are in the northbound database under Incus's names", async () => {
     const nb = (await s().sh("pamonha1", "ovn-nbctl show")).stdout;
-    for (const name of ["incus-net2-lr", "incus-net2-ls-ext", "incus-net2-ls-int", "incus-net2-ls-ext-lsp-provider"]) expect(nb).toContain(name);
+    for (const name of ["incus-net2-lr", "incus-net2-ls-ext", "incus-net2-ls-int", "incus-net2-ls-ext-lsp-provider"])
+      expect(nb).toContain(name);
     // Instance ports are named by the instance's UUID (Incus 6.0), one per instance on test-ovn.
     expect(nb.match(/incus-net2-instance-[0-9a-f-]{36}-eth0/g)?.length).toBe(2);
     const nat = (await s().sh("pamonha1", "ovn-nbctl lr-nat-list incus-net2-lr")).stdout;
@@ -171,7 +179,11 @@ describe(`[${BACKEND}] the seed's fix: UPLINK on the bare enp3s0, OVN on the man
   });
 
   it("latency distributions: instance↔instance, instance→internet, curau→uplink address", async () => {
-    for (const [from, to] of [["c1", "c2"], ["c1", "203.0.113.1"], ["curau", "test-ovn:uplink"]] as const) {
+    for (const [from, to] of [
+      ["c1", "c2"],
+      ["c1", "203.0.113.1"],
+      ["curau", "test-ovn:uplink"],
+    ] as const) {
       const r = await s().ping(from, to, { count: 20, intervalS: 0.05 });
       expect(r.received, `${from} → ${to}`).toBe(20);
       const rtt = r.rtt!;
@@ -193,12 +205,14 @@ describe(`[${BACKEND}] the seed's fix: UPLINK on the bare enp3s0, OVN on the man
       const r = await incus(s(), "pamonha1", cmd);
       expect(r.exitCode, `${cmd}: ${r.stderr}`).toBe(0);
     }
-    const nb = (await s().sh("pamonha1", "ovn-nbctl ls-list; ovn-nbctl lr-list; ovn-nbctl ha-chassis-group-list; ovn-nbctl lb-list")).stdout;
+    const nb = (await s().sh("pamonha1", "ovn-nbctl ls-list; ovn-nbctl lr-list; ovn-nbctl ha-chassis-group-list; ovn-nbctl lb-list"))
+      .stdout;
     expect(nb).not.toContain("incus-net3");
     expect(nb).toContain("incus-net2");
     expect((await s().link("pamonha3", "enp3s0")).admin).toBe("up"); // test-ovn still uses the uplink
     expect((await incus(s(), "pamonha1", "network delete test-ovn")).stderr).toBe("Error: The network is currently in use\n");
-    for (const cmd of ["delete c1 --force", "delete c2 --force", "network delete test-ovn"]) expect((await incus(s(), "pamonha1", cmd)).exitCode, cmd).toBe(0);
+    for (const cmd of ["delete c1 --force", "delete c2 --force", "network delete test-ovn"])
+      expect((await incus(s(), "pamonha1", cmd)).exitCode, cmd).toBe(0);
     for (const p of PAMONHAS) expect((await s().sh(p, "ovs-vsctl br-exists incusovn1")).exitCode).toBe(2);
     expect((await s().sh("pamonha1", "ovn-nbctl ls-list; ovn-nbctl lr-list")).stdout).toBe("");
   });
@@ -215,22 +229,39 @@ describe(`[${BACKEND}] capacity: one uplink address per OVN network`, () => {
   // packet. OVS logs and drops that packet; the networks still work (asserted below).
   const s = useLab(lab, {
     logAllow: [
-      { match: /ofproto_dpif_xlate\|WARN\|(over 4096 resubmit actions on bridge br-int while processing arp|Dropped \d+ log messages)/, why: "200 localnet switches on one physical network" },
+      {
+        match: /ofproto_dpif_xlate\|WARN\|(over 4096 resubmit actions on bridge br-int while processing arp|Dropped \d+ log messages)/,
+        why: "200 localnet switches on one physical network",
+      },
       // Seen once on a loaded 2-core machine during the same ARP fan-out: two upcalls of one flow
       // raced, the second found the first's datapath flow key already installed (ofproto-dpif-upcall.c);
       // its packet is still handled, only not cached.
-      { match: /ofproto_dpif_upcall\|WARN\|upcall_cb failure: ukey installation fails/, why: "two upcalls of the same flow raced under the ARP fan-out" },
+      {
+        match: /ofproto_dpif_upcall\|WARN\|upcall_cb failure: ukey installation fails/,
+        why: "two upcalls of the same flow raced under the ARP fan-out",
+      },
       // With the real Incus (6.0.4), 200 networks keep northd, three ovn-controllers and three
       // ovs-vswitchd recomputing on 2 cores for ten minutes: ovs-vswitchd sometimes does not answer
       // ovn-controller's OpenFlow probe within 5 s, and ovn-controller reconnects.
-      { match: /rconn\|ERR\|unix:\S+\/br-int\.mgmt: no response to inactivity probe after \d+ seconds, disconnecting|rconn\|WARN\|br-int<->unix#\d+: connection dropped \(Connection reset by peer\)/, why: "ovs-vswitchd busy for over 5 s under the 200-network load" },
+      {
+        match:
+          /rconn\|ERR\|unix:\S+\/br-int\.mgmt: no response to inactivity probe after \d+ seconds, disconnecting|rconn\|WARN\|br-int<->unix#\d+: connection dropped \(Connection reset by peer\)/,
+        why: "ovs-vswitchd busy for over 5 s under the 200-network load",
+      },
       // The other side of the same load: OVN central's database server (pamonha1) probes its clients
       // every 5 s, and a client on another member (an ovn-controller recomputing 200 networks) sometimes
       // does not answer in time; the server drops the connection and the client reconnects.
-      { match: /reconnect\|ERR\|tcp:192\.168\.35\.\d+:\d+: no response to inactivity probe after \d+(\.\d+)? seconds, disconnecting/, why: "an OVN central client on another member busy for over 5 s under the 200-network load" },
+      {
+        match: /reconnect\|ERR\|tcp:192\.168\.35\.\d+:\d+: no response to inactivity probe after \d+(\.\d+)? seconds, disconnecting/,
+        why: "an OVN central client on another member busy for over 5 s under the 200-network load",
+      },
       // Two chassis learned the uplink gateway's MAC for the same router port at once; the second
       // insert is refused by the index and ovn-controller goes on with the existing row.
-      { match: /ovsdb_idl\|WARN\|transaction error: .*Transaction causes multiple rows in \\?"MAC_Binding\\?" table to have identical values/, why: "two chassis raced to record the same MAC binding" },
+      {
+        match:
+          /ovsdb_idl\|WARN\|transaction error: .*Transaction causes multiple rows in \\?"MAC_Binding\\?" table to have identical values/,
+        why: "two chassis raced to record the same MAC binding",
+      },
       // Rate-limit summaries of if_status warnings (the gateway port moving between chassis).
       { match: /if_status\|WARN\|Dropped \d+ log messages in last \d+ seconds/, why: "rate-limited if_status warnings" },
     ],
@@ -239,47 +270,81 @@ describe(`[${BACKEND}] capacity: one uplink address per OVN network`, () => {
   // Harness time, not a bound on speed: on this 2-core machine the 200 networks took 624 s to over
   // 900 s from one day to the next (northd, three ovn-controllers and three ovs-vswitchd recompute
   // after each network); the figure is printed below and measured by scripts/bench.
-  it("with the seed's 200-address range, 200 networks get 10.10.35.1..200 and the 201st fails with `No free IPs available`", { timeout: 1_800_000 }, async () => {
-    await applySteps(s(), stepsBefore(scenario(lab, "ovn-fix"), "network create test-ovn"));
-    const t0 = performance.now();
-    for (let k = 1; k <= 200; k++) {
-      const r = await incus(s(), "pamonha1", `network create n${k} --type=ovn network=UPLINK`);
-      expect(r.exitCode, `network ${k}: ${r.stderr}`).toBe(0);
-    }
-    const list = JSON.parse((await incus(s(), "pamonha1", "network list --format json")).stdout) as { name: string; config: Record<string, string> }[];
-    const uplinkOf = new Map(list.map((n) => [n.name, n.config["volatile.network.ipv4.address"]]));
-    for (let k = 1; k <= 200; k++) expect(uplinkOf.get(`n${k}`), `n${k}`).toBe(`10.10.35.${k}`);
-    const r = await incus(s(), "pamonha1", "network create n201 --type=ovn network=UPLINK");
-    expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/^Error: .*Failed to allocate uplink IPv4 address: No free IPs available\n$/);
-    console.log(`capacity: 200 OVN networks in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    // The 200th network works end to end: curau reaches its router's uplink address.
-    await expect.poll(async () => (await s().ping("curau", "10.10.35.200", { count: 1 })).received, { timeout: 60_000, interval: 500 }).toBe(1);
-  });
+  it(
+    "with the seed's 200-address range, 200 networks get 10.10.35.1..200 and the 201st fails with `No free IPs available`",
+    { timeout: 1_800_000 },
+    async () => {
+      await applySteps(s(), stepsBefore(scenario(lab, "ovn-fix"), "network create test-ovn"));
+      const t0 = performance.now();
+      for (let k = 1; k <= 200; k++) {
+        const r = await incus(s(), "pamonha1", `network create n${k} --type=ovn network=UPLINK`);
+        expect(r.exitCode, `network ${k}: ${r.stderr}`).toBe(0);
+      }
+      const list = JSON.parse((await incus(s(), "pamonha1", "network list --format json")).stdout) as {
+        name: string;
+        config: Record<string, string>;
+      }[];
+      const uplinkOf = new Map(list.map((n) => [n.name, n.config["volatile.network.ipv4.address"]]));
+      for (let k = 1; k <= 200; k++) expect(uplinkOf.get(`n${k}`), `n${k}`).toBe(`10.10.35.${k}`);
+      const r = await incus(s(), "pamonha1", "network create n201 --type=ovn network=UPLINK");
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/^Error: .*Failed to allocate uplink IPv4 address: No free IPs available\n$/);
+      console.log(`capacity: 200 OVN networks in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      // The 200th network works end to end: curau reaches its router's uplink address.
+      await expect
+        .poll(async () => (await s().ping("curau", "10.10.35.200", { count: 1 })).received, { timeout: 60_000, interval: 500 })
+        .toBe(1);
+    },
+  );
 });
 
 describe(`[${BACKEND}] kernel-OVS behaviour on the userspace datapath (a watcher per node, and a pass after each step)`, () => {
   const s = useLab(lab);
-  const step = (run: string) => ({ kind: "run" as const, on: "pamonha1", run, should: "succeed" as const, timeoutS: 30, origin: { path: "suite" } });
+  const step = (run: string) => ({
+    kind: "run" as const,
+    on: "pamonha1",
+    run,
+    should: "succeed" as const,
+    timeoutS: 30,
+    origin: { path: "suite" },
+  });
 
   it("a NIC the operator adds to an OVS bridge keeps its address and link, but the address stops answering; removing it brings it back", async () => {
-    expect((await s().runStep(step("ovs-vsctl add-br br-ex -- set bridge br-ex datapath_type=netdev -- add-port br-ex enp3s0"))).asExpected).toBe(true);
+    expect(
+      (await s().runStep(step("ovs-vsctl add-br br-ex -- set bridge br-ex datapath_type=netdev -- add-port br-ex enp3s0"))).asExpected,
+    ).toBe(true);
     const l = await s().link("pamonha1", "enp3s0");
     expect(l).toHaveLinkState({ admin: "up", oper: "up" });
     expect(l.addresses).toEqual(["10.10.35.1/24"]);
     expect(await s().ping("curau", "10.10.35.1", { count: 2 })).toBeUnreachable();
     expect((await s().runStep(step("ovs-vsctl del-port br-ex enp3s0"))).asExpected).toBe(true);
-    await expect.poll(async () => (await s().ping("curau", "10.10.35.1", { count: 1 })).received, { timeout: 10_000, interval: 200 }).toBe(1);
+    await expect
+      .poll(async () => (await s().ping("curau", "10.10.35.1", { count: 1 })).received, { timeout: 10_000, interval: 200 })
+      .toBe(1);
   });
 
   it("the watcher also acts on what is typed outside labwright's steps (a `labwright exec` shell): a new bridge gets the userspace datapath, a NIC port its filter", async () => {
     // s().exec is not a step: no pass follows it; only the node's watcher can make this hold.
     expect((await s().exec("pamonha2", ["ovs-vsctl", "add-br", "br-typed", "--", "add-port", "br-typed", "enp3s0"])).exitCode).toBe(0);
-    await expect.poll(async () => (await s().sh("pamonha2", "ovs-vsctl get bridge br-typed datapath_type")).stdout.trim(), { timeout: 10_000, interval: 100 }).toBe("netdev");
-    await expect.poll(async () => (await s().sh("pamonha2", "nft list chain netdev labwright_ovsports enp3s0")).stdout, { timeout: 10_000, interval: 100 }).toContain("policy drop");
-    await expect.poll(async () => (await s().ping("curau", "10.10.35.2", { count: 1 })).received, { timeout: 10_000, interval: 200 }).toBe(0);
+    await expect
+      .poll(async () => (await s().sh("pamonha2", "ovs-vsctl get bridge br-typed datapath_type")).stdout.trim(), {
+        timeout: 10_000,
+        interval: 100,
+      })
+      .toBe("netdev");
+    await expect
+      .poll(async () => (await s().sh("pamonha2", "nft list chain netdev labwright_ovsports enp3s0")).stdout, {
+        timeout: 10_000,
+        interval: 100,
+      })
+      .toContain("policy drop");
+    await expect
+      .poll(async () => (await s().ping("curau", "10.10.35.2", { count: 1 })).received, { timeout: 10_000, interval: 200 })
+      .toBe(0);
     expect((await s().exec("pamonha2", ["ovs-vsctl", "del-br", "br-typed"])).exitCode).toBe(0);
-    await expect.poll(async () => (await s().ping("curau", "10.10.35.2", { count: 1 })).received, { timeout: 10_000, interval: 200 }).toBe(1);
+    await expect
+      .poll(async () => (await s().ping("curau", "10.10.35.2", { count: 1 })).received, { timeout: 10_000, interval: 200 })
+      .toBe(1);
   });
 });
 
@@ -290,8 +355,19 @@ describe(`[${BACKEND}] forensics: a failing expectation leaves a bundle per node
       const fix = scenario(lab, "ovn-fix");
       const wrong = { kind: "reach" as const, from: "c1", to: "c2", count: 1, ttl: 99, origin: { path: "suite" } };
       // web1 stopped last: an instance with no running guest gets what Incus says of it instead.
-      const stop = { kind: "incus" as const, on: "pamonha1", line: "stop web1 --force", command: parseIncus("stop web1 --force"), should: "succeed" as const, origin: { path: "suite" } };
-      const res = await runScenario(lab, { ...fix, name: "wrong-ttl", steps: [...fix.steps, stop], expect: [wrong] }, { forensicsDir: dir });
+      const stop = {
+        kind: "incus" as const,
+        on: "pamonha1",
+        line: "stop web1 --force",
+        command: parseIncus("stop web1 --force"),
+        should: "succeed" as const,
+        origin: { path: "suite" },
+      };
+      const res = await runScenario(
+        lab,
+        { ...fix, name: "wrong-ttl", steps: [...fix.steps, stop], expect: [wrong] },
+        { forensicsDir: dir },
+      );
       expect(res.ok).toBe(false);
       // Only the expectation fails: every step of the fix ran as it should.
       const badSteps = res.steps.filter((st) => st.kind !== "run" || !st.ok);
@@ -299,14 +375,28 @@ describe(`[${BACKEND}] forensics: a failing expectation leaves a bundle per node
       expect(res.checks[0]!.reasons.join()).toContain("reply TTL 64, expected 99");
       const bundle = res.forensics!;
       const files = readdirSync(bundle).sort();
-      expect(files.filter((f) => f.endsWith(".txt")), files.join(" ")).toEqual(["c1.txt", "c2.txt", "curau.txt", "inet.txt", "ovn-trace.txt", "pamonha1.txt", "pamonha2.txt", "pamonha3.txt", "web1.txt"]);
+      expect(
+        files.filter((f) => f.endsWith(".txt")),
+        files.join(" "),
+      ).toEqual(["c1.txt", "c2.txt", "curau.txt", "inet.txt", "ovn-trace.txt", "pamonha1.txt", "pamonha2.txt", "pamonha3.txt", "web1.txt"]);
       // A short capture of the failing flow, taken on c1 while the ping ran again: the echo requests are in it.
       const pcap = files.filter((f) => !f.endsWith(".txt"));
       expect(pcap).toEqual([expect.stringMatching(/^flow-1-c1-to-[\d.]+\.pcap$/)]);
       expect((await execa("tcpdump", ["-n", "-r", join(bundle, pcap[0]!)], { reject: false })).stdout).toMatch(/ICMP echo request/);
       const p1 = readFileSync(join(bundle, "pamonha1.txt"), "utf8");
-      for (const part of ["### ip route", "### nft list ruleset", "### ovs-vsctl show", "### ovs-ofctl dump-flows br-int", "### ovn-nbctl show", "### ovn-sbctl show", "### tail ovn-controller.log"]) expect(p1).toContain(part);
-      expect(readFileSync(join(bundle, "web1.txt"), "utf8")).toMatch(/^### incus info web1 --show-log {2}\(exit 0\)\nName: web1\n(.*\n)*Status: STOPPED\n/);
+      for (const part of [
+        "### ip route",
+        "### nft list ruleset",
+        "### ovs-vsctl show",
+        "### ovs-ofctl dump-flows br-int",
+        "### ovn-nbctl show",
+        "### ovn-sbctl show",
+        "### tail ovn-controller.log",
+      ])
+        expect(p1).toContain(part);
+      expect(readFileSync(join(bundle, "web1.txt"), "utf8")).toMatch(
+        /^### incus info web1 --show-log {2}\(exit 0\)\nName: web1\n(.*\n)*Status: STOPPED\n/,
+      );
       const trace = readFileSync(join(bundle, "ovn-trace.txt"), "utf8");
       expect(trace).toMatch(/inport == "incus-net2-instance-[0-9a-f-]{36}-eth0"/);
       expect(trace).toMatch(/output\(.*"incus-net2-instance-[0-9a-f-]{36}-eth0"/);

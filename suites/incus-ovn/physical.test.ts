@@ -15,7 +15,9 @@ describe(`[${BACKEND}] incus-ovn physical layer: NAT and DNS at curau`, () => {
   const s = useLab(lab);
 
   it("converges: the first ping from a fresh lab gets through (polled, not slept for)", async () => {
-    await expect.poll(async () => (await s().ping("pamonha1", "203.0.113.1", { count: 1 })).received, { timeout: 10_000, interval: 100 }).toBe(1);
+    await expect
+      .poll(async () => (await s().ping("pamonha1", "203.0.113.1", { count: 1 })).received, { timeout: 10_000, interval: 100 })
+      .toBe(1);
   });
 
   it("every pamonha resolves google.com through curau's DNS", async () => {
@@ -82,7 +84,13 @@ describe(`[${BACKEND}] incus-ovn physical layer: a NIC with an address, put into
     }
     expect(await s().ping("pamonha1", "10.10.35.254")).toBeUnreachable();
     expect(await s().ping("curau", "10.10.35.1")).toBeUnreachable();
-    expect(await s().link("pamonha1", "enp3s0")).toHaveLinkState({ admin: "up", oper: "up", carrier: true, master: "br0", address: "10.10.35.1/24" });
+    expect(await s().link("pamonha1", "enp3s0")).toHaveLinkState({
+      admin: "up",
+      oper: "up",
+      carrier: true,
+      master: "br0",
+      address: "10.10.35.1/24",
+    });
     // The other NIC is untouched.
     expect(await s().ping("pamonha1", "192.168.35.254")).toReach({ ttl: 64 });
   });
@@ -104,7 +112,8 @@ describe(`[${BACKEND}] incus-ovn physical layer: a bridged NIC keeps answering o
 
   it("without the flush, the address stops answering once the entries learned before bridging expire", async () => {
     expect(await s().ping("pamonha1", "10.10.35.254", { count: 1 })).toReach();
-    for (const cmd of ["ip link add br0 type bridge", "ip link set br0 up", "ip link set enp3s0 master br0"]) expect((await s().sh("pamonha1", cmd)).exitCode).toBe(0);
+    for (const cmd of ["ip link add br0 type bridge", "ip link set br0 up", "ip link set enp3s0 master br0"])
+      expect((await s().sh("pamonha1", cmd)).exitCode).toBe(0);
     const t0 = performance.now();
     expect(await s().ping("pamonha1", "10.10.35.254", { count: 1 })).toReach(); // still works: the entry is warm
     await expect
@@ -118,31 +127,41 @@ describe(`[${BACKEND}] incus-ovn physical layer: a bridged NIC keeps answering o
 
 describe(`[${BACKEND}] labwright run on the Incus lab`, () => {
   // The whole lab takes 100-110 s on this 2-core machine: the limit is the harness's, not a speed assertion.
-  it("runs every scenario end to end (the seed's OVN failure and fix included), exits 0, prints the table and writes the JSON results", { timeout: 300_000 }, async () => {
-    const json = join(mkdtempSync(join(tmpdir(), "lw-")), "result.json");
-    const r = await labwright(["run", INCUS_LAB, "--json", json, "--quiet"]);
-    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/PASS\s+pamonha1 → google\.com reachable, TTL 63.*TTL 63, RTT avg/);
-    expect(r.stdout).toContain("configured but unusable");
-    const result = JSON.parse(readFileSync(json, "utf8")) as LabResult;
-    expect(result.ok).toBe(true);
-    expect(result.scenarios.map((x) => x.name)).toEqual(lab.scenarios.map((x) => x.name));
-    expect(result.totals.failed).toBe(0);
-    expect(result.totals.checks).toBeGreaterThanOrEqual(15);
-    const ttl63 = result.scenarios[0]!.checks.find((c) => c.description.startsWith("pamonha1 → google.com"))!;
-    expect(ttl63.measurement).toMatchObject({ kind: "ping", received: 3 });
-    expect(r.stdout).toContain('Cannot start network as uplink network interface "enp3s0" has one or more IP addresses configured on it');
-    const fix = result.scenarios.find((x) => x.name === "ovn-fix")!;
-    const latency = fix.checks.find((c) => c.description.startsWith("c1 → c2"))!.measurement;
-    expect(latency).toMatchObject({ kind: "ping", received: 20 });
-    expect(r.stdout).toMatch(/c1 → c2 reachable.*RTT min [\d.]+ ms p50 [\d.]+ ms p95 [\d.]+ ms max/);
-  });
+  it(
+    "runs every scenario end to end (the seed's OVN failure and fix included), exits 0, prints the table and writes the JSON results",
+    { timeout: 300_000 },
+    async () => {
+      const json = join(mkdtempSync(join(tmpdir(), "lw-")), "result.json");
+      const r = await labwright(["run", INCUS_LAB, "--json", json, "--quiet"]);
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/PASS\s+pamonha1 → google\.com reachable, TTL 63.*TTL 63, RTT avg/);
+      expect(r.stdout).toContain("configured but unusable");
+      const result = JSON.parse(readFileSync(json, "utf8")) as LabResult;
+      expect(result.ok).toBe(true);
+      expect(result.scenarios.map((x) => x.name)).toEqual(lab.scenarios.map((x) => x.name));
+      expect(result.totals.failed).toBe(0);
+      expect(result.totals.checks).toBeGreaterThanOrEqual(15);
+      const ttl63 = result.scenarios[0]!.checks.find((c) => c.description.startsWith("pamonha1 → google.com"))!;
+      expect(ttl63.measurement).toMatchObject({ kind: "ping", received: 3 });
+      expect(r.stdout).toContain('Cannot start network as uplink network interface "enp3s0" has one or more IP addresses configured on it');
+      const fix = result.scenarios.find((x) => x.name === "ovn-fix")!;
+      const latency = fix.checks.find((c) => c.description.startsWith("c1 → c2"))!.measurement;
+      expect(latency).toMatchObject({ kind: "ping", received: 20 });
+      expect(r.stdout).toMatch(/c1 → c2 reachable.*RTT min [\d.]+ ms p50 [\d.]+ ms p95 [\d.]+ ms max/);
+    },
+  );
 
   it("exits 1 and names the measured value when an expectation does not hold", async () => {
     const dir = mkdtempSync(join(tmpdir(), "lw-"));
     const file = join(dir, "wrong-ttl.yaml");
     // The same lab, claiming the internet is one hop closer than it is.
-    writeFileSync(file, readFileSync(INCUS_LAB, "utf8").replace("reach: { from: pamonha2, to: google.com, ttl: 63 }", "reach: { from: pamonha2, to: google.com, ttl: 64 }"));
+    writeFileSync(
+      file,
+      readFileSync(INCUS_LAB, "utf8").replace(
+        "reach: { from: pamonha2, to: google.com, ttl: 63 }",
+        "reach: { from: pamonha2, to: google.com, ttl: 64 }",
+      ),
+    );
     const r = await labwright(["run", file, "--scenario", "nat-and-dns", "--json", join(dir, "r.json"), "--quiet"]);
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toMatch(/FAIL\s+pamonha2 → google\.com reachable, TTL 64/);

@@ -54,7 +54,6 @@ const HELD = lab(`scenarios:
       - { name: hold the lab here, on: os, run: sleep 600, timeout: 700 }
 `);
 
-
 /** Every process in the pid namespace whose init is the child of `keeper` (the enclave's processes). */
 function enclaveProcesses(keeper: number): number[] {
   let init: string | undefined;
@@ -101,55 +100,65 @@ function processesIn(ns: string, name: string): number[] {
 }
 
 describe(`[${BACKEND}] the real neutron leaves nothing behind`, () => {
-  it("a neutron-server that cannot start fails the deploy with its own log; the neutron play's daemons are ended, the database and the bus stay as kolla leaves them", { timeout: 240_000 }, async () => {
-    const l = loadLab(writeLab("tiny-kolla.yaml", BROKEN));
-    const s = await start(l, { backend: BACKEND });
-    try {
-      const step = l.scenarios[0]!.steps[0]!;
-      if (step.kind === "check") throw new Error("unexpected");
-      const r = await s.runStep(step);
-      expect(r.asExpected, r.reason).toBe(true);
-      expect(r.result.stdout).toContain("TASK [neutron : Running Neutron bootstrap container]");
-      expect(r.result.stdout).toContain("neutron-server.log:");
-      expect(r.result.stdout).toMatch(/nonexistent/); // neutron-server's own words about the driver it could not load
-      const ns = s.host("os").netns!;
-      expect(processesIn(ns, "neutron-server")).toEqual([]);
-      expect(processesIn(ns, "mariadbd").length).toBe(1);
-      expect((await s.sh("os", "ss -Htln sport = :9696")).stdout.trim()).toBe("");
-      const v = await s.logs();
-      expect(v.errors.some((f) => f.file.endsWith("neutron-server.log") && /CRITICAL|ERROR/.test(f.line))).toBe(true);
-    } finally {
-      await s.stop();
-    }
-  });
-
-  it("SIGKILL of labwright with neutron up (server, agents, RabbitMQ, MariaDB, a qdhcp namespace with dnsmasq and haproxy): `labwright gc` removes every process, namespace, mount and file", { timeout: 300_000 }, async () => {
-    const file = writeLab("tiny-kolla.yaml", HELD);
-    const before = new Set(runIds());
-    const child = execa(process.execPath, [CLI, "run", file, "--quiet", ...(BACKEND === "netns" ? [] : ["--backend", BACKEND])], { reject: false });
-    let id: string | undefined;
-    let tree: number[] = [];
-    let state: ReturnType<typeof readState> = null;
-    const deadline = Date.now() + 240_000;
-    try {
-      for (;;) {
-        id = runIds().find((r) => !before.has(r));
-        const keeper = id ? readState(id)?.processes.find((p) => p.name === "openstack-enclave") : undefined;
-        tree = keeper ? enclaveProcesses(keeper.pid) : [];
-        if (tree.map(comm).includes("dnsmasq") && tree.map(comm).includes("haproxy")) break;
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`neutron never came up: ${(await child).stdout}`);
-        await new Promise((r) => setTimeout(r, 250));
+  it(
+    "a neutron-server that cannot start fails the deploy with its own log; the neutron play's daemons are ended, the database and the bus stay as kolla leaves them",
+    { timeout: 240_000 },
+    async () => {
+      const l = loadLab(writeLab("tiny-kolla.yaml", BROKEN));
+      const s = await start(l, { backend: BACKEND });
+      try {
+        const step = l.scenarios[0]!.steps[0]!;
+        if (step.kind === "check") throw new Error("unexpected");
+        const r = await s.runStep(step);
+        expect(r.asExpected, r.reason).toBe(true);
+        expect(r.result.stdout).toContain("TASK [neutron : Running Neutron bootstrap container]");
+        expect(r.result.stdout).toContain("neutron-server.log:");
+        expect(r.result.stdout).toMatch(/nonexistent/); // neutron-server's own words about the driver it could not load
+        const ns = s.host("os").netns!;
+        expect(processesIn(ns, "neutron-server")).toEqual([]);
+        expect(processesIn(ns, "mariadbd").length).toBe(1);
+        expect((await s.sh("os", "ss -Htln sport = :9696")).stdout.trim()).toBe("");
+        const v = await s.logs();
+        expect(v.errors.some((f) => f.file.endsWith("neutron-server.log") && /CRITICAL|ERROR/.test(f.line))).toBe(true);
+      } finally {
+        await s.stop();
       }
-      const names = new Set(tree.map(comm));
-      for (const n of ["mariadbd", "beam.smp", "dnsmasq", "haproxy"]) expect(names, n).toContain(n);
-      expect([...names].some((n) => n.startsWith("neutron-"))).toBe(true);
-      state = readState(id!);
-    } finally {
-      // Whatever happened above, the run is killed here (a failed assertion must not leave it running).
-      child.kill("SIGKILL");
-      await child;
-    }
+    },
+  );
 
-    await expectGcRemoves(id!, [...state!.processes.map((x) => x.pid), ...tree]);
-  });
+  it(
+    "SIGKILL of labwright with neutron up (server, agents, RabbitMQ, MariaDB, a qdhcp namespace with dnsmasq and haproxy): `labwright gc` removes every process, namespace, mount and file",
+    { timeout: 300_000 },
+    async () => {
+      const file = writeLab("tiny-kolla.yaml", HELD);
+      const before = new Set(runIds());
+      const child = execa(process.execPath, [CLI, "run", file, "--quiet", ...(BACKEND === "netns" ? [] : ["--backend", BACKEND])], {
+        reject: false,
+      });
+      let id: string | undefined;
+      let tree: number[] = [];
+      let state: ReturnType<typeof readState> = null;
+      const deadline = Date.now() + 240_000;
+      try {
+        for (;;) {
+          id = runIds().find((r) => !before.has(r));
+          const keeper = id ? readState(id)?.processes.find((p) => p.name === "openstack-enclave") : undefined;
+          tree = keeper ? enclaveProcesses(keeper.pid) : [];
+          if (tree.map(comm).includes("dnsmasq") && tree.map(comm).includes("haproxy")) break;
+          if (Date.now() > deadline || child.exitCode !== null) throw new Error(`neutron never came up: ${(await child).stdout}`);
+          await new Promise((r) => setTimeout(r, 250));
+        }
+        const names = new Set(tree.map(comm));
+        for (const n of ["mariadbd", "beam.smp", "dnsmasq", "haproxy"]) expect(names, n).toContain(n);
+        expect([...names].some((n) => n.startsWith("neutron-"))).toBe(true);
+        state = readState(id!);
+      } finally {
+        // Whatever happened above, the run is killed here (a failed assertion must not leave it running).
+        child.kill("SIGKILL");
+        await child;
+      }
+
+      await expectGcRemoves(id!, [...state!.processes.map((x) => x.pid), ...tree]);
+    },
+  );
 });

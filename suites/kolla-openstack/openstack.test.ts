@@ -28,7 +28,13 @@ const kolla = (s: StartedLab): KollaNode => s.kolla.get("openstack")!;
 const os = async (s: StartedLab, line: string) => kolla(s).openstack(parseOpenstack(line));
 // Tests that deploy (35-40 s) and then run a scenario's steps take 30-100 s on 2 cores: they get
 // 300 s of harness time (a limit, not a speed assertion: scripts/bench measures).
-const SEED = { network_interface: "eth1", neutron_external_interface: "eth4,eth3", neutron_bridge_name: "br-ex,br-ex2", enable_haproxy: "no", kolla_base_distro: "ubuntu" };
+const SEED = {
+  network_interface: "eth1",
+  neutron_external_interface: "eth4,eth3",
+  neutron_bridge_name: "br-ex,br-ex2",
+  enable_haproxy: "no",
+  kolla_base_distro: "ubuntu",
+};
 
 describe(`[${BACKEND}] kolla's configuration and plays, openstack command lines`, () => {
   it("kolla zips bridges with interfaces into physnet1, physnet2, ...; its ml2_conf.ini has every physnet flat and no VLAN range; the override is merged", () => {
@@ -42,11 +48,20 @@ describe(`[${BACKEND}] kolla's configuration and plays, openstack command lines`
     expect(plain["ml2_conf.ini"]).toMatch(/\[ml2_type_flat\]\nflat_networks = physnet1,physnet2/);
     expect(plain["ml2_conf.ini"]).toMatch(/\[ml2_type_vlan\]\nnetwork_vlan_ranges = \n/);
     expect(plain["openvswitch_agent.ini"]).toContain("bridge_mappings = physnet1:br-ex,physnet2:br-ex2");
-    expect(plain["openvswitch_agent.ini"]).toContain("firewall_driver = neutron.agent.linux.iptables_firewall.OVSHybridIptablesFirewallDriver");
+    expect(plain["openvswitch_agent.ini"]).toContain(
+      "firewall_driver = neutron.agent.linux.iptables_firewall.OVSHybridIptablesFirewallDriver",
+    );
     expect(plain["neutron.conf"]).toContain("bind_host = 10.10.10.11");
-    const merged = renderNeutronConfig(g, facts, openstackPaths("/x"), parseIni("[ml2_type_vlan]\nnetwork_vlan_ranges = physnet2\n", "neutron/ml2_conf.ini")).files;
+    const merged = renderNeutronConfig(
+      g,
+      facts,
+      openstackPaths("/x"),
+      parseIni("[ml2_type_vlan]\nnetwork_vlan_ranges = physnet2\n", "neutron/ml2_conf.ini"),
+    ).files;
     expect(merged["ml2_conf.ini"]).toMatch(/\[ml2_type_vlan\]\nnetwork_vlan_ranges = physnet2\n/);
-    expect(() => parseIni("[DEFAULT]\nroot_helper = sh -c reboot\n", "neutron/ml2_conf.ini")).toThrow(/section \[DEFAULT\] is not one of neutron\/ml2_conf.ini's/);
+    expect(() => parseIni("[DEFAULT]\nroot_helper = sh -c reboot\n", "neutron/ml2_conf.ini")).toThrow(
+      /section \[DEFAULT\] is not one of neutron\/ml2_conf.ini's/,
+    );
     expect(() => parseIni("[ml2]\nmechanism_drivers = a;b\n", "neutron/ml2_conf.ini")).toThrow(/may hold letters, digits/);
   });
 
@@ -55,7 +70,11 @@ describe(`[${BACKEND}] kolla's configuration and plays, openstack command lines`
     expect(order.indexOf("Apply role placement")).toBeLessThan(order.indexOf("Bootstrap nova API databases"));
     expect(order.indexOf("Apply role nova-cell")).toBeLessThan(order.indexOf("Apply role openvswitch"));
     expect(order.indexOf("Apply role openvswitch")).toBe(order.indexOf("Apply role neutron") - 1);
-    expect(PLAYS.find((p) => p.role === "neutron")!.pulls[0]).toEqual({ task: "Running Neutron bootstrap container", handler: false, image: "neutron-server" });
+    expect(PLAYS.find((p) => p.role === "neutron")!.pulls[0]).toEqual({
+      task: "Running Neutron bootstrap container",
+      handler: false,
+      image: "neutron-server",
+    });
     expect(readGlobals(SEED, "t").tag).toBe("2023.1-ubuntu-jammy");
     expect(readGlobals({ ...SEED, kolla_base_distro: undefined }, "t").tag).toBe("2023.1-rocky-9"); // kolla's default distro in 2023.1
     expect(() => readGlobals({ ...SEED, openstack_release: "zed" }, "t")).toThrow(/openstack_release zed is not modelled/);
@@ -63,11 +82,26 @@ describe(`[${BACKEND}] kolla's configuration and plays, openstack command lines`
   });
 
   it("openstack lines go to the real client as words; other services are refused, nova's two commands are the stand-in's", () => {
-    expect(parseOpenstack("security group rule create --protocol icmp default").argv).toEqual(["security", "group", "rule", "create", "--protocol", "icmp", "default"]);
+    expect(parseOpenstack("security group rule create --protocol icmp default").argv).toEqual([
+      "security",
+      "group",
+      "rule",
+      "create",
+      "--protocol",
+      "icmp",
+      "default",
+    ]);
     expect(() => parseOpenstack("volume create v1")).toThrow(/the lab's cloud runs neutron only/);
     expect(() => parseOpenstack("server list")).toThrow(/nova does not run on this machine/);
-    expect(() => parseOpenstack("server create vm1 --network n --config-drive true")).toThrow(/--config-drive is not taken by labwright's stand-in for nova/);
-    expect(parseOpenstack("server create vm1 --network n --image cirros --security-group web").nova).toEqual({ verb: "server create", name: "vm1", network: "n", securityGroups: ["web"] });
+    expect(() => parseOpenstack("server create vm1 --network n --config-drive true")).toThrow(
+      /--config-drive is not taken by labwright's stand-in for nova/,
+    );
+    expect(parseOpenstack("server create vm1 --network n --image cirros --security-group web").nova).toEqual({
+      verb: "server create",
+      name: "vm1",
+      network: "n",
+      securityGroups: ["web"],
+    });
     expect(() => parseOpenstack("server add floating ip vm1 $(openstack floating ip create public)")).toThrow(/use -f value/);
     expect(() => parseOpenstack("network create 'a;b'")).toThrow(/without shell syntax/);
     expect(parseOpenstack("router create --ha r1").router).toBe("r1");
@@ -90,7 +124,9 @@ describe(`[${BACKEND}] kolla's configuration and plays, openstack command lines`
     );
     const host = new NetnsHost("openstack", "unused", dir);
     const v = judgeLogs(await scanLogs(await openstackLogSources(host, dir)), [], false);
-    expect(v.errors.map(findingLine)).toEqual(["openstack neutron-openvswitch-agent: 2026-11-30 22:23:36.000 142 ERROR neutron.agent.l3.agent [-] Failed reporting state!: boom (+1 lines of its traceback)"]);
+    expect(v.errors.map(findingLine)).toEqual([
+      "openstack neutron-openvswitch-agent: 2026-11-30 22:23:36.000 142 ERROR neutron.agent.l3.agent [-] Failed reporting state!: boom (+1 lines of its traceback)",
+    ]);
     expect(v.allowed).toBe(1);
   });
 });
@@ -123,7 +159,9 @@ describe(`[${BACKEND}] the seed's failure: eth4 is a provider interface and carr
     expect(at("TASK [openvswitch : Ensuring OVS bridge is properly setup]")).toBeGreaterThan(at("nova-compute container"));
     expect(at("changed: [openstack] => (item=['br-ex', 'eth4'])")).toBeGreaterThan(at("Ensuring OVS bridge"));
     expect(at("TASK [neutron : Running Neutron bootstrap container]")).toBeGreaterThan(at("item=['br-ex', 'eth4']"));
-    expect(out).toMatch(/fatal: \[openstack\]: FAILED! => .*500 Server Error for http\+docker:\/\/localhost\/v1\.41\/images\/create\?tag=2023\.1-ubuntu-jammy&fromImage=quay\.io%2Fopenstack\.kolla%2Fneutron-server/);
+    expect(out).toMatch(
+      /fatal: \[openstack\]: FAILED! => .*500 Server Error for http\+docker:\/\/localhost\/v1\.41\/images\/create\?tag=2023\.1-ubuntu-jammy&fromImage=quay\.io%2Fopenstack\.kolla%2Fneutron-server/,
+    );
     expect(out).toContain("failed=1");
     expect(out).not.toContain("PLAY [Apply role heat]");
   });
@@ -147,22 +185,32 @@ describe(`[${BACKEND}] the seed's workaround: default route via eth1 to osm, the
   const sc = scenario(lab, "management-route-workaround");
   const s = useLab(lab);
 
-  it("with the route moved, the same deploy completes and starts neutron; the node's traffic leaves through osm (TTL 62)", { timeout: 600_000 }, async () => {
-    await applySteps(s(), stepsBefore(sc, "kolla-ansible deploy"));
-    const r = await kolla(s()).deploy(kollaStep(sc.name, "deploy").globals);
-    expect(r.exitCode, r.stdout).toBe(0);
-    expect(r.stdout).toContain("RUNNING HANDLER [neutron : Restart neutron-server container]");
-    expect(r.stdout).toContain("PLAY [Apply role horizon]");
-    expect(r.stdout).toContain("failed=0");
-    const p = await s().ping("openstack", "inet", { count: 3 });
-    expect(p.replies.map((x) => x.ttl)).toEqual([62, 62, 62]);
-  });
+  it(
+    "with the route moved, the same deploy completes and starts neutron; the node's traffic leaves through osm (TTL 62)",
+    { timeout: 600_000 },
+    async () => {
+      await applySteps(s(), stepsBefore(sc, "kolla-ansible deploy"));
+      const r = await kolla(s()).deploy(kollaStep(sc.name, "deploy").globals);
+      expect(r.exitCode, r.stdout).toBe(0);
+      expect(r.stdout).toContain("RUNNING HANDLER [neutron : Restart neutron-server container]");
+      expect(r.stdout).toContain("PLAY [Apply role horizon]");
+      expect(r.stdout).toContain("failed=0");
+      const p = await s().ping("openstack", "inet", { count: 3 });
+      expect(p.replies.map((x) => x.ttl)).toEqual([62, 62, 62]);
+    },
+  );
 
   it("the real client lists neutron's three agents, alive, registered under the node's name", async () => {
     const r = await os(s(), "network agent list -f json -c Binary -c Host -c Alive");
     expect(r.exitCode, r.stderr).toBe(0);
-    const agents = (JSON.parse(r.stdout) as { Binary: string; Host: string; Alive: boolean }[]).map((a) => `${a.Binary} ${a.Host} ${a.Alive}`).sort();
-    expect(agents).toEqual(["neutron-dhcp-agent openstack true", "neutron-l3-agent openstack true", "neutron-openvswitch-agent openstack true"]);
+    const agents = (JSON.parse(r.stdout) as { Binary: string; Host: string; Alive: boolean }[])
+      .map((a) => `${a.Binary} ${a.Host} ${a.Alive}`)
+      .sort();
+    expect(agents).toEqual([
+      "neutron-dhcp-agent openstack true",
+      "neutron-l3-agent openstack true",
+      "neutron-openvswitch-agent openstack true",
+    ]);
   });
 
   it("the OVS agent set up its bridges: br-int and br-tun, each physical bridge patched to br-int, in secure mode, on kolla's ovsdb listener", async () => {
@@ -187,19 +235,23 @@ describe(`[${BACKEND}] floating IPs and neutron's security groups: pool 138.4.7.
   const s = useLab(lab);
   const POOL = ["138.4.7.216", "138.4.7.217", "138.4.7.218"];
 
-  it("the router's gateway and two floating IPs take the three addresses; a third floating IP fails with neutron's own message", { timeout: 600_000 }, async () => {
-    await applySteps(s(), stepsBefore(sc, "server add floating ip"));
-    const gw = s().addressOf("client", "router1:gateway");
-    const f1 = (await os(s(), "floating ip create public -f value -c floating_ip_address")).stdout.trim();
-    const f2 = (await os(s(), "floating ip create public -f value -c floating_ip_address")).stdout.trim();
-    expect([gw, f1, f2].sort()).toEqual(POOL);
-    const r = await os(s(), "floating ip create public");
-    expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/ConflictException: 409, No more IP addresses available on network [0-9a-f-]{36}\./);
-    expect((await os(s(), `server add floating ip vm1 ${f1}`)).exitCode).toBe(0);
-    for (const v of s().neutron) await v.settle(null);
-    expect(s().addressOf("client", "vm1:floating")).toBe(f1);
-  });
+  it(
+    "the router's gateway and two floating IPs take the three addresses; a third floating IP fails with neutron's own message",
+    { timeout: 600_000 },
+    async () => {
+      await applySteps(s(), stepsBefore(sc, "server add floating ip"));
+      const gw = s().addressOf("client", "router1:gateway");
+      const f1 = (await os(s(), "floating ip create public -f value -c floating_ip_address")).stdout.trim();
+      const f2 = (await os(s(), "floating ip create public -f value -c floating_ip_address")).stdout.trim();
+      expect([gw, f1, f2].sort()).toEqual(POOL);
+      const r = await os(s(), "floating ip create public");
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/ConflictException: 409, No more IP addresses available on network [0-9a-f-]{36}\./);
+      expect((await os(s(), `server add floating ip vm1 ${f1}`)).exitCode).toBe(0);
+      for (const v of s().neutron) await v.settle(null);
+      expect(s().addressOf("client", "vm1:floating")).toBe(f1);
+    },
+  );
 
   it("neutron's default security group drops what comes in: no ping, no SSH to the instance, while the router's gateway answers", async () => {
     expect((await s().ping("client", "vm1:floating", { count: 3 })).received).toBe(0);
@@ -208,7 +260,10 @@ describe(`[${BACKEND}] floating IPs and neutron's security groups: pool 138.4.7.
   });
 
   it("allowing ICMP and TCP 22 in the default group opens both; the client reaches the instance with TTL 63", async () => {
-    for (const line of ["security group rule create --protocol icmp default", "security group rule create --protocol tcp --dst-port 22 default"]) {
+    for (const line of [
+      "security group rule create --protocol icmp default",
+      "security group rule create --protocol tcp --dst-port 22 default",
+    ]) {
       const step = sc.steps.find((x) => x.kind === "openstack" && x.line === line)!;
       expect((await s().runStep(step as Exclude<Step, { kind: "check" }>)).asExpected).toBe(true);
     }
@@ -273,18 +328,22 @@ describe(`[${BACKEND}] VLAN provider network on eth3, segment 100`, () => {
   const sc = scenario(lab, "vlan-provider-network");
   const s = useLab(lab, { logAllow: sc.logAllow }); // the scenario's own: its redeploy restarts neutron-server
 
-  it("kolla's empty network_vlan_ranges makes neutron refuse physnet2; the override, deployed again, restarts neutron-server alone", { timeout: 600_000 }, async () => {
-    const again = kollaStep(sc.name, "deploy", 1);
-    const k = sc.steps.indexOf(again);
-    await applySteps(s(), sc.steps.slice(0, k));
-    const r = await kolla(s()).deploy(again.globals, again.ml2Override);
-    expect(r.exitCode, r.stdout).toBe(0);
-    expect(r.stdout).toContain("RUNNING HANDLER [neutron : Restart neutron-server container]");
-    expect(r.stdout).not.toContain("Restart neutron-openvswitch-agent container");
-    expect(r.stdout).not.toContain("TASK [neutron : Running Neutron bootstrap container]"); // its image is on the node already
-    await applySteps(s(), sc.steps.slice(k + 1));
-    expect((await os(s(), "network show vlan100 -f value -c provider:segmentation_id")).stdout.trim()).toBe("100");
-  });
+  it(
+    "kolla's empty network_vlan_ranges makes neutron refuse physnet2; the override, deployed again, restarts neutron-server alone",
+    { timeout: 600_000 },
+    async () => {
+      const again = kollaStep(sc.name, "deploy", 1);
+      const k = sc.steps.indexOf(again);
+      await applySteps(s(), sc.steps.slice(0, k));
+      const r = await kolla(s()).deploy(again.globals, again.ml2Override);
+      expect(r.exitCode, r.stdout).toBe(0);
+      expect(r.stdout).toContain("RUNNING HANDLER [neutron : Restart neutron-server container]");
+      expect(r.stdout).not.toContain("Restart neutron-openvswitch-agent container");
+      expect(r.stdout).not.toContain("TASK [neutron : Running Neutron bootstrap container]"); // its image is on the node already
+      await applySteps(s(), sc.steps.slice(k + 1));
+      expect((await os(s(), "network show vlan100 -f value -c provider:segmentation_id")).stdout.trim()).toBe("100");
+    },
+  );
 
   it("the instance and the client's VLAN 100 port reach each other directly, TTL 64", async () => {
     const a = await s().ping("client", "vm-vlan", { count: 3, source: "v100" });
@@ -297,7 +356,10 @@ describe(`[${BACKEND}] VLAN provider network on eth3, segment 100`, () => {
     expect((await s().ping("client", "vm-vlan", { count: 3, source: "v200" })).received).toBe(0);
     const mac = (await s().sh("vm-vlan", "cat /sys/class/net/eth0/address")).stdout.trim();
     const fdb = (await s().sh("pswitch", "ovs-appctl fdb/show sw0")).stdout;
-    const rows = fdb.split("\n").filter((l) => l.includes(mac)).map((l) => l.trim().split(/\s+/)[1]);
+    const rows = fdb
+      .split("\n")
+      .filter((l) => l.includes(mac))
+      .map((l) => l.trim().split(/\s+/)[1]);
     expect(rows).toEqual(["100"]);
   });
 });

@@ -66,7 +66,12 @@ beforeAll(async () => {
     hostKeys[n] = s.hostKey;
     sshd[n] = s.daemon;
   }
-  inventory = writeInventory(key.dir, lab, Object.fromEntries(Object.keys(ADDR).map((n) => [n, { address: ADDR[n]!, hostKey: hostKeys[n]! }])), key.key);
+  inventory = writeInventory(
+    key.dir,
+    lab,
+    Object.fromEntries(Object.keys(ADDR).map((n) => [n, { address: ADDR[n]!, hostKey: hostKeys[n]! }])),
+    key.key,
+  );
 }, 300_000);
 
 afterAll(async () => {
@@ -82,8 +87,11 @@ describe("[ssh] the same expectations against real hosts as in the emulated run"
     expect(real.backend).toBe("ssh");
     const verdicts = (r: typeof real) => r.scenarios[0]!.checks.map((c) => [c.description, c.ok] as const);
     expect(verdicts(real)).toEqual(verdicts(emulated));
-    expect(real.ok, JSON.stringify(real.scenarios[0]!.checks.filter((c) => !c.ok).map((c) => [c.description, c.measured, c.reasons]))).toBe(true);
-    const ttl = (r: typeof real) => r.scenarios[0]!.checks.filter((c) => c.measurement.kind === "ping" && c.ok).map((c) => c.measured.match(/TTL (\d+)/)?.[1]);
+    expect(real.ok, JSON.stringify(real.scenarios[0]!.checks.filter((c) => !c.ok).map((c) => [c.description, c.measured, c.reasons]))).toBe(
+      true,
+    );
+    const ttl = (r: typeof real) =>
+      r.scenarios[0]!.checks.filter((c) => c.measurement.kind === "ping" && c.ok).map((c) => c.measured.match(/TTL (\d+)/)?.[1]);
     expect(ttl(real)).toEqual(ttl(emulated));
   });
 });
@@ -107,7 +115,13 @@ describe("[ssh] host keys, timeouts, read-only", () => {
   it("[ssh] an unknown host key is refused: labwright never accepts one by itself", async () => {
     const known = join(key.dir, "known_hosts");
     const good = readFileSync(known, "utf8");
-    writeFileSync(known, good.split("\n").filter((l) => !l.startsWith(ADDR.b!)).join("\n"));
+    writeFileSync(
+      known,
+      good
+        .split("\n")
+        .filter((l) => !l.startsWith(ADDR.b!))
+        .join("\n"),
+    );
     try {
       const r = await labwright(["run", LAB, "--backend", "ssh", "--inventory", inventory]);
       expect(r.exitCode).toBe(3);

@@ -8,6 +8,11 @@ export const KOLLA_LAB = fileURLToPath(new URL("../../topology/labs/kolla-openst
 
 /** Runs the labwright CLI as a user would, returning its exit code and output. */
 export function labwright(args: string[], opts: { env?: Record<string, string>; input?: string } = {}) {
-  return execa(process.execPath, [CLI, ...args], { reject: false, cwd: ROOT, env: { NO_COLOR: "1", ...opts.env }, input: opts.input, timeout: 300_000 });
+  return execa(process.execPath, [CLI, ...args], {
+    reject: false,
+    cwd: ROOT,
+    env: { NO_COLOR: "1", ...opts.env },
+    input: opts.input,
+    timeout: 300_000,
+  });
 }
-

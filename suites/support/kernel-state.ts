@@ -86,23 +86,39 @@ export function kernelState(): KernelState {
   }
   return {
     bridge,
-    modules: modulesText === null ? ["none"] : modulesText.split("\n").filter(Boolean).map((l) => l.split(" ")[0]!).sort(),
-    cgroups: dirs("/sys/fs/cgroup").filter((c) => !TOOL_STATE.cgroup.test(c)).sort(),
+    modules:
+      modulesText === null
+        ? ["none"]
+        : modulesText
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => l.split(" ")[0]!)
+            .sort(),
+    cgroups: dirs("/sys/fs/cgroup")
+      .filter((c) => !TOOL_STATE.cgroup.test(c))
+      .sort(),
     heldNamespaces,
     namedNamespaces: named,
-    mounts: (read("/proc/self/mountinfo") ?? "").split("\n").filter(Boolean).map((l) => l.split(" ")[4]!).filter((m) => !TOOL_STATE.mounts.has(m)).sort(),
+    mounts: (read("/proc/self/mountinfo") ?? "")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => l.split(" ")[4]!)
+      .filter((m) => !TOOL_STATE.mounts.has(m))
+      .sort(),
   };
 }
 
 /** What differs between two states, one line each (empty when equal). */
 export function kernelDiff(a: KernelState, b: KernelState): string[] {
   const out: string[] = [];
-  for (const k of new Set([...Object.keys(a.bridge), ...Object.keys(b.bridge)])) if (a.bridge[k] !== b.bridge[k]) out.push(`net.bridge.${k}: ${a.bridge[k]} → ${b.bridge[k]}`);
+  for (const k of new Set([...Object.keys(a.bridge), ...Object.keys(b.bridge)]))
+    if (a.bridge[k] !== b.bridge[k]) out.push(`net.bridge.${k}: ${a.bridge[k]} → ${b.bridge[k]}`);
   const added = (x: string[], y: string[]) => y.filter((v) => !x.includes(v));
   for (const m of added(a.modules, b.modules)) out.push(`module loaded: ${m}`);
   for (const c of added(a.cgroups, b.cgroups)) out.push(`cgroup left: ${c}`);
   for (const n of added(a.namedNamespaces, b.namedNamespaces)) out.push(`named namespace left: /run/netns/${n}`);
-  for (const [ns, comms] of Object.entries(b.heldNamespaces)) if (!a.heldNamespaces[ns]) out.push(`network namespace ${ns} still held by: ${[...new Set(comms)].join(", ")}`);
+  for (const [ns, comms] of Object.entries(b.heldNamespaces))
+    if (!a.heldNamespaces[ns]) out.push(`network namespace ${ns} still held by: ${[...new Set(comms)].join(", ")}`);
   for (const m of added(a.mounts, b.mounts)) out.push(`mount left: ${m}`);
   for (const m of added(b.mounts, a.mounts)) out.push(`mount gone: ${m}`);
   return out;

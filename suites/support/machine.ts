@@ -21,10 +21,12 @@ export async function rootSnapshot(): Promise<Record<string, unknown>> {
   const sys = async (k: string) => (await execa("sysctl", ["-n", k])).stdout.trim();
   return {
     links: links.map((l) => ({ ifname: l.ifname, flags: l.flags, mtu: l.mtu, address: l.address, master: l.master })),
-    addresses: ((await j(["ip", "-j", "addr", "show"])) as { ifname: string; addr_info: { local: string; prefixlen: number }[] }[]).map((a) => ({
-      ifname: a.ifname,
-      addrs: a.addr_info.map((x) => `${x.local}/${x.prefixlen}`),
-    })),
+    addresses: ((await j(["ip", "-j", "addr", "show"])) as { ifname: string; addr_info: { local: string; prefixlen: number }[] }[]).map(
+      (a) => ({
+        ifname: a.ifname,
+        addrs: a.addr_info.map((x) => `${x.local}/${x.prefixlen}`),
+      }),
+    ),
     routes: await j(["ip", "-j", "route", "show", "table", "all"]),
     rules: await j(["ip", "-j", "rule", "show"]),
     nft: (await execa("nft", ["list", "ruleset"])).stdout,

@@ -30,13 +30,29 @@ export async function startSshd(lab: StartedLab, node: string, pub: string): Pro
     if (r.exitCode !== 0) throw new Error(`${node}: ${cmd}: ${r.stderr}`);
     return r.stdout;
   };
-  await sh("mkdir -p /run/sshd /root/.ssh && chmod 700 /root/.ssh && { test -f /etc/ssh/lw_host || ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/lw_host; }");
+  await sh(
+    "mkdir -p /run/sshd /root/.ssh && chmod 700 /root/.ssh && { test -f /etc/ssh/lw_host || ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/lw_host; }",
+  );
   await h.writeFile("/root/.ssh/authorized_keys", pub);
   await h.writeFile(
     "/etc/ssh/lw_sshd_config",
-    ["Port 22", "HostKey /etc/ssh/lw_host", "PermitRootLogin prohibit-password", "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no", "PidFile none", "StrictModes no", "AuthorizedKeysFile /root/.ssh/authorized_keys", "Subsystem sftp internal-sftp", ""].join("\n"),
+    [
+      "Port 22",
+      "HostKey /etc/ssh/lw_host",
+      "PermitRootLogin prohibit-password",
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "UsePAM no",
+      "PidFile none",
+      "StrictModes no",
+      "AuthorizedKeysFile /root/.ssh/authorized_keys",
+      "Subsystem sftp internal-sftp",
+      "",
+    ].join("\n"),
   );
-  const daemon = h.spawn("sshd", ["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/lw_sshd_config"], { log: join(lab.record.dir, `sshd-${node}.log`) });
+  const daemon = h.spawn("sshd", ["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/lw_sshd_config"], {
+    log: join(lab.record.dir, `sshd-${node}.log`),
+  });
   lab.record.update((s) => s.processes.push({ ...daemon.ref, name: "sshd", node }));
   await waitFor(h, daemon, listening("tcp", 22));
   const [type, blob] = (await sh("cat /etc/ssh/lw_host.pub")).trim().split(/\s+/);
@@ -67,15 +83,33 @@ export function killTree(pid: number): void {
 }
 
 /** An inventory for `hosts` (node → address), connecting from inside each node's namespace through the probe helper. */
-export function writeInventory(dir: string, lab: StartedLab, hosts: Record<string, { address: string; hostKey: string }>, key: string, extra: Record<string, unknown> = {}): string {
+export function writeInventory(
+  dir: string,
+  lab: StartedLab,
+  hosts: Record<string, { address: string; hostKey: string }>,
+  key: string,
+  extra: Record<string, unknown> = {},
+): string {
   const known = join(dir, "known_hosts");
-  writeFileSync(known, Object.values(hosts).map((h) => `${h.address} ${h.hostKey}\n`).join(""));
+  writeFileSync(
+    known,
+    Object.values(hosts)
+      .map((h) => `${h.address} ${h.hostKey}\n`)
+      .join(""),
+  );
   const inv = {
     known_hosts: known,
     hosts: Object.fromEntries(
       Object.entries(hosts).map(([n, h]) => [
         n,
-        { address: h.address, user: "root", key, command_timeout: 30, proxy_command: ["ip", "netns", "exec", lab.host(n).netns!, process.execPath, HELPER, "pipe", "%h", "%p"], ...extra },
+        {
+          address: h.address,
+          user: "root",
+          key,
+          command_timeout: 30,
+          proxy_command: ["ip", "netns", "exec", lab.host(n).netns!, process.execPath, HELPER, "pipe", "%h", "%p"],
+          ...extra,
+        },
       ]),
     ),
   };

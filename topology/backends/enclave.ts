@@ -21,7 +21,7 @@ const WRAPPER = [
   'hostname "$1"',
   "shift",
   'for d in "$@"; do',
-  '  case $d in /tmp) m=1777 ;; *) m=0755 ;; esac',
+  "  case $d in /tmp) m=1777 ;; *) m=0755 ;; esac",
   '  mkdir -p "$d"',
   '  mount -t tmpfs -o "mode=$m" labwright-enclave "$d"',
   "done",
@@ -42,7 +42,23 @@ export async function startEnclave(view: LocalHost, spec: EnclaveSpec, started: 
 
 /** The keeper's argv (to run in the node's network namespace). */
 export function keeperArgv(spec: EnclaveSpec): string[] {
-  return ["unshare", "--mount", "--pid", "--uts", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "sh", "-c", WRAPPER, ENCLAVE_MARK, spec.hostname, ...spec.tmpfs];
+  return [
+    "unshare",
+    "--mount",
+    "--pid",
+    "--uts",
+    "--fork",
+    "--kill-child",
+    "--mount-proc",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    WRAPPER,
+    ENCLAVE_MARK,
+    spec.hostname,
+    ...spec.tmpfs,
+  ];
 }
 
 function childrenOf(pid: number): number[] {

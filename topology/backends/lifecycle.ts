@@ -13,7 +13,8 @@ export async function stopRun(id: string, state: Readonly<RunState> | null): Pro
   const report = await teardownRun(id, state, { keepRunDir: true });
   const trusted = state?.id === id;
   // A run that finished starting recorded every container; any other is looked for by its label.
-  const recorded = trusted && state.phase !== "starting" ? Object.values(state.nodes).flatMap((n) => (n.container ? [n.container.id] : [])) : undefined;
+  const recorded =
+    trusted && state.phase !== "starting" ? Object.values(state.nodes).flatMap((n) => (n.container ? [n.container.id] : [])) : undefined;
   const containers = !trusted || state.backend === "containers" ? await removeRunContainers(id, recorded) : 0;
   removeRunDir(id);
   return { ...report, containers };

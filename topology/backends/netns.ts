@@ -51,7 +51,11 @@ export async function createNamespaces(rec: RunRecord, names: readonly string[])
   const taken = names.filter(namespaceExists);
   if (taken.length) throw new Error(`namespace(s) ${taken.join(", ")} already exist and are not this run's: refusing to touch them`);
   rec.update((s) => s.namespaces.push(...names));
-  await must(["ip", "-batch", "-"], { input: names.map((n) => batchLine("netns", "add", n)).join(""), timeoutS: 60, context: "creating namespaces" });
+  await must(["ip", "-batch", "-"], {
+    input: names.map((n) => batchLine("netns", "add", n)).join(""),
+    timeoutS: 60,
+    context: "creating namespaces",
+  });
 }
 
 /** The default backend: every node is a plain network namespace. */
@@ -75,7 +79,9 @@ export class NetnsBackend implements Backend {
     const names = lab.nodes.map((n) => namespaceName(rec.id, n.name));
     rec.update((s) => lab.nodes.forEach((n, k) => (s.nodes[n.name] = { ...s.nodes[n.name], namespace: names[k]! })));
     await createNamespaces(rec, [fabric, ...names]);
-    const hosts = new Map<string, Host>(lab.nodes.map((n, k) => [n.name, new NetnsHost(n.name, names[k]!, nodeDir(rec.dir, n.name), rec.snapshot.nodes[n.name]?.env)]));
+    const hosts = new Map<string, Host>(
+      lab.nodes.map((n, k) => [n.name, new NetnsHost(n.name, names[k]!, nodeDir(rec.dir, n.name), rec.snapshot.nodes[n.name]?.env)]),
+    );
     return { fabric: new NetnsHost("fabric", fabric, rec.dir), hosts };
   }
 
@@ -135,6 +141,10 @@ function runDirOf(state: Readonly<RunState>): string {
 
 /** The host-check expectation kinds a lab uses (file, unit, apparmor, package, sysctl). */
 export function hostChecksIn(lab: Lab): string[] {
-  const kinds = new Set(lab.scenarios.flatMap((s) => [...s.expect, ...s.steps.flatMap((st) => (st.kind === "check" ? st.checks : []))]).map((e) => e.kind as string));
+  const kinds = new Set(
+    lab.scenarios
+      .flatMap((s) => [...s.expect, ...s.steps.flatMap((st) => (st.kind === "check" ? st.checks : []))])
+      .map((e) => e.kind as string),
+  );
   return HOST_CHECKS.filter((k) => kinds.has(k));
 }

@@ -8,9 +8,40 @@ import type { HttpResult, ResolveResult, TcpResult } from "../probes/sockets.ts"
 import type { TraceResult } from "../probes/traceroute.ts";
 import { linkNotes, pathNotes } from "./diagnose.ts";
 import type { AppArmorState, FileState, PackageState, SysctlState, UnitState } from "../probes/host-state.ts";
-import { type CommandMeasure, describe, judgeAppArmor, judgeCommand, judgeFile, judgePackage, judgeSysctl, judgeUnit, judgeHttp, judgeLink, judgeNoReach, judgeReach, judgeResolve, judgeTcp, judgeTrace, type ReachMeasure, type Verdict } from "./judge.ts";
+import {
+  type CommandMeasure,
+  describe,
+  judgeAppArmor,
+  judgeCommand,
+  judgeFile,
+  judgePackage,
+  judgeSysctl,
+  judgeUnit,
+  judgeHttp,
+  judgeLink,
+  judgeNoReach,
+  judgeReach,
+  judgeResolve,
+  judgeTcp,
+  judgeTrace,
+  type ReachMeasure,
+  type Verdict,
+} from "./judge.ts";
 
-export type Measurement = CommandMeasure | ReachMeasure | PingResult | LinkState | TraceResult | TcpResult | HttpResult | ResolveResult | FileState | UnitState | AppArmorState | PackageState | SysctlState;
+export type Measurement =
+  | CommandMeasure
+  | ReachMeasure
+  | PingResult
+  | LinkState
+  | TraceResult
+  | TcpResult
+  | HttpResult
+  | ResolveResult
+  | FileState
+  | UnitState
+  | AppArmorState
+  | PackageState
+  | SysctlState;
 
 export interface CheckResult {
   expectation: Located<Expectation> | Expectation;
@@ -63,11 +94,24 @@ async function probeAndJudge(lab: ProbeTarget, e: Expectation): Promise<[Measure
           // A name: the capture runs on the node that owns the address it resolves to, so a name that
           // does not resolve now (a DNS answer lost, no resolver yet) or resolves outside the lab fails the check.
           resolved = await lab.resolve(e.from, dest);
-          if (!resolved.addresses[0]) return [resolved, { ok: false, reasons: [`${e.from} could not resolve ${dest} (${resolved.error ?? "no address"}), so there is no node to see the source on`] }];
+          if (!resolved.addresses[0])
+            return [
+              resolved,
+              {
+                ok: false,
+                reasons: [
+                  `${e.from} could not resolve ${dest} (${resolved.error ?? "no address"}), so there is no node to see the source on`,
+                ],
+              },
+            ];
           dest = resolved.addresses[0];
         }
         const owner = lab.lab.nodes.some((n) => n.name === e.to) ? e.to : lab.ownerOf(dest);
-        if (!owner && resolved) return [resolved, { ok: false, reasons: [`${e.to} resolves to ${dest}, which no lab node holds: the source can only be seen on a lab node`] }];
+        if (!owner && resolved)
+          return [
+            resolved,
+            { ok: false, reasons: [`${e.to} resolves to ${dest}, which no lab node holds: the source can only be seen on a lab node`] },
+          ];
         if (!owner) throw new Error(`reach.source needs a destination that is a lab node or one of its addresses (got ${e.to})`);
         const cap = await lab.capture(owner, "icmp and icmp[icmptype] == icmp-echo");
         const p = await lab.ping(e.from, e.to, { count: e.count, source: e.dev });
@@ -143,7 +187,12 @@ export function summarize(m: Measurement): string {
       const ttls = [...new Set(m.replies.map((r) => r.ttl))].join("/");
       const base = `${m.received}/${m.transmitted} replies, loss ${m.lossPct}%`;
       const r = m.rtt;
-      const dist = r && m.received >= 10 ? `RTT min ${ms(r.min)} p50 ${ms(r.p50)} p95 ${ms(r.p95)} max ${ms(r.max)}` : r ? `RTT avg ${ms(r.avg)} p95 ${ms(r.p95)}` : "";
+      const dist =
+        r && m.received >= 10
+          ? `RTT min ${ms(r.min)} p50 ${ms(r.p50)} p95 ${ms(r.p95)} max ${ms(r.max)}`
+          : r
+            ? `RTT avg ${ms(r.avg)} p95 ${ms(r.p95)}`
+            : "";
       const extra = m.received ? `, TTL ${ttls}, ${dist}` : m.errors.length ? ` (${m.errors[0]})` : "";
       const src = "sources" in m && m.sources ? `, source seen ${[...new Set(m.sources)].join("/") || "none"}` : "";
       return base + extra + src;
@@ -163,7 +212,9 @@ export function summarize(m: Measurement): string {
     case "command":
       return `exit ${m.exitCode ?? "killed"}: ${m.output.split("\n").slice(0, 3).join(" | ").slice(0, 200) || "(no output)"}`;
     case "file":
-      return m.exists ? `${m.content!.length} bytes: ${m.content!.trim().split("\n").slice(0, 3).join(" | ").slice(0, 160)}` : "no such file";
+      return m.exists
+        ? `${m.content!.length} bytes: ${m.content!.trim().split("\n").slice(0, 3).join(" | ").slice(0, 160)}`
+        : "no such file";
     case "unit":
       return `${m.state ?? "no systemd running"}; ExecStart ${m.execStart.join(" then ") || "(none)"}; from ${m.files.join(", ") || "no unit file"}`;
     case "apparmor":

@@ -14,7 +14,9 @@ export function linkNotes(node: string, links: readonly LinkState[]): string[] {
           `${l.dev} is a port of bridge ${l.master}, so every frame it receives goes to ${l.master}, not to its own IP stack`,
       );
     } else if (l.admin === "down" && l.addresses.length) {
-      notes.push(`${node} ${l.dev}: administratively DOWN with address ${l.addresses.join(", ")}: the address cannot be used until the link is set up`);
+      notes.push(
+        `${node} ${l.dev}: administratively DOWN with address ${l.addresses.join(", ")}: the address cannot be used until the link is set up`,
+      );
     } else if (l.admin === "up" && !l.carrier && l.addresses.length) {
       notes.push(`${node} ${l.dev}: up but without carrier (address ${l.addresses.join(", ")}): nothing is plugged in on the other side`);
     }
@@ -44,14 +46,19 @@ async function forwardingNotes(lab: ProbeTarget, from: string, to: string): Prom
   } catch {
     return [];
   }
-  const onLink = src.interfaces.some((i) => i.address && lab.lab.lans.find((l) => l.name === i.lan)?.cidr && sameNet(i.address, dest, i.prefix));
+  const onLink = src.interfaces.some(
+    (i) => i.address && lab.lab.lans.find((l) => l.name === i.lan)?.cidr && sameNet(i.address, dest, i.prefix),
+  );
   if (onLink) return [];
-  const route = src.routes.find((r) => r.to !== "default" && r.via && inNet(dest, r.to)) ?? src.routes.find((r) => r.to === "default" && r.via);
+  const route =
+    src.routes.find((r) => r.to !== "default" && r.via && inNet(dest, r.to)) ?? src.routes.find((r) => r.to === "default" && r.via);
   const gw = route?.via ? lab.ownerOf(route.via) : undefined;
   if (!gw || gw === to) return [];
   const r = await lab.sh(gw, "sysctl -n net.ipv4.ip_forward", { timeoutS: 10 });
   if (r.stdout.trim() !== "0") return [];
-  return [`${gw} is the gateway ${from} uses towards ${dest} (route ${route!.to} via ${route!.via}), and it does not forward: net.ipv4.ip_forward is 0 there. Add \`sysctls: { net.ipv4.ip_forward: 1 }\` to ${gw}`];
+  return [
+    `${gw} is the gateway ${from} uses towards ${dest} (route ${route!.to} via ${route!.via}), and it does not forward: net.ipv4.ip_forward is 0 there. Add \`sysctls: { net.ipv4.ip_forward: 1 }\` to ${gw}`,
+  ];
 }
 
 /** Is `b` in the network of address `a` with this prefix? */

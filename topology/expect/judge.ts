@@ -50,10 +50,12 @@ export function judgeLink(e: Omit<ExpectationOf<"link">, "kind" | "node" | "dev"
   const r: string[] = [];
   if (e.admin !== undefined && m.admin !== e.admin) r.push(`admin state ${m.admin}, expected ${e.admin}`);
   if (e.oper !== undefined && m.oper !== e.oper) r.push(`operational state ${m.oper}, expected ${e.oper}`);
-  if (e.carrier !== undefined && m.carrier !== e.carrier) r.push(`carrier ${m.carrier ? "present" : "absent"}, expected ${e.carrier ? "present" : "absent"}`);
+  if (e.carrier !== undefined && m.carrier !== e.carrier)
+    r.push(`carrier ${m.carrier ? "present" : "absent"}, expected ${e.carrier ? "present" : "absent"}`);
   if (e.master !== undefined && (m.master ?? null) !== e.master) r.push(`master ${m.master ?? "none"}, expected ${e.master ?? "none"}`);
   if (e.address === null && m.addresses.length) r.push(`has address ${m.addresses.join(", ")}, expected none`);
-  if (typeof e.address === "string" && !m.addresses.includes(e.address)) r.push(`addresses ${m.addresses.join(", ") || "none"}, expected ${e.address}`);
+  if (typeof e.address === "string" && !m.addresses.includes(e.address))
+    r.push(`addresses ${m.addresses.join(", ") || "none"}, expected ${e.address}`);
   return verdict(r);
 }
 
@@ -66,7 +68,11 @@ export function judgeTrace(e: Pick<ExpectationOf<"trace">, "hops">, m: TraceResu
 
 export function judgeTcp(e: Pick<ExpectationOf<"tcp">, "open" | "port">, m: TcpResult): Verdict {
   if (m.open === e.open) return verdict([]);
-  return verdict([e.open ? `port ${e.port} not reachable (${m.error ?? "closed"})` : `port ${e.port} accepted a connection, expected it closed or unreachable`]);
+  return verdict([
+    e.open
+      ? `port ${e.port} not reachable (${m.error ?? "closed"})`
+      : `port ${e.port} accepted a connection, expected it closed or unreachable`,
+  ]);
 }
 
 export function judgeHttp(e: Pick<ExpectationOf<"http">, "status" | "contains">, m: HttpResult): Verdict {
@@ -107,7 +113,13 @@ export function describe(e: Expectation): string {
     case "no_reach":
       return `${e.from}${e.dev ? ` (${e.dev})` : ""} → ${e.to} unreachable`;
     case "link": {
-      const parts = [e.admin && `admin ${e.admin}`, e.oper && `oper ${e.oper}`, e.carrier !== undefined && (e.carrier ? "carrier" : "no carrier"), e.master !== undefined && `master ${e.master ?? "none"}`, e.address !== undefined && `address ${e.address ?? "none"}`].filter(Boolean);
+      const parts = [
+        e.admin && `admin ${e.admin}`,
+        e.oper && `oper ${e.oper}`,
+        e.carrier !== undefined && (e.carrier ? "carrier" : "no carrier"),
+        e.master !== undefined && `master ${e.master ?? "none"}`,
+        e.address !== undefined && `address ${e.address ?? "none"}`,
+      ].filter(Boolean);
       return `${e.node} ${e.dev}: ${parts.join(", ")}`;
     }
     case "trace":
@@ -151,7 +163,10 @@ export function judgeUnit(e: ExpectationOf<"unit">, m: UnitState): Verdict {
     else if (m.state !== e.state) r.push(`${e.name} is ${m.state}, expected ${e.state}`);
   }
   if (e.exec_start !== undefined) {
-    if (m.execStart.length !== 1 || m.execStart[0] !== e.exec_start) r.push(`effective ExecStart is ${m.execStart.length ? m.execStart.map((x) => `"${x}"`).join(" then ") : "empty"}, expected "${e.exec_start}"`);
+    if (m.execStart.length !== 1 || m.execStart[0] !== e.exec_start)
+      r.push(
+        `effective ExecStart is ${m.execStart.length ? m.execStart.map((x) => `"${x}"`).join(" then ") : "empty"}, expected "${e.exec_start}"`,
+      );
   }
   return verdict(r);
 }
@@ -162,8 +177,10 @@ export function judgeAppArmor(e: ExpectationOf<"apparmor">, m: AppArmorState): V
 }
 
 export function judgePackage(e: ExpectationOf<"package">, m: PackageState): Verdict {
-  if (m.installed !== e.installed) return verdict([m.installed ? `${e.name} is installed (${m.version})` : `${e.name} is not installed${m.error ? `: ${m.error}` : ""}`]);
-  if (e.installed && e.version !== undefined && m.version !== e.version) return verdict([`${e.name} is at ${m.version}, expected ${e.version}`]);
+  if (m.installed !== e.installed)
+    return verdict([m.installed ? `${e.name} is installed (${m.version})` : `${e.name} is not installed${m.error ? `: ${m.error}` : ""}`]);
+  if (e.installed && e.version !== undefined && m.version !== e.version)
+    return verdict([`${e.name} is at ${m.version}, expected ${e.version}`]);
   return verdict([]);
 }
 

@@ -62,7 +62,8 @@ declare module "vitest" {
 function result(v: Verdict, measured: string, what: string, isNot: boolean) {
   return {
     pass: v.ok,
-    message: () => (isNot ? `expected not: ${what} — but it holds (${measured})` : `expected ${what}: ${v.reasons.join("; ")} (measured: ${measured})`),
+    message: () =>
+      isNot ? `expected not: ${what} — but it holds (${measured})` : `expected ${what}: ${v.reasons.join("; ")} (measured: ${measured})`,
   };
 }
 
@@ -81,31 +82,74 @@ expect.extend({
   },
   toConnect(received: TcpResult, opts: { open?: boolean } = {}) {
     const open = opts.open ?? true;
-    return result(judgeTcp({ open, port: received.port }, received), summarize(received), `${received.target}:${received.port} ${open ? "open" : "closed"}`, this.isNot);
+    return result(
+      judgeTcp({ open, port: received.port }, received),
+      summarize(received),
+      `${received.target}:${received.port} ${open ? "open" : "closed"}`,
+      this.isNot,
+    );
   },
   toServe(received: HttpResult, opts: { status?: number; contains?: string } = {}) {
-    return result(judgeHttp({ status: opts.status ?? 200, contains: opts.contains }, received), summarize(received), `${received.url} → ${opts.status ?? 200}`, this.isNot);
+    return result(
+      judgeHttp({ status: opts.status ?? 200, contains: opts.contains }, received),
+      summarize(received),
+      `${received.url} → ${opts.status ?? 200}`,
+      this.isNot,
+    );
   },
   toResolveTo(received: ResolveResult, addresses?: string[]) {
-    return result(judgeResolve({ addresses }, received), summarize(received), `${received.name} resolved${addresses ? ` to ${addresses.join(", ")}` : ""}`, this.isNot);
+    return result(
+      judgeResolve({ addresses }, received),
+      summarize(received),
+      `${received.name} resolved${addresses ? ` to ${addresses.join(", ")}` : ""}`,
+      this.isNot,
+    );
   },
   toExitWith(received: CommandResult, code: number, opts: { output?: string; equals?: string } = {}) {
     const m = { kind: "command" as const, exitCode: received.exitCode, output: (received.stdout + received.stderr).trim() };
     return result(judgeCommand({ exit: code, ...opts }, m), summarize(m), `exit ${code}`, this.isNot);
   },
   toHaveFile(received: FileState, opts: { exists?: boolean; contains?: string; equals?: string } = {}) {
-    return result(judgeFile({ kind: "file", on: "", path: received.path, exists: opts.exists ?? true, contains: opts.contains, equals: opts.equals }, received), summarize(received), received.path, this.isNot);
+    return result(
+      judgeFile(
+        { kind: "file", on: "", path: received.path, exists: opts.exists ?? true, contains: opts.contains, equals: opts.equals },
+        received,
+      ),
+      summarize(received),
+      received.path,
+      this.isNot,
+    );
   },
   toHaveUnit(received: UnitState, opts: { state?: "active" | "inactive" | "failed" | "activating"; exec_start?: string }) {
-    return result(judgeUnit({ kind: "unit", on: "", name: received.name, ...opts }, received), summarize(received), received.name, this.isNot);
+    return result(
+      judgeUnit({ kind: "unit", on: "", name: received.name, ...opts }, received),
+      summarize(received),
+      received.name,
+      this.isNot,
+    );
   },
   toHaveAppArmorProfileLoaded(received: AppArmorState) {
-    return result(judgeAppArmor({ kind: "apparmor", on: "", profile: received.profile, loaded: true }, received), summarize(received), `${received.profile} loaded`, this.isNot);
+    return result(
+      judgeAppArmor({ kind: "apparmor", on: "", profile: received.profile, loaded: true }, received),
+      summarize(received),
+      `${received.profile} loaded`,
+      this.isNot,
+    );
   },
   toHavePackage(received: PackageState, opts: { installed?: boolean; version?: string } = {}) {
-    return result(judgePackage({ kind: "package", on: "", name: received.name, installed: opts.installed ?? true, version: opts.version }, received), summarize(received), received.name, this.isNot);
+    return result(
+      judgePackage({ kind: "package", on: "", name: received.name, installed: opts.installed ?? true, version: opts.version }, received),
+      summarize(received),
+      received.name,
+      this.isNot,
+    );
   },
   toHaveSysctl(received: SysctlState, value: string) {
-    return result(judgeSysctl({ kind: "sysctl", on: "", key: received.key, value }, received), summarize(received), `${received.key} = ${value}`, this.isNot);
+    return result(
+      judgeSysctl({ kind: "sysctl", on: "", key: received.key, value }, received),
+      summarize(received),
+      `${received.key} = ${value}`,
+      this.isNot,
+    );
   },
 });

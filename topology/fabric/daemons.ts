@@ -58,9 +58,20 @@ export function registry(svc: Extract<ServiceDoc, { type: "registry" }>, dir: st
   const root = join(dir, `registry-${svc.port}`);
   const files: Record<string, string> = { [join(root, "v2", "index.html")]: "{}\n" };
   for (const img of ALL_IMAGES) {
-    files[join(root, manifestPath(svc.namespace, img, svc.tag))] = JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.docker.distribution.manifest.v2+json", name: `${svc.namespace}/${img}`, tag: svc.tag }) + "\n";
+    files[join(root, manifestPath(svc.namespace, img, svc.tag))] =
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+        name: `${svc.namespace}/${img}`,
+        tag: svc.tag,
+      }) + "\n";
   }
-  return { name: `registry:${svc.port}`, argv: ["busybox", "httpd", "-f", "-p", String(svc.port), "-h", root], ready: listening("tcp", svc.port), files };
+  return {
+    name: `registry:${svc.port}`,
+    argv: ["busybox", "httpd", "-f", "-p", String(svc.port), "-h", root],
+    ready: listening("tcp", svc.port),
+    files,
+  };
 }
 
 /**
@@ -75,7 +86,16 @@ export function imageServer(svc: Extract<ServiceDoc, { type: "images" }>, dir: s
   const tree = simplestreams(serving.image);
   return {
     name: `images:${svc.port}`,
-    argv: ["sh", "-c", 'cd "$1" && exec openssl s_server -WWW -quiet -accept "$2" -cert "$3" -key "$4"', "images", root, String(svc.port), cert.cert, cert.key],
+    argv: [
+      "sh",
+      "-c",
+      'cd "$1" && exec openssl s_server -WWW -quiet -accept "$2" -cert "$3" -key "$4"',
+      "images",
+      root,
+      String(svc.port),
+      cert.cert,
+      cert.key,
+    ],
     ready: listening("tcp", svc.port),
     files: Object.fromEntries(Object.entries(tree.files).map(([p, text]) => [join(root, p), text])),
     copies: { [join(root, tree.imagePath)]: serving.image.file },
@@ -99,7 +119,10 @@ export function serviceDaemons(node: NodeSpec, dir: string, images?: ImageServin
   const specs: DaemonSpec[] = [];
   const dns = dnsmasq(node);
   if (dns) specs.push(dns);
-  for (const svc of node.services) specs.push(svc.type === "registry" ? registry(svc, dir) : svc.type === "images" ? imageServer(svc, dir, images) : httpd(node, svc, dir));
+  for (const svc of node.services)
+    specs.push(
+      svc.type === "registry" ? registry(svc, dir) : svc.type === "images" ? imageServer(svc, dir, images) : httpd(node, svc, dir),
+    );
   return specs;
 }
 

@@ -22,7 +22,23 @@ const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
 export async function createCa(runDir: string): Promise<Pki> {
   const pki = pkiOf(runDir);
   mkdirSync(pki.dir, { recursive: true, mode: 0o700 });
-  await must(["openssl", "req", "-x509", ...EC, "-keyout", join(pki.dir, "ca.key"), "-out", pki.caFile, "-days", "7", "-subj", "/CN=labwright lab CA"], { timeoutS: 30, context: "the lab's CA" });
+  await must(
+    [
+      "openssl",
+      "req",
+      "-x509",
+      ...EC,
+      "-keyout",
+      join(pki.dir, "ca.key"),
+      "-out",
+      pki.caFile,
+      "-days",
+      "7",
+      "-subj",
+      "/CN=labwright lab CA",
+    ],
+    { timeoutS: 30, context: "the lab's CA" },
+  );
   return pki;
 }
 
@@ -31,7 +47,30 @@ export async function serverCert(pki: Pki, host: string): Promise<{ cert: string
   const base = join(pki.dir, host);
   const ext = `${base}.ext`;
   writeFileSync(ext, `subjectAltName=DNS:${host}\n`);
-  await must(["openssl", "req", ...EC, "-keyout", `${base}.key`, "-out", `${base}.csr`, "-subj", `/CN=${host}`], { timeoutS: 30, context: `certificate request for ${host}` });
-  await must(["openssl", "x509", "-req", "-in", `${base}.csr`, "-CA", pki.caFile, "-CAkey", join(pki.dir, "ca.key"), "-CAcreateserial", "-out", `${base}.crt`, "-days", "7", "-extfile", ext], { timeoutS: 30, context: `certificate for ${host}` });
+  await must(["openssl", "req", ...EC, "-keyout", `${base}.key`, "-out", `${base}.csr`, "-subj", `/CN=${host}`], {
+    timeoutS: 30,
+    context: `certificate request for ${host}`,
+  });
+  await must(
+    [
+      "openssl",
+      "x509",
+      "-req",
+      "-in",
+      `${base}.csr`,
+      "-CA",
+      pki.caFile,
+      "-CAkey",
+      join(pki.dir, "ca.key"),
+      "-CAcreateserial",
+      "-out",
+      `${base}.crt`,
+      "-days",
+      "7",
+      "-extfile",
+      ext,
+    ],
+    { timeoutS: 30, context: `certificate for ${host}` },
+  );
   return { cert: `${base}.crt`, key: `${base}.key` };
 }

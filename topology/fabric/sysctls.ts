@@ -26,7 +26,9 @@ export async function applySysctls(exec: Exec, sysctls: Readonly<Record<string, 
   const w = await exec(["sysctl", "-q", "-w", "--", ...entries.map(([k, v]) => `${k}=${v}`)], { timeoutS: 30 });
   const missing = [...w.stderr.matchAll(/cannot stat \/proc\/sys\/(\S+):/g)].map((m) => m[1]!.replaceAll("/", "."));
   if (missing.length) {
-    throw new Error(`${context}: sysctl ${missing.join(", ")} does not exist inside the node's network namespace: either the kernel does not know it or it is host-wide (only per-namespace keys can be set on a node; labwright never changes the machine's own settings)`);
+    throw new Error(
+      `${context}: sysctl ${missing.join(", ")} does not exist inside the node's network namespace: either the kernel does not know it or it is host-wide (only per-namespace keys can be set on a node; labwright never changes the machine's own settings)`,
+    );
   }
   // sysctl exits 0 on some write errors (EINVAL): anything on stderr is a failure.
   if (w.exitCode !== 0 || w.stderr.trim()) throw new CommandError({ ...w, exitCode: w.exitCode || 1 }, context);

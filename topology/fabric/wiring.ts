@@ -20,7 +20,27 @@ export function vethBatch(lab: Lab, nsOf: (node: string) => string, fabricNs: st
     n.interfaces.forEach((i, ii) => {
       const mtu = i.mtu ? ["mtu", i.mtu] : [];
       const mac = i.mac ? ["address", i.mac] : [];
-      lines.push(batchLine("link", "add", fabricPort(ni, ii), "netns", fabricNs, "index", index++, ...mtu, "type", "veth", "peer", "name", i.name, "netns", nsOf(n.name), ...mac, ...mtu));
+      lines.push(
+        batchLine(
+          "link",
+          "add",
+          fabricPort(ni, ii),
+          "netns",
+          fabricNs,
+          "index",
+          index++,
+          ...mtu,
+          "type",
+          "veth",
+          "peer",
+          "name",
+          i.name,
+          "netns",
+          nsOf(n.name),
+          ...mac,
+          ...mtu,
+        ),
+      );
     }),
   );
   return lines.join("");
@@ -33,7 +53,10 @@ export function fabricBatch(lab: Lab): string {
   const lines: string[] = [batchLine("link", "set", "lo", "up")];
   const lanIndex = new Map(lab.lans.map((l, k) => [l.name, k]));
   lab.lans.forEach((_, k) => {
-    lines.push(batchLine("link", "add", lanBridge(k), "type", "bridge", "stp_state", 0, "forward_delay", 0), batchLine("link", "set", lanBridge(k), "up"));
+    lines.push(
+      batchLine("link", "add", lanBridge(k), "type", "bridge", "stp_state", 0, "forward_delay", 0),
+      batchLine("link", "set", lanBridge(k), "up"),
+    );
   });
   lab.nodes.forEach((n, ni) =>
     n.interfaces.forEach((i, ii) => {

@@ -117,6 +117,10 @@ export function labFromFacts(name: string, facts: readonly HostFacts[]): { doc: 
 
 export function labYaml(name: string, facts: readonly HostFacts[], source: string): { text: string; notes: string[] } {
   const { doc, notes } = labFromFacts(name, facts);
-  const head = [`# Imported by labwright from ${source} on ${new Date().toISOString()}.`, "# LANs are inferred from shared subnets; DNS, NAT and services are not imported: add them.", ...notes.map((n) => `# note: ${n}`)];
+  const head = [
+    `# Imported by labwright from ${source} on ${new Date().toISOString()}.`,
+    "# LANs are inferred from shared subnets; DNS, NAT and services are not imported: add them.",
+    ...notes.map((n) => `# note: ${n}`),
+  ];
   return { text: `${head.join("\n")}\n${stringify(doc)}`, notes };
 }

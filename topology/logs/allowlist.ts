@@ -35,13 +35,23 @@ export const ALLOW_DIR = fileURLToPath(new URL("./allow/", import.meta.url));
 
 function load(dir: string): Map<string, AllowEntry[]> {
   const out = new Map<string, AllowEntry[]>();
-  for (const f of readdirSync(dir).filter((x) => x.endsWith(".yaml")).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((x) => x.endsWith(".yaml"))
+    .sort()) {
     const daemon = basename(f, ".yaml");
     const parsed = z.array(Entry).safeParse(parse(readFileSync(join(dir, f), "utf8")));
-    if (!parsed.success) throw new Error(`labwright's built-in log allowlist ${join(dir, f)} is malformed: ${z.prettifyError(parsed.error)}`);
+    if (!parsed.success)
+      throw new Error(`labwright's built-in log allowlist ${join(dir, f)} is malformed: ${z.prettifyError(parsed.error)}`);
     out.set(
       daemon,
-      parsed.data.map((e, i) => ({ daemon, match: new RegExp(e.match), why: e.why, seenWith: e.seen_with, sample: e.sample, where: `allow/${f}[${i}]` })),
+      parsed.data.map((e, i) => ({
+        daemon,
+        match: new RegExp(e.match),
+        why: e.why,
+        seenWith: e.seen_with,
+        sample: e.sample,
+        where: `allow/${f}[${i}]`,
+      })),
     );
   }
   return out;

@@ -12,19 +12,52 @@ export function records(format: LogFormat, text: string): LogRecord[] {
 
 const READERS: Record<LogFormat, (lines: string[]) => LogRecord[]> = {
   /** OVS and OVN (vlog): `<time>|<seq>|<module>|<LEVEL>|<message>`, one line a record. */
-  vlog: (lines) => oneLine(lines, (l) => level(/^[^|]*\|\d+\|[^|]+\|(WARN|ERR|EMER)\|/.exec(l)?.[1], { WARN: "warning", ERR: "error", EMER: "error" })),
+  vlog: (lines) =>
+    oneLine(lines, (l) => level(/^[^|]*\|\d+\|[^|]+\|(WARN|ERR|EMER)\|/.exec(l)?.[1], { WARN: "warning", ERR: "error", EMER: "error" })),
   /** incusd (Go, logfmt on a non-terminal): `time=... level=warning msg=...`; a Go panic is an error. */
-  logfmt: (lines) => oneLine(lines, (l) => (l.startsWith("panic: ") || l.startsWith("fatal error: ") ? "error" : level(/(?:^|\s)level=(\w+)/.exec(l)?.[1], { warn: "warning", warning: "warning", error: "error", fatal: "error", crit: "error", panic: "error" }))),
+  logfmt: (lines) =>
+    oneLine(lines, (l) =>
+      l.startsWith("panic: ") || l.startsWith("fatal error: ")
+        ? "error"
+        : level(/(?:^|\s)level=(\w+)/.exec(l)?.[1], {
+            warn: "warning",
+            warning: "warning",
+            error: "error",
+            fatal: "error",
+            crit: "error",
+            panic: "error",
+          }),
+    ),
   /** MariaDB: `<date> <time> <thread> [Warning|ERROR] ...`. */
-  mariadb: (lines) => oneLine(lines, (l) => level(/^\d{4}-\d\d-\d\d\s+\d{1,2}:\d\d:\d\d \d+ \[(Warning|ERROR)\]/.exec(l)?.[1], { Warning: "warning", ERROR: "error" })),
+  mariadb: (lines) =>
+    oneLine(lines, (l) =>
+      level(/^\d{4}-\d\d-\d\d\s+\d{1,2}:\d\d:\d\d \d+ \[(Warning|ERROR)\]/.exec(l)?.[1], { Warning: "warning", ERROR: "error" }),
+    ),
   /** RabbitMQ 3.9+: `<date> <time> [level] <pid> message`; a report over several lines repeats the header. */
-  rabbitmq: (lines) => sameHeader(lines, /^(\d{4}-\d\d-\d\d \S+) \[(\w+)\] (<[\d.]+>) /, (m) => `${m[1]} ${m[2]} ${m[3]}`, (m) => level(m[2], { warning: "warning", error: "error", critical: "error", alert: "error", emergency: "error" })),
+  rabbitmq: (lines) =>
+    sameHeader(
+      lines,
+      /^(\d{4}-\d\d-\d\d \S+) \[(\w+)\] (<[\d.]+>) /,
+      (m) => `${m[1]} ${m[2]} ${m[3]}`,
+      (m) => level(m[2], { warning: "warning", error: "error", critical: "error", alert: "error", emergency: "error" }),
+    ),
   /** oslo.log (neutron): `<date> <time> <pid> LEVEL <module> [...] message`; a traceback repeats the header. */
-  oslo: (lines) => sameHeader(lines, /^(\S+ \S+) (\d+) (DEBUG|INFO|WARNING|ERROR|CRITICAL|TRACE) (\S+) /, (m) => `${m[1]} ${m[2]} ${m[4]}`, (m) => level(m[3], { WARNING: "warning", ERROR: "error", CRITICAL: "error", TRACE: "error" })),
+  oslo: (lines) =>
+    sameHeader(
+      lines,
+      /^(\S+ \S+) (\d+) (DEBUG|INFO|WARNING|ERROR|CRITICAL|TRACE) (\S+) /,
+      (m) => `${m[1]} ${m[2]} ${m[4]}`,
+      (m) => level(m[3], { WARNING: "warning", ERROR: "error", CRITICAL: "error", TRACE: "error" }),
+    ),
 };
 
 /** Records whose every line repeats a header: consecutive lines with one header key are one record. */
-function sameHeader(lines: string[], header: RegExp, key: (m: RegExpExecArray) => string, severity: (m: RegExpExecArray) => Severity | null): LogRecord[] {
+function sameHeader(
+  lines: string[],
+  header: RegExp,
+  key: (m: RegExpExecArray) => string,
+  severity: (m: RegExpExecArray) => Severity | null,
+): LogRecord[] {
   const out: LogRecord[] = [];
   let open: LogRecord | null = null;
   let openKey = "";

@@ -34,7 +34,13 @@ export function judgeLogs(findings: readonly LogFinding[], labAllow: readonly La
   });
   const errors = marked.filter((f) => f.allowedBy === undefined && f.severity === "error");
   const warnings = marked.filter((f) => f.allowedBy === undefined && f.severity === "warning");
-  return { strict, errors, warnings, allowed: marked.length - errors.length - warnings.length, ok: errors.length === 0 && (!strict || warnings.length === 0) };
+  return {
+    strict,
+    errors,
+    warnings,
+    allowed: marked.length - errors.length - warnings.length,
+    ok: errors.length === 0 && (!strict || warnings.length === 0),
+  };
 }
 
 /** One line per finding, for messages: `node daemon: line (+N lines)`. */

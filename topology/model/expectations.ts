@@ -22,7 +22,11 @@ function expectation(item: unknown, eat: Path, ctx: RefContext): Located<Expecta
   const keys = item && typeof item === "object" && !Array.isArray(item) ? Object.keys(item) : [];
   const kind = keys[0];
   if (keys.length !== 1 || kind === undefined || !(kind in ExpectationKinds)) {
-    ctx.problems.add(eat, keys.length === 1 ? `unknown expectation "${kind}"` : "an expectation is a map with exactly one kind", `use one of: ${kinds.join(", ")}`);
+    ctx.problems.add(
+      eat,
+      keys.length === 1 ? `unknown expectation "${kind}"` : "an expectation is a map with exactly one kind",
+      `use one of: ${kinds.join(", ")}`,
+    );
     return undefined;
   }
   const schema = ExpectationKinds[kind as keyof typeof ExpectationKinds];
@@ -46,16 +50,33 @@ function references(e: Located<Expectation>, bat: Path, ctx: RefContext): void {
     }
   }
   if ("on" in e) nodeRef(e.on, [...bat, "on"], ctx);
-  if (e.kind === "resolve" && !HOSTNAME.test(e.name)) ctx.problems.add([...bat, "name"], `"${e.name}" is not a DNS name`, "write a host name like google.com");
-  if (e.kind === "link" && e.dev.length <= 15 && !IFNAME.test(e.dev)) ctx.problems.add([...bat, "dev"], `"${e.dev}" is not an interface name`, IFNAME_HINT);
+  if (e.kind === "resolve" && !HOSTNAME.test(e.name))
+    ctx.problems.add([...bat, "name"], `"${e.name}" is not a DNS name`, "write a host name like google.com");
+  if (e.kind === "link" && e.dev.length <= 15 && !IFNAME.test(e.dev))
+    ctx.problems.add([...bat, "dev"], `"${e.dev}" is not an interface name`, IFNAME_HINT);
   if ((e.kind === "reach" || e.kind === "no_reach") && e.dev !== undefined) {
     const n = ctx.nodes.get(e.from);
-    if (n && !n.interfaces.some((i) => i.name === e.dev)) ctx.problems.add([...bat, "dev"], `${e.from} has no interface "${e.dev}"`, `use one of: ${n.interfaces.map((i) => i.name).join(", ")}`);
+    if (n && !n.interfaces.some((i) => i.name === e.dev))
+      ctx.problems.add(
+        [...bat, "dev"],
+        `${e.from} has no interface "${e.dev}"`,
+        `use one of: ${n.interfaces.map((i) => i.name).join(", ")}`,
+      );
   }
-  if (e.kind === "reach" && e.source !== undefined && !isIPv4(e.source) && !NETWORK_REF.test(e.source)) ctx.problems.add([...bat, "source"], `"${e.source}" is not an IPv4 address or a reference (<server>:floating)`, "write the source address the destination should see");
+  if (e.kind === "reach" && e.source !== undefined && !isIPv4(e.source) && !NETWORK_REF.test(e.source))
+    ctx.problems.add(
+      [...bat, "source"],
+      `"${e.source}" is not an IPv4 address or a reference (<server>:floating)`,
+      "write the source address the destination should see",
+    );
   if (e.kind === "trace") {
     e.hops.forEach((h, i) => {
-      if (h !== "*" && !isIPv4(h) && !NETWORK_REF.test(h)) ctx.problems.add([...bat, "hops", i], `"${h}" is not an IPv4 address, a reference (<network>:gateway, <server>:floating) or "*"`, "list hop addresses, or * for a silent hop");
+      if (h !== "*" && !isIPv4(h) && !NETWORK_REF.test(h))
+        ctx.problems.add(
+          [...bat, "hops", i],
+          `"${h}" is not an IPv4 address, a reference (<network>:gateway, <server>:floating) or "*"`,
+          "list hop addresses, or * for a silent hop",
+        );
     });
   }
 }

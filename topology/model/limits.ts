@@ -41,7 +41,8 @@ export function readBounded(path: string, limit: number): string {
  */
 export function referencedFile(name: string, labFile: string): { path: string } | { error: string; hint: string } {
   const hint = "give a path relative to the lab file's directory, inside it (e.g. kolla-globals.yml)";
-  if (isAbsolute(name) || name.split(/[\\/]/).includes("..")) return { error: `${JSON.stringify(name)} is not a path inside the lab file's directory`, hint };
+  if (isAbsolute(name) || name.split(/[\\/]/).includes(".."))
+    return { error: `${JSON.stringify(name)} is not a path inside the lab file's directory`, hint };
   const base = dirname(labFile);
   let real: string;
   let realBase: string;
@@ -52,6 +53,7 @@ export function referencedFile(name: string, labFile: string): { path: string } 
     return { error: `no file ${JSON.stringify(name)} beside the lab file`, hint };
   }
   const rel = relative(realBase, real);
-  if (rel === "" || rel.startsWith(`..${sep}`) || rel === ".." || isAbsolute(rel)) return { error: `${JSON.stringify(name)} leads outside the lab file's directory (through a symbolic link)`, hint };
+  if (rel === "" || rel.startsWith(`..${sep}`) || rel === ".." || isAbsolute(rel))
+    return { error: `${JSON.stringify(name)} leads outside the lab file's directory (through a symbolic link)`, hint };
   return { path: real };
 }

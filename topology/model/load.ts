@@ -7,7 +7,6 @@ import { shapeBySection } from "./shape.ts";
 import type { Lab } from "./types.ts";
 import { YamlSource } from "./yaml-source.ts";
 
-
 /** Reads, parses and validates a lab file. Throws LabFileError listing every problem found. */
 export function loadLab(file: string): Lab {
   const abs = resolve(file);
@@ -16,7 +15,12 @@ export function loadLab(file: string): Lab {
     text = readBounded(abs, LIMITS.labBytes);
   } catch (e) {
     throw new LabFileError(file, [
-      { file, path: "", message: `cannot read the file: ${(e as Error).message}`, hint: "give the path of a lab file (YAML, at most 1 MiB)" },
+      {
+        file,
+        path: "",
+        message: `cannot read the file: ${(e as Error).message}`,
+        hint: "give the path of a lab file (YAML, at most 1 MiB)",
+      },
     ]);
   }
   return parseLab(text, file);
@@ -27,14 +31,29 @@ export function parseLab(text: string, file = "<lab>"): Lab {
   const problems = new Problems(file, source);
   for (const e of errors) {
     const frame = e.line !== undefined && e.column !== undefined ? codeFrame(text, e.line, e.column) : undefined;
-    problems.list.push({ file, path: "", line: e.line, column: e.column, frame, message: `YAML syntax: ${e.message}`, hint: "fix the YAML syntax at that line" });
+    problems.list.push({
+      file,
+      path: "",
+      line: e.line,
+      column: e.column,
+      frame,
+      message: `YAML syntax: ${e.message}`,
+      hint: "fix the YAML syntax at that line",
+    });
   }
   if (problems.list.length) throw new LabFileError(file, problems.list, more);
   let raw: unknown;
   try {
     raw = source.toJS(LIMITS.aliases);
   } catch (e) {
-    throw new LabFileError(file, [{ file, path: "", message: `YAML: ${(e as Error).message.split("\n")[0]}`, hint: `use at most ${LIMITS.aliases} aliases (*name) in a lab file` }]);
+    throw new LabFileError(file, [
+      {
+        file,
+        path: "",
+        message: `YAML: ${(e as Error).message.split("\n")[0]}`,
+        hint: `use at most ${LIMITS.aliases} aliases (*name) in a lab file`,
+      },
+    ]);
   }
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     throw new LabFileError(file, [

@@ -24,7 +24,14 @@ export const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9
  * Sysctl keys a node may set: only per-network-namespace families. Every other key (vm.*, kernel.*,
  * fs.*, net.core.rmem_max, ...) is host-wide: writing it from a lab node would change the machine.
  */
-export const NETNS_SYSCTL_PREFIXES = ["net.ipv4.", "net.ipv6.", "net.netfilter.", "net.core.somaxconn", "net.unix.max_dgram_qlen", "net.mptcp."] as const;
+export const NETNS_SYSCTL_PREFIXES = [
+  "net.ipv4.",
+  "net.ipv6.",
+  "net.netfilter.",
+  "net.core.somaxconn",
+  "net.unix.max_dgram_qlen",
+  "net.mptcp.",
+] as const;
 export const SYSCTL_KEY = /^net\.[a-z0-9_]+(\.[A-Za-z0-9_-]+)*$/;
 /** Values: numbers, words, space-separated number lists (tcp_rmem). */
 export const SYSCTL_VALUE = /^[A-Za-z0-9_.:-]+( [A-Za-z0-9_.:-]+){0,7}$/;

@@ -10,7 +10,10 @@ export class Problems {
   readonly list: Problem[] = [];
   /** Problems found beyond LIMITS.problems: counted, not described (describing them costs time). */
   dropped = 0;
-  constructor(readonly file: string, readonly source: YamlSource) {}
+  constructor(
+    readonly file: string,
+    readonly source: YamlSource,
+  ) {}
   add(path: Path, message: string, hint?: string, key?: string): void {
     if (this.list.length >= LIMITS.problems) {
       this.dropped++;

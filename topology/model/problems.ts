@@ -17,14 +17,23 @@ const oneLine = (s: string) => s.replace(/\r/g, "\\r").replace(/\n/g, "\\n");
 
 export function formatProblem(p: Problem): string {
   const where = `${oneLine(p.file)}${p.line !== undefined ? `:${p.line}${p.column !== undefined ? `:${p.column}` : ""}` : ""}`;
-  const frame = p.frame ? `\n${p.frame.split("\n").map((l) => `    ${l}`).join("\n")}` : "";
+  const frame = p.frame
+    ? `\n${p.frame
+        .split("\n")
+        .map((l) => `    ${l}`)
+        .join("\n")}`
+    : "";
   return `${where}: ${oneLine(p.path) || "(document)"}: ${oneLine(p.message)}${frame}${p.hint ? `\n    fix: ${oneLine(p.hint)}` : ""}`;
 }
 
 /** A lab file that cannot be used. Nothing on the machine was touched when this is thrown. */
 export class LabFileError extends Error {
   /** `more`: problems found beyond those listed (the list is capped so a hostile file cannot flood the terminal). */
-  constructor(readonly file: string, readonly problems: Problem[], readonly more = 0) {
+  constructor(
+    readonly file: string,
+    readonly problems: Problem[],
+    readonly more = 0,
+  ) {
     const total = problems.length + more;
     super(
       `${file}: ${total} problem${total === 1 ? "" : "s"} in the lab file (nothing was created):\n` +

@@ -22,7 +22,11 @@ export interface RefContext {
 export function nodeRef(name: string, at: Path, ctx: RefContext): void {
   if (!ctx.nodeNames.has(name) && !ctx.instances.has(name)) {
     const inst = ctx.instances.size ? ` or an instance launched by this scenario (${[...ctx.instances].join(", ")})` : "";
-    ctx.problems.add(at, `unknown node "${name}"`, `${didYouMean(name, [...ctx.nodeNames, ...ctx.instances])}use one of the nodes defined under \`nodes\`: ${[...ctx.nodeNames].join(", ")}${inst}`);
+    ctx.problems.add(
+      at,
+      `unknown node "${name}"`,
+      `${didYouMean(name, [...ctx.nodeNames, ...ctx.instances])}use one of the nodes defined under \`nodes\`: ${[...ctx.nodeNames].join(", ")}${inst}`,
+    );
   }
 }
 
@@ -30,5 +34,6 @@ export function nodeRef(name: string, at: Path, ctx: RefContext): void {
 export function targetRef(to: string, at: Path, ctx: RefContext): void {
   if (ctx.nodeNames.has(to) || ctx.instances.has(to) || isIPv4(to) || NETWORK_REF.test(to)) return;
   if (/^[\d.]+$/.test(to)) ctx.problems.add(at, `"${to}" is not a valid IPv4 address`, "fix the address");
-  else if (!HOSTNAME.test(to)) ctx.problems.add(at, `"${to}" is neither a node, an IPv4 address nor a DNS name`, "name a node, an address or a host name");
+  else if (!HOSTNAME.test(to))
+    ctx.problems.add(at, `"${to}" is neither a node, an IPv4 address nor a DNS name`, "name a node, an address or a host name");
 }

@@ -51,8 +51,14 @@ export const Service = z.discriminatedUnion("type", [
   z.strictObject({
     type: z.literal("registry"),
     port: z.int().min(1).max(65535).default(80),
-    namespace: z.string().regex(/^[a-z0-9._-]+$/).default("openstack.kolla"),
-    tag: z.string().regex(/^[A-Za-z0-9._-]+$/).default("2023.1-ubuntu-jammy"),
+    namespace: z
+      .string()
+      .regex(/^[a-z0-9._-]+$/)
+      .default("openstack.kolla"),
+    tag: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/)
+      .default("2023.1-ubuntu-jammy"),
   }),
   /**
    * The `images:` remote of Incus inside the lab: a simplestreams image server over HTTPS (the lab's
@@ -61,7 +67,10 @@ export const Service = z.discriminatedUnion("type", [
   z.strictObject({
     type: z.literal("images"),
     port: z.int().min(1).max(65535).default(443),
-    host: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/).default("images.linuxcontainers.org"),
+    host: z
+      .string()
+      .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/)
+      .default("images.linuxcontainers.org"),
   }),
 ]);
 
@@ -78,9 +87,7 @@ export const Node = z.strictObject({
   routes: z.array(Route).default([]),
   sysctls: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
   nat: z.array(Nat).default([]),
-  dns: z
-    .strictObject({ records: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])) })
-    .optional(),
+  dns: z.strictObject({ records: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])) }).optional(),
   resolver: z.string().optional(),
   services: z.array(Service).default([]),
   /** Packages installed and enabled on the node (see docs/lab-files.md). */
@@ -173,7 +180,9 @@ export const ExpectationKinds = {
   /** A systemd unit: its state (from systemd, where it runs) and its effective ExecStart (unit file + drop-ins). */
   unit: z.strictObject({
     on: z.string(),
-    name: z.string().regex(/^[A-Za-z0-9@_.:-]+\.(service|socket|timer|mount|target|path)$/, { error: "must be a unit name like docker.service" }),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9@_.:-]+\.(service|socket|timer|mount|target|path)$/, { error: "must be a unit name like docker.service" }),
     state: z.enum(["active", "inactive", "failed", "activating"]).optional(),
     exec_start: z.string().optional(),
   }),
@@ -184,10 +193,17 @@ export const ExpectationKinds = {
     on: z.string(),
     name: z.string().regex(/^[a-z0-9][a-z0-9+.-]{1,127}$/, { error: "must be a Debian package name" }),
     installed: z.boolean().default(true),
-    version: z.string().regex(/^[A-Za-z0-9.+~:-]{1,128}$/).optional(),
+    version: z
+      .string()
+      .regex(/^[A-Za-z0-9.+~:-]{1,128}$/)
+      .optional(),
   }),
   /** A sysctl's value as the node reads it. */
-  sysctl: z.strictObject({ on: z.string(), key: z.string().regex(/^[a-z0-9_]+(\.[A-Za-z0-9_-]+)+$/), value: z.string().regex(/^[^\n\u0000]{0,256}$/) }),
+  sysctl: z.strictObject({
+    on: z.string(),
+    key: z.string().regex(/^[a-z0-9_]+(\.[A-Za-z0-9_-]+)+$/),
+    value: z.string().regex(/^[^\n\u0000]{0,256}$/),
+  }),
 } as const;
 
 /** Expectations about a node's files, services and packages: they need a node with its own filesystem. */

@@ -11,7 +11,12 @@ import type { Lab, Located, ScenarioSpec, Step } from "./types.ts";
 // ---------------------------------------------------------------- semantic checks
 
 /** The checks past the shape: LANs, nodes and their references, then steps, expectations and scenarios. */
-export function semantic(doc: LabDocT, problems: Problems, file: string, broken: Broken = { lans: new Set(), nodes: new Set(), absent: new Set() }): Lab {
+export function semantic(
+  doc: LabDocT,
+  problems: Problems,
+  file: string,
+  broken: Broken = { lans: new Set(), nodes: new Set(), absent: new Set() },
+): Lab {
   // LANs
   const { lans, ranges } = lanSpecs(doc, problems, broken);
 
@@ -24,7 +29,15 @@ export function semantic(doc: LabDocT, problems: Problems, file: string, broken:
   // Steps, expectations, scenarios
   const members = new Set(nodes.filter(isIncusMember).map((n) => n.name));
   const kolla = new Set(nodes.filter(isKollaNode).map((n) => n.name));
-  const ctx: RefContext = { nodeNames, problems, members, instances: new Set(launched(doc.steps)), kolla, nodes: new Map(nodes.map((n) => [n.name, n])), file };
+  const ctx: RefContext = {
+    nodeNames,
+    problems,
+    members,
+    instances: new Set(launched(doc.steps)),
+    kolla,
+    nodes: new Map(nodes.map((n) => [n.name, n])),
+    file,
+  };
   const prologue = steps(doc.steps, ["steps"], ctx);
   const epilogue = expectations(doc.expect, ["expect"], ctx);
   const scenarios = scenarioSpecs(doc, ctx, prologue, epilogue);
@@ -58,13 +71,21 @@ function scenarioSpecs(doc: LabDocT, ctx: RefContext, prologue: Step[], epilogue
 function logAllow(allow: NonNullable<LabDocT["scenarios"]>[number]["log_allow"], k: number, problems: Problems): ScenarioSpec["logAllow"] {
   return allow.flatMap((a, i) => {
     if (a.match.length > 200) {
-      problems.add(["scenarios", k, "log_allow", i, "match"], "a log pattern is at most 200 characters", "match a distinctive part of the line");
+      problems.add(
+        ["scenarios", k, "log_allow", i, "match"],
+        "a log pattern is at most 200 characters",
+        "match a distinctive part of the line",
+      );
       return [];
     }
     try {
       return [{ match: new RegExp(a.match), why: a.why }];
     } catch (e) {
-      problems.add(["scenarios", k, "log_allow", i, "match"], `not a valid regular expression: ${(e as Error).message}`, "fix the pattern (JavaScript syntax)");
+      problems.add(
+        ["scenarios", k, "log_allow", i, "match"],
+        `not a valid regular expression: ${(e as Error).message}`,
+        "fix the pattern (JavaScript syntax)",
+      );
       return [];
     }
   });

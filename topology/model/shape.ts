@@ -19,7 +19,16 @@ export interface Broken {
 export function shapeBySection(raw: Record<string, unknown>, problems: Problems): { doc: LabDocT; broken: Broken } {
   const broken: Broken = { lans: new Set(), nodes: new Set(), absent: new Set() };
   // The top level itself (its keys and simple values), with the sections taken as opaque.
-  const top = shape(LabDoc.extend({ lans: z.record(z.string(), z.unknown()), nodes: z.record(z.string(), z.unknown()), scenarios: z.array(z.unknown()).optional() }), raw, [], problems);
+  const top = shape(
+    LabDoc.extend({
+      lans: z.record(z.string(), z.unknown()),
+      nodes: z.record(z.string(), z.unknown()),
+      scenarios: z.array(z.unknown()).optional(),
+    }),
+    raw,
+    [],
+    problems,
+  );
   const section = (key: "lans" | "nodes") => {
     const v = raw[key];
     if (v && typeof v === "object" && !Array.isArray(v)) return v as Record<string, unknown>;
@@ -39,10 +48,13 @@ export function shapeBySection(raw: Record<string, unknown>, problems: Problems)
     else broken.nodes.add(k);
   }
   const list = (key: string) => (Array.isArray(raw[key]) ? (raw[key] as unknown[]) : []);
-  const scenarios = raw.scenarios === undefined ? undefined : list("scenarios").flatMap((v, k) => {
-    const s = shape(Scenario, v, ["scenarios", k], problems);
-    return s ? [s] : [];
-  });
+  const scenarios =
+    raw.scenarios === undefined
+      ? undefined
+      : list("scenarios").flatMap((v, k) => {
+          const s = shape(Scenario, v, ["scenarios", k], problems);
+          return s ? [s] : [];
+        });
   return {
     doc: {
       name: top?.name ?? (typeof raw.name === "string" ? raw.name : "lab"),
@@ -99,7 +111,14 @@ function kindOf(v: unknown): string {
 }
 
 function article(expected: string): string {
-  const words: Record<string, string> = { object: "a map", array: "a list", string: "a string", number: "a number", int: "an integer", boolean: "true or false" };
+  const words: Record<string, string> = {
+    object: "a map",
+    array: "a list",
+    string: "a string",
+    number: "a number",
+    int: "an integer",
+    boolean: "true or false",
+  };
   return words[expected] ?? expected;
 }
 

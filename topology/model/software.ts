@@ -24,10 +24,16 @@ export const hasSwitch = (n: HasSoftware) => n.software.includes(SWITCH);
 export function softwareProblems(n: HasSoftware): [string, string][] {
   const out: [string, string][] = [];
   if (n.software.includes("incus") && !n.software.includes("ovn-host")) {
-    out.push([`${n.name} is an Incus member without ovn-host`, "add ovn-host: Incus OVN networks need OVS and ovn-controller on every member"]);
+    out.push([
+      `${n.name} is an Incus member without ovn-host`,
+      "add ovn-host: Incus OVN networks need OVS and ovn-controller on every member",
+    ]);
   }
   if (n.software.includes("kolla") && n.software.some((x) => x !== "kolla")) {
-    out.push([`${n.name}: kolla cannot be combined with ${n.software.filter((x) => x !== "kolla").join(", ")}`, "kolla-ansible deploy starts the node's Open vSwitch itself; list only kolla"]);
+    out.push([
+      `${n.name}: kolla cannot be combined with ${n.software.filter((x) => x !== "kolla").join(", ")}`,
+      "kolla-ansible deploy starts the node's Open vSwitch itself; list only kolla",
+    ]);
   }
   return out;
 }

@@ -31,7 +31,11 @@ export function lanSpecs(doc: LabDocT, problems: Problems, broken: Broken): { la
     }
     const err = cidrError(lan.cidr);
     if (err) {
-      problems.add([...at, "cidr"], err, err.includes("host bits") ? `write the network address: ${err.split("network is ")[1]}` : "write it like 10.10.35.0/24");
+      problems.add(
+        [...at, "cidr"],
+        err,
+        err.includes("host bits") ? `write the network address: ${err.split("network is ")[1]}` : "write it like 10.10.35.0/24",
+      );
       continue;
     }
     const range = IPv4CidrRange.fromCidr(lan.cidr);
@@ -52,9 +56,15 @@ export function lanSpecs(doc: LabDocT, problems: Problems, broken: Broken): { la
 // ---------------------------------------------------------------- nodes and their interfaces
 
 /** The nodes with their interfaces, checked; `nodeNames` also has the nodes whose shape was broken. */
-export function nodeSpecs(doc: LabDocT, problems: Problems, broken: Broken, ranges: Map<string, IPv4CidrRange>): { nodeNames: Set<string>; nodes: NodeSpec[] } {
+export function nodeSpecs(
+  doc: LabDocT,
+  problems: Problems,
+  broken: Broken,
+  ranges: Map<string, IPv4CidrRange>,
+): { nodeNames: Set<string>; nodes: NodeSpec[] } {
   const nodeNames = new Set([...Object.keys(doc.nodes), ...broken.nodes]);
-  if (nodeNames.size === 0 && !broken.absent.has("nodes")) problems.add(["nodes"], "a lab needs at least one node", "add a node under `nodes:`");
+  if (nodeNames.size === 0 && !broken.absent.has("nodes"))
+    problems.add(["nodes"], "a lab needs at least one node", "add a node under `nodes:`");
   const sections: Sections = { doc, problems, broken, ranges };
   const owners = new Map<string, string>(); // address -> "node/if"
   const nodes: NodeSpec[] = [];
@@ -68,7 +78,9 @@ export function nodeSpecs(doc: LabDocT, problems: Problems, broken: Broken, rang
       routes: n.routes,
       sysctls: Object.fromEntries(Object.entries(n.sysctls).map(([k, v]) => [k, typeof v === "boolean" ? (v ? "1" : "0") : String(v)])),
       nat: n.nat,
-      dns: n.dns ? { records: Object.fromEntries(Object.entries(n.dns.records).map(([k, v]) => [k, Array.isArray(v) ? v : [v]])) } : undefined,
+      dns: n.dns
+        ? { records: Object.fromEntries(Object.entries(n.dns.records).map(([k, v]) => [k, Array.isArray(v) ? v : [v]])) }
+        : undefined,
       resolver: n.resolver,
       services: n.services,
       software: [...new Set(n.software)],
@@ -86,17 +98,30 @@ function interfaceSpec(nodeName: string, ifName: string, i: InterfaceDoc, s: Sec
   const at: Path = ["nodes", nodeName];
   const iat: Path = [...at, "interfaces", ifName];
   if (ifName.length > 15) {
-    problems.add([...at, "interfaces"], `interface name "${ifName}" is ${ifName.length} characters; Linux allows at most 15`, "shorten it", ifName);
+    problems.add(
+      [...at, "interfaces"],
+      `interface name "${ifName}" is ${ifName.length} characters; Linux allows at most 15`,
+      "shorten it",
+      ifName,
+    );
   } else if (!IFNAME.test(ifName) || ifName === "lo") {
     problems.add([...at, "interfaces"], `interface name "${ifName}" is not usable`, `${IFNAME_HINT} (and not 'lo')`, ifName);
   }
   const range = s.ranges.get(i.lan);
   if (!(i.lan in doc.lans) && !broken.lans.has(i.lan)) {
-    problems.add([...iat, "lan"], `unknown LAN "${i.lan}"`, `${didYouMean(i.lan, Object.keys(doc.lans))}use one of the LANs defined under \`lans\`: ${Object.keys(doc.lans).join(", ") || "(none)"}`);
+    problems.add(
+      [...iat, "lan"],
+      `unknown LAN "${i.lan}"`,
+      `${didYouMean(i.lan, Object.keys(doc.lans))}use one of the LANs defined under \`lans\`: ${Object.keys(doc.lans).join(", ") || "(none)"}`,
+    );
   }
   let address: string | undefined;
   if (i.address !== undefined && i.lan in doc.lans && !range && doc.lans[i.lan]!.cidr === undefined) {
-    problems.add([...iat, "address"], `LAN "${i.lan}" has no cidr, so its interfaces carry no address`, `give LAN "${i.lan}" a cidr, or remove the address`);
+    problems.add(
+      [...iat, "address"],
+      `LAN "${i.lan}" has no cidr, so its interfaces carry no address`,
+      `give LAN "${i.lan}" a cidr, or remove the address`,
+    );
   }
   if (i.address !== undefined && range) {
     address = interfaceAddress(i.address, i.lan, range, iat, problems, owners);
@@ -106,18 +131,41 @@ function interfaceSpec(nodeName: string, ifName: string, i: InterfaceDoc, s: Sec
 }
 
 /** An interface's address on a LAN with a cidr: the bare address, or undefined when it is not usable (then reported). */
-function interfaceAddress(written: string, lan: string, range: IPv4CidrRange, iat: Path, problems: Problems, owners: Map<string, string>): string | undefined {
+function interfaceAddress(
+  written: string,
+  lan: string,
+  range: IPv4CidrRange,
+  iat: Path,
+  problems: Problems,
+  owners: Map<string, string>,
+): string | undefined {
   const m = /^([^/]+)(?:\/(\d{1,2}))?$/.exec(written);
   const ip = m?.[1] ?? "";
   const lanPrefix = Number(range.getPrefix().getValue());
   if (!m || !isIPv4(ip)) {
-    problems.add([...iat, "address"], `"${written}" is not an IPv4 address`, `write it like ${range.getFirst().nextIPNumber().toString()} (the prefix comes from the LAN)`);
+    problems.add(
+      [...iat, "address"],
+      `"${written}" is not an IPv4 address`,
+      `write it like ${range.getFirst().nextIPNumber().toString()} (the prefix comes from the LAN)`,
+    );
   } else if (m[2] !== undefined && Number(m[2]) !== lanPrefix) {
-    problems.add([...iat, "address"], `prefix /${m[2]} differs from LAN "${lan}" (${range.toCidrString()})`, `use /${lanPrefix} or leave the prefix out`);
+    problems.add(
+      [...iat, "address"],
+      `prefix /${m[2]} differs from LAN "${lan}" (${range.toCidrString()})`,
+      `use /${lanPrefix} or leave the prefix out`,
+    );
   } else if (!range.contains(IPv4.fromString(ip))) {
-    problems.add([...iat, "address"], `${ip} is outside LAN "${lan}" (${range.toCidrString()})`, `pick an address in ${range.toCidrString()}`);
+    problems.add(
+      [...iat, "address"],
+      `${ip} is outside LAN "${lan}" (${range.toCidrString()})`,
+      `pick an address in ${range.toCidrString()}`,
+    );
   } else if (lanPrefix < 31 && (ip === range.getFirst().toString() || ip === range.getLast().toString())) {
-    problems.add([...iat, "address"], `${ip} is the ${ip === range.getFirst().toString() ? "network" : "broadcast"} address of ${range.toCidrString()}`, "pick a host address");
+    problems.add(
+      [...iat, "address"],
+      `${ip} is the ${ip === range.getFirst().toString() ? "network" : "broadcast"} address of ${range.toCidrString()}`,
+      "pick a host address",
+    );
   } else if (owners.has(ip)) {
     problems.add([...iat, "address"], `${ip} is already used by ${owners.get(ip)}`, "give every interface its own address");
   } else {
@@ -136,7 +184,8 @@ export function nodeChecks(node: NodeSpec, problems: Problems, ranges: Map<strin
   routeChecks(node, at, ifNames, problems, ranges);
   natChecks(node, at, ifNames, problems);
   dnsChecks(node, at, problems);
-  if (node.resolver !== undefined && !isIPv4(node.resolver)) problems.add([...at, "resolver"], `"${node.resolver}" is not an IPv4 address`, "write the DNS server's address");
+  if (node.resolver !== undefined && !isIPv4(node.resolver))
+    problems.add([...at, "resolver"], `"${node.resolver}" is not an IPv4 address`, "write the DNS server's address");
   for (const [what, todo] of softwareProblems(node)) problems.add([...at, "software"], what, todo);
   bridgeChecks(node, at, ifNames, problems);
   serviceChecks(node, at, problems);
@@ -151,25 +200,32 @@ function sysctlChecks(node: NodeSpec, at: Path, problems: Problems): void {
         `remove it; a node may set keys under ${NETNS_SYSCTL_PREFIXES.join(", ")}`,
         k,
       );
-    } else if (!SYSCTL_VALUE.test(v)) problems.add([...at, "sysctls", k], `"${v}" is not a sysctl value`, "use a number or a word (or a few, separated by single spaces)");
+    } else if (!SYSCTL_VALUE.test(v))
+      problems.add([...at, "sysctls", k], `"${v}" is not a sysctl value`, "use a number or a word (or a few, separated by single spaces)");
   }
 }
 
 function routeChecks(node: NodeSpec, at: Path, ifNames: Set<string>, problems: Problems, ranges: Map<string, IPv4CidrRange>): void {
-  const onLink = (ip: string) =>
-    node.interfaces.some((i) => i.address && ranges.get(i.lan)?.contains(IPv4.fromString(ip)));
+  const onLink = (ip: string) => node.interfaces.some((i) => i.address && ranges.get(i.lan)?.contains(IPv4.fromString(ip)));
   node.routes.forEach((r, k) => {
     const rat: Path = [...at, "routes", k];
     if (r.to !== "default") {
       const err = cidrError(r.to);
       if (err) problems.add([...rat, "to"], err, "use `default` or a network like 10.50.0.0/24");
     }
-    if (r.via === undefined && r.dev === undefined) problems.add(rat, "a route needs `via` (a gateway) or `dev`", "add `via: <gateway address>`");
+    if (r.via === undefined && r.dev === undefined)
+      problems.add(rat, "a route needs `via` (a gateway) or `dev`", "add `via: <gateway address>`");
     if (r.via !== undefined) {
       if (!isIPv4(r.via)) problems.add([...rat, "via"], `"${r.via}" is not an IPv4 address`, "write the gateway's address");
-      else if (!onLink(r.via)) problems.add([...rat, "via"], `gateway ${r.via} is not on any LAN where ${node.name} has an address`, "use the address of a neighbour on one of this node's LANs");
+      else if (!onLink(r.via))
+        problems.add(
+          [...rat, "via"],
+          `gateway ${r.via} is not on any LAN where ${node.name} has an address`,
+          "use the address of a neighbour on one of this node's LANs",
+        );
     }
-    if (r.dev !== undefined && !ifNames.has(r.dev)) problems.add([...rat, "dev"], `unknown interface "${r.dev}" on ${node.name}`, `use one of: ${[...ifNames].join(", ")}`);
+    if (r.dev !== undefined && !ifNames.has(r.dev))
+      problems.add([...rat, "dev"], `unknown interface "${r.dev}" on ${node.name}`, `use one of: ${[...ifNames].join(", ")}`);
   });
 }
 
@@ -178,7 +234,8 @@ function natChecks(node: NodeSpec, at: Path, ifNames: Set<string>, problems: Pro
     const nat: Path = [...at, "nat", k];
     const dev = rule.type === "masquerade" ? rule.out : rule.in;
     const key = rule.type === "masquerade" ? "out" : "in";
-    if (!ifNames.has(dev)) problems.add([...nat, key], `unknown interface "${dev}" on ${node.name}`, `use one of: ${[...ifNames].join(", ")}`);
+    if (!ifNames.has(dev))
+      problems.add([...nat, key], `unknown interface "${dev}" on ${node.name}`, `use one of: ${[...ifNames].join(", ")}`);
     if (rule.type === "dnat") {
       const m = /^([\d.]+)(?::(\d+))?$/.exec(rule.to);
       if (!m || !isIPv4(m[1]!) || (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > 65535))) {
@@ -191,10 +248,13 @@ function natChecks(node: NodeSpec, at: Path, ifNames: Set<string>, problems: Pro
 function dnsChecks(node: NodeSpec, at: Path, problems: Problems): void {
   if (!node.dns) return;
   for (const [name, ips] of Object.entries(node.dns.records)) {
-    if (!HOSTNAME.test(name)) problems.add([...at, "dns", "records"], `"${name}" is not a valid DNS name`, "use a name like google.com", name);
-    for (const ip of ips) if (!isIPv4(ip)) problems.add([...at, "dns", "records", name], `"${ip}" is not an IPv4 address`, "give the record an IPv4 address");
+    if (!HOSTNAME.test(name))
+      problems.add([...at, "dns", "records"], `"${name}" is not a valid DNS name`, "use a name like google.com", name);
+    for (const ip of ips)
+      if (!isIPv4(ip)) problems.add([...at, "dns", "records", name], `"${ip}" is not an IPv4 address`, "give the record an IPv4 address");
   }
-  if (!node.interfaces.some((i) => i.address)) problems.add([...at, "dns"], `${node.name} serves DNS but has no address to serve it on`, "give one of its interfaces an address");
+  if (!node.interfaces.some((i) => i.address))
+    problems.add([...at, "dns"], `${node.name} serves DNS but has no address to serve it on`, "give one of its interfaces an address");
 }
 
 function bridgeChecks(node: NodeSpec, at: Path, ifNames: Set<string>, problems: Problems): void {
@@ -202,12 +262,26 @@ function bridgeChecks(node: NodeSpec, at: Path, ifNames: Set<string>, problems: 
   for (const [b, ports] of Object.entries(node.bridges)) {
     const bat: Path = [...at, "bridges", b];
     if (!hasSwitch(node)) problems.add([...at, "bridges"], `${node.name} has bridges but no Open vSwitch`, "add `software: [openvswitch]`");
-    if (!IFNAME.test(b) || ifNames.has(b)) problems.add([...at, "bridges"], `bridge name "${b}" is not usable`, "use a short name (at most 15 characters) that is not one of the node's interfaces", b);
+    if (!IFNAME.test(b) || ifNames.has(b))
+      problems.add(
+        [...at, "bridges"],
+        `bridge name "${b}" is not usable`,
+        "use a short name (at most 15 characters) that is not one of the node's interfaces",
+        b,
+      );
     for (const [p, v] of Object.entries(ports)) {
-      if (!ifNames.has(p)) problems.add([...bat, "ports"], `unknown interface "${p}" on ${node.name}`, `a switch port is one of the node's interfaces: ${[...ifNames].join(", ")}`, p);
-      else if (owned.has(p)) problems.add([...bat, "ports"], `${p} is already a port of bridge ${owned.get(p)}`, "put each interface in one bridge", p);
+      if (!ifNames.has(p))
+        problems.add(
+          [...bat, "ports"],
+          `unknown interface "${p}" on ${node.name}`,
+          `a switch port is one of the node's interfaces: ${[...ifNames].join(", ")}`,
+          p,
+        );
+      else if (owned.has(p))
+        problems.add([...bat, "ports"], `${p} is already a port of bridge ${owned.get(p)}`, "put each interface in one bridge", p);
       owned.set(p, b);
-      if (v.tag !== undefined && v.trunks !== undefined) problems.add([...bat, "ports", p], "a port is either an access port (tag) or a trunk (trunks), not both", "keep one of them");
+      if (v.tag !== undefined && v.trunks !== undefined)
+        problems.add([...bat, "ports", p], "a port is either an access port (tag) or a trunk (trunks), not both", "keep one of them");
     }
   }
 }
@@ -215,7 +289,12 @@ function bridgeChecks(node: NodeSpec, at: Path, ifNames: Set<string>, problems: 
 function serviceChecks(node: NodeSpec, at: Path, problems: Problems): void {
   const ports = new Set<number>();
   node.services.forEach((s, k) => {
-    if (ports.has(s.port)) problems.add([...at, "services", k, "port"], `port ${s.port} is used by another service on ${node.name}`, "give each service its own port");
+    if (ports.has(s.port))
+      problems.add(
+        [...at, "services", k, "port"],
+        `port ${s.port} is used by another service on ${node.name}`,
+        "give each service its own port",
+      );
     ports.add(s.port);
   });
 }

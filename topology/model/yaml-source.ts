@@ -12,7 +12,10 @@ export class YamlSource {
    * are found here in linear time (the yaml library's own `uniqueKeys` check is quadratic in the
    * size of a map: 32k keys took seconds).
    */
-  static parse(text: string, maxErrors = 50): { source: YamlSource; errors: { message: string; line?: number; column?: number }[]; more: number } {
+  static parse(
+    text: string,
+    maxErrors = 50,
+  ): { source: YamlSource; errors: { message: string; line?: number; column?: number }[]; more: number } {
     const lines = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
     const errors: { message: string; line?: number; column?: number }[] = [];

@@ -25,7 +25,13 @@ export interface UnitState {
   execStart: string[];
 }
 
-const UNIT_DIRS = ["/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"];
+const UNIT_DIRS = [
+  "/etc/systemd/system",
+  "/run/systemd/system",
+  "/usr/local/lib/systemd/system",
+  "/lib/systemd/system",
+  "/usr/lib/systemd/system",
+];
 
 /** ExecStart lines of one unit file's [Service] section, in order ("" for a reset). */
 function execStarts(text: string): string[] {
@@ -119,5 +125,7 @@ export interface SysctlState {
 
 export async function sysctlState(host: Host, key: string): Promise<SysctlState> {
   const r = await host.exec(["sysctl", "-n", "--", key], { timeoutS: 15 });
-  return r.exitCode === 0 ? { kind: "sysctl", key, value: r.stdout.trim().replace(/\s+/g, " ") } : { kind: "sysctl", key, value: null, error: (r.stderr || r.stdout).trim() };
+  return r.exitCode === 0
+    ? { kind: "sysctl", key, value: r.stdout.trim().replace(/\s+/g, " ") }
+    : { kind: "sysctl", key, value: null, error: (r.stderr || r.stdout).trim() };
 }

@@ -14,18 +14,30 @@ const done = (o) => {
 if (mode === "tcp") {
   const [host, port, timeout] = args;
   const s = net.connect({ host, port: Number(port), family: 4 });
-  s.setTimeout(Number(timeout), () => { s.destroy(); done({ open: false, error: "timeout" }); });
-  s.on("connect", () => { const address = s.remoteAddress; s.destroy(); done({ open: true, address }); });
+  s.setTimeout(Number(timeout), () => {
+    s.destroy();
+    done({ open: false, error: "timeout" });
+  });
+  s.on("connect", () => {
+    const address = s.remoteAddress;
+    s.destroy();
+    done({ open: true, address });
+  });
   s.on("error", (e) => done({ open: false, error: e.code ?? e.message }));
 } else if (mode === "http") {
   const [url, timeout] = args;
   const req = http.get(url, { family: 4, timeout: Number(timeout) }, (res) => {
     let body = "";
     res.setEncoding("utf8");
-    res.on("data", (c) => { if (body.length < 4096) body += c; });
+    res.on("data", (c) => {
+      if (body.length < 4096) body += c;
+    });
     res.on("end", () => done({ status: res.statusCode, body, address: res.socket?.remoteAddress }));
   });
-  req.on("timeout", () => { req.destroy(); done({ error: "timeout" }); });
+  req.on("timeout", () => {
+    req.destroy();
+    done({ error: "timeout" });
+  });
   req.on("error", (e) => done({ error: e.code ?? e.message }));
 } else if (mode === "pipe") {
   const [host, port] = args;

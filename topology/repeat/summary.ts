@@ -82,7 +82,14 @@ function valuesOf(c: CheckResult): { nums: Record<string, number>; strs: Record<
 class Tallies {
   private readonly map = new Map<string, Tally & { nums: Record<string, number[]> }>();
 
-  add(key: string, base: Omit<Tally, "runs" | "passed" | "failed" | "flaky" | "failedIn" | "spread" | "seen">, run: number, ok: boolean, nums: Record<string, number> = {}, strs: Record<string, string> = {}): void {
+  add(
+    key: string,
+    base: Omit<Tally, "runs" | "passed" | "failed" | "flaky" | "failedIn" | "spread" | "seen">,
+    run: number,
+    ok: boolean,
+    nums: Record<string, number> = {},
+    strs: Record<string, string> = {},
+  ): void {
     let t = this.map.get(key);
     if (!t) {
       t = { ...base, runs: 0, passed: 0, failed: 0, flaky: false, failedIn: [], spread: {}, seen: {}, nums: {} };
@@ -111,20 +118,58 @@ class Tallies {
 }
 
 function tallyScenario(t: Tallies, s: ScenarioResult, run: number): void {
-  if (s.error) t.add(`${s.name}\u0000lab`, { scenario: s.name, kind: "lab", name: "the lab itself (start, teardown)" }, run, false, {}, { error: s.error.split("\n")[0]!.slice(0, 120) });
+  if (s.error)
+    t.add(
+      `${s.name}\u0000lab`,
+      { scenario: s.name, kind: "lab", name: "the lab itself (start, teardown)" },
+      run,
+      false,
+      {},
+      { error: s.error.split("\n")[0]!.slice(0, 120) },
+    );
   s.steps.forEach((st, i) => {
     if (st.kind === "run") {
-      t.add(`${s.name}\u0000step\u0000${i}`, { scenario: s.name, kind: "step", name: `${st.on}$ ${st.run.split("\n")[0]}`, ...(st.line !== undefined ? { line: st.line } : {}) }, run, st.ok, { "seconds": st.durationMs / 1000 }, st.ok ? {} : { why: (st.reason ?? "").slice(0, 120) });
-    } else if (st.kind === "skipped") t.add(`${s.name}\u0000step\u0000${i}`, { scenario: s.name, kind: "step", name: st.what.split("\n")[0]!, ...(st.line !== undefined ? { line: st.line } : {}) }, run, false, {}, { why: "skipped: an earlier step failed" });
+      t.add(
+        `${s.name}\u0000step\u0000${i}`,
+        { scenario: s.name, kind: "step", name: `${st.on}$ ${st.run.split("\n")[0]}`, ...(st.line !== undefined ? { line: st.line } : {}) },
+        run,
+        st.ok,
+        { seconds: st.durationMs / 1000 },
+        st.ok ? {} : { why: (st.reason ?? "").slice(0, 120) },
+      );
+    } else if (st.kind === "skipped")
+      t.add(
+        `${s.name}\u0000step\u0000${i}`,
+        { scenario: s.name, kind: "step", name: st.what.split("\n")[0]!, ...(st.line !== undefined ? { line: st.line } : {}) },
+        run,
+        false,
+        {},
+        { why: "skipped: an earlier step failed" },
+      );
   });
   s.checks.forEach((c, i) => {
     const line = "origin" in c.expectation ? c.expectation.origin.line : undefined;
     const v = valuesOf(c);
-    t.add(`${s.name}\u0000check\u0000${i}\u0000${c.description}`, { scenario: s.name, kind: "expectation", name: c.description, ...(line !== undefined ? { line } : {}) }, run, c.ok, v.nums, v.strs);
+    t.add(
+      `${s.name}\u0000check\u0000${i}\u0000${c.description}`,
+      { scenario: s.name, kind: "expectation", name: c.description, ...(line !== undefined ? { line } : {}) },
+      run,
+      c.ok,
+      v.nums,
+      v.strs,
+    );
   });
   const strs: Record<string, string> = {};
-  for (const f of [...s.logs.errors, ...s.logs.warnings]) strs[`${f.severity} (${f.daemon})`] = f.line.replace(/^\S+\|\d+\||^\S+ \S+ \d+ /, "").slice(0, 120);
-  t.add(`${s.name}\u0000logs`, { scenario: s.name, kind: "logs", name: "daemon logs" }, run, s.logs.ok, { errors: s.logs.errors.length, warnings: s.logs.warnings.length }, strs);
+  for (const f of [...s.logs.errors, ...s.logs.warnings])
+    strs[`${f.severity} (${f.daemon})`] = f.line.replace(/^\S+\|\d+\||^\S+ \S+ \d+ /, "").slice(0, 120);
+  t.add(
+    `${s.name}\u0000logs`,
+    { scenario: s.name, kind: "logs", name: "daemon logs" },
+    run,
+    s.logs.ok,
+    { errors: s.logs.errors.length, warnings: s.logs.warnings.length },
+    strs,
+  );
 }
 
 export function summarizeRuns(results: readonly LabResult[], opts: { requested: number; untilFail: boolean }): RepeatSummary {
@@ -149,8 +194,21 @@ export function summarizeRuns(results: readonly LabResult[], opts: { requested: 
     ok: results.every((r) => r.ok),
     scenarios: names.map((name) => {
       const runs = results.flatMap((r) => r.scenarios.filter((s) => s.name === name));
-      const whole = runs.map((s) => s.startMs + s.stopMs + s.steps.reduce((a, st) => a + (st.kind === "run" ? st.durationMs : 0), 0) + s.checks.reduce((a, c) => a + c.durationMs, 0));
-      return { name, runs: runs.length, passed: runs.filter((s) => s.ok).length, upMs: spreadOf(runs.filter((s) => s.runId).map((s) => s.startMs)), totalMs: spreadOf(whole), sumMs: whole.reduce((a, b) => a + b, 0) };
+      const whole = runs.map(
+        (s) =>
+          s.startMs +
+          s.stopMs +
+          s.steps.reduce((a, st) => a + (st.kind === "run" ? st.durationMs : 0), 0) +
+          s.checks.reduce((a, c) => a + c.durationMs, 0),
+      );
+      return {
+        name,
+        runs: runs.length,
+        passed: runs.filter((s) => s.ok).length,
+        upMs: spreadOf(runs.filter((s) => s.runId).map((s) => s.startMs)),
+        totalMs: spreadOf(whole),
+        sumMs: whole.reduce((a, b) => a + b, 0),
+      };
     }),
     items,
     flaky: items.filter((i) => i.flaky).length,

@@ -7,7 +7,11 @@ import { mermaid } from "./mermaid.ts";
 export const SUMMARY_LIMIT = 1024 * 1024;
 
 /** Text for a Markdown table cell. */
-export const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ").replace(/[\u0000-\u001f\u007f]/g, "");
+export const cell = (s: string) =>
+  s
+    .replace(/\|/g, "\\|")
+    .replace(/\n/g, " ")
+    .replace(/[\u0000-\u001f\u007f]/g, "");
 
 /** Reachability of every reach / no_reach expectation: rows are sources, columns destinations. */
 export function reachabilityMatrix(checks: readonly CheckResult[]): string {
@@ -21,7 +25,10 @@ export function reachabilityMatrix(checks: readonly CheckResult[]): string {
     tos.add(e.to);
     const want = e.kind === "reach" ? "reach" : "no reach";
     const mark = c.ok ? "✅" : "❌";
-    const ttl = c.measurement.kind === "ping" && c.measurement.replies.length ? ` TTL ${[...new Set(c.measurement.replies.map((x) => x.ttl))].join("/")}` : "";
+    const ttl =
+      c.measurement.kind === "ping" && c.measurement.replies.length
+        ? ` TTL ${[...new Set(c.measurement.replies.map((x) => x.ttl))].join("/")}`
+        : "";
     const key = `${e.from}\u0000${e.to}`;
     cells.set(key, `${cells.has(key) ? `${cells.get(key)}<br>` : ""}${mark} ${want}${ttl}`);
   }
@@ -46,16 +53,26 @@ export function markdownSummary(r: LabResult, lab: Lab): string {
   for (const s of r.scenarios) {
     const checks = s.checks.length ? s.checks : [];
     if (s.error) out.push(`| ${cell(s.name)} | ❌ | error | ${cell(s.error).slice(0, 300)} |`);
-    for (const c of checks) out.push(`| ${cell(s.name)} | ${c.ok ? "✅" : "❌"} | ${cell(c.description)} | ${cell(c.measured).slice(0, 300)}${c.ok ? "" : ` — ${cell(c.reasons.join("; ")).slice(0, 200)}`} |`);
-    for (const st of s.steps) if (st.kind === "run" && !st.ok) out.push(`| ${cell(s.name)} | ❌ | step \`${cell(st.run.split("\n")[0]!)}\` | ${cell(st.reason ?? "")} |`);
-    for (const f of s.logs.errors) out.push(`| ${cell(s.name)} | ❌ | daemon log error (${cell(f.node)} ${cell(f.daemon)}) | ${cell(f.line).slice(0, 300)} |`);
-    for (const f of s.logs.warnings) out.push(`| ${cell(s.name)} | ${s.logs.strict ? "❌" : "⚠️"} | daemon log warning (${cell(f.node)} ${cell(f.daemon)}) | ${cell(f.line).slice(0, 300)} |`);
+    for (const c of checks)
+      out.push(
+        `| ${cell(s.name)} | ${c.ok ? "✅" : "❌"} | ${cell(c.description)} | ${cell(c.measured).slice(0, 300)}${c.ok ? "" : ` — ${cell(c.reasons.join("; ")).slice(0, 200)}`} |`,
+      );
+    for (const st of s.steps)
+      if (st.kind === "run" && !st.ok)
+        out.push(`| ${cell(s.name)} | ❌ | step \`${cell(st.run.split("\n")[0]!)}\` | ${cell(st.reason ?? "")} |`);
+    for (const f of s.logs.errors)
+      out.push(`| ${cell(s.name)} | ❌ | daemon log error (${cell(f.node)} ${cell(f.daemon)}) | ${cell(f.line).slice(0, 300)} |`);
+    for (const f of s.logs.warnings)
+      out.push(
+        `| ${cell(s.name)} | ${s.logs.strict ? "❌" : "⚠️"} | daemon log warning (${cell(f.node)} ${cell(f.daemon)}) | ${cell(f.line).slice(0, 300)} |`,
+      );
   }
   const matrix = reachabilityMatrix(r.scenarios.flatMap((s) => s.checks));
   if (matrix) out.push("", "### Reachability", "", matrix);
   out.push("", "### Topology", "", "```mermaid", mermaid(lab).trimEnd(), "```", "");
   let text = out.join("\n");
-  if (Buffer.byteLength(text) > SUMMARY_LIMIT - 1024) text = `${text.slice(0, SUMMARY_LIMIT / 2)}\n\n… (cut: the full results are in the JSON file)\n`;
+  if (Buffer.byteLength(text) > SUMMARY_LIMIT - 1024)
+    text = `${text.slice(0, SUMMARY_LIMIT / 2)}\n\n… (cut: the full results are in the JSON file)\n`;
   return text;
 }
 
@@ -69,11 +86,15 @@ export function annotations(r: LabResult, file: string): string[] {
     if (s.error) lines.push(`::error file=${escProp(file)},title=${escProp(`${r.lab}: ${s.name}`)}::${escData(s.error)}`);
     for (const c of s.checks.filter((x) => !x.ok)) {
       const line = "origin" in c.expectation ? c.expectation.origin.line : undefined;
-      lines.push(`::error file=${escProp(file)}${line !== undefined ? `,line=${line}` : ""},title=${escProp(`${s.name}: ${c.description}`)}::${escData(`${c.reasons.join("; ")} (measured: ${c.measured})`)}`);
+      lines.push(
+        `::error file=${escProp(file)}${line !== undefined ? `,line=${line}` : ""},title=${escProp(`${s.name}: ${c.description}`)}::${escData(`${c.reasons.join("; ")} (measured: ${c.measured})`)}`,
+      );
     }
     for (const st of s.steps) {
       if (st.kind !== "run" || st.ok) continue;
-      lines.push(`::error file=${escProp(file)}${st.line !== undefined ? `,line=${st.line}` : ""},title=${escProp(`${s.name}: ${st.on}$ ${st.run.split("\n")[0]}`)}::${escData(st.reason ?? "not as the lab file says")}`);
+      lines.push(
+        `::error file=${escProp(file)}${st.line !== undefined ? `,line=${st.line}` : ""},title=${escProp(`${s.name}: ${st.on}$ ${st.run.split("\n")[0]}`)}::${escData(st.reason ?? "not as the lab file says")}`,
+      );
     }
   }
   return lines;

@@ -38,14 +38,34 @@ export function junitXml(r: LabResult): string {
       classname: cls,
       seconds: c.durationMs / 1000,
       out: `measured: ${c.measured}\nlab file: ${r.file}${lineOf(c) !== undefined ? `:${lineOf(c)}` : ""}${c.notes.length ? `\n${c.notes.map((n) => `note: ${n}`).join("\n")}` : ""}`,
-      ...(c.ok ? {} : { failure: { message: c.reasons.join("; ") || "does not hold", body: `${c.description}\nmeasured: ${c.measured}\n${c.reasons.join("\n")}` } }),
+      ...(c.ok
+        ? {}
+        : {
+            failure: {
+              message: c.reasons.join("; ") || "does not hold",
+              body: `${c.description}\nmeasured: ${c.measured}\n${c.reasons.join("\n")}`,
+            },
+          }),
     });
     const stepCase = (st: Exclude<StepRecord, { kind: "check" }>): Case => {
       const where = `lab file: ${r.file}${st.line !== undefined ? `:${st.line}` : ""}`;
-      if (st.kind === "skipped") return { name: `step: ${st.what}`, classname: cls, seconds: 0, skipped: "an earlier step did not go as the lab file says", out: where };
-      if (st.kind === "not-applied") return { name: `step: ${st.what}`, classname: cls, seconds: 0, skipped: "real hosts are read-only without --apply", out: where };
+      if (st.kind === "skipped")
+        return {
+          name: `step: ${st.what}`,
+          classname: cls,
+          seconds: 0,
+          skipped: "an earlier step did not go as the lab file says",
+          out: where,
+        };
+      if (st.kind === "not-applied")
+        return { name: `step: ${st.what}`, classname: cls, seconds: 0, skipped: "real hosts are read-only without --apply", out: where };
       const notes = (st.notes ?? []).map((n) => `\nnote: ${n}`).join("");
-      const c: Case = { name: `step: ${st.on}$ ${st.run.split("\n")[0]}`, classname: cls, seconds: st.durationMs / 1000, out: `${where}\nexit ${st.exitCode}${notes}\n${st.output}` };
+      const c: Case = {
+        name: `step: ${st.on}$ ${st.run.split("\n")[0]}`,
+        classname: cls,
+        seconds: st.durationMs / 1000,
+        out: `${where}\nexit ${st.exitCode}${notes}\n${st.output}`,
+      };
       if (!st.ok) c.failure = { message: st.reason ?? "not as the lab file says", body: st.output };
       return c;
     };
@@ -63,8 +83,17 @@ export function junitXml(r: LabResult): string {
         name: "daemon logs",
         classname: cls,
         seconds: 0,
-        ...(failing.length ? { failure: { message: `${errors.length} error and ${warnings.length} warning record(s) no allowlist entry allows${strict ? " (logs: strict)" : ""}`, body: failing.map(findingLine).join("\n") } } : {}),
-        out: warnings.length ? `warnings (${strict ? "failing: logs: strict" : "reported, not failing"}):\n${warnings.map(findingLine).join("\n")}` : "",
+        ...(failing.length
+          ? {
+              failure: {
+                message: `${errors.length} error and ${warnings.length} warning record(s) no allowlist entry allows${strict ? " (logs: strict)" : ""}`,
+                body: failing.map(findingLine).join("\n"),
+              },
+            }
+          : {}),
+        out: warnings.length
+          ? `warnings (${strict ? "failing: logs: strict" : "reported, not failing"}):\n${warnings.map(findingLine).join("\n")}`
+          : "",
       });
     }
     const failures = cases.filter((c) => c.failure).length;
@@ -80,7 +109,12 @@ export function junitXml(r: LabResult): string {
         return `    <testcase classname="${xml(c.classname)}" name="${xml(c.name)}" time="${c.seconds.toFixed(3)}">\n${inner.join("\n")}\n    </testcase>`;
       })
       .join("\n");
-    return { xml: `  <testsuite name="${xml(`${r.lab}: ${s.name} [${r.backend}]`)}" timestamp="${xml(r.startedAt)}" hostname="labwright" tests="${cases.length}" failures="${failures}" errors="0" skipped="${skipped}" time="${time.toFixed(3)}">\n${body}\n  </testsuite>`, tests: cases.length, failures, time };
+    return {
+      xml: `  <testsuite name="${xml(`${r.lab}: ${s.name} [${r.backend}]`)}" timestamp="${xml(r.startedAt)}" hostname="labwright" tests="${cases.length}" failures="${failures}" errors="0" skipped="${skipped}" time="${time.toFixed(3)}">\n${body}\n  </testsuite>`,
+      tests: cases.length,
+      failures,
+      time,
+    };
   });
   const tests = suites.reduce((a, s) => a + s.tests, 0);
   const failures = suites.reduce((a, s) => a + s.failures, 0);

@@ -8,7 +8,8 @@ const fmt = (s: Spread) => (s.min === s.max ? `${s.median}` : `${s.min} / ${s.me
 
 function valueLines(t: Tally): string[] {
   const out: string[] = [];
-  for (const [k, s] of Object.entries(t.spread)) if (!(k === "loss %" && s.max === 0) && !(t.kind === "logs" && s.max === 0)) out.push(`${k} ${fmt(s)}`);
+  for (const [k, s] of Object.entries(t.spread))
+    if (!(k === "loss %" && s.max === 0) && !(t.kind === "logs" && s.max === 0)) out.push(`${k} ${fmt(s)}`);
   for (const [k, seen] of Object.entries(t.seen)) {
     const entries = Object.entries(seen).sort((a, b) => b[1] - a[1]);
     // Values that differ in every run (a random subnet, a connect time) say nothing when the item
@@ -32,15 +33,21 @@ export function repeatReport(r: RepeatSummary): string {
     "",
   ];
   for (const s of r.scenarios) {
-    out.push(`Scenario ${s.name}: ${s.passed}/${s.runs} runs passed${s.upMs ? `; up in ${fmt(secs(s.upMs))} s` : ""}${s.totalMs ? `; whole scenario ${fmt(secs(s.totalMs))} s` : ""}`);
+    out.push(
+      `Scenario ${s.name}: ${s.passed}/${s.runs} runs passed${s.upMs ? `; up in ${fmt(secs(s.upMs))} s` : ""}${s.totalMs ? `; whole scenario ${fmt(secs(s.totalMs))} s` : ""}`,
+    );
     for (const t of r.items.filter((x) => x.scenario === s.name)) {
       if (t.kind === "step" && !t.failed) continue; // steps that always went as the file says: their times are in the JSON
-      out.push(`  ${verdict(t)} ${t.passed}/${t.runs}  ${t.kind === "step" ? "step " : ""}${t.name}${t.line !== undefined ? `   (line ${t.line})` : ""}${t.failedIn.length ? `   failed in run ${t.failedIn.join(", ")}` : ""}`);
+      out.push(
+        `  ${verdict(t)} ${t.passed}/${t.runs}  ${t.kind === "step" ? "step " : ""}${t.name}${t.line !== undefined ? `   (line ${t.line})` : ""}${t.failedIn.length ? `   failed in run ${t.failedIn.join(", ")}` : ""}`,
+      );
       for (const v of valueLines(t)) out.push(`           ${v}`);
     }
     out.push("");
   }
-  out.push(`Result: ${r.ok ? "PASS" : "FAIL"} — ${r.runs - r.failedRuns.length}/${r.runs} runs passed; ${r.flaky} flaky item(s) (a verdict that changed between runs).`);
+  out.push(
+    `Result: ${r.ok ? "PASS" : "FAIL"} — ${r.runs - r.failedRuns.length}/${r.runs} runs passed; ${r.flaky} flaky item(s) (a verdict that changed between runs).`,
+  );
   return out.join("\n");
 }
 
@@ -53,7 +60,9 @@ export function repeatJunit(r: RepeatSummary): string {
     const items = r.items.filter((t) => t.scenario === s.name);
     const cases = items.map((t) => {
       const out = [`passed ${t.passed} of ${t.runs} runs`, ...valueLines(t)].join("\n");
-      const failure = t.failed ? `      <failure message="${xml(`${t.flaky ? "flaky: " : ""}failed in ${t.failed} of ${t.runs} runs (run ${t.failedIn.join(", ")})`)}" type="${t.flaky ? "Flaky" : "AssertionError"}">${xml(out)}</failure>\n` : "";
+      const failure = t.failed
+        ? `      <failure message="${xml(`${t.flaky ? "flaky: " : ""}failed in ${t.failed} of ${t.runs} runs (run ${t.failedIn.join(", ")})`)}" type="${t.flaky ? "Flaky" : "AssertionError"}">${xml(out)}</failure>\n`
+        : "";
       return `    <testcase classname="${xml(`${r.lab}.${s.name}`)}" name="${xml(`${t.kind === "step" ? "step: " : ""}${t.name}`)}" time="0">\n${failure}      <system-out>${xml(out)}</system-out>\n    </testcase>`;
     });
     const failures = items.filter((t) => t.failed).length;
@@ -79,7 +88,10 @@ export function repeatMarkdown(r: RepeatSummary): string {
   const bad = r.items.filter((t) => t.failed);
   if (bad.length) {
     out.push("", "| scenario | item | passed | verdict | values |", "|---|---|---|---|---|");
-    for (const t of bad) out.push(`| ${cell(t.scenario)} | ${cell(t.name)} | ${t.passed}/${t.runs} | ${t.flaky ? "⚠️ flaky" : "❌"} | ${cell(valueLines(t).join("; ")).slice(0, 300)} |`);
+    for (const t of bad)
+      out.push(
+        `| ${cell(t.scenario)} | ${cell(t.name)} | ${t.passed}/${t.runs} | ${t.flaky ? "⚠️ flaky" : "❌"} | ${cell(valueLines(t).join("; ")).slice(0, 300)} |`,
+      );
   }
   return out.join("\n") + "\n";
 }

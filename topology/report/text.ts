@@ -7,7 +7,9 @@ const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 function checkLines(c: CheckResult, width: number, indent: string): string[] {
   const line = c.expectation && "origin" in c.expectation && c.expectation.origin.line !== undefined ? `:${c.expectation.origin.line}` : "";
-  const out = [`${indent}${c.ok ? "PASS" : "FAIL"}  ${pad(c.description, width)}  ${c.measured}${line && !c.ok ? `   (lab file line ${line.slice(1)})` : ""}`];
+  const out = [
+    `${indent}${c.ok ? "PASS" : "FAIL"}  ${pad(c.description, width)}  ${c.measured}${line && !c.ok ? `   (lab file line ${line.slice(1)})` : ""}`,
+  ];
   for (const r of c.reasons) out.push(`${indent}      why:  ${r}`);
   for (const n of c.notes) out.push(`${indent}      note: ${n}`);
   return out;
@@ -24,7 +26,13 @@ function stepLine(s: StepRecord, indent: string): string[] {
   for (const n of s.notes ?? []) out.push(`${indent}      note: ${n}`);
   if (!s.ok) {
     out.push(`${indent}      why:  ${s.reason}`);
-    if (s.output) out.push(...s.output.split("\n").slice(-5).map((l) => `${indent}      | ${l}`));
+    if (s.output)
+      out.push(
+        ...s.output
+          .split("\n")
+          .slice(-5)
+          .map((l) => `${indent}      | ${l}`),
+      );
   } else if (s.should === "fail" && s.output) {
     // The line that tells what failed: ansible's failed task and its fatal line, else the last line.
     const lines = s.output.split("\n");
@@ -41,11 +49,15 @@ function logLines(s: ScenarioResult): string[] {
   const { errors, warnings, strict } = s.logs;
   const out: string[] = [];
   if (errors.length) {
-    out.push(`  FAIL  daemon logs: ${errors.length} error record(s) no allowlist entry allows (built-in: topology/logs/allow/<daemon>.yaml; the scenario's log_allow)`);
+    out.push(
+      `  FAIL  daemon logs: ${errors.length} error record(s) no allowlist entry allows (built-in: topology/logs/allow/<daemon>.yaml; the scenario's log_allow)`,
+    );
     for (const f of errors.slice(0, 10)) out.push(`      ${findingLine(f)}`);
   }
   if (warnings.length) {
-    out.push(`  ${strict ? "FAIL" : "WARN"}  daemon logs: ${warnings.length} warning record(s) no entry allows${strict ? " (logs: strict)" : " (reported, not failing; logs: strict or --strict-logs makes them fail)"}`);
+    out.push(
+      `  ${strict ? "FAIL" : "WARN"}  daemon logs: ${warnings.length} warning record(s) no entry allows${strict ? " (logs: strict)" : " (reported, not failing; logs: strict or --strict-logs makes them fail)"}`,
+    );
     for (const f of warnings.slice(0, 10)) out.push(`      ${findingLine(f)}`);
   }
   if (warnings.length > 10 || errors.length > 10) out.push("      (all of them in the JSON results: scenarios[].logs)");
@@ -55,7 +67,9 @@ function logLines(s: ScenarioResult): string[] {
 export function scenarioReport(s: ScenarioResult): string {
   const width = Math.min(64, Math.max(20, ...s.checks.map((c) => c.description.length)));
   const out: string[] = [];
-  out.push(`Scenario ${s.name}: ${s.ok ? "PASS" : "FAIL"}${s.runId ? `  (run ${s.runId}, up in ${secs(s.startMs)}, down in ${secs(s.stopMs)})` : ""}`);
+  out.push(
+    `Scenario ${s.name}: ${s.ok ? "PASS" : "FAIL"}${s.runId ? `  (run ${s.runId}, up in ${secs(s.startMs)}, down in ${secs(s.stopMs)})` : ""}`,
+  );
   if (s.description) out.push(`  ${s.description.trim()}`);
   if (s.error) out.push(`  ERROR: ${s.error}`);
   for (const st of s.steps) {
@@ -65,7 +79,10 @@ export function scenarioReport(s: ScenarioResult): string {
   const stepChecks = new Set(s.steps.flatMap((st) => (st.kind === "check" ? st.checks : [])));
   for (const c of s.checks) if (!stepChecks.has(c)) out.push(...checkLines(c, width, "  "));
   out.push(...logLines(s));
-  if (s.forensics) out.push(`  forensics (addresses, routes, neighbours, forwarding, nftables, OVS/OVN state, log tails, pcaps, ovn-trace): ${s.forensics}`);
+  if (s.forensics)
+    out.push(
+      `  forensics (addresses, routes, neighbours, forwarding, nftables, OVS/OVN state, log tails, pcaps, ovn-trace): ${s.forensics}`,
+    );
   if (s.kept) out.push(`  kept up for inspection (run ${s.kept}): labwright exec ${s.kept} <node>   then   labwright down ${s.kept}`);
   return out.join("\n");
 }
@@ -73,7 +90,10 @@ export function scenarioReport(s: ScenarioResult): string {
 export function labReport(r: LabResult, jsonPath?: string): string {
   const names: Record<string, string> = { incus: "Incus", neutron: "neutron" };
   const real = Object.entries(r.software ?? {}).map(([k, v]) => `${names[k] ?? k} ${v}`);
-  const out = [`labwright run: ${r.lab} (${r.file}) on the ${r.backend} backend${real.length ? `, with the real ${real.join(", ")}` : ""}`, ""];
+  const out = [
+    `labwright run: ${r.lab} (${r.file}) on the ${r.backend} backend${real.length ? `, with the real ${real.join(", ")}` : ""}`,
+    "",
+  ];
   for (const s of r.scenarios) out.push(scenarioReport(s), "");
   const t = r.totals;
   out.push(

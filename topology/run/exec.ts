@@ -23,7 +23,10 @@ export interface RunOptions {
 }
 
 export class CommandError extends Error {
-  constructor(readonly result: CommandResult, context?: string) {
+  constructor(
+    readonly result: CommandResult,
+    context?: string,
+  ) {
     const what = result.timedOut
       ? `was killed at its ${result.timeoutS ?? "?"} s time limit (ran ${(result.durationMs / 1000).toFixed(1)} s)`
       : result.signal

@@ -64,7 +64,10 @@ export function nodeDir(runDirPath: string, node: string): string {
 export function namespaceName(runId: string, node?: string): string {
   if (!RUN_ID.test(runId)) throw new Error(`not a run id: ${JSON.stringify(runId)}`);
   if (node === undefined) return `${NS_PREFIX}${runId}`;
-  if (!NS_NODE.test(node)) throw new Error(`refusing to name a namespace after ${JSON.stringify(node)}: a node or guest name is letters, digits, '_', '-' and '.', starting with a letter`);
+  if (!NS_NODE.test(node))
+    throw new Error(
+      `refusing to name a namespace after ${JSON.stringify(node)}: a node or guest name is letters, digits, '_', '-' and '.', starting with a letter`,
+    );
   return `${NS_PREFIX}${runId}-${node}`;
 }
 
@@ -94,7 +97,10 @@ function stateRoot(): void {
  * still tell a live run from a dead one when state.json is damaged.
  */
 export class RunRecord {
-  private constructor(readonly dir: string, private state: RunState) {}
+  private constructor(
+    readonly dir: string,
+    private state: RunState,
+  ) {}
 
   static create(init: Pick<RunState, "lab" | "file" | "backend">): RunRecord {
     stateRoot();
@@ -164,7 +170,8 @@ export function inspectRun(id: string): RunInfo {
       }
       const r = RunStateSchema.safeParse(json);
       if (json === undefined) why = "state.json is not JSON (truncated or garbage)";
-      else if (!r.success) why = `state.json is not a run state (${r.error.issues[0]?.path.join(".") || "document"}: ${r.error.issues[0]?.message})`;
+      else if (!r.success)
+        why = `state.json is not a run state (${r.error.issues[0]?.path.join(".") || "document"}: ${r.error.issues[0]?.message})`;
       else if (r.data.id !== id) why = `state.json names run ${r.data.id}, not ${id} (a copy of another run's state)`;
       else return { id, ok: true, state: r.data };
     }

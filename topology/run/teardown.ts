@@ -86,7 +86,11 @@ function etcPathsOf(id: string): string[] {
  * directory's name), never by what a state file claims: `state` only adds what it recorded that
  * also belongs to this id, so a damaged or copied state file cannot point teardown at another run.
  */
-export async function teardownRun(id: string, state?: Readonly<RunState> | null, opts: { keepRunDir?: boolean; only?: readonly string[] } = {}): Promise<TeardownReport> {
+export async function teardownRun(
+  id: string,
+  state?: Readonly<RunState> | null,
+  opts: { keepRunDir?: boolean; only?: readonly string[] } = {},
+): Promise<TeardownReport> {
   const t0 = performance.now();
   const recorded = (state?.id === id ? state.namespaces : []).filter((ns) => ownedBy(id, ns));
   let namespaces = [...new Set([...recorded, ...namespacesOf(id)])];

@@ -15,7 +15,10 @@ type Word = string | number | bigint;
 export function token(value: Word | undefined, what = "value"): string {
   if (value === undefined) throw new UnsafeTokenError(`refusing to put a missing ${what} into a command`);
   const s = String(value);
-  if (!TOKEN.test(s)) throw new UnsafeTokenError(`refusing to put ${JSON.stringify(s)} (${what}) into a command: only letters, digits and _@%+=:,./- are allowed, and it may not start with '-'`);
+  if (!TOKEN.test(s))
+    throw new UnsafeTokenError(
+      `refusing to put ${JSON.stringify(s)} (${what}) into a command: only letters, digits and _@%+=:,./- are allowed, and it may not start with '-'`,
+    );
   return s;
 }
 

@@ -12,7 +12,8 @@ export type { Stack, StackStart } from "./stack.ts";
 /** The stack that handles a software name. */
 export function stackOf(s: Software): Stack {
   const st = STACKS.find((x) => x.software.includes(s));
-  if (!st) throw new Error(`no stack handles software "${s}" (stacks: ${STACKS.map((x) => `${x.name} (${x.software.join(", ")})`).join("; ")})`);
+  if (!st)
+    throw new Error(`no stack handles software "${s}" (stacks: ${STACKS.map((x) => `${x.name} (${x.software.join(", ")})`).join("; ")})`);
   return st;
 }
 

@@ -18,12 +18,20 @@ export async function collectForensics(lab: StartedLab, failing: readonly CheckR
   const nodes = [...lab.lab.nodes.map((n) => n.name), ...guests.filter((g) => lab.guests.has(g))];
   // An instance Incus knows but that is not running (so no guest to look into): what Incus says of it.
   const incus = lab.incus;
-  const stopped = incus ? [...incus.instances.keys()].filter((g) => !lab.guests.has(g) && OBJECT_NAME.test(g) && !lab.lab.nodes.some((n) => n.name === g)) : [];
+  const stopped = incus
+    ? [...incus.instances.keys()].filter((g) => !lab.guests.has(g) && OBJECT_NAME.test(g) && !lab.lab.nodes.some((n) => n.name === g))
+    : [];
   await Promise.all(stopped.map(async (g) => writeFileSync(join(dir, `${g}.txt`), await incus!.info(g), { mode: 0o600 })));
   await Promise.all(
     nodes.map(async (name) => {
       const spec = lab.lab.nodes.find((n) => n.name === name);
-      const cmds = ["ip -d addr", "ip route", "ip neigh", "sysctl net.ipv4.ip_forward net.ipv4.conf.all.forwarding net.ipv4.conf.all.rp_filter", "nft list ruleset"];
+      const cmds = [
+        "ip -d addr",
+        "ip route",
+        "ip neigh",
+        "sysctl net.ipv4.ip_forward net.ipv4.conf.all.forwarding net.ipv4.conf.all.rp_filter",
+        "nft list ruleset",
+      ];
       // What each of the node's stacks would show (switch, OVN, neutron's flows and firewall); a router's namespace: its NAT.
       const stacks = spec ? stacksOfNode(spec) : [];
       for (const st of stacks) for (const c of st.forensics?.(spec!) ?? []) if (!cmds.includes(c)) cmds.push(c);
@@ -72,9 +80,16 @@ async function ovnTraces(lab: StartedLab, failing: readonly CheckResult[]): Prom
     // The instance's port, its switch and MACs, as Incus wrote them into the northbound database.
     const nb = async (args: string[]) => (await lab.exec(central.name, ["ovn-nbctl", "--timeout=5", ...args], { timeoutS: 15 })).stdout;
     // Each port's name and every "MAC IP..." string it carries (addresses, or dynamic_addresses for Incus's `dynamic` ports).
-    const table = JSON.parse((await nb(["-f", "json", "--columns=name,addresses,dynamic_addresses", "list", "logical_switch_port"])) || "{}") as { data?: unknown[][] };
+    const table = JSON.parse(
+      (await nb(["-f", "json", "--columns=name,addresses,dynamic_addresses", "list", "logical_switch_port"])) || "{}",
+    ) as { data?: unknown[][] };
     const strings = (v: unknown): string[] => (typeof v === "string" ? [v] : Array.isArray(v) ? v.flatMap(strings) : []);
-    const rows = (table.data ?? []).map((r) => ({ name: String(r[0]), macIps: strings(r.slice(1)).map((x) => /^([0-9a-f:]{17}) (.*)$/.exec(x)).filter((m) => m !== null) }));
+    const rows = (table.data ?? []).map((r) => ({
+      name: String(r[0]),
+      macIps: strings(r.slice(1))
+        .map((x) => /^([0-9a-f:]{17}) (.*)$/.exec(x))
+        .filter((m) => m !== null),
+    }));
     const portOf = (ip: string) => {
       for (const r of rows) for (const m of r.macIps) if (m[2]!.split(" ").includes(ip)) return [r.name, r.name, m[1]!] as const;
       return undefined;
@@ -115,9 +130,14 @@ async function flowCaptures(lab: StartedLab, failing: readonly CheckResult[], di
     const name = `flow-${++k}-${e.from}-to-${dest}.pcap`;
     const inNode = join(host.stateDir, name);
     // --immediate-mode: packets go to the file as they come (not a second later, when tcpdump may be gone).
-    const cap = host.spawn("tcpdump", ["tcpdump", "-n", "-i", "any", "-c", "200", "-U", "--immediate-mode", "-w", inNode, "--", `host ${dest}`], { log: `${inNode}.log` });
+    const cap = host.spawn(
+      "tcpdump",
+      ["tcpdump", "-n", "-i", "any", "-c", "200", "-U", "--immediate-mode", "-w", inNode, "--", `host ${dest}`],
+      { log: `${inNode}.log` },
+    );
     const ready = Date.now() + 5000;
-    while (!((await host.readFile(`${inNode}.log`)) ?? "").includes("listening on") && Date.now() < ready) await new Promise((r) => setTimeout(r, 20));
+    while (!((await host.readFile(`${inNode}.log`)) ?? "").includes("listening on") && Date.now() < ready)
+      await new Promise((r) => setTimeout(r, 20));
     await (e.kind === "tcp" ? lab.tcp(e.from, e.to, e.port, 1000) : lab.ping(e.from, e.to, { count: 2, waitS: 1 }));
     await new Promise((r) => setTimeout(r, 200));
     host.signal(cap, "SIGTERM");

@@ -49,10 +49,36 @@ export class Guests {
 
   /** A veth pair: `hostIf` in node `of` (for OVS), `guestIf` with `mac` in the guest; both up, tx offload off. */
   async addPort(of: Host, guest: Host, hostIf: string, guestIf: string, mac: string, mtu: number): Promise<void> {
-    await must(["ip", "-n", netnsOf(of), "link", "add", hostIf, "mtu", String(mtu), "type", "veth", "peer", "name", guestIf, "netns", netnsOf(guest), "address", mac, "mtu", String(mtu)], { timeoutS: 10, context: `port ${hostIf} of ${guest.name}` });
+    await must(
+      [
+        "ip",
+        "-n",
+        netnsOf(of),
+        "link",
+        "add",
+        hostIf,
+        "mtu",
+        String(mtu),
+        "type",
+        "veth",
+        "peer",
+        "name",
+        guestIf,
+        "netns",
+        netnsOf(guest),
+        "address",
+        mac,
+        "mtu",
+        String(mtu),
+      ],
+      { timeoutS: 10, context: `port ${hostIf} of ${guest.name}` },
+    );
     await must(["ip", "-n", netnsOf(of), "link", "set", hostIf, "up"], { timeoutS: 10 });
     await must(["ip", "-n", netnsOf(guest), "link", "set", guestIf, "up"], { timeoutS: 10 });
-    for (const [h, dev] of [[of, hostIf], [guest, guestIf]] as const) {
+    for (const [h, dev] of [
+      [of, hostIf],
+      [guest, guestIf],
+    ] as const) {
       const r = await h.exec(["bash", "-c", txOffScript([dev])], { timeoutS: 10 });
       if (r.exitCode !== 0) throw new Error(`ethtool on ${h.name} ${dev}: ${r.stderr.trim()}`);
     }

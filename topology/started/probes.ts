@@ -5,10 +5,30 @@ import type { Lab } from "../model/types.ts";
 import { type Capture, startCapture } from "../probes/capture.ts";
 import { allLinks, type LinkState, linkState } from "../probes/link.ts";
 import { type PingOptions, type PingResult, ping } from "../probes/ping.ts";
-import { httpGet, httpGetCurl, type HttpResult, resolveName, type ResolveResult, tcpConnect, tcpConnectShell, type TcpResult } from "../probes/sockets.ts";
+import {
+  httpGet,
+  httpGetCurl,
+  type HttpResult,
+  resolveName,
+  type ResolveResult,
+  tcpConnect,
+  tcpConnectShell,
+  type TcpResult,
+} from "../probes/sockets.ts";
 import { type TraceResult, traceroute } from "../probes/traceroute.ts";
 import type { NodeExec } from "../probes/types.ts";
-import { type AppArmorState, apparmorState, type FileState, fileState, type PackageState, packageState, type SysctlState, sysctlState, type UnitState, unitState } from "../probes/host-state.ts";
+import {
+  type AppArmorState,
+  apparmorState,
+  type FileState,
+  fileState,
+  type PackageState,
+  packageState,
+  type SysctlState,
+  sysctlState,
+  type UnitState,
+  unitState,
+} from "../probes/host-state.ts";
 import type { CommandResult, RunOptions } from "../run/exec.ts";
 import type { Addresses } from "./addresses.ts";
 

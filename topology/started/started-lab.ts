@@ -135,7 +135,11 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
   /** The log files of every daemon the lab runs on this machine, stack by stack: OVS/OVN, incusd, what kolla deployed (neutron, RabbitMQ, MariaDB). */
   async logSources(): Promise<LogSource[]> {
     if (!this.backend.builds) return [];
-    const perStack = await Promise.all(STACKS.map((st) => Promise.all(this.lab.nodes.filter((n) => stacksOfNode(n).includes(st)).map((n) => st.logSources?.(this.host(n.name)) ?? []))));
+    const perStack = await Promise.all(
+      STACKS.map((st) =>
+        Promise.all(this.lab.nodes.filter((n) => stacksOfNode(n).includes(st)).map((n) => st.logSources?.(this.host(n.name)) ?? [])),
+      ),
+    );
     return perStack.flat(2);
   }
 

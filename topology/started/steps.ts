@@ -38,7 +38,12 @@ export interface StepContext {
 export async function runStep(ctx: StepContext, step: ActionStep): Promise<StepResult> {
   if (ctx.readOnly) throw new Error(`refusing to run a step on real hosts without --apply: ${step.on}$ ${stepCommand(step)}`);
   const host = ctx.host(step.on);
-  const result = step.kind === "run" ? await host.exec(["bash", "-c", step.run], { timeoutS: step.timeoutS }) : !host.local ? await realStep(host, step) : await stackStep(ctx, host, step);
+  const result =
+    step.kind === "run"
+      ? await host.exec(["bash", "-c", step.run], { timeoutS: step.timeoutS })
+      : !host.local
+        ? await realStep(host, step)
+        : await stackStep(ctx, host, step);
   try {
     if (step.kind === "run") await ctx.reconcile(step.on);
     if (ctx.incus) await afterIncus(ctx.incus, step.kind, step.on);
@@ -52,7 +57,10 @@ export async function runStep(ctx: StepContext, step: ActionStep): Promise<StepR
   const succeeded = result.exitCode === 0 && !result.timedOut;
   const output = result.stdout + result.stderr;
   let reason: string | undefined;
-  if (step.should === "succeed" && !succeeded) reason = result.timedOut ? `timed out after ${timeoutS} s` : `exited with ${result.exitCode ?? result.signal}${step.kind !== "run" ? `: ${result.stderr.trim() || result.stdout.trim().split("\n").slice(-4).join(" | ")}` : ""}`;
+  if (step.should === "succeed" && !succeeded)
+    reason = result.timedOut
+      ? `timed out after ${timeoutS} s`
+      : `exited with ${result.exitCode ?? result.signal}${step.kind !== "run" ? `: ${result.stderr.trim() || result.stdout.trim().split("\n").slice(-4).join(" | ")}` : ""}`;
   else if (step.should === "fail" && succeeded) reason = "succeeded, but the lab file says it should fail";
   else if (step.output !== undefined && !output.includes(step.output)) reason = `output does not contain "${step.output}"`;
   return { step, result, asExpected: reason === undefined, reason };

@@ -44,7 +44,10 @@ export class ContainerBackend implements Backend {
     const needs = (n: NodeSpec): NodeNeeds => opts.needs?.(n) ?? { packages: [], binaries: [] };
     let images: Map<string, string>;
     try {
-      images = await imagesFor(lab.nodes.map((n) => needs(n).packages), say);
+      images = await imagesFor(
+        lab.nodes.map((n) => needs(n).packages),
+        say,
+      );
     } catch (e) {
       if (e instanceof ImageBuildError) throw new PreflightError(`could not build the node images: ${e.message}`);
       throw e;

@@ -13,8 +13,22 @@ import { execa } from "execa";
 
 /** What every node has: the probes' tools, the fabric's tools, and the libraries of the node binary the socket probes use. */
 export const BASE_PACKAGES = [
-  "iproute2", "iputils-ping", "traceroute", "nftables", "iptables", "tcpdump", "dnsmasq-base", "busybox", "procps",
-  "ethtool", "curl", "iputils-arping", "bash", "ca-certificates", "libstdc++6", "openssh-server",
+  "iproute2",
+  "iputils-ping",
+  "traceroute",
+  "nftables",
+  "iptables",
+  "tcpdump",
+  "dnsmasq-base",
+  "busybox",
+  "procps",
+  "ethtool",
+  "curl",
+  "iputils-arping",
+  "bash",
+  "ca-certificates",
+  "libstdc++6",
+  "openssh-server",
 ];
 
 export const SUITE = "bookworm";
@@ -68,10 +82,18 @@ async function buildBase(say: (m: string) => void): Promise<string> {
   say(`building node base image ${tag} (debootstrap ${SUITE}, once per machine)`);
   const dir = mkdtempSync(join(tmpdir(), "labwright-rootfs-"));
   try {
-    const boot = await execa("debootstrap", ["--variant=minbase", `--include=${BASE_PACKAGES.join(",")}`, SUITE, dir, debianMirror()], { reject: false, all: true });
-    if (boot.exitCode !== 0) throw new ImageBuildError(`debootstrap failed (exit ${boot.exitCode}):\n${String(boot.all).trim().split("\n").slice(-8).join("\n")}`);
+    const boot = await execa("debootstrap", ["--variant=minbase", `--include=${BASE_PACKAGES.join(",")}`, SUITE, dir, debianMirror()], {
+      reject: false,
+      all: true,
+    });
+    if (boot.exitCode !== 0)
+      throw new ImageBuildError(`debootstrap failed (exit ${boot.exitCode}):\n${String(boot.all).trim().split("\n").slice(-8).join("\n")}`);
     rmSync(join(dir, "var/cache/apt/archives"), { recursive: true, force: true });
-    const imp = await execa("tar", ["-C", dir, "-c", "."], { reject: false, buffer: { stdout: false } }).pipe("docker", ["import", "--change", "CMD [\"sleep\", \"infinity\"]", "-", tag], { reject: false, all: true });
+    const imp = await execa("tar", ["-C", dir, "-c", "."], { reject: false, buffer: { stdout: false } }).pipe(
+      "docker",
+      ["import", "--change", 'CMD ["sleep", "infinity"]', "-", tag],
+      { reject: false, all: true },
+    );
     if (imp.exitCode !== 0) {
       await removeImage(tag);
       throw new ImageBuildError(`docker import failed: ${String(imp.all).trim()}`);

@@ -25,7 +25,10 @@ class NodeContainerSpec extends GenericContainer {
 
   /** /dev/net/tun: OVS's userspace datapath makes its internal ports (br-int, br-phy) as tap devices. */
   withTun(): this {
-    this.hostConfig.Devices = [...(this.hostConfig.Devices ?? []), { PathOnHost: "/dev/net/tun", PathInContainer: "/dev/net/tun", CgroupPermissions: "rwm" }];
+    this.hostConfig.Devices = [
+      ...(this.hostConfig.Devices ?? []),
+      { PathOnHost: "/dev/net/tun", PathInContainer: "/dev/net/tun", CgroupPermissions: "rwm" },
+    ];
     return this;
   }
 }

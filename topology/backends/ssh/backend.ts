@@ -8,11 +8,24 @@ import { type Inventory, loadInventory } from "./inventory.ts";
 import { SshHost } from "./host.ts";
 
 /** Which Debian package gives each tool a real host needs for the lab's expectations. */
-const TOOLS: Record<string, string> = { bash: "bash", ping: "iputils-ping", traceroute: "traceroute", getent: "libc-bin", ip: "iproute2", timeout: "coreutils", curl: "curl", sysctl: "procps", "dpkg-query": "dpkg", systemctl: "systemd" };
+const TOOLS: Record<string, string> = {
+  bash: "bash",
+  ping: "iputils-ping",
+  traceroute: "traceroute",
+  getent: "libc-bin",
+  ip: "iproute2",
+  timeout: "coreutils",
+  curl: "curl",
+  sysctl: "procps",
+  "dpkg-query": "dpkg",
+  systemctl: "systemd",
+};
 
 /** The tools a lab's expectations use on a real host. */
 export function remoteTools(lab: Lab): string[] {
-  const kinds = new Set(lab.scenarios.flatMap((s) => [...s.expect, ...s.steps.flatMap((st) => (st.kind === "check" ? st.checks : []))]).map((e) => e.kind));
+  const kinds = new Set(
+    lab.scenarios.flatMap((s) => [...s.expect, ...s.steps.flatMap((st) => (st.kind === "check" ? st.checks : []))]).map((e) => e.kind),
+  );
   const tools = new Set(["timeout", "ip"]);
   if (kinds.has("reach") || kinds.has("no_reach")) tools.add("ping");
   if (kinds.has("trace")) tools.add("traceroute");
@@ -49,16 +62,21 @@ export class SshBackend implements Backend {
 
   async preflight(lab: Lab): Promise<void> {
     const missing = lab.nodes.filter((n) => !this.inventory.hosts.has(n.name)).map((n) => n.name);
-    if (missing.length) throw new PreflightError(`${this.inventory.file} maps no host to node(s) ${missing.join(", ")}: add them under hosts:`);
+    if (missing.length)
+      throw new PreflightError(`${this.inventory.file} maps no host to node(s) ${missing.join(", ")}: add them under hosts:`);
     const tools = remoteTools(lab);
     const problems = await Promise.all(
       lab.nodes.map(async (n) => {
         const h = this.hostOf(n.name);
-        const r = await h.exec(["sh", "-c", 'for t in "$@"; do command -v "$t" >/dev/null 2>&1 || echo "$t"; done', "sh", ...tools], { timeoutS: 20 });
+        const r = await h.exec(["sh", "-c", 'for t in "$@"; do command -v "$t" >/dev/null 2>&1 || echo "$t"; done', "sh", ...tools], {
+          timeoutS: 20,
+        });
         if (r.exitCode === null && !r.timedOut) return `${n.name}: ${r.stderr.trim()}`;
         if (r.exitCode !== 0) return `${n.name}: checking tools failed: ${(r.stderr || r.stdout).trim()}`;
         const lacks = r.stdout.split("\n").filter(Boolean);
-        return lacks.length ? `${n.name}: missing ${lacks.join(", ")} (install: apt-get install ${[...new Set(lacks.map((t) => TOOLS[t] ?? t))].join(" ")})` : null;
+        return lacks.length
+          ? `${n.name}: missing ${lacks.join(", ")} (install: apt-get install ${[...new Set(lacks.map((t) => TOOLS[t] ?? t))].join(" ")})`
+          : null;
       }),
     );
     const bad = problems.filter((p): p is string => p !== null);

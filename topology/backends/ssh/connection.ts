@@ -81,7 +81,9 @@ export class Connections {
     if (h.jump) {
       const via = await this.get(h.jump);
       return new Promise((resolve, reject) =>
-        via.forwardOut("127.0.0.1", 0, h.address, h.port, (err, stream) => (err ? reject(new SshConnectError(`${h.name}: through ${h.jump}: ${err.message}`)) : resolve(stream))),
+        via.forwardOut("127.0.0.1", 0, h.address, h.port, (err, stream) =>
+          err ? reject(new SshConnectError(`${h.name}: through ${h.jump}: ${err.message}`)) : resolve(stream),
+        ),
       );
     }
     if (h.proxy_command) {

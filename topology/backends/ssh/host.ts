@@ -38,7 +38,15 @@ export class SshHost implements Host {
     const timeoutS = opts.timeoutS ?? this.entry.command_timeout;
     const env = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
     const line = quote(["timeout", "--kill-after=2", String(timeoutS), ...(env.length ? ["env", ...env] : []), ...argv]);
-    const fail = (why: string): CommandResult => ({ argv, exitCode: null, signal: null, stdout: "", stderr: why, timedOut: false, durationMs: performance.now() - t0 });
+    const fail = (why: string): CommandResult => ({
+      argv,
+      exitCode: null,
+      signal: null,
+      stdout: "",
+      stderr: why,
+      timedOut: false,
+      durationMs: performance.now() - t0,
+    });
     if (this.lost) return fail(this.lost);
     let conn;
     try {
@@ -56,10 +64,13 @@ export class SshHost implements Host {
         let stdout = "";
         let stderr = "";
         let timedOut = false;
-        const guard = setTimeout(() => {
-          timedOut = true;
-          stream.close();
-        }, (timeoutS + 5) * 1000);
+        const guard = setTimeout(
+          () => {
+            timedOut = true;
+            stream.close();
+          },
+          (timeoutS + 5) * 1000,
+        );
         stream.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
         stream.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
         stream.on("close", (code: number | null, signal?: string) => {
@@ -71,7 +82,16 @@ export class SshHost implements Host {
           }
           // coreutils timeout exits 124 (137 after --kill-after) when it had to end the command.
           if (code === 124 || code === 137) timedOut = true;
-          resolve({ argv, exitCode: timedOut ? null : (code ?? null), signal: signal ?? null, stdout, stderr, timedOut, ...(timedOut ? { timeoutS } : {}), durationMs: performance.now() - t0 });
+          resolve({
+            argv,
+            exitCode: timedOut ? null : (code ?? null),
+            signal: signal ?? null,
+            stdout,
+            stderr,
+            timedOut,
+            ...(timedOut ? { timeoutS } : {}),
+            durationMs: performance.now() - t0,
+          });
         });
         if (opts.input !== undefined) stream.end(opts.input);
         else stream.end();
@@ -107,10 +127,14 @@ export class SshHost implements Host {
   }
 
   pipe(argv: readonly string[], _fd: number): number {
-    throw new Error(`${this.name} is a real host: capture there with ssh ${this.entry.user}@${this.entry.address} -p ${this.entry.port} -- ${quote(argv)} > file.pcap`);
+    throw new Error(
+      `${this.name} is a real host: capture there with ssh ${this.entry.user}@${this.entry.address} -p ${this.entry.port} -- ${quote(argv)} > file.pcap`,
+    );
   }
 
   interactive(argv: readonly string[], _env: Record<string, string>): number {
-    throw new Error(`${this.name} is a real host: use ssh ${this.entry.user}@${this.entry.address} -p ${this.entry.port}${argv.length ? ` -- ${quote(argv)}` : ""}`);
+    throw new Error(
+      `${this.name} is a real host: use ssh ${this.entry.user}@${this.entry.address} -p ${this.entry.port}${argv.length ? ` -- ${quote(argv)}` : ""}`,
+    );
   }
 }

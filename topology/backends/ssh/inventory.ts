@@ -12,7 +12,10 @@ import { NAME } from "../../model/names.ts";
 const HostEntry = z.strictObject({
   address: z.string().min(1),
   port: z.int().min(1).max(65535).default(22),
-  user: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/).default("root"),
+  user: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_.-]{0,31}$/)
+    .default("root"),
   /** A private key file (relative to the inventory); else the SSH agent ($SSH_AUTH_SOCK). */
   key: z.string().optional(),
   /** Another inventory entry to hop through (OpenSSH's ProxyJump). */
@@ -49,12 +52,15 @@ export function loadInventory(file: string): Inventory {
   if (doc.errors.length) throw new InventoryError(`${file}: YAML: ${doc.errors[0]!.message.split("\n")[0]}`);
   const r = InventoryDoc.safeParse(doc.toJS({ maxAliasCount: 100 }));
   if (!r.success) {
-    throw new InventoryError(`${file}: ${r.error.issues.map((i) => `${i.path.join(".") || "(document)"}: ${i.message}`).join("; ")} (see docs/real-hosts.md)`);
+    throw new InventoryError(
+      `${file}: ${r.error.issues.map((i) => `${i.path.join(".") || "(document)"}: ${i.message}`).join("; ")} (see docs/real-hosts.md)`,
+    );
   }
   const base = dirname(resolve(file));
   const hosts = new Map<string, InventoryHost>();
   for (const [name, h] of Object.entries(r.data.hosts)) {
-    if (h.jump !== undefined && !(h.jump in r.data.hosts)) throw new InventoryError(`${file}: hosts.${name}.jump: no host "${h.jump}" in the inventory`);
+    if (h.jump !== undefined && !(h.jump in r.data.hosts))
+      throw new InventoryError(`${file}: hosts.${name}.jump: no host "${h.jump}" in the inventory`);
     hosts.set(name, { ...h, name, key: h.key === undefined ? undefined : resolve(base, h.key.replace(/^~(?=\/)/, homedir())) });
   }
   const known = r.data.known_hosts ?? "~/.ssh/known_hosts";

@@ -19,7 +19,24 @@ export interface IncusLine {
 export class IncusArgsError extends Error {}
 
 /** Flags of `incus launch|init|create` that take a value (long and short forms), so positionals can be told apart. */
-const VALUE_FLAGS = new Set(["--config", "-c", "--device", "-d", "--profile", "-p", "--network", "-n", "--storage", "-s", "--target", "--type", "-t", "--description", "--project", "--remote"]);
+const VALUE_FLAGS = new Set([
+  "--config",
+  "-c",
+  "--device",
+  "-d",
+  "--profile",
+  "-p",
+  "--network",
+  "-n",
+  "--storage",
+  "-s",
+  "--target",
+  "--type",
+  "-t",
+  "--description",
+  "--project",
+  "--remote",
+]);
 const CREATING = new Set(["launch", "init", "create"]);
 
 export function parseIncus(line: string): IncusLine {
@@ -27,7 +44,10 @@ export function parseIncus(line: string): IncusLine {
   const argv = words(line, IncusArgsError);
   // No shell ever sees these words; shell syntax in one is a mistake (or an attack) worth saying.
   const shelly = argv.find((w) => /[;|&`$<>]/.test(w));
-  if (shelly !== undefined) throw new IncusArgsError(`${JSON.stringify(shelly)}: a value is one word of the incus command line, without shell syntax (; | & \` $ < >): labwright runs incus with these words as arguments, no shell`);
+  if (shelly !== undefined)
+    throw new IncusArgsError(
+      `${JSON.stringify(shelly)}: a value is one word of the incus command line, without shell syntax (; | & \` $ < >): labwright runs incus with these words as arguments, no shell`,
+    );
   if (!argv.length) throw new IncusArgsError("no arguments (write what follows `incus`, e.g. `network list`)");
   const targets: string[] = [];
   const positional: string[] = [];

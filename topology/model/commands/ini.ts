@@ -29,7 +29,10 @@ export function parseIni(text: string, file: string): Ini {
     if (!line || line.startsWith("#") || line.startsWith(";")) return;
     const s = SECTION.exec(line);
     if (s) {
-      if (!sections.includes(s[1]!)) throw new IniError(`${file} line ${k + 1}: section [${s[1]}] is not one of ${file}'s (${sections.map((x) => `[${x}]`).join(", ")})`);
+      if (!sections.includes(s[1]!))
+        throw new IniError(
+          `${file} line ${k + 1}: section [${s[1]}] is not one of ${file}'s (${sections.map((x) => `[${x}]`).join(", ")})`,
+        );
       cur = ini.get(s[1]!) ?? new Map();
       ini.set(s[1]!, cur);
       return;
@@ -39,8 +42,10 @@ export function parseIni(text: string, file: string): Ini {
     const key = line.slice(0, eq).trim();
     const value = line.slice(eq + 1).trim();
     if (!cur) throw new IniError(`${file} line ${k + 1}: ${key} comes before any [section]`);
-    if (!KEY.test(key)) throw new IniError(`${file} line ${k + 1}: "${key.slice(0, 64)}" is not an option name (lowercase letters, digits, _)`);
-    if (!VALUE.test(value)) throw new IniError(`${file} line ${k + 1}: the value of ${key} may hold letters, digits and _ . , : * / - and spaces only`);
+    if (!KEY.test(key))
+      throw new IniError(`${file} line ${k + 1}: "${key.slice(0, 64)}" is not an option name (lowercase letters, digits, _)`);
+    if (!VALUE.test(value))
+      throw new IniError(`${file} line ${k + 1}: the value of ${key} may hold letters, digits and _ . , : * / - and spaces only`);
     cur.set(key, value);
   });
   return ini;

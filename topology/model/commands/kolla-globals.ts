@@ -12,7 +12,10 @@ const GRAMMAR: Record<string, { re: RegExp; what: string }> = {
   neutron_external_interface: { re: IFNAME, what: "a comma-separated list of interface names" },
   neutron_bridge_name: { re: IFNAME, what: "a comma-separated list of bridge names" },
   docker_registry: { re: /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})(:\d{1,5})?$/, what: "a registry host[:port] such as quay.io" },
-  docker_namespace: { re: /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/, what: "a repository namespace such as openstack.kolla" },
+  docker_namespace: {
+    re: /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/,
+    what: "a repository namespace such as openstack.kolla",
+  },
   openstack_tag: { re: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, what: "an image tag" },
   openstack_release: { re: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/, what: "a release name such as 2023.1" },
   kolla_base_distro: { re: /^[a-z][a-z0-9-]{0,31}$/, what: "a distribution name such as ubuntu" },
@@ -59,7 +62,11 @@ const EFFECTIVE = new Set([
  * `openstack_tag: "{{ openstack_release }}-{{ kolla_base_distro }}-{{ kolla_base_distro_version }}"`).
  */
 export const RELEASES: Record<string, { kollaAnsible: string; defaultDistro: string; codenames: Record<string, string> }> = {
-  "2023.1": { kollaAnsible: "16.0.0", defaultDistro: "rocky", codenames: { centos: "stream9", debian: "bullseye", rocky: "9", ubuntu: "jammy" } },
+  "2023.1": {
+    kollaAnsible: "16.0.0",
+    defaultDistro: "rocky",
+    codenames: { centos: "stream9", debian: "bullseye", rocky: "9", ubuntu: "jammy" },
+  },
 };
 
 /** Ansible's `| bool`. */
@@ -78,15 +85,28 @@ export function readGlobals(raw: unknown, where: string): KollaGlobals {
     const v = g[k];
     if (v === undefined || v === null) return d;
     // Messages name the key and the kind of value, never the value: a globals file's contents stay out of reports.
-    if (typeof v !== "string" && typeof v !== "number") throw new KollaConfigError(`${where}: ${k} must be a string, not ${Array.isArray(v) ? "a list" : typeof v === "object" ? "a map" : `a ${typeof v}`}`);
+    if (typeof v !== "string" && typeof v !== "number")
+      throw new KollaConfigError(
+        `${where}: ${k} must be a string, not ${Array.isArray(v) ? "a list" : typeof v === "object" ? "a map" : `a ${typeof v}`}`,
+      );
     const rule = GRAMMAR[k];
     const text = String(v);
-    const items = k === "neutron_external_interface" || k === "neutron_bridge_name" ? text.split(",").map((x) => x.trim()).filter(Boolean) : [text];
+    const items =
+      k === "neutron_external_interface" || k === "neutron_bridge_name"
+        ? text
+            .split(",")
+            .map((x) => x.trim())
+            .filter(Boolean)
+        : [text];
     if (rule && items.some((x) => !rule.re.test(x))) throw new KollaConfigError(`${where}: ${k} is not ${rule.what}`);
     return text;
   };
   // Every value's grammar first (what could reach a command or a file), then what labwright models.
-  const list = (k: string, d: string) => str(k, d)!.split(",").map((s) => s.trim()).filter(Boolean);
+  const list = (k: string, d: string) =>
+    str(k, d)!
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
   const values = {
     network_interface: str("network_interface", "eth0")!,
     neutron_external_interfaces: list("neutron_external_interface", "eth1"),
@@ -101,12 +121,23 @@ export function readGlobals(raw: unknown, where: string): KollaGlobals {
   const tag = str("openstack_tag");
   const haproxy = truthy(str("enable_haproxy", "yes"));
   const distroSet = str("kolla_base_distro");
-  if (agent !== "openvswitch") throw new KollaConfigError(`${where}: neutron_plugin_agent "${agent}" is not modelled (labwright runs ML2/OVS, kolla's default: remove the key or set it to openvswitch)`);
+  if (agent !== "openvswitch")
+    throw new KollaConfigError(
+      `${where}: neutron_plugin_agent "${agent}" is not modelled (labwright runs ML2/OVS, kolla's default: remove the key or set it to openvswitch)`,
+    );
   const r = RELEASES[release];
-  if (!r) throw new KollaConfigError(`${where}: openstack_release ${release} is not modelled (labwright follows the site.yml of kolla-ansible ${Object.entries(RELEASES).map(([k, v]) => `${k} (${v.kollaAnsible})`).join(", ")})`);
+  if (!r)
+    throw new KollaConfigError(
+      `${where}: openstack_release ${release} is not modelled (labwright follows the site.yml of kolla-ansible ${Object.entries(RELEASES)
+        .map(([k, v]) => `${k} (${v.kollaAnsible})`)
+        .join(", ")})`,
+    );
   const distro = distroSet ?? r.defaultDistro;
   const codename = r.codenames[distro];
-  if (!codename && tag === undefined) throw new KollaConfigError(`${where}: kolla_base_distro ${distro} has no images in ${release} (kolla builds ${Object.keys(r.codenames).join(", ")})`);
+  if (!codename && tag === undefined)
+    throw new KollaConfigError(
+      `${where}: kolla_base_distro ${distro} has no images in ${release} (kolla builds ${Object.keys(r.codenames).join(", ")})`,
+    );
   if (haproxy) {
     throw new KollaConfigError(
       `${where}: enable_haproxy is "yes" (kolla's default): labwright models all-in-one deploys without the load balancer. Set enable_haproxy: "no" and kolla_internal_vip_address to network_interface's address, as seed 003 does`,

@@ -16,7 +16,18 @@ import { shellWords } from "./words.ts";
 export class OpenstackArgsError extends Error {}
 
 /** The command groups of python-openstackclient's network plugin (`openstack.network.v2` entry points) and `extension`. */
-export const NETWORK_GROUPS = ["network", "subnet", "port", "router", "floating", "security", "address", "local", "ip", "extension"] as const;
+export const NETWORK_GROUPS = [
+  "network",
+  "subnet",
+  "port",
+  "router",
+  "floating",
+  "security",
+  "address",
+  "local",
+  "ip",
+  "extension",
+] as const;
 
 /** nova's part: what labwright does in its place. */
 export type NovaCommand =
@@ -50,7 +61,8 @@ export function parseOpenstack(line: string): OpenstackCommand {
   const substitutions: OpenstackCommand[] = [];
   const outer = line.replace(SUBST, (_, inner: string) => {
     const c = parseOpenstack(inner);
-    if (!isValueFormat(c.argv)) throw new OpenstackArgsError(`$(${inner}): use -f value (and -c <column>) so that the output is a bare value`);
+    if (!isValueFormat(c.argv))
+      throw new OpenstackArgsError(`$(${inner}): use -f value (and -c <column>) so that the output is a bare value`);
     if (c.nova) throw new OpenstackArgsError(`$(${inner}): labwright's stand-in for nova is not used inside $(...)`);
     substitutions.push(c);
     return `\u0000${substitutions.length - 1}`;
@@ -60,7 +72,10 @@ export function parseOpenstack(line: string): OpenstackCommand {
   if (argv[0] === "openstack") argv.shift();
   // No shell ever sees these words; shell syntax in one is a mistake (or an attack) worth saying.
   const shelly = argv.find((w) => /[;|&`$<>]/.test(w));
-  if (shelly !== undefined) throw new OpenstackArgsError(`${JSON.stringify(shelly)}: a value is one word of the openstack command line, without shell syntax (; | & \` $ < >): labwright runs the client with these words as arguments, no shell`);
+  if (shelly !== undefined)
+    throw new OpenstackArgsError(
+      `${JSON.stringify(shelly)}: a value is one word of the openstack command line, without shell syntax (; | & \` $ < >): labwright runs the client with these words as arguments, no shell`,
+    );
   if (!argv.length) throw new OpenstackArgsError("no arguments (write what follows `openstack`, e.g. `network list`)");
   const placeholders = argv.join(" ").match(/\u0000\d+/g)?.length ?? 0;
   if (placeholders !== substitutions.length) throw new OpenstackArgsError("a $(openstack ...) substitution must be a word of its own");
@@ -68,7 +83,12 @@ export function parseOpenstack(line: string): OpenstackCommand {
   if (head === "server") return { argv, substitutions, nova: novaCommand(argv) };
   if (!(NETWORK_GROUPS as readonly string[]).includes(head)) {
     throw new OpenstackArgsError(
-      `"${argv.filter((w) => !w.startsWith("-")).slice(0, 3).join(" ")}": the lab's cloud runs neutron only (network commands: ${NETWORK_GROUPS.join(", ")}; and labwright's stand-in for nova: server create, server add floating ip)`,
+      `"${argv
+        .filter((w) => !w.startsWith("-"))
+        .slice(0, 3)
+        .join(
+          " ",
+        )}": the lab's cloud runs neutron only (network commands: ${NETWORK_GROUPS.join(", ")}; and labwright's stand-in for nova: server create, server add floating ip)`,
     );
   }
   const router = head === "router" && argv[1] === "create" ? positionals(argv.slice(2), ROUTER_BOOL)[0] : undefined;
@@ -84,7 +104,23 @@ function isValueFormat(argv: readonly string[]): boolean {
 }
 
 /** Flags of `router create` that take no value (every other flag takes one). */
-const ROUTER_BOOL = new Set(["--enable", "--disable", "--distributed", "--centralized", "--ha", "--no-ha", "--no-tag", "--enable-ndp-proxy", "--disable-ndp-proxy", "--enable-snat", "--disable-snat", "--enable-default-route-bfd", "--disable-default-route-bfd", "--enable-default-route-ecmp", "--disable-default-route-ecmp"]);
+const ROUTER_BOOL = new Set([
+  "--enable",
+  "--disable",
+  "--distributed",
+  "--centralized",
+  "--ha",
+  "--no-ha",
+  "--no-tag",
+  "--enable-ndp-proxy",
+  "--disable-ndp-proxy",
+  "--enable-snat",
+  "--disable-snat",
+  "--enable-default-route-bfd",
+  "--disable-default-route-bfd",
+  "--enable-default-route-ecmp",
+  "--disable-default-route-ecmp",
+]);
 
 /** Positional words, skipping flags and their values (`--flag value`, `--flag=value`, `-f value`). */
 function positionals(words: readonly string[], bool: ReadonlySet<string>): string[] {
@@ -105,7 +141,8 @@ function positionals(words: readonly string[], bool: ReadonlySet<string>): strin
 }
 
 function named(name: string, verb: string, why: string): void {
-  if (!OBJECT_NAME.test(name)) throw new OpenstackArgsError(`${verb}: the name ${JSON.stringify(name)} is not usable here (${why}): ${OBJECT_NAME_HINT}`);
+  if (!OBJECT_NAME.test(name))
+    throw new OpenstackArgsError(`${verb}: the name ${JSON.stringify(name)} is not usable here (${why}): ${OBJECT_NAME_HINT}`);
 }
 
 /** What labwright's stand-in for nova accepts: its flags, those it ignores (no image boots here), and nothing else. */
@@ -119,12 +156,17 @@ function novaCommand(argv: readonly string[]): NovaCommand {
   const verb = argv.slice(0, 4).join(" ");
   if (verb === "server add floating ip") {
     const rest = argv.slice(4);
-    if (rest.length !== 2 || rest.some((w) => w.startsWith("-"))) throw new OpenstackArgsError("server add floating ip: usage: server add floating ip <server> <ip-address> (labwright's stand-in for nova)");
+    if (rest.length !== 2 || rest.some((w) => w.startsWith("-")))
+      throw new OpenstackArgsError(
+        "server add floating ip: usage: server add floating ip <server> <ip-address> (labwright's stand-in for nova)",
+      );
     named(rest[0]!, "server add floating ip", "a server labwright started");
     return { verb: "server add floating ip", server: rest[0]!, address: rest[1]! };
   }
   if (argv[1] !== "create") {
-    throw new OpenstackArgsError(`"${argv.slice(0, 3).join(" ")}": nova does not run on this machine; labwright stands in for \`server create\` and \`server add floating ip\` only`);
+    throw new OpenstackArgsError(
+      `"${argv.slice(0, 3).join(" ")}": nova does not run on this machine; labwright stands in for \`server create\` and \`server add floating ip\` only`,
+    );
   }
   const words = argv.slice(2);
   let name: string | undefined;
@@ -141,7 +183,9 @@ function novaCommand(argv: readonly string[]): NovaCommand {
     const flag = eq > 0 ? w.slice(0, eq) : w;
     if (SERVER_CREATE.bool.has(flag)) continue;
     if (!SERVER_CREATE.value.has(flag) && !SERVER_CREATE.ignored.has(flag)) {
-      throw new OpenstackArgsError(`server create: ${flag} is not taken by labwright's stand-in for nova (it takes --network or --port, --security-group, and ignores --image, --flavor, --key-name, --availability-zone, --wait)`);
+      throw new OpenstackArgsError(
+        `server create: ${flag} is not taken by labwright's stand-in for nova (it takes --network or --port, --security-group, and ignores --image, --flavor, --key-name, --availability-zone, --wait)`,
+      );
     }
     const value = eq > 0 ? w.slice(eq + 1) : words[++i];
     if (value === undefined) throw new OpenstackArgsError(`server create: ${flag} needs a value`);
@@ -153,7 +197,8 @@ function novaCommand(argv: readonly string[]): NovaCommand {
   }
   if (name === undefined) throw new OpenstackArgsError("server create: give the server a name");
   named(name, "server create", "labwright names the server's namespace after it");
-  if ((one["--network"] === undefined) === (one["--port"] === undefined)) throw new OpenstackArgsError("server create: give --network <network> or --port <port> (one NIC)");
+  if ((one["--network"] === undefined) === (one["--port"] === undefined))
+    throw new OpenstackArgsError("server create: give --network <network> or --port <port> (one NIC)");
   return {
     verb: "server create",
     name,

@@ -11,17 +11,30 @@ export function incusStep(item: object, sat: Path, ctx: RefContext, origin: Orig
   if (!s) return undefined;
   nodeRef(s.on, [...sat, "on"], ctx);
   if (ctx.nodeNames.has(s.on) && !ctx.members.has(s.on)) {
-    ctx.problems.add([...sat, "on"], `${s.on} is not an Incus cluster member`, `type incus commands on a node with \`software: [ovn-host, incus]\` (members: ${[...ctx.members].join(", ") || "none"})`);
+    ctx.problems.add(
+      [...sat, "on"],
+      `${s.on} is not an Incus cluster member`,
+      `type incus commands on a node with \`software: [ovn-host, incus]\` (members: ${[...ctx.members].join(", ") || "none"})`,
+    );
   }
   try {
     const command = parseIncus(s.incus);
     for (const m of command.targets) {
-      if (!ctx.members.has(m)) ctx.problems.add([...sat, "incus"], `--target ${m} is not an Incus cluster member`, `use one of: ${[...ctx.members].join(", ") || "(no node has software: [incus])"}`);
+      if (!ctx.members.has(m))
+        ctx.problems.add(
+          [...sat, "incus"],
+          `--target ${m} is not an Incus cluster member`,
+          `use one of: ${[...ctx.members].join(", ") || "(no node has software: [incus])"}`,
+        );
     }
     return { kind: "incus", name: s.name, on: s.on, line: s.incus, command, should: s.should, output: s.output, origin };
   } catch (e) {
     if (!(e instanceof IncusArgsError)) throw e;
-    ctx.problems.add([...sat, "incus"], `incus ${s.incus}: ${e.message}`, "write the arguments of the incus command as you would type them after `incus` (see docs/lab-files.md, incus steps)");
+    ctx.problems.add(
+      [...sat, "incus"],
+      `incus ${s.incus}: ${e.message}`,
+      "write the arguments of the incus command as you would type them after `incus` (see docs/lab-files.md, incus steps)",
+    );
     return undefined;
   }
 }

@@ -32,7 +32,11 @@ export function steps(raw: unknown[], at: Path, ctx: RefContext): Step[] {
     const origin = { path: pathString(sat), line: ctx.problems.source.line(sat) };
     const kind = item && typeof item === "object" ? KEYS.find((key) => key in item) : undefined;
     if (kind === undefined) {
-      ctx.problems.add(sat, "a step needs `run:` (a command, with `on:` a node), `incus:` (arguments of the incus command, with `on:` a cluster member), `kolla:` (deploy or precheck, on a kolla node), `openstack:` (arguments of the openstack command, on a kolla node) or `check:` (a list of expectations)", "e.g. `- { on: pamonha1, run: ip link set enp3s0 up }`");
+      ctx.problems.add(
+        sat,
+        "a step needs `run:` (a command, with `on:` a node), `incus:` (arguments of the incus command, with `on:` a cluster member), `kolla:` (deploy or precheck, on a kolla node), `openstack:` (arguments of the openstack command, on a kolla node) or `check:` (a list of expectations)",
+        "e.g. `- { on: pamonha1, run: ip link set enp3s0 up }`",
+      );
       return;
     }
     const step = KINDS[kind](item as object, sat, ctx, origin);

@@ -13,16 +13,36 @@ export function kollaStep(item: object, sat: Path, ctx: RefContext, origin: Orig
   const s = shape(KollaStep, item, sat, ctx.problems);
   if (!s) return undefined;
   nodeRef(s.on, [...sat, "on"], ctx);
-  if (ctx.nodeNames.has(s.on) && !ctx.kolla.has(s.on)) ctx.problems.add([...sat, "on"], `${s.on} is not a kolla-ansible target`, `give the node \`software: [kolla]\` (kolla nodes: ${[...ctx.kolla].join(", ") || "none"})`);
+  if (ctx.nodeNames.has(s.on) && !ctx.kolla.has(s.on))
+    ctx.problems.add(
+      [...sat, "on"],
+      `${s.on} is not a kolla-ansible target`,
+      `give the node \`software: [kolla]\` (kolla nodes: ${[...ctx.kolla].join(", ") || "none"})`,
+    );
   const g = readGlobalsAt(s.globals, [...sat, "globals"], ctx);
   if (!g) return undefined;
   globalsInterfaces(g, s.on, [...sat, "globals"], ctx);
   const ml2Override = ml2At(s.config?.["neutron/ml2_conf.ini"], [...sat, "config", "neutron/ml2_conf.ini"], ctx);
-  return { kind: "kolla", name: s.name, on: s.on, action: s.kolla, globals: g.globals, globalsFrom: g.from, ...(ml2Override ? { ml2Override } : {}), should: s.should, output: s.output, origin };
+  return {
+    kind: "kolla",
+    name: s.name,
+    on: s.on,
+    action: s.kolla,
+    globals: g.globals,
+    globalsFrom: g.from,
+    ...(ml2Override ? { ml2Override } : {}),
+    should: s.should,
+    output: s.output,
+    origin,
+  };
 }
 
 /** Reads a kolla step's globals: an inline map, or a YAML file beside the lab. Messages never quote the file's contents. */
-function readGlobalsAt(v: string | Record<string, unknown>, at: Path, ctx: RefContext): { globals: KollaGlobals; from: string } | undefined {
+function readGlobalsAt(
+  v: string | Record<string, unknown>,
+  at: Path,
+  ctx: RefContext,
+): { globals: KollaGlobals; from: string } | undefined {
   let raw: unknown = v;
   let from = "globals (inline)";
   if (typeof v === "string") {
@@ -37,7 +57,11 @@ function readGlobalsAt(v: string | Record<string, unknown>, at: Path, ctx: RefCo
       if (doc.errors.length) throw new Error(`not valid YAML (line ${doc.errors[0]!.linePos?.[0]?.line ?? "?"})`);
       raw = doc.toJS({ maxAliasCount: LIMITS.aliases });
     } catch (e) {
-      ctx.problems.add(at, `cannot read globals file ${v}: ${(e as Error).message.split("\n")[0]!.split(":")[0]}`, "give a YAML map of kolla variables (at most 256 KiB) beside the lab file, or write the variables inline");
+      ctx.problems.add(
+        at,
+        `cannot read globals file ${v}: ${(e as Error).message.split("\n")[0]!.split(":")[0]}`,
+        "give a YAML map of kolla variables (at most 256 KiB) beside the lab file, or write the variables inline",
+      );
       return undefined;
     }
   }
@@ -54,8 +78,17 @@ function readGlobalsAt(v: string | Record<string, unknown>, at: Path, ctx: RefCo
 function globalsInterfaces(g: { globals: KollaGlobals; from: string }, on: string, at: Path, ctx: RefContext): void {
   const node = ctx.nodes.get(on);
   const nics = new Set(node?.interfaces.map((i) => i.name) ?? []);
-  for (const [key, names] of [["network_interface", [g.globals.network_interface]], ["neutron_external_interface", g.globals.neutron_external_interfaces]] as const) {
-    for (const nic of names) if (node && !nics.has(nic)) ctx.problems.add(at, `${g.from}: ${key} names ${nic}, which ${on} does not have`, `use one of ${on}'s interfaces: ${[...nics].join(", ")}`);
+  for (const [key, names] of [
+    ["network_interface", [g.globals.network_interface]],
+    ["neutron_external_interface", g.globals.neutron_external_interfaces],
+  ] as const) {
+    for (const nic of names)
+      if (node && !nics.has(nic))
+        ctx.problems.add(
+          at,
+          `${g.from}: ${key} names ${nic}, which ${on} does not have`,
+          `use one of ${on}'s interfaces: ${[...nics].join(", ")}`,
+        );
   }
 }
 
@@ -66,7 +99,11 @@ function ml2At(text: string | undefined, at: Path, ctx: RefContext): Ini | undef
     return parseIni(text, "neutron/ml2_conf.ini");
   } catch (e) {
     if (!(e instanceof IniError)) throw e;
-    ctx.problems.add(at, e.message, "give the ml2 sections and options kolla would merge (e.g. [ml2_type_vlan] network_vlan_ranges = physnet2)");
+    ctx.problems.add(
+      at,
+      e.message,
+      "give the ml2 sections and options kolla would merge (e.g. [ml2_type_vlan] network_vlan_ranges = physnet2)",
+    );
     return undefined;
   }
 }

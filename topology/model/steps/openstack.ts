@@ -10,12 +10,30 @@ export function openstackStep(item: object, sat: Path, ctx: RefContext, origin: 
   const s = shape(OpenstackStep, item, sat, ctx.problems);
   if (!s) return undefined;
   nodeRef(s.on, [...sat, "on"], ctx);
-  if (ctx.nodeNames.has(s.on) && !ctx.kolla.has(s.on)) ctx.problems.add([...sat, "on"], `${s.on} is not a kolla-ansible target`, `type openstack commands on a node with \`software: [kolla]\` (kolla nodes: ${[...ctx.kolla].join(", ") || "none"})`);
+  if (ctx.nodeNames.has(s.on) && !ctx.kolla.has(s.on))
+    ctx.problems.add(
+      [...sat, "on"],
+      `${s.on} is not a kolla-ansible target`,
+      `type openstack commands on a node with \`software: [kolla]\` (kolla nodes: ${[...ctx.kolla].join(", ") || "none"})`,
+    );
   try {
-    return { kind: "openstack", name: s.name, on: s.on, line: s.openstack, command: parseOpenstack(s.openstack), should: s.should, output: s.output, origin };
+    return {
+      kind: "openstack",
+      name: s.name,
+      on: s.on,
+      line: s.openstack,
+      command: parseOpenstack(s.openstack),
+      should: s.should,
+      output: s.output,
+      origin,
+    };
   } catch (e) {
     if (!(e instanceof OpenstackArgsError)) throw e;
-    ctx.problems.add([...sat, "openstack"], `openstack ${s.openstack}: ${e.message}`, "write the arguments of the openstack command as you would type them after `openstack` (see docs/lab-files.md, openstack steps)");
+    ctx.problems.add(
+      [...sat, "openstack"],
+      `openstack ${s.openstack}: ${e.message}`,
+      "write the arguments of the openstack command as you would type them after `openstack` (see docs/lab-files.md, openstack steps)",
+    );
     return undefined;
   }
 }

@@ -44,7 +44,8 @@ export function incusEnv(stateDir: string): Record<string, string> {
 
 /** The Incus version on this machine, or a PreflightError naming the package to install. */
 export function incusVersion(): string {
-  const hint = "install it with scripts/setup.sh (Debian 12: `apt-get install -t bookworm-backports --no-install-recommends incus-base`; Ubuntu 24.04: `apt-get install --no-install-recommends incus-base`)";
+  const hint =
+    "install it with scripts/setup.sh (Debian 12: `apt-get install -t bookworm-backports --no-install-recommends incus-base`; Ubuntu 24.04: `apt-get install --no-install-recommends incus-base`)";
   if (!existsSync(INCUSD)) throw new PreflightError(`this lab runs the real Incus, and ${INCUSD} is missing: ${hint}`);
   let v: string;
   try {
@@ -54,7 +55,8 @@ export function incusVersion(): string {
     throw new PreflightError(`this lab runs the real Incus, and ${(e as { path?: string }).path ?? "incus"} does not run: ${hint}`);
   }
   const [major = 0, minor = 0] = v.split(".").map(Number);
-  if (major < MIN_VERSION[0]! || (major === MIN_VERSION[0] && minor < MIN_VERSION[1]!)) throw new PreflightError(`Incus ${v} is too old for this lab (needs ${MIN_VERSION.join(".")} or newer): ${hint}`);
+  if (major < MIN_VERSION[0]! || (major === MIN_VERSION[0] && minor < MIN_VERSION[1]!))
+    throw new PreflightError(`Incus ${v} is too old for this lab (needs ${MIN_VERSION.join(".")} or newer): ${hint}`);
   return v;
 }
 
@@ -113,7 +115,24 @@ export async function startIncusd(m: Member, caFile: string, started: (d: Daemon
   await mustIn(m.view, ["mkdir", "-p", "-m", "0700", join(m.host.stateDir, "incus-client")], "creating INCUS_CONF", { timeoutS: 120 });
   // A container node's namespace seen from this machine: its resolver and hosts, not this machine's.
   await resolvingView(m.host);
-  const argv = ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "sh", "-c", WRAPPER, "incusd", ovsDir(m.host), keepUnderRun(m.host.stateDir), INCUSD, dir];
+  const argv = [
+    "unshare",
+    "--mount",
+    "--pid",
+    "--fork",
+    "--kill-child",
+    "--mount-proc",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    WRAPPER,
+    "incusd",
+    ovsDir(m.host),
+    keepUnderRun(m.host.stateDir),
+    INCUSD,
+    dir,
+  ];
   const d = m.view.spawn("incusd", argv, { log: join(m.host.stateDir, "incusd.log") });
   started(d);
   await waitFor(m.view, d, pathExists(join(dir, "unix.socket")), 30_000);
@@ -133,14 +152,19 @@ export async function formCluster(members: Member[]): Promise<void> {
   };
   // JSON is YAML: the preseed needs no YAML writer.
   try {
-    await mustIn(first.view, ["incus", "admin", "init", "--preseed"], "bootstrapping the Incus cluster (incus admin init --preseed)", { timeoutS: 120, input: JSON.stringify(bootstrap) });
+    await mustIn(first.view, ["incus", "admin", "init", "--preseed"], "bootstrapping the Incus cluster (incus admin init --preseed)", {
+      timeoutS: 120,
+      input: JSON.stringify(bootstrap),
+    });
   } catch (e) {
     throw new Error(`${(e as Error).message}\n  incusd on ${first.node.name}:\n${logTail(join(first.host.stateDir, "incusd.log"))}`);
   }
   if (!rest.length) return;
   // One after the other (joining in parallel measured no faster: about 1.1 s for two either way).
   for (const m of rest) {
-    const token = (await mustIn(first.view, ["incus", "cluster", "add", m.node.name, "--quiet"], `incus cluster add ${m.node.name}`, { timeoutS: 120 })).trim();
+    const token = (
+      await mustIn(first.view, ["incus", "cluster", "add", m.node.name, "--quiet"], `incus cluster add ${m.node.name}`, { timeoutS: 120 })
+    ).trim();
     const preseed = {
       cluster: {
         enabled: true,
@@ -151,9 +175,14 @@ export async function formCluster(members: Member[]): Promise<void> {
       },
     };
     try {
-      await mustIn(m.view, ["incus", "admin", "init", "--preseed"], `${m.node.name} joining the Incus cluster`, { timeoutS: 120, input: JSON.stringify(preseed) });
+      await mustIn(m.view, ["incus", "admin", "init", "--preseed"], `${m.node.name} joining the Incus cluster`, {
+        timeoutS: 120,
+        input: JSON.stringify(preseed),
+      });
     } catch (e) {
-      throw new Error(`${(e as Error).message}\n  incusd on ${m.node.name}:\n${logTail(join(m.host.stateDir, "incusd.log"))}\n  incusd on ${first.node.name}:\n${logTail(join(first.host.stateDir, "incusd.log"))}`);
+      throw new Error(
+        `${(e as Error).message}\n  incusd on ${m.node.name}:\n${logTail(join(m.host.stateDir, "incusd.log"))}\n  incusd on ${first.node.name}:\n${logTail(join(first.host.stateDir, "incusd.log"))}`,
+      );
     }
   }
 }

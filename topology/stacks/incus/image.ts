@@ -1,5 +1,17 @@
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { must } from "../../run/exec.ts";
 
@@ -43,26 +55,41 @@ export async function ensureImage(): Promise<BuiltImage> {
   const tag = createHash("sha256").update(`${PACKAGE}\n${INITTAB}${RCS}${DHCP_SCRIPT}`).digest("hex").slice(0, 16);
   const file = join(IMAGE_CACHE, `debian-busybox-${tag}.tar.gz`);
   if (!existsSync(file)) {
-    const version = (await must(["apt-cache", "policy", PACKAGE], { timeoutS: 60, context: `apt-cache policy ${PACKAGE}` })).stdout.match(/Candidate:\s*(\S+)/)?.[1];
-    if (!version || version === "(none)") throw new Error(`the lab's image server needs Debian's ${PACKAGE} package, and apt knows no candidate for it: run apt-get update (scripts/setup.sh)`);
+    const version = (await must(["apt-cache", "policy", PACKAGE], { timeoutS: 60, context: `apt-cache policy ${PACKAGE}` })).stdout.match(
+      /Candidate:\s*(\S+)/,
+    )?.[1];
+    if (!version || version === "(none)")
+      throw new Error(
+        `the lab's image server needs Debian's ${PACKAGE} package, and apt knows no candidate for it: run apt-get update (scripts/setup.sh)`,
+      );
     await build(file, version);
   }
   const data = readFileSync(file);
-  return { file, sha256: createHash("sha256").update(data).digest("hex"), size: statSync(file).size, serial: statSync(file).mtime.toISOString().slice(0, 10).replace(/-/g, "") };
+  return {
+    file,
+    sha256: createHash("sha256").update(data).digest("hex"),
+    size: statSync(file).size,
+    serial: statSync(file).mtime.toISOString().slice(0, 10).replace(/-/g, ""),
+  };
 }
 
 async function build(file: string, version: string): Promise<void> {
   mkdirSync(IMAGE_CACHE, { recursive: true, mode: 0o755 });
   const work = mkdtempSync(join(IMAGE_CACHE, ".build-"));
   try {
-    await must(["apt-get", "download", `${PACKAGE}=${version}`], { timeoutS: 300, context: `downloading ${PACKAGE} from the Debian archive`, cwd: work });
+    await must(["apt-get", "download", `${PACKAGE}=${version}`], {
+      timeoutS: 300,
+      context: `downloading ${PACKAGE} from the Debian archive`,
+      cwd: work,
+    });
     const deb = readdirSync(work).find((f) => f.endsWith(".deb"));
     if (!deb) throw new Error(`apt-get download ${PACKAGE} left no .deb`);
     const root = join(work, "image", "rootfs");
     mkdirSync(root, { recursive: true });
     await must(["dpkg-deb", "-x", join(work, deb), root], { timeoutS: 60, context: `unpacking ${deb}` });
     const applets = (await must([join(root, "bin/busybox"), "--list-full"], { timeoutS: 10 })).stdout.split("\n").filter(Boolean);
-    for (const d of ["sbin", "usr/bin", "usr/sbin", "etc/init.d", "etc/udhcpc", "dev", "proc", "sys", "tmp", "run", "root", "var/log"]) mkdirSync(join(root, d), { recursive: true });
+    for (const d of ["sbin", "usr/bin", "usr/sbin", "etc/init.d", "etc/udhcpc", "dev", "proc", "sys", "tmp", "run", "root", "var/log"])
+      mkdirSync(join(root, d), { recursive: true });
     chmodSync(join(root, "tmp"), 0o1777);
     for (const a of applets) if (!existsSync(join(root, a))) symlinkSync("/bin/busybox", join(root, a));
     writeFileSync(join(root, "etc/inittab"), INITTAB);
@@ -78,7 +105,10 @@ async function build(file: string, version: string): Promise<void> {
       `architecture: x86_64\ncreation_date: ${now}\nproperties:\n  os: Debian\n  release: bookworm\n  variant: default\n  description: Debian bookworm, busybox (${PACKAGE} ${version}), labwright lab image\n`,
     );
     const tmp = join(work, "image.tar.gz");
-    await must(["tar", "-C", join(work, "image"), "--numeric-owner", "--owner=0", "--group=0", "-czf", tmp, "metadata.yaml", "rootfs"], { timeoutS: 120, context: "packing the Incus image" });
+    await must(["tar", "-C", join(work, "image"), "--numeric-owner", "--owner=0", "--group=0", "-czf", tmp, "metadata.yaml", "rootfs"], {
+      timeoutS: 120,
+      context: "packing the Incus image",
+    });
     renameSync(tmp, file);
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -90,7 +120,10 @@ export function simplestreams(img: BuiltImage): { files: Record<string, string>;
   const version = `${img.serial}_0000`;
   const imagePath = `images/debian/bookworm/amd64/default/${version}/incus_combined.tar.gz`;
   const product = "debian:bookworm:amd64:default";
-  const index = { format: "index:1.0", index: { images: { datatype: "image-downloads", path: "streams/v1/images.json", format: "products:1.0", products: [product] } } };
+  const index = {
+    format: "index:1.0",
+    index: { images: { datatype: "image-downloads", path: "streams/v1/images.json", format: "products:1.0", products: [product] } },
+  };
   const products = {
     content_id: "images",
     datatype: "image-downloads",
@@ -103,11 +136,18 @@ export function simplestreams(img: BuiltImage): { files: Record<string, string>;
         release: "bookworm",
         release_title: "bookworm",
         variant: "default",
-        versions: { [version]: { items: { "incus_combined.tar.gz": { ftype: "incus_combined.tar.gz", path: imagePath, sha256: img.sha256, size: img.size } } } },
+        versions: {
+          [version]: {
+            items: { "incus_combined.tar.gz": { ftype: "incus_combined.tar.gz", path: imagePath, sha256: img.sha256, size: img.size } },
+          },
+        },
       },
     },
   };
-  return { files: { "streams/v1/index.json": JSON.stringify(index), "streams/v1/images.json": JSON.stringify(products), ...INSTANCE_TYPES }, imagePath };
+  return {
+    files: { "streams/v1/index.json": JSON.stringify(index), "streams/v1/images.json": JSON.stringify(products), ...INSTANCE_TYPES },
+    imagePath,
+  };
 }
 
 /**
@@ -118,5 +158,6 @@ export function simplestreams(img: BuiltImage): { files: Record<string, string>;
  */
 const INSTANCE_TYPES: Record<string, string> = {
   "meta/instance-types/.yaml": 'aws: "aws.yaml"\n',
-  "meta/instance-types/aws.yaml": "t2.nano: { cpu: 1.0, mem: 0.5 }\nt2.micro: { cpu: 1.0, mem: 1.0 }\nt2.small: { cpu: 1.0, mem: 2.0 }\nt2.medium: { cpu: 2.0, mem: 4.0 }\nt2.large: { cpu: 2.0, mem: 8.0 }\n",
+  "meta/instance-types/aws.yaml":
+    "t2.nano: { cpu: 1.0, mem: 0.5 }\nt2.micro: { cpu: 1.0, mem: 1.0 }\nt2.small: { cpu: 1.0, mem: 2.0 }\nt2.medium: { cpu: 2.0, mem: 4.0 }\nt2.large: { cpu: 2.0, mem: 8.0 }\n",
 };

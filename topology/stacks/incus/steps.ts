@@ -10,11 +10,18 @@ import type { IncusView } from "./view.ts";
  * tail: another member's client reports only `EOF` (seen once in CI: Incus 6.0.4 can die of a
  * concurrent map access while a forwarded operation is read, lxc/incus#2741, fixed in 6.0.6).
  */
-export async function incusStep(incus: IncusView, host: Host, command: IncusLine, reconcile: (member: string) => Promise<string[]>): Promise<CommandResult> {
+export async function incusStep(
+  incus: IncusView,
+  host: Host,
+  command: IncusLine,
+  reconcile: (member: string) => Promise<string[]>,
+): Promise<CommandResult> {
   const r = await (host.machineView?.() ?? host).exec(["incus", ...command.argv], { timeoutS: 300 });
   if (r.exitCode !== 0) {
     const dead = incus.deadDaemons();
-    if (dead.length) r.stderr += dead.map((d) => `\nlabwright: incusd on ${d.member} is no longer running; the end of its log:\n${d.tail}`).join("") + "\n";
+    if (dead.length)
+      r.stderr +=
+        dead.map((d) => `\nlabwright: incusd on ${d.member} is no longer running; the end of its log:\n${d.tail}`).join("") + "\n";
   }
   await Promise.all(incus.memberNames.map((m) => reconcile(m)));
   await incus.refresh();

@@ -86,8 +86,17 @@ export class IncusView {
   /** Reads instances and networks again, attaching new running instances and dropping gone ones. */
   async refresh(): Promise<void> {
     if (!this.p.members.length) return;
-    type ListEntry = { name: string; location: string; status: string; expanded_devices?: Record<string, Record<string, string>>; state?: { pid?: number; network?: Record<string, { addresses?: { family: string; address: string; scope: string }[] }> } };
-    const [list, nets] = await Promise.all([this.json<ListEntry[]>(["list"]), this.json<{ name: string; type: string; managed: boolean; config: Record<string, string> }[]>(["network", "list"])]);
+    type ListEntry = {
+      name: string;
+      location: string;
+      status: string;
+      expanded_devices?: Record<string, Record<string, string>>;
+      state?: { pid?: number; network?: Record<string, { addresses?: { family: string; address: string; scope: string }[] }> };
+    };
+    const [list, nets] = await Promise.all([
+      this.json<ListEntry[]>(["list"]),
+      this.json<{ name: string; type: string; managed: boolean; config: Record<string, string> }[]>(["network", "list"]),
+    ]);
     this.networks.clear();
     for (const n of nets) if (n.managed) this.networks.set(n.name, { name: n.name, type: n.type, config: n.config ?? {} });
     const seen = new Set<string>();
@@ -97,7 +106,14 @@ export class IncusView {
         .flatMap(([, n]) => n.addresses ?? [])
         .find((a) => a.family === "inet" && a.scope === "global")?.address;
       const networks = Object.values(e.expanded_devices ?? {}).flatMap((d) => (d.type === "nic" && d.network ? [d.network] : []));
-      const inst: Instance = { name: e.name, location: e.location, status: e.status, pid: e.state?.pid ?? 0, networks, ...(address ? { address } : {}) };
+      const inst: Instance = {
+        name: e.name,
+        location: e.location,
+        status: e.status,
+        pid: e.state?.pid ?? 0,
+        networks,
+        ...(address ? { address } : {}),
+      };
       const before = this.instances.get(e.name);
       this.instances.set(e.name, inst);
       seen.add(e.name);
@@ -134,7 +150,8 @@ export class IncusView {
       for (const i of this.instances.values()) {
         if (i.status !== "Running" || !this.expectsLease(i)) continue;
         if (!i.address) waiting.push(`instance ${i.name} (on ${i.location}, network ${i.networks.join(", ")}): no IPv4 address`);
-        else if (this.p.isAttached(i.name) && !/^nameserver /m.test((await this.p.host(i.name).readFile("/etc/resolv.conf")) ?? "")) waiting.push(`instance ${i.name} (on ${i.location}): an address but no nameserver in its resolv.conf`);
+        else if (this.p.isAttached(i.name) && !/^nameserver /m.test((await this.p.host(i.name).readFile("/etc/resolv.conf")) ?? ""))
+          waiting.push(`instance ${i.name} (on ${i.location}): an address but no nameserver in its resolv.conf`);
       }
       if (!waiting.length) return;
       if (Date.now() - t0 > ms) throw new ConvergenceError(waiting, Date.now() - t0);
@@ -145,7 +162,9 @@ export class IncusView {
 
   private async attach(inst: Instance): Promise<void> {
     if (!OBJECT_NAME.test(inst.name) || !this.p.members.some((m) => m.name === inst.location)) {
-      this.p.note(`instance ${JSON.stringify(inst.name)} on ${JSON.stringify(inst.location)}: not usable by name in expectations (name or member not known to the lab)`);
+      this.p.note(
+        `instance ${JSON.stringify(inst.name)} on ${JSON.stringify(inst.location)}: not usable by name in expectations (name or member not known to the lab)`,
+      );
       return;
     }
     const incusd = this.incusdPid(inst.location);

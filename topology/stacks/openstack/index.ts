@@ -17,7 +17,20 @@ import { neutronVersion, openstackLogSources } from "./neutron/services.ts";
 export const openstackStack: Stack = {
   name: "OpenStack (kolla-ansible)",
   software: ["kolla"],
-  tools: () => [...OVS_BASE_TOOLS, "ovs-vswitchd", "ovs-vsctl", "ovs-ofctl", "ovsdb-client", "flock", "iptables", "curl", "busybox", "unshare", "nsenter", "cp"],
+  tools: () => [
+    ...OVS_BASE_TOOLS,
+    "ovs-vswitchd",
+    "ovs-vsctl",
+    "ovs-ofctl",
+    "ovsdb-client",
+    "flock",
+    "iptables",
+    "curl",
+    "busybox",
+    "unshare",
+    "nsenter",
+    "cp",
+  ],
   toolPackages: OVS_TOOL_PACKAGES,
   version: () => ["neutron", neutronVersion()],
   // kolla's openvswitch containers: the node's OVS, found as the ovs stack's; the client's cloud.

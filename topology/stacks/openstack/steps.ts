@@ -11,7 +11,15 @@ export async function kollaStep(k: KollaNode, step: KollaStep): Promise<CommandR
   const argv = step.kind === "openstack" ? ["openstack", step.line] : ["kolla-ansible", step.action];
   if (step.kind === "openstack") return { argv, ...(await k.openstack(step.command)), durationMs: performance.now() - t0 };
   const r = step.action === "precheck" ? await k.precheck(step.globals) : await k.deploy(step.globals, step.ml2Override);
-  return { argv, exitCode: r.exitCode, signal: null, stdout: r.stdout, stderr: r.stderr, timedOut: false, durationMs: performance.now() - t0 };
+  return {
+    argv,
+    exitCode: r.exitCode,
+    signal: null,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    timedOut: false,
+    durationMs: performance.now() - t0,
+  };
 }
 
 /** Is this step one a kolla node runs (and kolla-ansible itself, which labwright runs only on the lab's own nodes)? */

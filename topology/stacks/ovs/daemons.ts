@@ -56,7 +56,13 @@ export async function createDatabases(node: NodeSpec, dir: string, host: Host): 
   );
 }
 
-const common = (dir: string, name: string) => ["-vconsole:off", "-vfile:info", `--log-file=${join(dir, `${name}.log`)}`, `--pidfile=${join(dir, `${name}.pid`)}`, "--no-chdir"];
+const common = (dir: string, name: string) => [
+  "-vconsole:off",
+  "-vfile:info",
+  `--log-file=${join(dir, `${name}.log`)}`,
+  `--pidfile=${join(dir, `${name}.pid`)}`,
+  "--no-chdir",
+];
 
 /** ovn-central: the NB and SB database servers and ovn-northd (listening on their unix sockets; remote listeners come from `ovn-nbctl set-connection`). */
 export function centralDaemons(dir: string): OvsDaemon[] {
@@ -78,7 +84,12 @@ export function centralDaemons(dir: string): OvsDaemon[] {
 export function northd(dir: string): OvsDaemon {
   return {
     name: "ovn-northd",
-    argv: ["ovn-northd", ...common(dir, "ovn-northd"), `--ovnnb-db=unix:${join(dir, "ovnnb_db.sock")}`, `--ovnsb-db=unix:${join(dir, "ovnsb_db.sock")}`],
+    argv: [
+      "ovn-northd",
+      ...common(dir, "ovn-northd"),
+      `--ovnnb-db=unix:${join(dir, "ovnnb_db.sock")}`,
+      `--ovnsb-db=unix:${join(dir, "ovnsb_db.sock")}`,
+    ],
     ready: ctlOf(dir, "ovn-northd"),
   };
 }
@@ -87,18 +98,33 @@ export function northd(dir: string): OvsDaemon {
 export function ovsdbServer(dir: string, remotes: readonly string[] = []): OvsDaemon {
   return {
     name: "ovsdb-server",
-    argv: ["ovsdb-server", ...common(dir, "ovsdb-server"), `--remote=punix:${join(dir, "db.sock")}`, ...remotes.map((r) => `--remote=${r}`), "--remote=db:Open_vSwitch,Open_vSwitch,manager_options", join(dir, "conf.db")],
+    argv: [
+      "ovsdb-server",
+      ...common(dir, "ovsdb-server"),
+      `--remote=punix:${join(dir, "db.sock")}`,
+      ...remotes.map((r) => `--remote=${r}`),
+      "--remote=db:Open_vSwitch,Open_vSwitch,manager_options",
+      join(dir, "conf.db"),
+    ],
     ready: pathExists(join(dir, "db.sock")),
   };
 }
 
 export function vswitchd(dir: string): OvsDaemon {
-  return { name: "ovs-vswitchd", argv: ["ovs-vswitchd", ...common(dir, "ovs-vswitchd"), `unix:${join(dir, "db.sock")}`], ready: ctlOf(dir, "ovs-vswitchd") };
+  return {
+    name: "ovs-vswitchd",
+    argv: ["ovs-vswitchd", ...common(dir, "ovs-vswitchd"), `unix:${join(dir, "db.sock")}`],
+    ready: ctlOf(dir, "ovs-vswitchd"),
+  };
 }
 
 /** ovn-host, second part: ovn-controller (23.03 rejects --unixctl; its socket is ovn-controller.<pid>.ctl). */
 export function ovnController(dir: string): OvsDaemon {
-  return { name: "ovn-controller", argv: ["ovn-controller", ...common(dir, "ovn-controller"), `unix:${join(dir, "db.sock")}`], ready: ctlOf(dir, "ovn-controller") };
+  return {
+    name: "ovn-controller",
+    argv: ["ovn-controller", ...common(dir, "ovn-controller"), `unix:${join(dir, "db.sock")}`],
+    ready: ctlOf(dir, "ovn-controller"),
+  };
 }
 
 /**
@@ -108,15 +134,19 @@ export function ovnController(dir: string): OvsDaemon {
  */
 export function initArgs(node: string): string[] {
   return [
-    "ovs-vsctl", "--no-wait", "--timeout=10", "init", "--",
-    "set", "open_vswitch", ".",
+    "ovs-vsctl",
+    "--no-wait",
+    "--timeout=10",
+    "init",
+    "--",
+    "set",
+    "open_vswitch",
+    ".",
     `external_ids:system-id=${node}`,
     `external_ids:hostname=${node}`,
     "external_ids:ovn-bridge-datapath-type=netdev",
   ];
 }
-
-
 
 // ---------------------------------------------------------------- logs
 
@@ -128,7 +158,13 @@ export async function ovsLogSources(host: Host): Promise<LogSource[]> {
   const dir = ovsDir(host);
   return (await host.list(dir))
     .filter((f) => f.endsWith(".log"))
-    .map((f) => ({ node: host.name, daemon: f.slice(0, -4).replace(/^ovsdb-server-(nb|sb)$/, "ovsdb-server"), file: join(dir, f), format: "vlog" as const, read: () => host.readFile(join(dir, f)) }));
+    .map((f) => ({
+      node: host.name,
+      daemon: f.slice(0, -4).replace(/^ovsdb-server-(nb|sb)$/, "ovsdb-server"),
+      file: join(dir, f),
+      format: "vlog" as const,
+      read: () => host.readFile(join(dir, f)),
+    }));
 }
 
 // ---------------------------------------------------------------- kernel-datapath behaviour
@@ -146,7 +182,13 @@ export function txOffScript(devs: readonly string[]): string {
  * `started` records each daemon (in the run state) before it is awaited. `host` carries the node's
  * OVS/OVN environment; `logDir` is where the daemons' stdout goes, on this machine.
  */
-export async function startStack(node: NodeSpec, host: Host, logDir: string, started: (d: Daemon) => void, opts: { ovsdbRemotes?: readonly string[] } = {}): Promise<void> {
+export async function startStack(
+  node: NodeSpec,
+  host: Host,
+  logDir: string,
+  started: (d: Daemon) => void,
+  opts: { ovsdbRemotes?: readonly string[] } = {},
+): Promise<void> {
   const dir = ovsDir(host);
   await createDatabases(node, dir, host);
   const up = async (d: OvsDaemon) => {

@@ -60,7 +60,8 @@ export const ovsStack: Stack = {
   logSources: (host) => ovsLogSources(host),
   forensics(n) {
     const cmds: string[] = [];
-    if (n.software.includes("ovn-host")) cmds.push("ovs-vsctl show", "ovs-ofctl dump-flows br-int", "ovn-appctl -t ovn-controller connection-status");
+    if (n.software.includes("ovn-host"))
+      cmds.push("ovs-vsctl show", "ovs-ofctl dump-flows br-int", "ovn-appctl -t ovn-controller connection-status");
     if (n.software.includes("ovn-central")) cmds.push("ovn-nbctl show", "ovn-sbctl show");
     return cmds;
   },

@@ -10,7 +10,16 @@ export function switchCommands(n: NodeSpec): string[][] {
     cmds.push(["ovs-vsctl", "--timeout=10", "--", "--may-exist", "add-br", b, "--", "set", "bridge", b, "datapath_type=netdev"]);
     for (const [p, v] of Object.entries(ports)) {
       const vlan = v.tag !== undefined ? [`tag=${v.tag}`] : v.trunks ? [`trunks=${v.trunks.join(",")}`] : [];
-      cmds.push(["ovs-vsctl", "--timeout=10", "--", "--may-exist", "add-port", b, p, ...(vlan.length ? ["--", "set", "port", p, ...vlan] : [])]);
+      cmds.push([
+        "ovs-vsctl",
+        "--timeout=10",
+        "--",
+        "--may-exist",
+        "add-port",
+        b,
+        p,
+        ...(vlan.length ? ["--", "set", "port", p, ...vlan] : []),
+      ]);
     }
     cmds.push(["ip", "link", "set", b, "up"]);
   }

@@ -32,7 +32,13 @@ export interface OpenstackPaths {
 
 export function openstackPaths(stateDir: string): OpenstackPaths {
   const base = join(stateDir, "openstack");
-  return { etc: join(base, "etc"), log: join(base, "log"), state: join(base, "state"), mysql: join(base, "mysql"), rabbitmq: join(base, "rabbitmq") };
+  return {
+    etc: join(base, "etc"),
+    log: join(base, "log"),
+    state: join(base, "state"),
+    mysql: join(base, "mysql"),
+    rabbitmq: join(base, "rabbitmq"),
+  };
 }
 
 /** Secrets of the lab's cloud (kolla generates them into passwords.yml; the lab's never leave it). */
@@ -98,7 +104,12 @@ export function renderNeutronConfig(g: KollaGlobals, facts: NodeFacts, paths: Op
   });
   const ml2 = mergeIni(
     ini({
-      ml2: { type_drivers: "flat,vlan,vxlan", tenant_network_types: "vxlan", mechanism_drivers: "openvswitch,l2population", extension_drivers: "port_security" },
+      ml2: {
+        type_drivers: "flat,vlan,vxlan",
+        tenant_network_types: "vxlan",
+        mechanism_drivers: "openvswitch,l2population",
+        extension_drivers: "port_security",
+      },
       ml2_type_vlan: { network_vlan_ranges: "" },
       ml2_type_flat: { flat_networks: g.neutron_external_interfaces.map((_, k) => `physnet${k + 1}`).join(",") },
       ml2_type_vxlan: { vni_ranges: "1:1000" },
@@ -119,12 +130,20 @@ export function renderNeutronConfig(g: KollaGlobals, facts: NodeFacts, paths: Op
   });
   const l3 = ini({ DEFAULT: { agent_mode: "legacy" }, agent: {}, ovs });
   const dhcp = ini({
-    DEFAULT: { dnsmasq_config_file: join(paths.etc, "dnsmasq.conf"), enable_isolated_metadata: "true", force_metadata: "true", dnsmasq_dns_servers: "1.1.1.1,8.8.8.8,8.8.4.4" },
+    DEFAULT: {
+      dnsmasq_config_file: join(paths.etc, "dnsmasq.conf"),
+      enable_isolated_metadata: "true",
+      force_metadata: "true",
+      dnsmasq_dns_servers: "1.1.1.1,8.8.8.8,8.8.4.4",
+    },
     ovs,
   });
   const files: Record<string, string> = {
     "neutron.conf": render(neutron, header("neutron.conf")),
-    "ml2_conf.ini": render(ml2, header("ml2_conf.ini") + (ml2Override?.size ? "\n# with /etc/kolla/config/neutron/ml2_conf.ini merged in" : "")),
+    "ml2_conf.ini": render(
+      ml2,
+      header("ml2_conf.ini") + (ml2Override?.size ? "\n# with /etc/kolla/config/neutron/ml2_conf.ini merged in" : ""),
+    ),
     "openvswitch_agent.ini": render(agent, header("openvswitch_agent.ini")),
     "l3_agent.ini": render(l3, header("l3_agent.ini")),
     "dhcp_agent.ini": render(dhcp, header("dhcp_agent.ini")),
@@ -151,5 +170,13 @@ export type NeutronDaemon = keyof typeof DAEMON_FILES;
 
 /** The client's configuration (kolla-ansible post-deploy writes /etc/kolla/clouds.yaml): no keystone, neutron's endpoint. */
 export function cloudsYaml(vip: string): string {
-  return ["# clouds.yaml of the lab's cloud (labwright: no keystone, so no auth; neutron is the only service)", "clouds:", "  kolla-admin:", "    auth_type: none", "    auth:", `      endpoint: http://${vip}:9696`, ""].join("\n");
+  return [
+    "# clouds.yaml of the lab's cloud (labwright: no keystone, so no auth; neutron is the only service)",
+    "clouds:",
+    "  kolla-admin:",
+    "    auth_type: none",
+    "    auth:",
+    `      endpoint: http://${vip}:9696`,
+    "",
+  ].join("\n");
 }

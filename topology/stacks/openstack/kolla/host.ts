@@ -39,14 +39,23 @@ export function emulatorHosts(l: LabParts) {
         // the node's machine view (a container node's own /proc hides /proc/self from nsenter'd
         // processes, and ovs-vswitchd reads /proc/net/route). kolla's start-ovsdb-server also listens
         // on ptcp:6640:127.0.0.1 (the agents' ovsdb_connection).
-        startOvs: () => startStack({ ...n, software: ["openvswitch"] }, view, ovsDir(node), (d) => record(d), { ovsdbRemotes: ["ptcp:6640:127.0.0.1"] }),
+        startOvs: () =>
+          startStack({ ...n, software: ["openvswitch"] }, view, ovsDir(node), (d) => record(d), { ovsdbRemotes: ["ptcp:6640:127.0.0.1"] }),
         reconcile: () => l.reconcile(n.name),
         enclave: () => {
           if (!view.enclave) throw new Error(`${n.name}: the ${node.backend} backend has no enclaves (neutron needs one)`);
           // The kolla node's host for OpenStack's daemons: its own /run/netns and /tmp, hostname the
           // node's name, names resolved as in the node.
           enclave ??= resolvingView(node).then((v) =>
-            v.enclave!({ name: "openstack-enclave", hostname: n.name, tmpfs: ["/run/netns", "/tmp"], log: join(node.stateDir, "openstack-enclave.log") }, (k) => record(k, { hard: true })),
+            v.enclave!(
+              {
+                name: "openstack-enclave",
+                hostname: n.name,
+                tmpfs: ["/run/netns", "/tmp"],
+                log: join(node.stateDir, "openstack-enclave.log"),
+              },
+              (k) => record(k, { hard: true }),
+            ),
           );
           return enclave;
         },

@@ -80,7 +80,10 @@ export class KollaNode {
       try {
         text = readFileSync(log, "utf8");
       } catch (e) {
-        throw new ConvergenceError([`neutron-openvswitch-agent on ${this.k.node}: its log cannot be read to see its pass (${(e as Error).message})`], Date.now() - t0);
+        throw new ConvergenceError(
+          [`neutron-openvswitch-agent on ${this.k.node}: its log cannot be read to see its pass (${(e as Error).message})`],
+          Date.now() - t0,
+        );
       }
       let begun: string | undefined;
       for (const m of text.matchAll(/^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) .*Agent rpc_loop - iteration:(\d+) (started|completed)/gm)) {
@@ -88,7 +91,10 @@ export class KollaNode {
         if (m[3] === "completed" && begun !== undefined && m[2] === begun) return;
       }
       if (Date.now() > deadline) {
-        const what = begun === undefined ? "no rpc_loop iteration started after the change" : `rpc_loop iteration ${begun} started after the change but has not completed`;
+        const what =
+          begun === undefined
+            ? "no rpc_loop iteration started after the change"
+            : `rpc_loop iteration ${begun} started after the change but has not completed`;
         throw new ConvergenceError([`neutron-openvswitch-agent on ${this.k.node}: ${what}`], Date.now() - t0);
       }
       await new Promise((r) => setTimeout(r, 200));
@@ -116,9 +122,14 @@ export class KollaNode {
     const findings: string[] = [];
     const mgmt = addrs.get(g.network_interface);
     if (!mgmt) findings.push(`network_interface ${g.network_interface}: no such interface on ${this.k.node}`);
-    else if (!mgmt.length) findings.push(`network_interface ${g.network_interface} has no IPv4 address: kolla uses it for the APIs, tunnels and DNS, so it must have one`);
+    else if (!mgmt.length)
+      findings.push(
+        `network_interface ${g.network_interface} has no IPv4 address: kolla uses it for the APIs, tunnels and DNS, so it must have one`,
+      );
     if (g.neutron_bridge_names.length !== g.neutron_external_interfaces.length) {
-      findings.push(`neutron_bridge_name lists ${g.neutron_bridge_names.length} bridge(s) for ${g.neutron_external_interfaces.length} neutron_external_interface(s): kolla zips them, so ${g.neutron_external_interfaces.slice(g.neutron_bridge_names.length).join(", ") || g.neutron_bridge_names.slice(g.neutron_external_interfaces.length).join(", ")} would be left out`);
+      findings.push(
+        `neutron_bridge_name lists ${g.neutron_bridge_names.length} bridge(s) for ${g.neutron_external_interfaces.length} neutron_external_interface(s): kolla zips them, so ${g.neutron_external_interfaces.slice(g.neutron_bridge_names.length).join(", ") || g.neutron_bridge_names.slice(g.neutron_external_interfaces.length).join(", ")} would be left out`,
+      );
     }
     for (const nic of g.neutron_external_interfaces) {
       const a = addrs.get(nic);
@@ -126,7 +137,10 @@ export class KollaNode {
         findings.push(`neutron_external_interface ${nic}: no such interface on ${this.k.node}`);
         continue;
       }
-      if (nic === g.network_interface) findings.push(`neutron_external_interface ${nic} is also network_interface: its address ${mgmt?.join(", ") || ""} carries the APIs, and becomes unusable once ${nic} is an OVS port`);
+      if (nic === g.network_interface)
+        findings.push(
+          `neutron_external_interface ${nic} is also network_interface: its address ${mgmt?.join(", ") || ""} carries the APIs, and becomes unusable once ${nic} is an OVS port`,
+        );
       if (def?.dev === nic) {
         findings.push(
           `neutron_external_interface ${nic} holds the default route (default via ${def.via ?? "?"}): the openvswitch play makes ${nic} an OVS port, the node loses its way out and every later image pull fails. Move the default route to another interface (seed 003: via ${g.network_interface} to a node that forwards and NATs)`,
@@ -139,7 +153,11 @@ export class KollaNode {
       }
     }
     if (!findings.length) {
-      return { exitCode: 0, stdout: `precheck: ok: ${g.neutron_external_interfaces.join(", ")} hold no address and no default route; network_interface ${g.network_interface} has ${mgmt!.join(", ")}\n`, stderr: "" };
+      return {
+        exitCode: 0,
+        stdout: `precheck: ok: ${g.neutron_external_interfaces.join(", ")} hold no address and no default route; network_interface ${g.network_interface} has ${mgmt!.join(", ")}\n`,
+        stderr: "",
+      };
     }
     return { exitCode: 1, stdout: "", stderr: findings.map((f) => `precheck: ${f}`).join("\n") + "\n" };
   }
@@ -157,7 +175,11 @@ export class KollaNode {
     let changed = 0;
     const node = this.k.node;
     const recap = (failed: number) => {
-      out.push("", "PLAY RECAP " + "*".repeat(60), `${node.padEnd(26)} : ok=${ok}    changed=${changed}    unreachable=0    failed=${failed}    skipped=0    rescued=0    ignored=0`);
+      out.push(
+        "",
+        "PLAY RECAP " + "*".repeat(60),
+        `${node.padEnd(26)} : ok=${ok}    changed=${changed}    unreachable=0    failed=${failed}    skipped=0    rescued=0    ignored=0`,
+      );
       return out.join("\n") + "\n";
     };
     const fail = (msg: string): StepOutput => {
@@ -169,7 +191,9 @@ export class KollaNode {
       out.push("", head + "*".repeat(Math.max(3, 78 - head.length)));
     };
     if (g.ignored.length) out.push(`[labwright] globals.yml keys with no effect labwright models: ${g.ignored.join(", ")}`);
-    out.push(`[labwright] kolla-ansible ${g.release}: the plays of its site.yml; image pulls fetch manifests from ${g.docker_registry}; MariaDB, RabbitMQ, Open vSwitch and neutron are the real daemons`);
+    out.push(
+      `[labwright] kolla-ansible ${g.release}: the plays of its site.yml; image pulls fetch manifests from ${g.docker_registry}; MariaDB, RabbitMQ, Open vSwitch and neutron are the real daemons`,
+    );
 
     const addrs = await this.addresses();
     const mgmt = addrs.get(g.network_interface);
@@ -185,13 +209,34 @@ export class KollaNode {
       // One script per play: each image in the order its task needs it, up to the first that fails.
       const pulls = play.pulls.filter((p) => !this.pulled.has(p.image));
       if (pulls.length) {
-        const r = await this.k.host.exec(["bash", "-c", pullScript(g, pulls.map((p) => p.image), PULL_CONNECT_TIMEOUT_S)], { timeoutS: PULL_CONNECT_TIMEOUT_S * 2 * pulls.length + 30 });
+        const r = await this.k.host.exec(
+          [
+            "bash",
+            "-c",
+            pullScript(
+              g,
+              pulls.map((p) => p.image),
+              PULL_CONNECT_TIMEOUT_S,
+            ),
+          ],
+          { timeoutS: PULL_CONNECT_TIMEOUT_S * 2 * pulls.length + 30 },
+        );
         if (r.exitCode !== 0) return fail(`image pull script failed: ${r.stderr.trim()}`);
-        const results = new Map(r.stdout.trim().split("\n").filter(Boolean).map((l) => { const [img, ...rest] = l.split(" "); return [img!, rest] as const; }));
+        const results = new Map(
+          r.stdout
+            .trim()
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => {
+              const [img, ...rest] = l.split(" ");
+              return [img!, rest] as const;
+            }),
+        );
         for (const p of pulls) {
           task(play.role, p.task, p.handler);
           const [rc, code, ...err] = results.get(p.image) ?? ["?", "?"];
-          if (rc !== "0" || code !== "200") return fail(`'Traceback (most recent call last):\\n ... ${pullError(g, p.image, Number(rc), code ?? "", err.join(" "))}\\n'`);
+          if (rc !== "0" || code !== "200")
+            return fail(`'Traceback (most recent call last):\\n ... ${pullError(g, p.image, Number(rc), code ?? "", err.join(" "))}\\n'`);
           this.pulled.add(p.image);
           out.push(`changed: [${node}]`);
           changed++;
@@ -210,7 +255,14 @@ export class KollaNode {
   }
 
   /** What a play does for real here; an error message when it fails. */
-  private async realPart(play: Play, g: KollaGlobals, facts: NodeFacts, ml2Override: Ini | undefined, task: (r: string, n: string, h?: boolean) => void, out: string[]): Promise<string | null> {
+  private async realPart(
+    play: Play,
+    g: KollaGlobals,
+    facts: NodeFacts,
+    ml2Override: Ini | undefined,
+    task: (r: string, n: string, h?: boolean) => void,
+    out: string[],
+  ): Promise<string | null> {
     const node = this.k.node;
     try {
       switch (play.real) {
@@ -235,8 +287,18 @@ export class KollaNode {
             task("neutron", `Restart ${d} container`, true);
             out.push(`changed: [${node}]`);
           }
-          out.push("", started.length ? `[labwright] neutron ${neutronVersion()}: ${timings.join("; ")}` : `[labwright] neutron: no configuration changed, no daemon restarted`);
-          this.nova ??= new Nova({ ...this.k, hostname: facts.hostname, api: stack.api, exec: (argv, timeoutS) => this.k.view.exec(argv, { timeoutS: timeoutS ?? 30 }) });
+          out.push(
+            "",
+            started.length
+              ? `[labwright] neutron ${neutronVersion()}: ${timings.join("; ")}`
+              : `[labwright] neutron: no configuration changed, no daemon restarted`,
+          );
+          this.nova ??= new Nova({
+            ...this.k,
+            hostname: facts.hostname,
+            api: stack.api,
+            exec: (argv, timeoutS) => this.k.view.exec(argv, { timeoutS: timeoutS ?? 30 }),
+          });
           return null;
         }
         default:
@@ -264,9 +326,30 @@ export class KollaNode {
     out.push(`ok: [${this.k.node}] => (item={'col': 'external_ids', 'name': 'system-id', 'value': '${this.k.node}'})`);
     task("openvswitch", "Ensuring OVS bridge is properly setup");
     for (const p of pairs) {
-      if (!addrs.has(p.nic)) return `non-zero return code: ovs-vsctl: cannot add ${p.nic} to ${p.bridge}: no such network device on ${this.k.node}`;
+      if (!addrs.has(p.nic))
+        return `non-zero return code: ovs-vsctl: cannot add ${p.nic} to ${p.bridge}: no such network device on ${this.k.node}`;
       // kolla_ensure_openvswitch_configured <bridge> <interface>
-      const r = await this.k.host.exec(["ovs-vsctl", "--timeout=10", "--", "--may-exist", "add-br", p.bridge, "--", "set", "bridge", p.bridge, "datapath_type=netdev", "--", "--may-exist", "add-port", p.bridge, p.nic], { timeoutS: 30 });
+      const r = await this.k.host.exec(
+        [
+          "ovs-vsctl",
+          "--timeout=10",
+          "--",
+          "--may-exist",
+          "add-br",
+          p.bridge,
+          "--",
+          "set",
+          "bridge",
+          p.bridge,
+          "datapath_type=netdev",
+          "--",
+          "--may-exist",
+          "add-port",
+          p.bridge,
+          p.nic,
+        ],
+        { timeoutS: 30 },
+      );
       if (r.exitCode !== 0) return `non-zero return code: ${r.stderr.trim()}`;
       out.push(`changed: [${this.k.node}] => (item=['${p.bridge}', '${p.nic}'])`);
     }
@@ -287,8 +370,18 @@ export class KollaNode {
     }
     const fill = (w: string) => w.replace(/\u0000(\d+)/g, (_, k: string) => values[Number(k)]!);
     if (c.nova) {
-      if (!this.nova) return { exitCode: 1, signal: null, stdout: "", stderr: `labwright stands in for nova once neutron runs: kolla-ansible deploy has not completed on ${this.k.node}\n`, timedOut: false };
-      const n = c.nova.verb === "server add floating ip" ? { ...c.nova, address: fill(c.nova.address) } : { ...c.nova, ...(c.nova.network ? { network: fill(c.nova.network) } : {}) };
+      if (!this.nova)
+        return {
+          exitCode: 1,
+          signal: null,
+          stdout: "",
+          stderr: `labwright stands in for nova once neutron runs: kolla-ansible deploy has not completed on ${this.k.node}\n`,
+          timedOut: false,
+        };
+      const n =
+        c.nova.verb === "server add floating ip"
+          ? { ...c.nova, address: fill(c.nova.address) }
+          : { ...c.nova, ...(c.nova.network ? { network: fill(c.nova.network) } : {}) };
       return this.nova.run(n);
     }
     return this.client(c.argv.map(fill));
@@ -301,7 +394,11 @@ export class KollaNode {
   private async addresses(): Promise<Map<string, string[]>> {
     const r = await this.k.host.exec(["ip", "-j", "addr", "show"], { timeoutS: 10 });
     const list = JSON.parse(r.stdout || "[]") as { ifname: string; addr_info: { family: string; local: string; prefixlen: number }[] }[];
-    return new Map(list.filter((l) => l.ifname !== "lo").map((l) => [l.ifname, l.addr_info.filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`)]));
+    return new Map(
+      list
+        .filter((l) => l.ifname !== "lo")
+        .map((l) => [l.ifname, l.addr_info.filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`)]),
+    );
   }
 
   private async defaultRoute(): Promise<{ dev: string; via?: string } | undefined> {

@@ -17,7 +17,11 @@ import type { KollaGlobals } from "../../../model/commands/kolla-globals.ts";
 /** kolla's zip of bridges and interfaces: `physnet<N>` is the N-th pair. Extra items on either side are dropped, as zip does. */
 export function bridgeMappings(g: KollaGlobals): { physnet: string; bridge: string; nic: string }[] {
   const n = Math.min(g.neutron_bridge_names.length, g.neutron_external_interfaces.length);
-  return Array.from({ length: n }, (_, k) => ({ physnet: `physnet${k + 1}`, bridge: g.neutron_bridge_names[k]!, nic: g.neutron_external_interfaces[k]! }));
+  return Array.from({ length: n }, (_, k) => ({
+    physnet: `physnet${k + 1}`,
+    bridge: g.neutron_bridge_names[k]!,
+    nic: g.neutron_external_interfaces[k]!,
+  }));
 }
 
 // ---------------------------------------------------------------- plays
@@ -53,14 +57,26 @@ const handler = (t: string, image: string): Pull => ({ task: t, handler: true, i
  * earlier task is not listed again.
  */
 export const PLAYS: Play[] = [
-  { name: "Apply role common", role: "common", pulls: [handler("Restart fluentd container", "fluentd"), handler("Restart kolla-toolbox container", "kolla-toolbox"), handler("Restart cron container", "cron")] },
+  {
+    name: "Apply role common",
+    role: "common",
+    pulls: [
+      handler("Restart fluentd container", "fluentd"),
+      handler("Restart kolla-toolbox container", "kolla-toolbox"),
+      handler("Restart cron container", "cron"),
+    ],
+  },
   { name: "Apply role mariadb", role: "mariadb", pulls: [task("Running MariaDB bootstrap container", "mariadb-server")], real: "mariadb" },
   { name: "Apply role memcached", role: "memcached", pulls: [handler("Restart memcached container", "memcached")] },
   { name: "Apply role rabbitmq", role: "rabbitmq", pulls: [task("Running RabbitMQ bootstrap container", "rabbitmq")], real: "rabbitmq" },
   {
     name: "Apply role keystone",
     role: "keystone",
-    pulls: [task("Running Keystone bootstrap container", "keystone"), task("Running Keystone fernet bootstrap container", "keystone-fernet"), handler("Restart keystone-ssh container", "keystone-ssh")],
+    pulls: [
+      task("Running Keystone bootstrap container", "keystone"),
+      task("Running Keystone fernet bootstrap container", "keystone-fernet"),
+      handler("Restart keystone-ssh container", "keystone-ssh"),
+    ],
   },
   { name: "Apply role glance", role: "glance", pulls: [task("Running Glance bootstrap container", "glance-api")] },
   { name: "Apply role placement", role: "placement", pulls: [task("Running placement bootstrap container", "placement-api")] },
@@ -70,12 +86,20 @@ export const PLAYS: Play[] = [
   {
     name: "Apply role nova-cell",
     role: "nova-cell",
-    pulls: [handler("Restart nova-novncproxy container", "nova-novncproxy"), handler("Restart nova-ssh container", "nova-ssh"), handler("Restart nova-libvirt container", "nova-libvirt"), handler("Restart nova-compute container", "nova-compute")],
+    pulls: [
+      handler("Restart nova-novncproxy container", "nova-novncproxy"),
+      handler("Restart nova-ssh container", "nova-ssh"),
+      handler("Restart nova-libvirt container", "nova-libvirt"),
+      handler("Restart nova-compute container", "nova-compute"),
+    ],
   },
   {
     name: "Apply role openvswitch",
     role: "openvswitch",
-    pulls: [handler("Restart openvswitch-db-server container", "openvswitch-db-server"), handler("Restart openvswitch-vswitchd container", "openvswitch-vswitchd")],
+    pulls: [
+      handler("Restart openvswitch-db-server container", "openvswitch-db-server"),
+      handler("Restart openvswitch-vswitchd container", "openvswitch-vswitchd"),
+    ],
     real: "openvswitch",
   },
   {
@@ -90,7 +114,15 @@ export const PLAYS: Play[] = [
     ],
     real: "neutron",
   },
-  { name: "Apply role heat", role: "heat", pulls: [task("Running Heat bootstrap container", "heat-api"), handler("Restart heat-api-cfn container", "heat-api-cfn"), handler("Restart heat-engine container", "heat-engine")] },
+  {
+    name: "Apply role heat",
+    role: "heat",
+    pulls: [
+      task("Running Heat bootstrap container", "heat-api"),
+      handler("Restart heat-api-cfn container", "heat-api-cfn"),
+      handler("Restart heat-engine container", "heat-engine"),
+    ],
+  },
   { name: "Apply role horizon", role: "horizon", pulls: [handler("Restart horizon container", "horizon")] },
 ];
 
@@ -128,7 +160,8 @@ export function pullError(g: KollaGlobals, image: string, curlExit: number, http
   const host = g.docker_registry.split(":")[0];
   const raw = err.trim() ? ` (curl: ${err.trim().replace(/^curl: /, "")})` : "";
   const api = `docker.errors.APIError: 500 Server Error for http+docker://localhost/v1.41/images/create?tag=${g.tag}&fromImage=${encodeURIComponent(repo)}: Internal Server Error`;
-  if (curlExit === 0) return `docker.errors.NotFound: 404 Client Error for http+docker://localhost/v1.41/images/create?tag=${g.tag}&fromImage=${encodeURIComponent(repo)}: Not Found ("manifest for ${repo}:${g.tag} not found: manifest unknown: HTTP ${http}")`;
+  if (curlExit === 0)
+    return `docker.errors.NotFound: 404 Client Error for http+docker://localhost/v1.41/images/create?tag=${g.tag}&fromImage=${encodeURIComponent(repo)}: Not Found ("manifest for ${repo}:${g.tag} not found: manifest unknown: HTTP ${http}")`;
   if (curlExit === 6) return `${api} ("Get \\"http://${g.docker_registry}/v2/\\": dial tcp: lookup ${host}: no such host")${raw}`;
   if (curlExit === 28) return `${api} ("Get \\"http://${g.docker_registry}/v2/\\": dial tcp: i/o timeout")${raw}`;
   if (curlExit === 7) return `${api} ("Get \\"http://${g.docker_registry}/v2/\\": dial tcp: connect: network is unreachable")${raw}`;

@@ -22,7 +22,19 @@ export class NeutronApi {
   ) {}
 
   async call<T = Record<string, unknown>>(method: "GET" | "POST" | "PUT" | "DELETE", path: string, body?: unknown): Promise<ApiAnswer<T>> {
-    const argv = ["curl", "-sS", "--max-time", "60", "-X", method, "-H", "Accept: application/json", "-w", "\n%{http_code}", `${this.endpoint}/v2.0${path}`];
+    const argv = [
+      "curl",
+      "-sS",
+      "--max-time",
+      "60",
+      "-X",
+      method,
+      "-H",
+      "Accept: application/json",
+      "-w",
+      "\n%{http_code}",
+      `${this.endpoint}/v2.0${path}`,
+    ];
     if (body !== undefined) argv.push("-H", "Content-Type: application/json", "--data-binary", "@-");
     const r = await this.host.exec(argv, { timeoutS: 90, ...(body !== undefined ? { input: JSON.stringify(body) } : {}) });
     if (r.exitCode !== 0) throw new Error(`neutron API ${method} ${path}: ${r.stderr.trim() || `curl exit ${r.exitCode}`}`);
@@ -36,7 +48,10 @@ export class NeutronApi {
       parsed = text;
     }
     const ok = status >= 200 && status < 300;
-    const err = !ok ? ((parsed as { NeutronError?: { message?: string } } | null)?.NeutronError?.message ?? (typeof parsed === "string" ? parsed.trim() : JSON.stringify(parsed))) : undefined;
+    const err = !ok
+      ? ((parsed as { NeutronError?: { message?: string } } | null)?.NeutronError?.message ??
+        (typeof parsed === "string" ? parsed.trim() : JSON.stringify(parsed)))
+      : undefined;
     return { status, body: parsed as T, ...(err !== undefined ? { error: err } : {}) };
   }
 

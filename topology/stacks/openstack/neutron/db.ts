@@ -73,7 +73,7 @@ async function build(dir: string): Promise<void> {
   // cannot talk to anything but its socket, and the namespace ends with the script.
   const script = [
     "set -e",
-    'cnf=$1; sock=$2; conf=$3; pid=',
+    "cnf=$1; sock=$2; conf=$3; pid=",
     // On any failure the server goes with the script.
     'trap \'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi\' EXIT',
     'mariadb-install-db --defaults-file="$cnf" --auth-root-authentication-method=normal --skip-test-db >/dev/null',
@@ -85,7 +85,10 @@ async function build(dir: string): Promise<void> {
     'wait "$pid"; pid=',
   ].join("\n");
   try {
-    await must(["unshare", "--net", "--", "bash", "-c", script, "build-neutron-db", cnf, sock, join(work, "neutron.conf")], { timeoutS: 600, context: "building neutron's database (mariadb-install-db, neutron-db-manage upgrade heads)" });
+    await must(["unshare", "--net", "--", "bash", "-c", script, "build-neutron-db", cnf, sock, join(work, "neutron.conf")], {
+      timeoutS: 600,
+      context: "building neutron's database (mariadb-install-db, neutron-db-manage upgrade heads)",
+    });
     rmSync(join(data, "ibtmp1"), { force: true });
   } catch (e) {
     rmSync(work, { recursive: true, force: true });

@@ -59,9 +59,13 @@ export function neutronVersion(): string {
     );
   }
   try {
-    version = execFileSync("neutron-server", ["--version"], { encoding: "utf8", timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] }).trim().replace(/^neutron-server\s+/, "");
+    version = execFileSync("neutron-server", ["--version"], { encoding: "utf8", timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] })
+      .trim()
+      .replace(/^neutron-server\s+/, "");
   } catch (e) {
-    throw new PreflightError(`neutron-server --version failed: ${(e as Error).message.split("\n")[0]}: reinstall neutron-server (scripts/setup.sh)`);
+    throw new PreflightError(
+      `neutron-server --version failed: ${(e as Error).message.split("\n")[0]}: reinstall neutron-server (scripts/setup.sh)`,
+    );
   }
   return version;
 }
@@ -168,8 +172,13 @@ export class OpenstackServices {
    */
   async applyNeutron(config: RenderedConfig): Promise<{ started: string[]; timings: string[] }> {
     for (const [f, text] of Object.entries(config.files)) writeFileSync(join(this.paths.etc, f), text, { mode: 0o600 });
-    const hash = (d: NeutronDaemon) => createHash("sha256").update(DAEMON_FILES[d].map((f) => config.files[f] ?? "").join("\0")).digest("hex");
-    const todo = (Object.keys(DAEMON_FILES) as NeutronDaemon[]).filter((d) => this.running.get(d)?.config !== hash(d) || !isAlive(this.running.get(d)!.daemon.ref));
+    const hash = (d: NeutronDaemon) =>
+      createHash("sha256")
+        .update(DAEMON_FILES[d].map((f) => config.files[f] ?? "").join("\0"))
+        .digest("hex");
+    const todo = (Object.keys(DAEMON_FILES) as NeutronDaemon[]).filter(
+      (d) => this.running.get(d)?.config !== hash(d) || !isAlive(this.running.get(d)!.daemon.ref),
+    );
     const started: string[] = [];
     const timings: string[] = [];
     let t = performance.now();
@@ -224,10 +233,22 @@ export class OpenstackServices {
     });
     for (;;) {
       if (!isAlive(d.ref)) throw fail("exited during start");
-      const q = await this.enclave.exec([RABBITMQCTL, "list_queues", "--quiet", "--no-table-headers", "name", "consumers"], { timeoutS: 60, env: this.rabbitEnv() });
-      const consumers = new Map(q.stdout.split("\n").map((l) => l.trim().split(/\s+/)).filter((x) => x.length === 2).map(([n, c]) => [n!, Number(c)]));
+      const q = await this.enclave.exec([RABBITMQCTL, "list_queues", "--quiet", "--no-table-headers", "name", "consumers"], {
+        timeoutS: 60,
+        env: this.rabbitEnv(),
+      });
+      const consumers = new Map(
+        q.stdout
+          .split("\n")
+          .map((l) => l.trim().split(/\s+/))
+          .filter((x) => x.length === 2)
+          .map(([n, c]) => [n!, Number(c)]),
+      );
       if (["q-plugin", "q-reports-plugin", "q-l3-plugin"].every((n) => (consumers.get(n) ?? 0) > 0)) return;
-      if (Date.now() > deadline) throw fail(`did not consume its RPC topics within ${timeoutMs / 1000} s (rabbitmqctl: ${(q.stderr || q.stdout).trim().slice(0, 300)})`);
+      if (Date.now() > deadline)
+        throw fail(
+          `did not consume its RPC topics within ${timeoutMs / 1000} s (rabbitmqctl: ${(q.stderr || q.stdout).trim().slice(0, 300)})`,
+        );
       await new Promise((r) => setTimeout(r, 250));
     }
   }
@@ -241,21 +262,29 @@ export class OpenstackServices {
         const d = this.running.get(a)?.daemon;
         if (d && !isAlive(d.ref)) throw new Error(`${a} exited during start:\n${this.tails([a])}`);
       }
-      const list = (await this.api.get<{ agents: { agent_type: string; host: string; alive: boolean; heartbeat_timestamp: string }[] }>("/agents")).agents;
+      const list = (
+        await this.api.get<{ agents: { agent_type: string; host: string; alive: boolean; heartbeat_timestamp: string }[] }>("/agents")
+      ).agents;
       const waiting = agents.filter((a) => {
         const x = list.find((l) => l.agent_type === AGENT_TYPES[a] && l.host === this.facts.hostname);
         // A restarted agent counts once it reported after its restart.
         return !x?.alive || Date.parse(x.heartbeat_timestamp + "Z") < startedAt - 2000;
       });
       if (!waiting.length) return;
-      if (Date.now() > deadline) throw new Error(`${waiting.join(", ")} did not report to neutron-server within ${timeoutMs / 1000} s:\n${this.tails(waiting)}`);
+      if (Date.now() > deadline)
+        throw new Error(`${waiting.join(", ")} did not report to neutron-server within ${timeoutMs / 1000} s:\n${this.tails(waiting)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   }
 
   /** The last lines of each daemon's own log and of its output. */
   tails(daemons: readonly string[]): string {
-    return daemons.map((d) => `  ${d}.log:\n${logTail(join(this.paths.log, `${d}.log`), 12)}\n  ${d} output:\n${logTail(join(this.paths.log, `${d}.out`), 4)}`).join("\n");
+    return daemons
+      .map(
+        (d) =>
+          `  ${d}.log:\n${logTail(join(this.paths.log, `${d}.log`), 12)}\n  ${d} output:\n${logTail(join(this.paths.log, `${d}.out`), 4)}`,
+      )
+      .join("\n");
   }
 }
 
@@ -270,9 +299,20 @@ function withLog(e: unknown, log: string): Error {
  * MariaDB, read as the node sees them.
  */
 export async function openstackLogSources(host: Host, logDir: string): Promise<LogSource[]> {
-  const format = (f: string): LogSource["format"] | null => (/^neutron-.*\.log$/.test(f) ? "oslo" : f === "rabbitmq.log" ? "rabbitmq" : f === "mariadb.log" ? "mariadb" : null);
+  const format = (f: string): LogSource["format"] | null =>
+    /^neutron-.*\.log$/.test(f) ? "oslo" : f === "rabbitmq.log" ? "rabbitmq" : f === "mariadb.log" ? "mariadb" : null;
   return (await host.list(logDir)).flatMap((f) => {
     const fmt = format(f);
-    return fmt ? [{ node: host.name, daemon: f === "mariadb.log" ? "mariadb" : f.slice(0, -4), file: join(logDir, f), format: fmt, read: () => host.readFile(join(logDir, f)) }] : [];
+    return fmt
+      ? [
+          {
+            node: host.name,
+            daemon: f === "mariadb.log" ? "mariadb" : f.slice(0, -4),
+            file: join(logDir, f),
+            format: fmt,
+            read: () => host.readFile(join(logDir, f)),
+          },
+        ]
+      : [];
   });
 }

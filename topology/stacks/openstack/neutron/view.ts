@@ -67,7 +67,11 @@ export class NeutronView {
       api.get<{ routers: R[] }>("/routers"),
       api.get<{ floatingips: { floating_ip_address: string; port_id: string | null; status: string }[] }>("/floatingips"),
     ]);
-    this.routers = routers.routers.map((r) => ({ id: r.id, name: r.name, ...(r.external_gateway_info?.external_fixed_ips?.[0] ? { gateway: r.external_gateway_info.external_fixed_ips[0].ip_address } : {}) }));
+    this.routers = routers.routers.map((r) => ({
+      id: r.id,
+      name: r.name,
+      ...(r.external_gateway_info?.external_fixed_ips?.[0] ? { gateway: r.external_gateway_info.external_fixed_ips[0].ip_address } : {}),
+    }));
     this.fips = fips.floatingips.map((f) => ({ address: f.floating_ip_address, portId: f.port_id, status: f.status }));
     for (const [guest, id] of [...this.attached]) {
       if (this.routers.some((r) => r.id === id && `qrouter-${r.name}` === guest)) continue;
@@ -111,19 +115,34 @@ export class NeutronView {
     let waiting: string[] = [];
     for (;;) {
       await this.read();
-      const ports = (await api.get<{ ports: { id: string; status: string; device_owner: string; device_id: string; "binding:host_id": string }[] }>("/ports")).ports;
+      const ports = (
+        await api.get<{ ports: { id: string; status: string; device_owner: string; device_id: string; "binding:host_id": string }[] }>(
+          "/ports",
+        )
+      ).ports;
       // The L3 agent makes a router's namespace once the router has a port (a gateway or an interface).
       const wired = new Set(ports.filter((x) => x.device_owner.startsWith("network:router")).map((x) => x.device_id));
       waiting = [
-        ...ports.filter((x) => x["binding:host_id"] === host && x.device_owner !== "network:floatingip" && x.status !== "ACTIVE").map((x) => `port ${x.id} (${x.device_owner || "no owner"}): ${x.status}, not ACTIVE`),
-        ...this.fips.filter((f) => f.portId !== null && f.status !== "ACTIVE").map((f) => `floating IP ${f.address}: ${f.status}, not ACTIVE`),
-        ...this.routers.filter((r) => wired.has(r.id) && !this.p.kolla.namespacePath(`qrouter-${r.id}`)).map((r) => `router ${r.name}: no qrouter namespace`),
+        ...ports
+          .filter((x) => x["binding:host_id"] === host && x.device_owner !== "network:floatingip" && x.status !== "ACTIVE")
+          .map((x) => `port ${x.id} (${x.device_owner || "no owner"}): ${x.status}, not ACTIVE`),
+        ...this.fips
+          .filter((f) => f.portId !== null && f.status !== "ACTIVE")
+          .map((f) => `floating IP ${f.address}: ${f.status}, not ACTIVE`),
+        ...this.routers
+          .filter((r) => wired.has(r.id) && !this.p.kolla.namespacePath(`qrouter-${r.id}`))
+          .map((r) => `router ${r.name}: no qrouter namespace`),
       ];
       if (!waiting.length) break;
-      if (Date.now() > deadline) throw new ConvergenceError(waiting.map((w) => `neutron on ${this.p.node}: ${w}`), Date.now() - t0);
+      if (Date.now() > deadline)
+        throw new ConvergenceError(
+          waiting.map((w) => `neutron on ${this.p.node}: ${w}`),
+          Date.now() - t0,
+        );
       await new Promise((r) => setTimeout(r, 200));
     }
-    if (c && (c.argv[0] === "security" || c.argv[0] === "port")) await this.p.kolla.awaitAgentPass(t0, Math.max(5_000, deadline - Date.now()));
+    if (c && (c.argv[0] === "security" || c.argv[0] === "port"))
+      await this.p.kolla.awaitAgentPass(t0, Math.max(5_000, deadline - Date.now()));
   }
 
   /** `<router>:gateway`, `<server>:fixed`, `<server>:floating`. */

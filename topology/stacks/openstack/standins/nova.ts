@@ -60,7 +60,13 @@ interface Port {
   "binding:vif_details": { ovs_hybrid_plug?: boolean; bridge_name?: string };
 }
 
-const out = (stdout: string, stderr = "", exitCode = 0): Omit<CommandResult, "argv" | "durationMs"> => ({ exitCode, signal: null, stdout, stderr, timedOut: false });
+const out = (stdout: string, stderr = "", exitCode = 0): Omit<CommandResult, "argv" | "durationMs"> => ({
+  exitCode,
+  signal: null,
+  stdout,
+  stderr,
+  timedOut: false,
+});
 
 /** The guest's DHCP client script (busybox udhcpc calls it with the lease in its environment). */
 const DHCP_SCRIPT = `#!/bin/sh
@@ -102,12 +108,18 @@ export class Nova {
   }
 
   private async create(c: Extract<NovaCommand, { verb: "server create" }>): Promise<Omit<CommandResult, "argv" | "durationMs">> {
-    if (this.servers.has(c.name)) throw new NovaError(`labwright: a server named ${c.name} exists already (expectations name servers: give each its own name)`);
+    if (this.servers.has(c.name))
+      throw new NovaError(`labwright: a server named ${c.name} exists already (expectations name servers: give each its own name)`);
     const api = this.h.api;
     const groups: string[] = [];
     for (const g of c.securityGroups) groups.push(found(await api.find<{ id: string }>("security_group", g)).id);
     const id = randomUUID();
-    const binding = { device_owner: "compute:nova", device_id: id, "binding:host_id": this.h.hostname, ...(groups.length ? { security_groups: groups } : {}) };
+    const binding = {
+      device_owner: "compute:nova",
+      device_id: id,
+      "binding:host_id": this.h.hostname,
+      ...(groups.length ? { security_groups: groups } : {}),
+    };
     let port: Port;
     let created = false;
     if (c.port !== undefined) {
@@ -121,7 +133,9 @@ export class Nova {
     const server: Server = { name: c.name, id, portId: port.id };
     try {
       if (port["binding:vif_type"] !== "ovs") {
-        throw new NovaError(`Build of instance ${id} aborted: port ${port.id} binding on ${this.h.hostname}: vif_type ${port["binding:vif_type"]} (neutron could not bind it: is the OVS agent alive and does its bridge_mappings have the network's physical network?)`);
+        throw new NovaError(
+          `Build of instance ${id} aborted: port ${port.id} binding on ${this.h.hostname}: vif_type ${port["binding:vif_type"]} (neutron could not bind it: is the OVS agent alive and does its bridge_mappings have the network's physical network?)`,
+        );
       }
       const mtu = (await api.get<{ network: { mtu: number } }>(`/networks/${port.network_id}`)).network.mtu;
       await this.plug(c.name, id, port, mtu);
@@ -140,10 +154,16 @@ export class Nova {
       ["addresses", `${net}=${server.address ?? port.fixed_ips.map((f) => f.ip_address).join(", ")}`],
       ["id", id],
       ["name", c.name],
-      ["port", `${port.id} (${port["binding:vif_details"].ovs_hybrid_plug ? "hybrid plug: qbr/qvb/qvo" : "tap on br-int"}, host ${this.h.hostname})`],
+      [
+        "port",
+        `${port.id} (${port["binding:vif_details"].ovs_hybrid_plug ? "hybrid plug: qbr/qvb/qvo" : "tap on br-int"}, host ${this.h.hostname})`,
+      ],
       ["status", "ACTIVE"],
     ];
-    return out(table(["Field", "Value"], rows) + `(labwright stands in for nova: ${c.name} is a network namespace on this port, configured by neutron's DHCP)\n`);
+    return out(
+      table(["Field", "Value"], rows) +
+        `(labwright stands in for nova: ${c.name} is a network namespace on this port, configured by neutron's DHCP)\n`,
+    );
   }
 
   /** os-vif's plug for vif_type ovs (hybrid or not), and the tap libvirt would create, its peer the guest's eth0. */
@@ -170,7 +190,23 @@ export class Nova {
       );
     }
     const r = await this.h.exec(
-      ["ovs-vsctl", "--timeout=30", "--", "--may-exist", "add-port", bridge, ovsPort, "--", "set", "Interface", ovsPort, `external_ids:iface-id=${port.id}`, "external_ids:iface-status=active", `external_ids:attached-mac=${port.mac_address}`, `external_ids:vm-uuid=${serverId}`],
+      [
+        "ovs-vsctl",
+        "--timeout=30",
+        "--",
+        "--may-exist",
+        "add-port",
+        bridge,
+        ovsPort,
+        "--",
+        "set",
+        "Interface",
+        ovsPort,
+        `external_ids:iface-id=${port.id}`,
+        "external_ids:iface-status=active",
+        `external_ids:attached-mac=${port.mac_address}`,
+        `external_ids:vm-uuid=${serverId}`,
+      ],
       60,
     );
     if (r.exitCode !== 0) throw new Error(`os-vif: ovs-vsctl add-port ${bridge} ${ovsPort}: ${r.stderr.trim()}`);
@@ -178,8 +214,20 @@ export class Nova {
 
   private async unplug(portId: string): Promise<void> {
     const dev = portId.slice(0, 11);
-    await this.h.exec(["ovs-vsctl", "--timeout=30", "--if-exists", "del-port", `qvo${dev}`, "--", "--if-exists", "del-port", `tap${dev}`], 60);
-    await this.h.exec(["bash", "-c", [script`ip link del qvb${dev}`, script`ip link del qbr${dev}`, script`ip link del tap${dev}`].map((l) => `${l} 2>/dev/null`).join("; ") + "; true"], 30);
+    await this.h.exec(
+      ["ovs-vsctl", "--timeout=30", "--if-exists", "del-port", `qvo${dev}`, "--", "--if-exists", "del-port", `tap${dev}`],
+      60,
+    );
+    await this.h.exec(
+      [
+        "bash",
+        "-c",
+        [script`ip link del qvb${dev}`, script`ip link del qbr${dev}`, script`ip link del tap${dev}`]
+          .map((l) => `${l} 2>/dev/null`)
+          .join("; ") + "; true",
+      ],
+      30,
+    );
   }
 
   private async sh(text: string, what: string): Promise<void> {
@@ -193,7 +241,10 @@ export class Nova {
     for (;;) {
       const p = (await this.h.api.get<{ port: Port }>(`/ports/${portId}`)).port;
       if (p.status === "ACTIVE") return;
-      if (Date.now() > deadline) throw new NovaError(`Build of instance aborted: port ${portId} still ${p.status} after ${timeoutMs / 1000} s (nova's vif_plugging_timeout: neutron never reported it plugged)`);
+      if (Date.now() > deadline)
+        throw new NovaError(
+          `Build of instance aborted: port ${portId} still ${p.status} after ${timeoutMs / 1000} s (nova's vif_plugging_timeout: neutron never reported it plugged)`,
+        );
       await new Promise((r) => setTimeout(r, 200));
     }
   }
@@ -205,9 +256,12 @@ export class Nova {
     const file = join(guest.stateDir, "udhcpc.script");
     await guest.writeFile(file, DHCP_SCRIPT);
     await guest.exec(["chmod", "700", file], { timeoutS: 10 });
-    const r = await guest.exec(["busybox", "udhcpc", "-i", "eth0", "-f", "-q", "-n", "-t", "10", "-T", "1", "-A", "1", "-s", file], { timeoutS: 60 });
+    const r = await guest.exec(["busybox", "udhcpc", "-i", "eth0", "-f", "-q", "-n", "-t", "10", "-T", "1", "-A", "1", "-s", file], {
+      timeoutS: 60,
+    });
     const m = /^bound (\d+\.\d+\.\d+\.\d+)\//m.exec(r.stdout);
-    if (r.exitCode !== 0 || !m) throw new NovaError(`server ${name}: no DHCP answer from neutron's dnsmasq: ${(r.stderr || r.stdout).trim().split("\n").pop()}`);
+    if (r.exitCode !== 0 || !m)
+      throw new NovaError(`server ${name}: no DHCP answer from neutron's dnsmasq: ${(r.stderr || r.stdout).trim().split("\n").pop()}`);
     this.h.spawnIn(name, "dropbear-standin", ["busybox", "nc", "-ll", "-p", "22", "-e", "/bin/echo", "SSH-2.0-labwright-standin-vm"]);
     return m[1];
   }
@@ -215,7 +269,9 @@ export class Nova {
   private async addFloatingIp(serverName: string, address: string): Promise<Omit<CommandResult, "argv" | "durationMs">> {
     const s = this.servers.get(serverName);
     if (!s) throw new NovaError(`No server with a name or ID of '${serverName}' exists.`);
-    const fips = (await this.h.api.get<{ floatingips: { id: string }[] }>(`/floatingips?floating_ip_address=${encodeURIComponent(address)}`)).floatingips;
+    const fips = (
+      await this.h.api.get<{ floatingips: { id: string }[] }>(`/floatingips?floating_ip_address=${encodeURIComponent(address)}`)
+    ).floatingips;
     if (!fips[0]) throw new NovaError(`No FloatingIP found for ${address}`);
     neutron(await this.h.api.call("PUT", `/floatingips/${fips[0].id}`, { floatingip: { port_id: s.portId } }));
     return out("");
@@ -225,7 +281,8 @@ export class Nova {
 class NovaError extends Error {}
 
 function found<T>(x: T | { error: string }): T {
-  if (x && typeof x === "object" && "error" in x && typeof (x as { error: unknown }).error === "string") throw new NovaError((x as { error: string }).error);
+  if (x && typeof x === "object" && "error" in x && typeof (x as { error: unknown }).error === "string")
+    throw new NovaError((x as { error: string }).error);
   return x as T;
 }
 
