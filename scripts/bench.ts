@@ -6,7 +6,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { start } from "../topology/lab.ts";
 import { loadLab } from "../topology/model/load.ts";
-import { type Lab } from "../topology/model/types.ts";
+import { type Lab, type Step, stepCommand } from "../topology/model/types.ts";
+import type { StartedLab } from "../topology/started/started-lab.ts";
+import { covered, type Span, span, Timeline } from "../topology/trace/timeline.ts";
 import { fabricBatch, nodeBatch, vethBatch } from "../topology/fabric/wiring.ts";
 import { natRuleset } from "../topology/fabric/nat.ts";
 import { must, run } from "../topology/run/exec.ts";
@@ -151,18 +153,53 @@ export function pssMiB(pids: number[]): number {
   return kb / 1024;
 }
 
+/** Where a run's time went (the same spans as `run --timings`), kept per run for the breakdown. */
+const timelines = new Map<string, Span[][]>();
+
+/** Runs `fn` on a timeline of its own, filed under `what`. */
+async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  const tl = new Timeline();
+  try {
+    return await tl.run(fn);
+  } finally {
+    timelines.set(what, [...(timelines.get(what) ?? []), tl.spans]);
+  }
+}
+
+/** A step as the bench runs it: on the timeline, failing the bench when it does not do what the lab says. */
+async function benchStep(s: StartedLab, step: Exclude<Step, { kind: "check" }>): Promise<void> {
+  const r = await span(`${step.on}$ ${stepCommand(step)}`, "step", () => s.runStep(step), step.on);
+  if (!r.asExpected) throw new Error(`bench: ${step.on}: ${r.reason}`);
+}
+
+/** The breakdown of the median run of `what` (by its total): wall time by kind, then the longest phases, daemons, plays and steps. */
+function breakdown(what: string): void {
+  const runs = timelines.get(what) ?? [];
+  if (!runs.length) return;
+  const total = (ss: Span[]) => Math.max(0, ...ss.map((x) => x.endMs));
+  const sorted = [...runs].sort((a, b) => total(a) - total(b));
+  const med = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  const kinds = ["phase", "daemon", "play", "step", "command", "converge"] as const;
+  console.log(`  where the time went (median run, ${(total(med) / 1000).toFixed(1)} s; wall time covered by kind, overlaps once):`);
+  console.log("    " + kinds.map((k) => `${k} ${(covered(med.filter((x) => x.kind === k)) / 1000).toFixed(2)} s`).join(" · "));
+  const top = med.filter((x) => x.kind !== "command" && x.kind !== "converge").sort((a, b) => b.endMs - b.startMs - (a.endMs - a.startMs));
+  for (const x of top.slice(0, 10))
+    console.log(
+      `    ${((x.endMs - x.startMs) / 1000).toFixed(2).padStart(6)} s  ${x.kind.padEnd(6)} ${x.name}${x.node ? ` [${x.node}]` : ""}`,
+    );
+}
+
 /** Start (namespaces → the seed's fix applied → first instance→internet ping), memory, teardown. */
 async function ovnLibrary(lab: Lab, backend = "netns"): Promise<[number, number, number]> {
   const fix = lab.scenarios.find((s) => s.name === "ovn-fix")!;
   const upto = fix.steps.findIndex((s) => s.kind === "incus" && s.line.startsWith("network create web"));
   const t0 = performance.now();
-  const s = await start(lab, { backend });
-  for (const step of fix.steps.slice(0, upto)) {
-    if (step.kind === "check") continue;
-    const r = await s.runStep(step);
-    if (!r.asExpected) throw new Error(`bench: ${step.on}: ${r.reason}`);
-  }
-  await firstPing((argv) => s.exec("c1", argv, { timeoutS: 5 }));
+  const s = await timed(`ovn-${backend}`, async () => {
+    const s = await span("start", "phase", () => start(lab, { backend }));
+    for (const step of fix.steps.slice(0, upto)) if (step.kind !== "check") await benchStep(s, step);
+    await span("first ping", "probe", () => firstPing((argv) => s.exec("c1", argv, { timeoutS: 5 })));
+    return s;
+  });
   const t1 = performance.now();
   // Every process in the run's namespaces: incusd and what it started (LXC monitors, forkdns, the
   // instances in their own namespaces) as well as the OVS/OVN daemons.
@@ -247,6 +284,7 @@ if (existsSync(PROTOTYPE) && !process.argv.includes("--no-ovn")) {
       b.map((x) => x[2]),
     ),
   );
+  breakdown("ovn-netns");
   console.log("floor to beat: start ≤ 1.2× the prototype (../shared/reference/ovn-lab-prototype.sh)");
   console.log("(the emulated Incus this replaced: 2.46 s start, 0.84× the prototype, 80 MiB)");
   if (process.argv.includes("--capacity"))
@@ -262,29 +300,33 @@ async function kollaFirstFip(backend = "netns"): Promise<[number, number, number
   const klab = loadLab(KOLLA);
   const sc = klab.scenarios.find((x) => x.name === "floating-ips")!;
   const t0 = performance.now();
-  const s = await start(klab, { backend });
+  let s: StartedLab | undefined;
   try {
-    const tUp = performance.now() - t0;
-    for (const step of sc.steps) {
-      if (step.kind === "check") continue;
-      const r = await s.runStep(step);
-      if (!r.asExpected) throw new Error(`bench: ${step.on}: ${r.reason}`);
-      let fip: string | undefined;
-      try {
-        fip = s.addressOf("client", "vm1:floating");
-      } catch {
-        continue; // no floating IP yet
+    return await timed(`kolla-${backend}`, async () => {
+      s = await span("start", "phase", () => start(klab, { backend }));
+      const tUp = performance.now() - t0;
+      for (const step of sc.steps) {
+        if (step.kind === "check") continue;
+        await benchStep(s, step);
+        let fip: string | undefined;
+        try {
+          fip = s.addressOf("client", "vm1:floating");
+        } catch {
+          continue; // no floating IP yet
+        }
+        const p = await span("ping the floating IP", "probe", () =>
+          s!.exec("client", ["ping", "-n", "-c", "1", "-W", "1", fip], { timeoutS: 5 }),
+        );
+        if (p.exitCode === 0) {
+          const t1 = performance.now();
+          const mem = pssMiB(runPids(s.record.snapshot));
+          return [t1 - t0, tUp, mem, 0] as [number, number, number, number];
+        }
       }
-      const p = await s.exec("client", ["ping", "-n", "-c", "1", "-W", "1", fip], { timeoutS: 5 });
-      if (p.exitCode === 0) {
-        const t1 = performance.now();
-        const mem = pssMiB(runPids(s.record.snapshot));
-        return [t1 - t0, tUp, mem, 0];
-      }
-    }
-    throw new Error("bench: the floating-ips scenario never made vm1's floating IP answer a ping");
+      throw new Error("bench: the floating-ips scenario never made vm1's floating IP answer a ping");
+    });
   } finally {
-    await s.stop();
+    await s?.stop();
   }
 }
 
@@ -302,6 +344,7 @@ if (!process.argv.includes("--no-kolla")) {
       .toFixed(1)
       .padStart(7)} MiB (PSS, at the first ping)`,
   );
+  breakdown("kolla-netns");
 }
 
 // ---------------------------------------------------------------- containers against namespaces

@@ -19,6 +19,8 @@ import { printable } from "../topology/report/printable.ts";
 import { repeatJunit, repeatMarkdown, repeatReport } from "../topology/report/repeat.ts";
 import { labReport } from "../topology/report/text.ts";
 import { summarizeRuns } from "../topology/repeat/summary.ts";
+import { timingsReport } from "../topology/report/timings.ts";
+import { chromeTrace } from "../topology/trace/chrome.ts";
 import { gc } from "../topology/run/gc.ts";
 import { isAlive } from "../topology/run/process.ts";
 import { PreflightError } from "../topology/run/preflight.ts";
@@ -123,6 +125,8 @@ interface RunOpts {
   keepOnFailure?: boolean;
   strictLogs?: boolean;
   repeat?: number;
+  timings?: boolean;
+  trace?: string;
   untilFail?: boolean;
 }
 
@@ -174,6 +178,8 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
       ).argParser(positiveInt("--repeat")),
     )
     .option("--until-fail", "with --repeat: stop at the first run that fails (--repeat is then the most runs; default 50)")
+    .option("--timings", "print where each scenario's time went: the start's phases, each daemon, step, convergence wait, probe")
+    .option("--trace <file>", "write the same as a Chrome trace (open it in Perfetto or chrome://tracing)")
     .action(async (file: string, o: RunOpts) => {
       const lab = loadLab(file);
       const backend = chooseBackend(o.backend, o.inventory);
@@ -210,6 +216,7 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
         apply: o.apply,
         keepOnFailure: o.keepOnFailure,
         strictLogs: o.strictLogs,
+        timings: Boolean(o.timings || o.trace),
       };
       if (repeat === 1 && !o.untilFail) {
         const result = await runLab(lab, opts);
@@ -217,6 +224,9 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
         const json = resolve(o.json ?? join("results", `${lab.name}-${result.startedAt.replace(/[:.]/g, "-")}.json`));
         writePrivate(json, JSON.stringify(result, null, 2));
         ciOutputs(result, lab, o.junit);
+        if (o.timings) for (const sc of result.scenarios) out("\n" + timingsReport(sc));
+        if (o.trace)
+          writePrivate(resolve(o.trace), chromeTrace(result.scenarios.map((sc) => ({ name: sc.name, spans: sc.timeline ?? [] }))));
         out("\n" + labReport(result, json));
         exitCode = ctrl.signal.aborted ? 130 : result.ok ? 0 : 1;
         return;
@@ -229,6 +239,7 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
         const r = await runLab(lab, { ...opts, onEvent: (e) => show({ ...e, scenario: `run ${k}/${repeat} ${e.scenario}` }) });
         show.done();
         results.push(r);
+        if (o.timings) for (const sc of r.scenarios) out("\n" + timingsReport(sc));
         writePrivate(json.replace(/\.json$/, `-run${k}.json`), JSON.stringify(r, null, 2));
         const t = r.totals;
         out(
@@ -246,6 +257,11 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
         JSON.stringify({ ...summary, runFiles: results.map((_, k) => json.replace(/\.json$/, `-run${k + 1}.json`)) }, null, 2),
       );
       if (o.junit) writePrivate(resolve(o.junit), repeatJunit(summary));
+      if (o.trace)
+        writePrivate(
+          resolve(o.trace),
+          chromeTrace(results.flatMap((r, k) => r.scenarios.map((sc) => ({ name: `run ${k + 1} ${sc.name}`, spans: sc.timeline ?? [] })))),
+        );
       if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, repeatMarkdown(summary) + "\n");
       out("\n" + repeatReport(summary) + `  Details: ${json}`);
       exitCode = ctrl.signal.aborted ? 130 : summary.ok ? 0 : 1;

@@ -29,6 +29,7 @@ import { createCa, type Pki, serverCert } from "./fabric/pki.ts";
 import type { ImageServing } from "./fabric/daemons.ts";
 import { StartedLab } from "./started/started-lab.ts";
 import { waitFor } from "./wait/wait.ts";
+import { span } from "./trace/timeline.ts";
 
 export { StartedLab };
 export type { StepResult } from "./started/started-lab.ts";
@@ -92,7 +93,7 @@ export async function preflightLab(lab: Lab, backend: Backend): Promise<void> {
  */
 export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedLab> {
   const backend = resolveBackend(opts.backend);
-  await preflightLab(lab, backend);
+  await span("preflight", "phase", () => preflightLab(lab, backend));
   const t0 = performance.now();
   const say = (message: string) => opts.onEvent?.({ t: (performance.now() - t0) / 1000, message });
   const rec = RunRecord.create({ lab: lab.name, file: lab.file, backend: backend.name });
@@ -108,7 +109,9 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
       }
     });
     say(`run ${rec.id}: creating ${lab.nodes.length} nodes and the fabric (${backend.name} backend)`);
-    const { fabric: f, hosts } = await backend.up(rec, lab, { signal: opts.signal, say, needs: containerNeeds });
+    const { fabric: f, hosts } = await span(`nodes and fabric (${backend.name})`, "phase", () =>
+      backend.up(rec, lab, { signal: opts.signal, say, needs: containerNeeds }),
+    );
     if (!f) throw new Error(`the ${backend.name} backend builds labs but gave no fabric`);
     const fabric = f;
     const host = (n: NodeSpec) => hosts.get(n.name)!;
@@ -117,32 +120,42 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
     // Per-node work runs at most FAN_OUT commands at a time: a lab of thousands of nodes does not fork thousands of processes at once.
     const limit = pLimit(FAN_OUT);
     const eachNode = <T>(fn: (n: NodeSpec) => Promise<T>) => Promise.all(lab.nodes.map((n) => limit(() => fn(n))));
-    await applySysctls((argv, o) => fabric.exec(argv, o), BASE_SYSCTLS, "sysctls of the fabric");
-    await eachNode((n) => applySysctls((argv, o) => host(n).exec(argv, o), { ...BASE_SYSCTLS, ...n.sysctls }, `sysctls of node ${n.name}`));
+    await span("sysctls", "phase", async () => {
+      await applySysctls((argv, o) => fabric.exec(argv, o), BASE_SYSCTLS, "sysctls of the fabric");
+      await eachNode((n) =>
+        applySysctls((argv, o) => host(n).exec(argv, o), { ...BASE_SYSCTLS, ...n.sysctls }, `sysctls of node ${n.name}`),
+      );
+    });
     check();
 
     const links = lab.nodes.reduce((a, n) => a + n.interfaces.length, 0);
     say(`wiring ${links} links on ${lab.lans.length} LANs`);
     const nsOf = (node: string) => netnsOf(hosts.get(node)!);
     if (links)
-      await must(["ip", "-batch", "-"], { input: vethBatch(lab, nsOf, netnsOf(fabric)), timeoutS: 60, context: "creating veth pairs" });
-    await Promise.all([
-      must(["ip", "-n", netnsOf(fabric), "-batch", "-"], { input: fabricBatch(lab), timeoutS: 60, context: "LAN bridges" }),
-      eachNode((n) =>
-        must(["ip", "-n", nsOf(n.name), "-batch", "-"], {
-          input: nodeBatch(n),
-          timeoutS: 60,
-          context: `addresses and routes of node ${n.name}`,
-        }),
-      ),
-    ]);
-    await awaitForwarding(fabric, links);
+      await span("veth pairs", "phase", () =>
+        must(["ip", "-batch", "-"], { input: vethBatch(lab, nsOf, netnsOf(fabric)), timeoutS: 60, context: "creating veth pairs" }),
+      );
+    await span("bridges, addresses, routes", "phase", () =>
+      Promise.all([
+        must(["ip", "-n", netnsOf(fabric), "-batch", "-"], { input: fabricBatch(lab), timeoutS: 60, context: "LAN bridges" }),
+        eachNode((n) =>
+          must(["ip", "-n", nsOf(n.name), "-batch", "-"], {
+            input: nodeBatch(n),
+            timeoutS: 60,
+            context: `addresses and routes of node ${n.name}`,
+          }),
+        ),
+      ]),
+    );
+    await span("LAN ports forwarding", "phase", () => awaitForwarding(fabric, links));
     check();
 
-    await eachNode(async (n) => {
-      const rules = natRuleset(n.nat);
-      if (rules) await mustIn(host(n), ["nft", "-f", "-"], `NAT rules of node ${n.name}`, { input: rules });
-    });
+    await span("NAT", "phase", () =>
+      eachNode(async (n) => {
+        const rules = natRuleset(n.nat);
+        if (rules) await mustIn(host(n), ["nft", "-f", "-"], `NAT rules of node ${n.name}`, { input: rules });
+      }),
+    );
     // Every node gets its own resolv.conf: the machine's resolver is never used.
     await eachNode((n) =>
       host(n).writeFile(
@@ -179,7 +192,7 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
               log: join(nodeDir(rec, d.node.name), `${d.spec.name.replace(":", "-")}.log`),
             });
             rec.update((s) => s.processes.push({ ...daemon.ref, name: d.spec.name, node: d.node.name }));
-            await waitFor(h, daemon, d.spec.ready);
+            await span(d.spec.name, "daemon", () => waitFor(h, daemon, d.spec.ready), d.node.name);
           }),
         ),
       );
@@ -197,7 +210,10 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
       say,
     });
     const stacks = stacksOfLab(lab);
-    await settleAll([servicesPart(), ...stacks.map((st) => st.start?.(stackStart(nodesOf(lab, st))) ?? Promise.resolve())]);
+    await settleAll([
+      span("services", "phase", servicesPart),
+      ...stacks.map((st) => (st.start ? span(st.name, "phase", () => st.start!(stackStart(nodesOf(lab, st)))) : Promise.resolve())),
+    ]);
     check();
 
     rec.update((s) => {

@@ -1,5 +1,6 @@
 import type { CheckResult } from "./expect/check.ts";
 import type { LogVerdict } from "./logs/types.ts";
+import type { Span } from "./trace/timeline.ts";
 
 /**
  * What a run of a lab produced: the data every report (text, JSON, JUnit, step summary, repeat
@@ -46,6 +47,8 @@ export interface ScenarioResult {
   forensics?: string;
   /** The run left up because the scenario failed and `keepOnFailure` was asked. */
   kept?: string;
+  /** Where the time went (with `timings`): the start's phases, daemons, steps, convergence waits, probes, teardown. */
+  timeline?: Span[];
 }
 
 export interface LabResult {

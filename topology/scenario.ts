@@ -9,6 +9,14 @@ import type { LogVerdict } from "./logs/types.ts";
 import { findingLine } from "./logs/scan.ts";
 import { ConvergenceError } from "./wait/convergence.ts";
 import { softwareVersions } from "./stacks/registry.ts";
+import { span, Timeline } from "./trace/timeline.ts";
+import { describe } from "./expect/judge.ts";
+import type { Expectation } from "./model/schema.ts";
+import type { Located } from "./model/types.ts";
+import { labFor } from "./model/software.ts";
+
+/** An expectation's name on the timeline. */
+const checkName = (e: Located<Expectation> | Expectation) => describe(e);
 
 export type { LabResult, ScenarioResult, StepRecord } from "./results.ts";
 
@@ -20,6 +28,8 @@ export interface ScenarioOptions extends Omit<StartOptions, "onEvent"> {
   /** Daemon-log warnings fail the scenario too (`run --strict-logs`; the lab file's `logs: strict`). */
   strictLogs?: boolean;
   onEvent?: (e: LabEvent & { scenario: string }) => void;
+  /** Record where the time goes (`run --timings`, `--trace`): each result gets its `timeline`. */
+  timings?: boolean;
 }
 
 /**
@@ -27,6 +37,14 @@ export interface ScenarioOptions extends Omit<StartOptions, "onEvent"> {
  * does not do what the file says), judge its expectations, tear down — always.
  */
 export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOptions = {}): Promise<ScenarioResult> {
+  if (!opts.timings) return scenario(lab, sc, opts);
+  const tl = new Timeline();
+  const res = await tl.run(() => scenario(lab, sc, opts));
+  res.timeline = tl.spans;
+  return res;
+}
+
+async function scenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOptions): Promise<ScenarioResult> {
   const t0 = performance.now();
   /** Every event carries the seconds since the scenario began (the start's own events count from the same moment). */
   const say = (message: string, t = (performance.now() - t0) / 1000) => opts.onEvent?.({ t, message, scenario: sc.name });
@@ -43,7 +61,8 @@ export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOpti
   };
   let started;
   try {
-    started = await start(lab, { ...opts, onEvent: (e) => say(e.message) });
+    // Only the node software the scenario uses is started (model/software.ts, softwareUsedBy).
+    started = await span("start", "phase", () => start(labFor(lab, sc), { ...opts, onEvent: (e) => say(e.message) }));
   } catch (e) {
     if (e instanceof PreflightError) throw e;
     res.error = (e as Error).message;
@@ -70,7 +89,7 @@ export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOpti
         let r: Awaited<ReturnType<typeof started.runStep>>;
         let unconverged: string[] | undefined;
         try {
-          r = await started.runStep(step);
+          r = await span(`${step.on}$ ${stepCommand(step)}`, "step", () => started.runStep(step), step.on);
         } catch (e) {
           if (!(e instanceof ConvergenceError) || !e.result) throw e;
           unconverged = [...e.pending];
@@ -97,7 +116,7 @@ export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOpti
         broken = !r.asExpected;
       } else {
         const checks = [];
-        for (const c of step.checks) checks.push(await runCheck(started, c));
+        for (const c of step.checks) checks.push(await span(checkName(c), "probe", () => runCheck(started, c)));
         res.steps.push({ kind: "check", line: step.origin.line, checks, ok: checks.every((c) => c.ok) });
         for (const c of checks) say(`check: ${c.description}: ${c.ok ? "ok" : "FAILED"} (${c.measured})`);
         res.checks.push(...checks);
@@ -105,11 +124,11 @@ export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOpti
     }
     for (const e of sc.expect) {
       opts.signal?.throwIfAborted();
-      const c = await runCheck(started, e);
+      const c = await span(checkName(e), "probe", () => runCheck(started, e));
       say(`expect: ${c.description}: ${c.ok ? "ok" : "FAILED"} (${c.measured})`);
       res.checks.push(c);
     }
-    res.logs = await started.logs(sc.logAllow, strict);
+    res.logs = await span("daemon logs", "logs", () => started.logs(sc.logAllow, strict));
     for (const f of res.logs.errors) say(`daemon log error: ${findingLine(f)}`);
     for (const f of res.logs.warnings) say(`daemon log warning: ${findingLine(f)}`);
     res.ok =
@@ -120,10 +139,12 @@ export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOpti
     if (!res.ok && !opts.signal?.aborted) {
       try {
         const dir = join(opts.forensicsDir ?? "results/forensics", `${lab.name}-${sc.name}-${started.runId}`);
-        res.forensics = await collectForensics(
-          started,
-          res.checks.filter((c) => !c.ok),
-          resolve(dir),
+        res.forensics = await span("forensics", "phase", () =>
+          collectForensics(
+            started,
+            res.checks.filter((c) => !c.ok),
+            resolve(dir),
+          ),
         );
         say(`forensics bundle: ${res.forensics}`);
       } catch (e) {
@@ -141,7 +162,7 @@ export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOpti
       say(`kept up for inspection: labwright exec ${started.runId} <node>; labwright down ${started.runId}`);
     } else {
       try {
-        await started.stop();
+        await span("teardown", "teardown", () => started!.stop());
       } catch (e) {
         res.error = `${res.error ? res.error + "; " : ""}teardown: ${(e as Error).message}`;
         res.ok = false;

@@ -203,3 +203,65 @@ describe("run --repeat", () => {
     expect(bad.stderr).toContain("--repeat takes a whole number from 1 to 9999");
   });
 });
+
+describe("run --timings and --trace", () => {
+  const LAB2 = writeLab(
+    "timed.yaml",
+    [
+      "name: timed",
+      "lans: { m: { cidr: 10.84.0.0/24 } }",
+      "nodes:",
+      "  a: { interfaces: { eth0: { lan: m, address: 10.84.0.1 } } }",
+      "  b: { interfaces: { eth0: { lan: m, address: 10.84.0.2 } } }",
+      "steps:",
+      "  - { on: a, run: 'ip link set lo up' }",
+      "expect:",
+      "  - reach: { from: a, to: b }",
+      "",
+    ].join("\n"),
+  );
+
+  it("prints each phase, the step with its command and convergence wait, the probe and teardown; the trace is Chrome's format with nested lanes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lw-trace-"));
+    const trace = join(dir, "t.json");
+    const r = await labwright(["run", LAB2, "--quiet", "--timings", "--trace", trace, "--json", join(dir, "r.json")]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    for (const what of [
+      "start",
+      "preflight",
+      "nodes and fabric (netns)",
+      "sysctls",
+      "veth pairs",
+      "LAN ports forwarding",
+      "a$ ip link set lo up",
+      "command",
+      "convergence",
+      "a → b reachable",
+      "daemon logs",
+      "teardown",
+    ])
+      expect(r.stdout).toContain(what);
+    expect(r.stdout).toMatch(/Timings — default \(run \w+\): [\d.]+ (s|ms)/);
+    expect(r.stdout).toMatch(/wall time by kind \(overlaps once\): phase [\d.]+ (s|ms) \(\d+\)/);
+    type Ev = { name: string; ph: string; ts?: number; dur?: number; pid: number; tid: number; cat?: string };
+    const ev = (JSON.parse(readFileSync(trace, "utf8")) as { traceEvents: Ev[] }).traceEvents;
+    const x = ev.filter((e) => e.ph === "X");
+    expect(new Set(x.map((e) => e.cat))).toEqual(new Set(["phase", "step", "command", "converge", "probe", "logs", "teardown"]));
+    // On each lane, events either nest or follow each other (what a trace viewer needs).
+    for (const tid of new Set(x.map((e) => e.tid))) {
+      const lane = x.filter((e) => e.tid === tid).sort((a, b) => a.ts! - b.ts!);
+      const open: number[] = [];
+      for (const e of lane) {
+        while (open.length && open[open.length - 1]! <= e.ts!) open.pop();
+        if (open.length) expect(e.ts! + e.dur!, `${e.name} on lane ${tid}`).toBeLessThanOrEqual(open[open.length - 1]!);
+        open.push(e.ts! + e.dur!);
+      }
+    }
+    const res = JSON.parse(readFileSync(join(dir, "r.json"), "utf8")) as {
+      scenarios: { timeline: { name: string; parent: number | null }[] }[];
+    };
+    const tl = res.scenarios[0]!.timeline;
+    const startSpan = tl.find((s) => s.name === "start")!;
+    expect(tl.find((s) => s.name === "sysctls")!.parent).toBe((startSpan as unknown as { id: number }).id);
+  });
+});

@@ -260,6 +260,8 @@ export const Scenario = z.strictObject({
   name,
   description: z.string().optional(),
   log_allow: z.array(LogAllow).default([]),
+  /** Start only the node software the scenario uses (`used`, the default; see docs/lab-files.md) or all of it. */
+  software: z.enum(["used", "all"]).default("used"),
   steps: z.array(z.unknown()).default([]),
   expect: z.array(z.unknown()).default([]),
 });

@@ -49,7 +49,7 @@ export function semantic(
 function scenarioSpecs(doc: LabDocT, ctx: RefContext, prologue: Step[], epilogue: Located<Expectation>[]): ScenarioSpec[] {
   const { problems } = ctx;
   if (doc.scenarios === undefined) {
-    return [{ name: "default", steps: prologue, expect: epilogue, logAllow: [] }];
+    return [{ name: "default", steps: prologue, expect: epilogue, logAllow: [], software: "used" }];
   }
   if (doc.scenarios.length === 0) problems.add(["scenarios"], "`scenarios` is empty", "add a scenario or remove the key");
   const seen = new Set<string>();
@@ -63,6 +63,7 @@ function scenarioSpecs(doc: LabDocT, ctx: RefContext, prologue: Step[], epilogue
       steps: [...prologue, ...steps(s.steps, ["scenarios", k, "steps"], ctx)],
       expect: [...expectations(s.expect, ["scenarios", k, "expect"], ctx), ...epilogue],
       logAllow: logAllow(s.log_allow, k, problems),
+      software: s.software,
     };
   });
 }

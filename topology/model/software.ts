@@ -37,3 +37,45 @@ export function softwareProblems(n: HasSoftware): [string, string][] {
   }
   return out;
 }
+
+/**
+ * Which software a scenario uses, so its start runs only that (a lab's OVS/OVN, Incus and neutron
+ * cost seconds and hundreds of MiB; a scenario about NAT or a Linux bridge needs none of them):
+ * - `openvswitch` always: a lab-file switch's bridges are the physical layer;
+ * - OVN (`ovn-host`, `ovn-central`): an `incus:` step, or a `run:` step or `command:` expectation
+ *   that names an OVS/OVN tool (a word `ovs-…`, `ovn-…`, `ovsdb-client`, `ovsdb-tool`);
+ * - `incus`: an `incus:` step, or a `run:`/`command:` naming `incus` (Incus needs OVN: both start);
+ * - `kolla`: a `kolla:` or `openstack:` step, or a `run:`/`command:` naming `openstack`,
+ *   `kolla-ansible` or `neutron`;
+ * - every piece when the scenario says `software: all`.
+ */
+export function softwareUsedBy(sc: {
+  readonly software: "used" | "all";
+  readonly steps: readonly { readonly kind: string; readonly run?: string; readonly checks?: readonly { readonly kind: string; readonly run?: string }[] }[];
+  readonly expect: readonly { readonly kind: string; readonly run?: string }[];
+}): Set<Software> {
+  if (sc.software === "all") return new Set(SOFTWARE);
+  const used = new Set<Software>(["openvswitch"]);
+  const ovn = () => (used.add("ovn-host"), used.add("ovn-central"));
+  const words = (text: string) => {
+    for (const w of text.split(/[^A-Za-z0-9_.-]+/)) {
+      if (/^(ovs|ovn)-[a-z0-9-]+$/.test(w) || w === "ovsdb-client" || w === "ovsdb-tool") ovn();
+      if (w === "incus") (used.add("incus"), ovn());
+      if (w === "openstack" || w === "kolla-ansible" || w === "neutron") used.add("kolla");
+    }
+  };
+  const checks = sc.steps.flatMap((s) => s.checks ?? []);
+  for (const s of sc.steps) {
+    if (s.kind === "incus") (used.add("incus"), ovn());
+    if (s.kind === "kolla" || s.kind === "openstack") used.add("kolla");
+    if (s.kind === "run" && s.run) words(s.run);
+  }
+  for (const e of [...sc.expect, ...checks]) if (e.kind === "command" && e.run) words(e.run);
+  return used;
+}
+
+/** The lab as a scenario starts it: each node with only the software the scenario uses (softwareUsedBy). */
+export function labFor<L extends { readonly nodes: readonly HasSoftware[] }>(lab: L, sc: Parameters<typeof softwareUsedBy>[0]): L {
+  const used = softwareUsedBy(sc);
+  return { ...lab, nodes: lab.nodes.map((n) => ({ ...n, software: n.software.filter((s) => used.has(s)) })) };
+}

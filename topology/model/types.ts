@@ -115,6 +115,8 @@ export interface ScenarioSpec {
   readonly expect: readonly Located<Expectation>[];
   /** Daemon log lines this scenario provokes on purpose. */
   readonly logAllow: readonly { readonly match: RegExp; readonly why: string }[];
+  /** `used`: its start runs only the node software its steps and expectations use (model/software.ts); `all`: every node's. */
+  readonly software: "used" | "all";
 }
 
 /** A validated lab: every reference resolves, every address fits its LAN. */

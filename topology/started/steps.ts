@@ -7,6 +7,7 @@ import { type Step, stepCommand } from "../model/types.ts";
 import type { CommandResult } from "../run/exec.ts";
 import type { Host } from "../backends/host.ts";
 import { ConvergenceError } from "../wait/convergence.ts";
+import { span } from "../trace/timeline.ts";
 
 export type ActionStep = Exclude<Step, { kind: "check" }>;
 
@@ -38,16 +39,28 @@ export interface StepContext {
 export async function runStep(ctx: StepContext, step: ActionStep): Promise<StepResult> {
   if (ctx.readOnly) throw new Error(`refusing to run a step on real hosts without --apply: ${step.on}$ ${stepCommand(step)}`);
   const host = ctx.host(step.on);
-  const result =
-    step.kind === "run"
-      ? await host.exec(["bash", "-c", step.run], { timeoutS: step.timeoutS })
-      : !host.local
-        ? await realStep(host, step)
-        : await stackStep(ctx, host, step);
+  const result = await span(
+    "command",
+    "command",
+    () =>
+      step.kind === "run"
+        ? host.exec(["bash", "-c", step.run], { timeoutS: step.timeoutS })
+        : !host.local
+          ? realStep(host, step)
+          : stackStep(ctx, host, step),
+    step.on,
+  );
   try {
-    if (step.kind === "run") await ctx.reconcile(step.on);
-    if (ctx.incus) await afterIncus(ctx.incus, step.kind, step.on);
-    await afterOpenstack(ctx.neutron, step);
+    await span(
+      "convergence",
+      "converge",
+      async () => {
+        if (step.kind === "run") await ctx.reconcile(step.on);
+        if (ctx.incus) await afterIncus(ctx.incus, step.kind, step.on);
+        await afterOpenstack(ctx.neutron, step);
+      },
+      step.on,
+    );
   } catch (e) {
     // The command ran; what it set in motion did not follow: the step fails with both.
     if (e instanceof ConvergenceError) e.result = result;

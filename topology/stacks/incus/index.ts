@@ -1,6 +1,7 @@
 import type { Lab, NodeSpec } from "../../model/types.ts";
 import { OVS_TOOL_PACKAGES } from "../ovs/index.ts";
 import type { Stack } from "../stack.ts";
+import { span } from "../../trace/timeline.ts";
 import { formCluster, incusEnv, incusLogSources, incusVersion, type Member, startIncusd } from "./daemon.ts";
 
 /**
@@ -19,8 +20,12 @@ export const incusStack: Stack = {
     const ca = await ctx.ca();
     ctx.say(`starting Incus ${version} on ${ctx.nodes.map((n) => n.name).join(", ")} and forming the cluster`);
     const ms: Member[] = ctx.nodes.map((n) => ({ node: n, host: ctx.host(n), view: ctx.host(n).machineView?.() ?? ctx.host(n) }));
-    await Promise.all(ms.map((m) => ctx.limit(() => startIncusd(m, ca, (d) => ctx.record(m.node.name, d, { hard: true })))));
-    await formCluster(ms);
+    await Promise.all(
+      ms.map((m) =>
+        ctx.limit(() => span("incusd", "daemon", () => startIncusd(m, ca, (d) => ctx.record(m.node.name, d, { hard: true })), m.node.name)),
+      ),
+    );
+    await span("cluster formation", "phase", () => formCluster(ms));
   },
   logSources: async (host) => incusLogSources(host),
   // The member's incusd runs beside a container node; what is typed in the node reaches it with this machine's client (it needs only the C library).

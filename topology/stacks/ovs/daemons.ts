@@ -6,6 +6,7 @@ import { script } from "../../run/tokens.ts";
 import { ctlSocket, pathExists } from "../../wait/path.ts";
 import type { WaitStrategy } from "../../wait/strategy.ts";
 import { waitFor } from "../../wait/wait.ts";
+import { span } from "../../trace/timeline.ts";
 import { startWatcher } from "./kernel-datapath.ts";
 
 /**
@@ -194,7 +195,7 @@ export async function startStack(
   const up = async (d: OvsDaemon) => {
     const daemon = host.spawn(d.name, d.argv, { log: join(logDir, `${d.name}.out`) });
     started(daemon);
-    await waitFor(host, daemon, d.ready, 15_000);
+    await span(d.name, "daemon", () => waitFor(host, daemon, d.ready, 15_000), node.name);
   };
   const central = async () => {
     if (!node.software.includes("ovn-central")) return;

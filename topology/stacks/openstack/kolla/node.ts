@@ -10,6 +10,7 @@ import { bridgeMappings, type KollaGlobals, PLAYS, type Play, pullError, pullScr
 import { cloudsYaml, type NodeFacts, openstackPaths, renderNeutronConfig } from "./config.ts";
 import { Nova, type NovaHost } from "../standins/nova.ts";
 import { ConvergenceError } from "../../../wait/convergence.ts";
+import { span } from "../../../trace/timeline.ts";
 
 /** What a kolla node needs from the started lab. */
 export interface KollaHost extends Omit<NovaHost, "api" | "hostname" | "exec"> {
@@ -204,7 +205,8 @@ export class KollaNode {
     const apiAddress = mgmt[0]!.split("/")[0]!;
     const facts: NodeFacts = { apiAddress, vip: g.kolla_internal_vip_address ?? apiAddress, hostname: this.hostname };
 
-    for (const play of PLAYS) {
+    // One play: null when it went through, else what failed (kolla's "fatal" message).
+    const runPlay = async (play: Play): Promise<string | null> => {
       out.push("", `PLAY [${play.name}] ` + "*".repeat(Math.max(3, 72 - play.name.length)));
       // One script per play: each image in the order its task needs it, up to the first that fails.
       const pulls = play.pulls.filter((p) => !this.pulled.has(p.image));
@@ -221,7 +223,7 @@ export class KollaNode {
           ],
           { timeoutS: PULL_CONNECT_TIMEOUT_S * 2 * pulls.length + 30 },
         );
-        if (r.exitCode !== 0) return fail(`image pull script failed: ${r.stderr.trim()}`);
+        if (r.exitCode !== 0) return `image pull script failed: ${r.stderr.trim()}`;
         const results = new Map(
           r.stdout
             .trim()
@@ -236,7 +238,7 @@ export class KollaNode {
           task(play.role, p.task, p.handler);
           const [rc, code, ...err] = results.get(p.image) ?? ["?", "?"];
           if (rc !== "0" || code !== "200")
-            return fail(`'Traceback (most recent call last):\\n ... ${pullError(g, p.image, Number(rc), code ?? "", err.join(" "))}\\n'`);
+            return `'Traceback (most recent call last):\\n ... ${pullError(g, p.image, Number(rc), code ?? "", err.join(" "))}\\n'`;
           this.pulled.add(p.image);
           out.push(`changed: [${node}]`);
           changed++;
@@ -245,10 +247,15 @@ export class KollaNode {
       }
       if (play.real) {
         const err = await this.realPart(play, g, facts, ml2Override, task, out);
-        if (err) return fail(err);
+        if (err) return err;
         ok++;
         changed++;
       }
+      return null;
+    };
+    for (const play of PLAYS) {
+      const err = await span(`play ${play.name}`, "play", () => runPlay(play), node);
+      if (err) return fail(err);
     }
     this.deployed = true;
     return { exitCode: 0, stdout: recap(0), stderr: "" };

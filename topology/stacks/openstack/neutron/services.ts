@@ -8,6 +8,7 @@ import { isAlive } from "../../../run/process.ts";
 import { PreflightError, which } from "../../../run/preflight.ts";
 import { listening } from "../../../wait/listening.ts";
 import { logTail, waitFor } from "../../../wait/wait.ts";
+import { span } from "../../../trace/timeline.ts";
 import { NeutronApi } from "./api.ts";
 import { copyDatabase, ensureDbTemplate, myCnf } from "./db.ts";
 import type { LogSource } from "../../../logs/types.ts";
@@ -117,7 +118,7 @@ export class OpenstackServices {
     writeFileSync(cnf, myCnf(datadir, join(base, "mysqld.sock"), this.facts.apiAddress, join(this.paths.log, "mariadb.log")));
     const d = this.spawn("mariadb", ["mariadbd", `--defaults-file=${cnf}`]);
     this.running.set("mariadb", { daemon: d, config: "" });
-    await waitFor(this.enclave, d, listening("tcp", 3306), 60_000).catch((e) => {
+    await span("mariadb", "daemon", () => waitFor(this.enclave, d, listening("tcp", 3306), 60_000), this.enclave.name).catch((e) => {
       throw withLog(e, join(this.paths.log, "mariadb.log"));
     });
   }
@@ -187,13 +188,13 @@ export class OpenstackServices {
       t = performance.now();
     };
     try {
-      await this.rabbitReady();
+      await span("rabbitmq (ready)", "daemon", () => this.rabbitReady(), this.enclave.name);
       lap("RabbitMQ ready after");
       for (const d of todo) await this.stop(d);
       if (todo.includes("neutron-server")) {
         this.startDaemon("neutron-server", hash("neutron-server"));
         started.push("neutron-server");
-        await this.awaitServer();
+        await span("neutron-server", "daemon", () => this.awaitServer(), this.enclave.name);
         lap("neutron-server answering and consuming its RPC topics in");
       }
       const agents = todo.filter((d): d is Exclude<NeutronDaemon, "neutron-server"> => d !== "neutron-server");
@@ -201,7 +202,12 @@ export class OpenstackServices {
         this.startDaemon(a, hash(a));
         started.push(a);
       }
-      await this.awaitAgents(agents);
+      await span(
+        agents.length ? agents.join(", ") : "agents (none restarted)",
+        "daemon",
+        () => this.awaitAgents(agents),
+        this.enclave.name,
+      );
       if (agents.length) lap(`${agents.join(", ")} reporting alive in`);
       return { started, timings };
     } catch (e) {
