@@ -51,7 +51,11 @@ export function softwareProblems(n: HasSoftware): [string, string][] {
  */
 export function softwareUsedBy(sc: {
   readonly software: "used" | "all";
-  readonly steps: readonly { readonly kind: string; readonly run?: string; readonly checks?: readonly { readonly kind: string; readonly run?: string }[] }[];
+  readonly steps: readonly {
+    readonly kind: string;
+    readonly run?: string;
+    readonly checks?: readonly { readonly kind: string; readonly run?: string }[];
+  }[];
   readonly expect: readonly { readonly kind: string; readonly run?: string }[];
 }): Set<Software> {
   if (sc.software === "all") return new Set(SOFTWARE);
