@@ -10,5 +10,9 @@ rmSync(`${root}dist`, { recursive: true, force: true });
 execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, "-p", `${root}tsconfig.build.json`], { stdio: "inherit" });
 copyFileSync(`${root}topology/probes/net-helper.mjs`, `${root}dist/topology/probes/net-helper.mjs`);
 copyFileSync(`${root}topology/stacks/ovs/kernel-datapath.sh`, `${root}dist/topology/stacks/ovs/kernel-datapath.sh`);
+copyFileSync(
+  `${root}topology/stacks/openstack/client/openstack-forkserver.py`,
+  `${root}dist/topology/stacks/openstack/client/openstack-forkserver.py`,
+);
 // The built-in log allowlists are data, read at run time beside topology/logs/allowlist.js.
 cpSync(`${root}topology/logs/allow`, `${root}dist/topology/logs/allow`, { recursive: true });

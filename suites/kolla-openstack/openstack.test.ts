@@ -213,6 +213,29 @@ describe(`[${BACKEND}] the seed's workaround: default route via eth1 to osm, the
     ]);
   });
 
+  it("the client imported once prints what the plain `openstack` prints: same exit code, standard output and error", async () => {
+    // The steps' client (stacks/openstack/client/) against /usr/bin/openstack run in the same node.
+    // (Not `--help`: the plain client's own help lists the auth options in another order each run,
+    // Python's per-process hash seed ordering a set.)
+    const lines = [
+      "network agent list -f value -c Binary -c Host -c Alive --sort-column Binary",
+      "network list -f json",
+      "network show no-such-network",
+      "router list",
+      "network frobnicate",
+      "--version",
+      "extension list -f value -c Alias --network",
+    ];
+    const node = s().host("openstack");
+    const view = node.machineView?.() ?? node; // where the steps' client runs (this machine's tools, the node's network and environment)
+    for (const line of lines) {
+      const argv = line.split(" ");
+      const plain = await view.exec(["openstack", ...argv], { timeoutS: 120 });
+      const fast = await kolla(s()).client(argv);
+      expect([fast.exitCode, fast.stdout, fast.stderr], line).toEqual([plain.exitCode, plain.stdout, plain.stderr]);
+    }
+  });
+
   it("the OVS agent set up its bridges: br-int and br-tun, each physical bridge patched to br-int, in secure mode, on kolla's ovsdb listener", async () => {
     const br = (await s().sh("openstack", "ovs-vsctl list-br")).stdout.trim().split("\n");
     expect(br.sort()).toEqual(["br-ex", "br-ex2", "br-int", "br-tun"]);

@@ -11,6 +11,7 @@ import { cloudsYaml, type NodeFacts, openstackPaths, renderNeutronConfig } from 
 import { Nova, type NovaHost } from "../standins/nova.ts";
 import { ConvergenceError } from "../../../wait/convergence.ts";
 import { span } from "../../../trace/timeline.ts";
+import { OpenstackClient } from "../client/client.ts";
 
 /** What a kolla node needs from the started lab. */
 export interface KollaHost extends Omit<NovaHost, "api" | "hostname" | "exec"> {
@@ -57,8 +58,12 @@ export class KollaNode {
   /** The node's hostname, under which its agents report (its name). */
   readonly hostname: string;
 
+  /** The node's `openstack` client. */
+  private readonly osc: OpenstackClient;
+
   constructor(private readonly k: KollaHost) {
     this.hostname = k.node;
+    this.osc = new OpenstackClient(k.view, k.host.stateDir, (d) => k.record(d));
   }
 
   /** A network namespace neutron made in the node's enclave (`qrouter-<id>`), as this machine reaches it, once it exists. */
@@ -196,6 +201,8 @@ export class KollaNode {
       `[labwright] kolla-ansible ${g.release}: the plays of its site.yml; image pulls fetch manifests from ${g.docker_registry}; MariaDB, RabbitMQ, Open vSwitch and neutron are the real daemons`,
     );
 
+    // The client's imports load while the plays run (its first command would wait for them otherwise).
+    this.osc.start().catch(() => undefined);
     const addrs = await this.addresses();
     const mgmt = addrs.get(g.network_interface);
     out.push("", "PLAY [Gather facts for all hosts] " + "*".repeat(44), "", "TASK [Gather facts] " + "*".repeat(58), `ok: [${node}]`);
@@ -394,8 +401,9 @@ export class KollaNode {
     return this.client(c.argv.map(fill));
   }
 
-  private client(argv: readonly string[]): Promise<CommandResult> {
-    return this.k.view.exec(["openstack", ...argv], { timeoutS: 300 });
+  /** The real client, as typed in the node (imported once per node: client/client.ts). */
+  client(argv: readonly string[]): Promise<CommandResult> {
+    return this.osc.run(argv, 300);
   }
 
   private async addresses(): Promise<Map<string, string[]>> {
