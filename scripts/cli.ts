@@ -21,6 +21,7 @@ import { labReport } from "../topology/report/text.ts";
 import { summarizeRuns } from "../topology/repeat/summary.ts";
 import { timingsReport } from "../topology/report/timings.ts";
 import { chromeTrace } from "../topology/trace/chrome.ts";
+import { MergeError, mergeShards, parseShard, type Shard, shardOf } from "../topology/shard/shard.ts";
 import { gc } from "../topology/run/gc.ts";
 import { isAlive } from "../topology/run/process.ts";
 import { PreflightError } from "../topology/run/preflight.ts";
@@ -127,6 +128,7 @@ interface RunOpts {
   repeat?: number;
   timings?: boolean;
   trace?: string;
+  shard?: Shard;
   untilFail?: boolean;
 }
 
@@ -180,6 +182,16 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
     .option("--until-fail", "with --repeat: stop at the first run that fails (--repeat is then the most runs; default 50)")
     .option("--timings", "print where each scenario's time went: the start's phases, each daemon, step, convergence wait, probe")
     .option("--trace <file>", "write the same as a Chrome trace (open it in Perfetto or chrome://tracing)")
+    .addOption(
+      new Option(
+        "--shard <i/n>",
+        "run share i of n of the scenarios (the k-th goes to shard k mod n + 1); `labwright merge` joins the shards",
+      ).argParser((v: string) => {
+        const sh = parseShard(v);
+        if (!sh) throw new UsageError(`--shard takes i/n with 1 ≤ i ≤ n (got "${v}")`);
+        return sh;
+      }),
+    )
     .action(async (file: string, o: RunOpts) => {
       const lab = loadLab(file);
       const backend = chooseBackend(o.backend, o.inventory);
@@ -191,6 +203,8 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
       if (o.apply && backend.builds)
         throw new UsageError(`--apply is for real hosts (--backend ssh): the ${backend.name} backend always runs the steps`);
       const repeat = o.repeat ?? (o.untilFail ? 50 : 1);
+      if (o.shard && (o.repeat !== undefined || o.untilFail))
+        throw new UsageError("--shard does not go with --repeat or --until-fail: repeat the whole lab, or shard it");
       if ((o.repeat !== undefined || o.untilFail) && o.apply)
         throw new UsageError("--repeat and --until-fail do not go with --apply: they would change the real hosts again and again");
       if (o.apply) {
@@ -202,6 +216,15 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
       }
       const ctrl = new AbortController();
       onInterrupt(ctrl);
+      if (o.shard) {
+        const mine = shardOf(
+          lab.scenarios.filter((x) => !o.scenario?.length || o.scenario.includes(x.name)),
+          o.shard,
+        );
+        out(
+          `labwright: shard ${o.shard.index}/${o.shard.count}: ${mine.length ? mine.map((x) => x.name).join(", ") : "no scenario (more shards than scenarios)"}`,
+        );
+      }
       out(
         `labwright: running ${lab.name} — ${lab.scenarios.length} scenario(s), each from a fresh start (${backend.name} backend)${repeat > 1 || o.untilFail ? `, ${o.untilFail ? `until a run fails, at most ${repeat} runs` : `${repeat} times`}` : ""}`,
       );
@@ -217,6 +240,7 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
         keepOnFailure: o.keepOnFailure,
         strictLogs: o.strictLogs,
         timings: Boolean(o.timings || o.trace),
+        shard: o.shard,
       };
       if (repeat === 1 && !o.untilFail) {
         const result = await runLab(lab, opts);
@@ -448,6 +472,35 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
     .argument("<lab>", "the lab file (YAML)")
     .action((file: string) => {
       write(mermaid(loadLab(file)));
+    });
+
+  p.command("merge")
+    .description("join the JSON results of a lab's shards (run --shard i/n) into one report, JSON, JUnit and step summary")
+    .argument("<results...>", "each shard's JSON results")
+    .option("--json <file>", "the merged JSON results (default results/<lab>-<time>-merged.json)")
+    .option("--junit <file>", "JUnit XML of the merged results")
+    .option("--lab <file>", "the lab file (default: the path the results name), for the step summary's topology and annotations")
+    .action((files: string[], o: { json?: string; junit?: string; lab?: string }) => {
+      const parts = files.map((f) => {
+        try {
+          return JSON.parse(readFileSync(f, "utf8")) as LabResult;
+        } catch (e) {
+          throw new UsageError(`${f}: not the JSON results of a run (${(e as Error).message.split("\n")[0]})`);
+        }
+      });
+      let result: LabResult;
+      try {
+        result = mergeShards(parts);
+      } catch (e) {
+        if (e instanceof MergeError) throw new UsageError(e.message);
+        throw e;
+      }
+      const lab = loadLab(o.lab ?? result.file);
+      const json = resolve(o.json ?? join("results", `${result.lab}-${result.startedAt.replace(/[:.]/g, "-")}-merged.json`));
+      writePrivate(json, JSON.stringify(result, null, 2));
+      ciOutputs(result, lab, o.junit);
+      out(`labwright merge: ${parts.length} shards of ${result.lab}\n\n` + labReport(result, json));
+      exitCode = result.ok ? 0 : 1;
     });
 
   p.command("validate")

@@ -70,4 +70,6 @@ export interface LabResult {
     logErrors: number;
     logWarnings: number;
   };
+  /** `run --shard i/n`: this result is that share of the lab's scenarios (`labwright merge` joins the shards). */
+  shard?: { index: number; count: number };
 }

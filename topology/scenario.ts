@@ -14,6 +14,7 @@ import { describe } from "./expect/judge.ts";
 import type { Expectation } from "./model/schema.ts";
 import type { Located } from "./model/types.ts";
 import { labFor } from "./model/software.ts";
+import { labTotals, type Shard, shardOf } from "./shard/shard.ts";
 
 /** An expectation's name on the timeline. */
 const checkName = (e: Located<Expectation> | Expectation) => describe(e);
@@ -174,35 +175,27 @@ async function scenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOptions): Prom
   return res;
 }
 
-export async function runLab(lab: Lab, opts: ScenarioOptions & { only?: string[] } = {}): Promise<LabResult> {
+export async function runLab(lab: Lab, opts: ScenarioOptions & { only?: string[]; shard?: Shard } = {}): Promise<LabResult> {
   const backend = resolveBackend(opts.backend);
   await preflightLab(lab, backend);
   opts = { ...opts, backend };
   const startedAt = new Date().toISOString();
   const scenarios: ScenarioResult[] = [];
-  for (const sc of lab.scenarios) {
-    if (opts.only?.length && !opts.only.includes(sc.name)) continue;
+  const chosen = lab.scenarios.filter((sc) => !opts.only?.length || opts.only.includes(sc.name));
+  for (const sc of opts.shard ? shardOf(chosen, opts.shard) : chosen) {
     opts.signal?.throwIfAborted();
     scenarios.push(await runScenario(lab, sc, opts));
   }
-  const checks = scenarios.flatMap((s) => s.checks);
-  const steps = scenarios.flatMap((s) => s.steps);
   return {
     lab: lab.name,
     file: lab.file,
     backend: backend.name,
     software: backend.builds ? softwareVersions(lab) : {},
     startedAt,
-    ok: scenarios.length > 0 && scenarios.every((s) => s.ok),
+    // A shard may hold no scenario (more shards than scenarios): nothing failed there.
+    ok: (scenarios.length > 0 || opts.shard !== undefined) && scenarios.every((s) => s.ok),
     scenarios,
-    totals: {
-      checks: checks.length,
-      passed: checks.filter((c) => c.ok).length,
-      failed: checks.filter((c) => !c.ok).length,
-      steps: steps.length,
-      stepsAsExpected: steps.filter((s) => s.kind !== "skipped" && s.kind !== "not-applied" && s.ok).length,
-      logErrors: scenarios.reduce((a, s) => a + s.logs.errors.length, 0),
-      logWarnings: scenarios.reduce((a, s) => a + s.logs.warnings.length, 0),
-    },
+    totals: labTotals(scenarios),
+    ...(opts.shard ? { shard: opts.shard } : {}),
   };
 }

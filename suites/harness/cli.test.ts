@@ -9,7 +9,7 @@ import { writeLab } from "../support/labs.ts";
 
 const XSD = fileURLToPath(new URL("../support/junit.xsd", import.meta.url));
 const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
-const COMMANDS = ["run", "up", "down", "status", "exec", "gc", "import", "graph", "validate"];
+const COMMANDS = ["run", "up", "down", "status", "exec", "gc", "import", "graph", "validate", "merge"];
 
 /** A small lab with one expectation that holds and one that does not (at a known line). */
 const LAB = writeLab(
@@ -263,5 +263,58 @@ describe("run --timings and --trace", () => {
     const tl = res.scenarios[0]!.timeline;
     const startSpan = tl.find((s) => s.name === "start")!;
     expect(tl.find((s) => s.name === "sysctls")!.parent).toBe((startSpan as unknown as { id: number }).id);
+  });
+});
+
+describe("run --shard and merge", () => {
+  const SHARDED = writeLab(
+    "sharded.yaml",
+    [
+      "name: sharded",
+      "lans: { m: { cidr: 10.85.0.0/24 } }",
+      "nodes:",
+      "  a: { interfaces: { eth0: { lan: m, address: 10.85.0.1 } } }",
+      "  b: { interfaces: { eth0: { lan: m, address: 10.85.0.2 } } }",
+      "scenarios:",
+      "  - { name: one, expect: [ { reach: { from: a, to: b } } ] }",
+      "  - { name: two, expect: [ { reach: { from: b, to: a } } ] }",
+      "  - { name: three, expect: [ { no_reach: { from: a, to: 10.85.0.9 } } ] }",
+      "",
+    ].join("\n"),
+  );
+
+  it("two shards run scenarios one+three and two; merge joins them in the lab's order into one report, JSON and JUnit; a missing shard is a usage error", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lw-shard-"));
+    const r1 = await labwright(["run", SHARDED, "--shard", "1/2", "--quiet", "--json", join(dir, "1.json")]);
+    const r2 = await labwright(["run", SHARDED, "--shard", "2/2", "--quiet", "--json", join(dir, "2.json")]);
+    expect([r1.exitCode, r2.exitCode], r1.stdout + r2.stdout).toEqual([0, 0]);
+    expect(r1.stdout).toContain("shard 1/2: one, three");
+    expect(r2.stdout).toContain("shard 2/2: two");
+    const names = (f: string) =>
+      (JSON.parse(readFileSync(join(dir, f), "utf8")) as { scenarios: { name: string }[] }).scenarios.map((x) => x.name);
+    expect([names("1.json"), names("2.json")]).toEqual([["one", "three"], ["two"]]);
+    const m = await labwright([
+      "merge",
+      join(dir, "2.json"),
+      join(dir, "1.json"),
+      "--json",
+      join(dir, "m.json"),
+      "--junit",
+      join(dir, "m.xml"),
+    ]);
+    expect(m.exitCode, m.stdout + m.stderr).toBe(0);
+    expect(names("m.json")).toEqual(["one", "two", "three"]);
+    expect((JSON.parse(readFileSync(join(dir, "m.json"), "utf8")) as { totals: { checks: number; passed: number } }).totals).toMatchObject({
+      checks: 3,
+      passed: 3,
+    });
+    expect(m.stdout).toMatch(/Scenario one: PASS[\s\S]*Scenario two: PASS[\s\S]*Scenario three: PASS/);
+    expect((await execa("xmllint", ["--noout", "--schema", XSD, join(dir, "m.xml")], { reject: false })).exitCode).toBe(0);
+    const missing = await labwright(["merge", join(dir, "1.json")]);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toContain("shard 2/2 missing");
+    const bad = await labwright(["run", SHARDED, "--shard", "3/2"]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain("--shard takes i/n with 1 ≤ i ≤ n");
   });
 });
