@@ -203,6 +203,10 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
       if (o.apply && backend.builds)
         throw new UsageError(`--apply is for real hosts (--backend ssh): the ${backend.name} backend always runs the steps`);
       const repeat = o.repeat ?? (o.untilFail ? 50 : 1);
+      if (o.keepOnFailure && repeat > 1 && !o.untilFail)
+        throw new UsageError(
+          "--keep-on-failure with --repeat would leave a lab up for every failed run: add --until-fail (it stops at the first failed run and keeps that one)",
+        );
       if (o.shard && (o.repeat !== undefined || o.untilFail))
         throw new UsageError("--shard does not go with --repeat or --until-fail: repeat the whole lab, or shard it");
       if ((o.repeat !== undefined || o.untilFail) && o.apply)

@@ -283,7 +283,7 @@ describe("run --shard and merge", () => {
     ].join("\n"),
   );
 
-  it("two shards run scenarios one+three and two; merge joins them in the lab's order into one report, JSON and JUnit; a missing shard is a usage error", async () => {
+  it("two shards run scenarios one+three and two; merge joins them in the lab's order into one report, JSON and JUnit; a missing shard is a usage error (and so are --shard 3/2 and --repeat with --keep-on-failure but no --until-fail)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "lw-shard-"));
     const r1 = await labwright(["run", SHARDED, "--shard", "1/2", "--quiet", "--json", join(dir, "1.json")]);
     const r2 = await labwright(["run", SHARDED, "--shard", "2/2", "--quiet", "--json", join(dir, "2.json")]);
@@ -313,6 +313,9 @@ describe("run --shard and merge", () => {
     const missing = await labwright(["merge", join(dir, "1.json")]);
     expect(missing.exitCode).toBe(2);
     expect(missing.stderr).toContain("shard 2/2 missing");
+    const keep = await labwright(["run", SHARDED, "--repeat", "3", "--keep-on-failure"]);
+    expect(keep.exitCode).toBe(2);
+    expect(keep.stderr).toContain("add --until-fail");
     const bad = await labwright(["run", SHARDED, "--shard", "3/2"]);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain("--shard takes i/n with 1 ≤ i ≤ n");
