@@ -7,12 +7,16 @@ import { loadLab } from "../../topology/model/load.ts";
 import type { LabResult } from "../../topology/scenario.ts";
 import { INCUS_LAB, labwright } from "../support/cli.ts";
 import { BACKEND, useLab } from "../support/fixture.ts";
+import { scenario } from "../support/steps.ts";
+import { labFor } from "../../topology/model/software.ts";
 
 const lab = loadLab(INCUS_LAB);
+/** The lab as its physical-layer scenarios start it: no OVN, no incusd (they use neither: model/software.ts). */
+const physical = labFor(lab, scenario(lab, "nat-and-dns"));
 const PAMONHAS = ["pamonha1", "pamonha2", "pamonha3"] as const;
 
 describe(`[${BACKEND}] incus-ovn physical layer: NAT and DNS at curau`, () => {
-  const s = useLab(lab);
+  const s = useLab(physical);
 
   it("converges: the first ping from a fresh lab gets through (polled, not slept for)", async () => {
     await expect
@@ -70,7 +74,7 @@ describe(`[${BACKEND}] incus-ovn physical layer: NAT and DNS at curau`, () => {
 });
 
 describe(`[${BACKEND}] incus-ovn physical layer: a NIC with an address, put into a Linux bridge (the seed's failure, Linux part)`, () => {
-  const s = useLab(lab);
+  const s = useLab(physical);
 
   it("before: 10.10.35.1 on enp3s0 works in both directions", async () => {
     expect(await s().ping("pamonha1", "10.10.35.254")).toReach({ ttl: 64 });
@@ -108,7 +112,7 @@ describe(`[${BACKEND}] incus-ovn physical layer: a NIC with an address, put into
 });
 
 describe(`[${BACKEND}] incus-ovn physical layer: a bridged NIC keeps answering only while old neighbour entries last`, () => {
-  const s = useLab(lab);
+  const s = useLab(physical);
 
   it("without the flush, the address stops answering once the entries learned before bridging expire", async () => {
     expect(await s().ping("pamonha1", "10.10.35.254", { count: 1 })).toReach();
