@@ -78,8 +78,21 @@ export function shape<S extends z.ZodType>(schema: S, value: unknown, at: Path, 
     const path = [...at, ...(issue.path as Path)];
     if (issue.code === "unrecognized_keys") {
       const allowed = knownKeys(schema, issue.path as Path);
+      const obj = valueAt(value, issue.path as Path);
       for (const k of issue.keys) {
-        problems.add(path, `unknown key "${k}"`, allowed ? `${didYouMean(k, allowed)}use one of: ${allowed.join(", ")}` : "remove it", k);
+        // `{ incus: config set k a,b }`: in a flow-style mapping a comma ends the value, and what follows
+        // becomes a key without a value.
+        const split = obj !== null && typeof obj === "object" && (obj as Record<string, unknown>)[k] === null && k.length > 0;
+        problems.add(
+          path,
+          `unknown key "${k}"`,
+          split
+            ? 'a comma ends a value in a flow-style { … } mapping, so the text after it became this key: quote the value (`incus: "config set k a,b"`) or write the step in block style'
+            : allowed
+              ? `${didYouMean(k, allowed)}use one of: ${allowed.join(", ")}`
+              : "remove it",
+          k,
+        );
       }
     } else if (issue.code === "invalid_type") {
       const actual = valueAt(value, issue.path as Path);

@@ -74,6 +74,8 @@ export type Step =
       /** The command line after `incus`, as written. */
       readonly line: string;
       readonly command: IncusLine;
+      /** The text of the `< file` the client reads on standard input (read when the lab file is loaded). */
+      readonly stdin?: string;
       readonly should: "succeed" | "fail";
       readonly output?: string;
       readonly origin: Origin;

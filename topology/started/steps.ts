@@ -1,5 +1,5 @@
 import type { IncusView } from "../stacks/incus/view.ts";
-import { afterStep as afterIncus, incusStep } from "../stacks/incus/steps.ts";
+import { afterStep as afterIncus, incusStep, incusWithInput } from "../stacks/incus/steps.ts";
 import { afterStep as afterOpenstack, isKollaStep, kollaOnRealHost, kollaStep } from "../stacks/openstack/steps.ts";
 import type { NeutronView } from "../stacks/openstack/neutron/view.ts";
 import type { KollaNode } from "../stacks/openstack/kolla/node.ts";
@@ -87,12 +87,14 @@ async function stackStep(ctx: StepContext, host: Host, step: Exclude<ActionStep,
     return kollaStep(k, step);
   }
   if (!ctx.incus) throw new Error("this lab has no Incus cluster member");
-  return incusStep(ctx.incus, host, step.command, (m) => ctx.reconcile(m));
+  return incusStep(ctx.incus, host, step.command, (m) => ctx.reconcile(m), step.stdin);
 }
 
 /** On a real host, `incus` and `openstack` steps are the real clients, as typed; kolla-ansible is run by the operator. */
 async function realStep(host: Host, step: Exclude<ActionStep, { kind: "run" }>): Promise<CommandResult> {
   const refused = isKollaStep(step) ? kollaOnRealHost(step) : null;
   if (refused) return refused;
+  const withInput = step.kind === "incus" ? incusWithInput(host, step) : null;
+  if (withInput) return withInput;
   return host.exec(["bash", "-c", stepCommand(step)], { timeoutS: 300 });
 }

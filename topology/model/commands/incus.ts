@@ -1,5 +1,5 @@
 import { NAME, OBJECT_NAME, OBJECT_NAME_HINT } from "../names.ts";
-import { shellWords as words } from "./words.ts";
+import { splitCommand } from "./words.ts";
 
 /**
  * An `incus` command line from a lab file. labwright runs the real `incus` client with these words
@@ -14,6 +14,8 @@ export interface IncusLine {
   readonly creates?: string;
   /** Members named by `--target`. */
   readonly targets: readonly string[];
+  /** `< file`: the file (as written, relative to the lab file) whose text the client reads on standard input. */
+  readonly stdinFile?: string;
 }
 
 export class IncusArgsError extends Error {}
@@ -41,7 +43,7 @@ const CREATING = new Set(["launch", "init", "create"]);
 
 export function parseIncus(line: string): IncusLine {
   if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(line)) throw new IncusArgsError("contains control characters");
-  const argv = words(line, IncusArgsError);
+  const { words: argv, stdin } = splitCommand(line, IncusArgsError);
   // No shell ever sees these words; shell syntax in one is a mistake (or an attack) worth saying.
   const shelly = argv.find((w) => /[;|&`$<>]/.test(w));
   if (shelly !== undefined)
@@ -73,5 +75,5 @@ export function parseIncus(line: string): IncusLine {
     creates = creates.includes(":") ? creates.slice(creates.indexOf(":") + 1) : creates;
     if (!OBJECT_NAME.test(creates)) throw new IncusArgsError(`instance name ${JSON.stringify(creates)}: ${OBJECT_NAME_HINT}`);
   }
-  return { argv, targets, ...(creates !== undefined ? { creates } : {}) };
+  return { argv, targets, ...(creates !== undefined ? { creates } : {}), ...(stdin !== undefined ? { stdinFile: stdin } : {}) };
 }

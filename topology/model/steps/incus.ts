@@ -1,4 +1,5 @@
 import { IncusArgsError, parseIncus } from "../commands/incus.ts";
+import { LIMITS, readBounded, referencedFile } from "../limits.ts";
 import type { Path } from "../problem-list.ts";
 import { nodeRef, type RefContext } from "../refs.ts";
 import { IncusStep } from "../schema.ts";
@@ -27,7 +28,36 @@ export function incusStep(item: object, sat: Path, ctx: RefContext, origin: Orig
           `use one of: ${[...ctx.members].join(", ") || "(no node has software: [incus])"}`,
         );
     }
-    return { kind: "incus", name: s.name, on: s.on, line: s.incus, command, should: s.should, output: s.output, origin };
+    let stdin: string | undefined;
+    if (command.stdinFile !== undefined) {
+      // The rules of a `globals:` file: beside the lab file, inside its directory, bounded; its text is never printed.
+      const ref = referencedFile(command.stdinFile, ctx.file);
+      if ("error" in ref) {
+        ctx.problems.add([...sat, "incus"], `< ${command.stdinFile}: ${ref.error}`, ref.hint.replace("kolla-globals.yml", "acl.yaml"));
+        return undefined;
+      }
+      try {
+        stdin = readBounded(ref.path, LIMITS.referencedBytes);
+      } catch (e) {
+        ctx.problems.add(
+          [...sat, "incus"],
+          `< ${command.stdinFile}: ${(e as Error).message.split("\n")[0]}`,
+          "give a text file of at most 256 KiB beside the lab file",
+        );
+        return undefined;
+      }
+    }
+    return {
+      kind: "incus",
+      name: s.name,
+      on: s.on,
+      line: s.incus,
+      command,
+      ...(stdin !== undefined ? { stdin } : {}),
+      should: s.should,
+      output: s.output,
+      origin,
+    };
   } catch (e) {
     if (!(e instanceof IncusArgsError)) throw e;
     ctx.problems.add(

@@ -15,8 +15,13 @@ export async function incusStep(
   host: Host,
   command: IncusLine,
   reconcile: (member: string) => Promise<string[]>,
+  /** The text of the step's `< file`, on the client's standard input. */
+  stdin?: string,
 ): Promise<CommandResult> {
-  const r = await (host.machineView?.() ?? host).exec(["incus", ...command.argv], { timeoutS: 300 });
+  const r = await (host.machineView?.() ?? host).exec(["incus", ...command.argv], {
+    timeoutS: 300,
+    ...(stdin !== undefined ? { input: stdin } : {}),
+  });
   if (r.exitCode !== 0) {
     const dead = incus.deadDaemons();
     if (dead.length)
@@ -33,4 +38,12 @@ export async function afterStep(incus: IncusView, kind: string, on: string): Pro
   const isIncus = kind === "incus";
   if (isIncus) await incus.settle();
   if (isIncus || incus.isMember(on)) await incus.refresh();
+}
+
+/**
+ * On a real host: an `incus` step with `< file` runs the client with the file's text (read beside the
+ * lab file, on this machine) on its standard input; null for any other step.
+ */
+export function incusWithInput(host: Host, step: { readonly command: IncusLine; readonly stdin?: string }): Promise<CommandResult> | null {
+  return step.stdin === undefined ? null : host.exec(["incus", ...step.command.argv], { timeoutS: 300, input: step.stdin });
 }
