@@ -1,5 +1,5 @@
-import { chmodSync, existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { loadLab } from "../../topology/model/load.ts";
@@ -74,6 +74,63 @@ const NO_LEASE = TINY.replace(
       - reach: { from: p1, to: 10.99.0.1 }
 `,
 );
+
+/** Commands typed as Incus's docs print them: a continuation line, and YAML fed on standard input (`< file`). */
+const DOCS_FORMS = TINY.replace(
+  /scenarios:[\s\S]*$/,
+  `scenarios:
+  - name: docs-forms
+    steps:
+      - { on: p1, incus: "network acl create web < acl.yaml" }
+      - on: p1
+        incus: |
+          network acl rule add web ingress action=allow \\
+            protocol=tcp destination_port=80
+    expect:
+      - command: { on: p1, run: "incus network acl get web description --property", equals: "written in acl.yaml" }
+      - command: { on: p1, run: "incus network acl show web", output: "destination_port: \"80\"" }
+      - command: { on: p1, run: "incus network acl show web", output: "action: drop" }
+`,
+);
+
+describe("Incus commands typed as the docs print them", () => {
+  it(
+    "`incus network acl create web < acl.yaml` gives the real client the file on stdin; a continued line is one command",
+    { timeout: 180_000 },
+    async () => {
+      const file = writeLab("docs-forms.yaml", DOCS_FORMS);
+      writeFileSync(
+        join(dirname(file), "acl.yaml"),
+        [
+          "description: written in acl.yaml",
+          "egress:",
+          "  - action: drop",
+          "    protocol: udp",
+          '    destination_port: "53"',
+          "    state: enabled",
+          "",
+        ].join("\n"),
+      );
+      const lab = loadLab(file);
+      const step = lab.scenarios[0]!.steps[0]!;
+      expect(step.kind === "incus" && step.stdin).toContain("written in acl.yaml");
+      const r = await runScenario(lab, lab.scenarios[0]!, { backend: BACKEND });
+      expect(
+        r.steps.map((x) => (x.kind === "run" ? `${x.ok} ${x.run} ${x.reason ?? ""}` : x.kind)),
+        JSON.stringify(r.checks.map((c) => c.measured)),
+      ).toEqual([
+        "true incus network acl create web < acl.yaml ",
+        expect.stringMatching(/^true incus network acl rule add web ingress action=allow \\\n/),
+      ]);
+      expect(r.checks.map((c) => `${c.ok} ${c.measured}`)).toEqual([
+        expect.stringMatching(/^true /),
+        expect.stringMatching(/^true /),
+        expect.stringMatching(/^true /),
+      ]);
+      expect(r.ok).toBe(true);
+    },
+  );
+});
 
 describe("a step's effect is judged", () => {
   it(
