@@ -86,7 +86,11 @@ const DOCS_FORMS = TINY.replace(
         incus: |
           network acl rule add web ingress action=allow \\
             protocol=tcp destination_port=80
+      - { on: p1, incus: network create lwbr --type=bridge ipv4.address=10.99.0.1/24 ipv4.nat=false ipv6.address=none }
+      - { on: p1, incus: launch images:ubuntu/24.04 u1 --network lwbr }
+      - { on: p1, incus: network create other --type=bridge --target=nosuch, should: fail }
     expect:
+      - reach: { from: p1, to: u1 }
       - command: { on: p1, run: "incus network acl get web description --property", equals: "written in acl.yaml" }
       - command: { on: p1, run: "incus network acl show web", output: "destination_port: \"80\"" }
       - command: { on: p1, run: "incus network acl show web", output: "action: drop" }
@@ -95,7 +99,7 @@ const DOCS_FORMS = TINY.replace(
 
 describe("Incus commands typed as the docs print them", () => {
   it(
-    "`incus network acl create web < acl.yaml` gives the real client the file on stdin; a continued line is one command",
+    "`incus network acl create web < acl.yaml` gives the real client the file on stdin; a continued line is one command; images:ubuntu/24.04 launches (the lab's small image, and the step says so)",
     { timeout: 180_000 },
     async () => {
       const file = writeLab("docs-forms.yaml", DOCS_FORMS);
@@ -121,8 +125,19 @@ describe("Incus commands typed as the docs print them", () => {
       ).toEqual([
         "true incus network acl create web < acl.yaml ",
         expect.stringMatching(/^true incus network acl rule add web ingress action=allow \\\n/),
+        expect.stringMatching(/^true incus network create lwbr/),
+        "true incus launch images:ubuntu/24.04 u1 --network lwbr ",
+        "true incus network create other --type=bridge --target=nosuch ",
       ]);
+      // A member that does not exist reaches the real Incus when the step should fail: its own answer.
+      const other = r.steps[4]!;
+      expect(other.kind === "run" && other.output).toMatch(/^Error: /);
+      const launch = r.steps[3]!;
+      expect(launch.kind === "run" && launch.notes).toEqual(
+        expect.arrayContaining([expect.stringContaining("images:ubuntu/24.04 is labwright's small lab image")]),
+      );
       expect(r.checks.map((c) => `${c.ok} ${c.measured}`)).toEqual([
+        expect.stringMatching(/^true /),
         expect.stringMatching(/^true /),
         expect.stringMatching(/^true /),
         expect.stringMatching(/^true /),

@@ -12,6 +12,8 @@ export interface IncusLine {
   readonly argv: readonly string[];
   /** The instance this command creates, if it is `launch`, `init` or `create`. */
   readonly creates?: string;
+  /** The image it is created from (`images:debian/12`), as written. */
+  readonly image?: string;
   /** Members named by `--target`. */
   readonly targets: readonly string[];
   /** `< file`: the file (as written, relative to the lab file) whose text the client reads on standard input. */
@@ -75,5 +77,12 @@ export function parseIncus(line: string): IncusLine {
     creates = creates.includes(":") ? creates.slice(creates.indexOf(":") + 1) : creates;
     if (!OBJECT_NAME.test(creates)) throw new IncusArgsError(`instance name ${JSON.stringify(creates)}: ${OBJECT_NAME_HINT}`);
   }
-  return { argv, targets, ...(creates !== undefined ? { creates } : {}), ...(stdin !== undefined ? { stdinFile: stdin } : {}) };
+  const image = creates !== undefined ? positional[1] : undefined;
+  return {
+    argv,
+    targets,
+    ...(creates !== undefined ? { creates } : {}),
+    ...(image !== undefined ? { image } : {}),
+    ...(stdin !== undefined ? { stdinFile: stdin } : {}),
+  };
 }

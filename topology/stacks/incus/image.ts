@@ -115,37 +115,54 @@ async function build(file: string, version: string): Promise<void> {
   }
 }
 
-/** The simplestreams tree the image server serves: index, products, and the image under its path. */
+/**
+ * The aliases the lab's `images:` remote answers, as the Incus docs and images.linuxcontainers.org
+ * name them (`<os>/<release>`, `<os>/<version>`, each with `/default` and `/cloud`): every one is the
+ * one small image above (busybox on Debian's package), not that distribution — a step that launches
+ * one gets a note saying so (stacks/incus/steps.ts), and `incus image info` shows the image's own
+ * description.
+ */
+export const RELEASES: readonly { os: string; release: string; version?: string }[] = [
+  { os: "Debian", release: "bookworm", version: "12" },
+  { os: "Debian", release: "bullseye", version: "11" },
+  { os: "Debian", release: "trixie", version: "13" },
+  { os: "Ubuntu", release: "jammy", version: "22.04" },
+  { os: "Ubuntu", release: "noble", version: "24.04" },
+  { os: "Alpine", release: "3.20" },
+  { os: "Alpine", release: "3.21" },
+  { os: "Alpine", release: "edge" },
+];
+
+/** The simplestreams tree the image server serves: index, products (one per alias family and variant, all the one image), and the image under its path. */
 export function simplestreams(img: BuiltImage): { files: Record<string, string>; imagePath: string } {
   const version = `${img.serial}_0000`;
   const imagePath = `images/debian/bookworm/amd64/default/${version}/incus_combined.tar.gz`;
-  const product = "debian:bookworm:amd64:default";
+  const item = { "incus_combined.tar.gz": { ftype: "incus_combined.tar.gz", path: imagePath, sha256: img.sha256, size: img.size } };
+  const products: Record<string, object> = {};
+  for (const r of RELEASES) {
+    for (const variant of ["default", "cloud"]) {
+      const names = [r.release, ...(r.version ? [r.version] : [])].map((n) => `${r.os.toLowerCase()}/${n}`);
+      products[`${r.os.toLowerCase()}:${r.release}:amd64:${variant}`] = {
+        aliases: (variant === "default" ? names.flatMap((n) => [`${n}/default`, n]) : names.map((n) => `${n}/cloud`)).join(","),
+        arch: "amd64",
+        os: r.os,
+        release: r.release,
+        // Said where `incus image list images:` shows it: every alias is the one small image.
+        release_title: `${r.release} (labwright's small image: busybox)`,
+        variant,
+        versions: { [version]: { items: item } },
+      };
+    }
+  }
   const index = {
     format: "index:1.0",
-    index: { images: { datatype: "image-downloads", path: "streams/v1/images.json", format: "products:1.0", products: [product] } },
-  };
-  const products = {
-    content_id: "images",
-    datatype: "image-downloads",
-    format: "products:1.0",
-    products: {
-      [product]: {
-        aliases: "debian/bookworm/default,debian/bookworm,debian/12/default,debian/12",
-        arch: "amd64",
-        os: "Debian",
-        release: "bookworm",
-        release_title: "bookworm",
-        variant: "default",
-        versions: {
-          [version]: {
-            items: { "incus_combined.tar.gz": { ftype: "incus_combined.tar.gz", path: imagePath, sha256: img.sha256, size: img.size } },
-          },
-        },
-      },
+    index: {
+      images: { datatype: "image-downloads", path: "streams/v1/images.json", format: "products:1.0", products: Object.keys(products) },
     },
   };
+  const streams = { content_id: "images", datatype: "image-downloads", format: "products:1.0", products };
   return {
-    files: { "streams/v1/index.json": JSON.stringify(index), "streams/v1/images.json": JSON.stringify(products), ...INSTANCE_TYPES },
+    files: { "streams/v1/index.json": JSON.stringify(index), "streams/v1/images.json": JSON.stringify(streams), ...INSTANCE_TYPES },
     imagePath,
   };
 }

@@ -28,6 +28,11 @@ export async function incusStep(
       r.stderr +=
         dead.map((d) => `\nlabwright: incusd on ${d.member} is no longer running; the end of its log:\n${d.tail}`).join("") + "\n";
   }
+  const alias = command.image?.startsWith("images:") ? command.image.slice("images:".length) : undefined;
+  if (r.exitCode === 0 && alias !== undefined && !/^debian\/(12|bookworm)(\/default)?$/.test(alias))
+    incus.note(
+      `images:${alias} is labwright's small lab image (busybox on Debian's busybox-static package), which the lab's images: remote serves for every alias: not ${alias.split("/")[0]} itself`,
+    );
   await Promise.all(incus.memberNames.map((m) => reconcile(m)));
   await incus.refresh();
   return r;

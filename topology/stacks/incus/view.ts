@@ -66,6 +66,11 @@ export class IncusView {
       .map((x) => ({ member: x.node, tail: logTail(join(this.p.host(x.node).stateDir, "incusd.log"), 20) }));
   }
 
+  /** A note for the run's event log and the step's record. */
+  note(message: string): void {
+    this.p.note(message);
+  }
+
   isMember(node: string): boolean {
     return this.p.members.some((m) => m.name === node);
   }
