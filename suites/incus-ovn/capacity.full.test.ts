@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { parseIncus } from "../../topology/model/commands/incus.ts";
 import { loadLab } from "../../topology/model/load.ts";
-import type { StartedLab } from "../../topology/lab.ts";
 import { INCUS_LAB } from "../support/cli.ts";
 import { BACKEND, useLab } from "../support/fixture.ts";
 import { applySteps, scenario, stepsBefore } from "../support/steps.ts";
+import { createOvnNetworks, incus } from "../support/incus.ts";
 
 /**
  * The --full tier (`scripts/test --full`; not in the default test command): the seed's own
@@ -14,11 +13,6 @@ import { applySteps, scenario, stepsBefore } from "../support/steps.ts";
  * `scripts/bench --capacity` times this run.
  */
 const lab = loadLab(INCUS_LAB);
-
-/** The real `incus` client on a member, as an operator types it. */
-async function incus(lab: StartedLab, member: string, line: string) {
-  return lab.exec(member, ["incus", ...parseIncus(line).argv], { timeoutS: 120 });
-}
 
 describe(`[${BACKEND}] capacity: one uplink address per OVN network`, () => {
   // Found by this suite: 200 external switches share one physical network, so one broadcast ARP (a
@@ -73,15 +67,7 @@ describe(`[${BACKEND}] capacity: one uplink address per OVN network`, () => {
     async () => {
       await applySteps(s(), stepsBefore(scenario(lab, "ovn-fix"), "network create test-ovn"));
       const t0 = performance.now();
-      for (let k = 1; k <= 200; k++) {
-        const r = await incus(s(), "pamonha1", `network create n${k} --type=ovn network=UPLINK`);
-        expect(r.exitCode, `network ${k}: ${r.stderr}`).toBe(0);
-      }
-      const list = JSON.parse((await incus(s(), "pamonha1", "network list --format json")).stdout) as {
-        name: string;
-        config: Record<string, string>;
-      }[];
-      const uplinkOf = new Map(list.map((n) => [n.name, n.config["volatile.network.ipv4.address"]]));
+      const uplinkOf = await createOvnNetworks(s(), 200);
       for (let k = 1; k <= 200; k++) expect(uplinkOf.get(`n${k}`), `n${k}`).toBe(`10.10.35.${k}`);
       const r = await incus(s(), "pamonha1", "network create n201 --type=ovn network=UPLINK");
       expect(r.exitCode).toBe(1);

@@ -11,14 +11,11 @@ import type { StartedLab } from "../../topology/lab.ts";
 import { INCUS_LAB } from "../support/cli.ts";
 import { BACKEND, useLab } from "../support/fixture.ts";
 import { applySteps, scenario, stepsBefore } from "../support/steps.ts";
+import { createOvnNetworks, incus } from "../support/incus.ts";
 
 const lab = loadLab(INCUS_LAB);
 const PAMONHAS = ["pamonha1", "pamonha2", "pamonha3"] as const;
 
-/** The real `incus` client on a member, as an operator types it. */
-async function incus(lab: StartedLab, member: string, line: string) {
-  return lab.exec(member, ["incus", ...parseIncus(line).argv], { timeoutS: 120 });
-}
 
 describe(`[${BACKEND}] the seed's failure: OVN on the dedicated NIC's addresses, then the UPLINK on that NIC`, () => {
   const sc = scenario(lab, "ovn-on-dedicated-nic");
@@ -237,15 +234,7 @@ describe(`[${BACKEND}] capacity: one uplink address per OVN network (a 3-address
       "network create UPLINK --type=physical ipv4.ovn.ranges=10.10.35.1-10.10.35.3 ipv4.gateway=10.10.35.254/24",
     );
     expect(up.exitCode, up.stderr).toBe(0);
-    for (let k = 1; k <= 3; k++) {
-      const r = await incus(s(), "pamonha1", `network create n${k} --type=ovn network=UPLINK`);
-      expect(r.exitCode, `network ${k}: ${r.stderr}`).toBe(0);
-    }
-    const list = JSON.parse((await incus(s(), "pamonha1", "network list --format json")).stdout) as {
-      name: string;
-      config: Record<string, string>;
-    }[];
-    const uplinkOf = new Map(list.map((n) => [n.name, n.config["volatile.network.ipv4.address"]]));
+    const uplinkOf = await createOvnNetworks(s(), 3);
     expect([1, 2, 3].map((k) => uplinkOf.get(`n${k}`))).toEqual(["10.10.35.1", "10.10.35.2", "10.10.35.3"]);
     const r = await incus(s(), "pamonha1", "network create n4 --type=ovn network=UPLINK");
     expect(r.exitCode).toBe(1);
