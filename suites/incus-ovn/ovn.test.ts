@@ -16,7 +16,6 @@ import { createOvnNetworks, incus } from "../support/incus.ts";
 const lab = loadLab(INCUS_LAB);
 const PAMONHAS = ["pamonha1", "pamonha2", "pamonha3"] as const;
 
-
 describe(`[${BACKEND}] the seed's failure: OVN on the dedicated NIC's addresses, then the UPLINK on that NIC`, () => {
   const sc = scenario(lab, "ovn-on-dedicated-nic");
   const s = useLab(lab, { logAllow: sc.logAllow });
