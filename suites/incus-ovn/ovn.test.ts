@@ -7,7 +7,6 @@ import { parseIncus } from "../../topology/model/commands/incus.ts";
 import { loadLab } from "../../topology/model/load.ts";
 import { findingLine } from "../../topology/logs/scan.ts";
 import { runScenario } from "../../topology/scenario.ts";
-import type { StartedLab } from "../../topology/lab.ts";
 import { INCUS_LAB } from "../support/cli.ts";
 import { BACKEND, useLab } from "../support/fixture.ts";
 import { applySteps, scenario, stepsBefore } from "../support/steps.ts";
