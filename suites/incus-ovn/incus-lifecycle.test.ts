@@ -92,7 +92,7 @@ const DOCS_FORMS = TINY.replace(
     expect:
       - reach: { from: p1, to: u1 }
       - command: { on: p1, run: "incus network acl get web description --property", equals: "written in acl.yaml" }
-      - command: { on: p1, run: "incus network acl show web", output: "destination_port: \"80\"" }
+      - command: { on: p1, run: "incus network acl show web", output: 'destination_port: "80"' }
       - command: { on: p1, run: "incus network acl show web", output: "action: drop" }
 `,
 );

@@ -117,10 +117,10 @@ async function build(file: string, version: string): Promise<void> {
 
 /**
  * The aliases the lab's `images:` remote answers, as the Incus docs and images.linuxcontainers.org
- * name them (`<os>/<release>`, `<os>/<version>`, each with `/default` and `/cloud`): every one is the
- * one small image above (busybox on Debian's package), not that distribution — a step that launches
- * one gets a note saying so (stacks/incus/steps.ts), and `incus image info` shows the image's own
- * description.
+ * name them (`<os>/<release>`, `<os>/<version>`, each with `/default` and `/cloud`): every one is an
+ * alias of the one small image above (busybox on Debian's package), not that distribution — a step
+ * that launches one gets a note saying so (stacks/incus/steps.ts), and `incus image list images:`
+ * shows the one image with all its aliases.
  */
 export const RELEASES: readonly { os: string; release: string; version?: string }[] = [
   { os: "Debian", release: "bookworm", version: "12" },
@@ -133,32 +133,34 @@ export const RELEASES: readonly { os: string; release: string; version?: string 
   { os: "Alpine", release: "edge" },
 ];
 
-/** The simplestreams tree the image server serves: index, products (one per alias family and variant, all the one image), and the image under its path. */
+/** The simplestreams tree the image server serves: index, the product (the image with every alias), and the image under its path. */
 export function simplestreams(img: BuiltImage): { files: Record<string, string>; imagePath: string } {
   const version = `${img.serial}_0000`;
   const imagePath = `images/debian/bookworm/amd64/default/${version}/incus_combined.tar.gz`;
-  const item = { "incus_combined.tar.gz": { ftype: "incus_combined.tar.gz", path: imagePath, sha256: img.sha256, size: img.size } };
-  const products: Record<string, object> = {};
-  for (const r of RELEASES) {
-    for (const variant of ["default", "cloud"]) {
-      const names = [r.release, ...(r.version ? [r.version] : [])].map((n) => `${r.os.toLowerCase()}/${n}`);
-      products[`${r.os.toLowerCase()}:${r.release}:amd64:${variant}`] = {
-        aliases: (variant === "default" ? names.flatMap((n) => [`${n}/default`, n]) : names.map((n) => `${n}/cloud`)).join(","),
-        arch: "amd64",
-        os: r.os,
-        release: r.release,
-        // Said where `incus image list images:` shows it: every alias is the one small image.
-        release_title: `${r.release} (labwright's small image: busybox)`,
-        variant,
-        versions: { [version]: { items: item } },
-      };
-    }
-  }
+  // One product for every alias: Incus refuses a name that matches several images of one fingerprint
+  // ("More than one match for the provided partial fingerprint"), so the aliases share the product.
+  const product = "debian:bookworm:amd64:default";
+  const aliases = RELEASES.flatMap((r) => [r.release, ...(r.version ? [r.version] : [])].map((n) => `${r.os.toLowerCase()}/${n}`)).flatMap(
+    (n) => [n, `${n}/default`, `${n}/cloud`],
+  );
+  const products = {
+    [product]: {
+      aliases: aliases.join(","),
+      arch: "amd64",
+      os: "Debian",
+      release: "bookworm",
+      release_title: "bookworm (labwright's small image: busybox; every alias of this remote)",
+      variant: "default",
+      versions: {
+        [version]: {
+          items: { "incus_combined.tar.gz": { ftype: "incus_combined.tar.gz", path: imagePath, sha256: img.sha256, size: img.size } },
+        },
+      },
+    },
+  };
   const index = {
     format: "index:1.0",
-    index: {
-      images: { datatype: "image-downloads", path: "streams/v1/images.json", format: "products:1.0", products: Object.keys(products) },
-    },
+    index: { images: { datatype: "image-downloads", path: "streams/v1/images.json", format: "products:1.0", products: [product] } },
   };
   const streams = { content_id: "images", datatype: "image-downloads", format: "products:1.0", products };
   return {
