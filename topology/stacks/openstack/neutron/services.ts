@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Daemon, Enclave, Host } from "../../../backends/host.ts";
 import { DAEMON_FILES, type NeutronDaemon, type NodeFacts, type OpenstackPaths, PASSWORDS, type RenderedConfig } from "../kolla/config.ts";
@@ -59,6 +59,10 @@ export function neutronVersion(): string {
       `this lab runs the real neutron, and ${missing.map(([b]) => b.split("/").pop()).join(", ")} ${missing.length > 1 ? "are" : "is"} missing: install with scripts/setup.sh (Debian 12: apt-get install --no-install-recommends ${[...new Set(missing.map(([, p]) => p))].join(" ")})`,
     );
   }
+  // The installed neutron's own package metadata says its version in a millisecond;
+  // `neutron-server --version` imports neutron to print the same (3.3 s of CPU here, measured).
+  version = installedVersion("/usr/lib/python3/dist-packages", "neutron");
+  if (version) return version;
   try {
     version = execFileSync("neutron-server", ["--version"], { encoding: "utf8", timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] })
       .trim()
@@ -69,6 +73,24 @@ export function neutronVersion(): string {
     );
   }
   return version;
+}
+
+/** A Python distribution's version from its metadata in `dir` (`<name>-<v>.egg-info/PKG-INFO` or `.dist-info/METADATA`), if there is exactly one. */
+function installedVersion(dir: string, name: string): string | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir).filter((e) => new RegExp(`^${name}-[^-]+\\.(egg|dist)-info$`).test(e));
+  } catch {
+    return undefined;
+  }
+  if (entries.length !== 1) return undefined;
+  const e = entries[0]!;
+  try {
+    const meta = readFileSync(join(dir, e, e.endsWith(".egg-info") ? "PKG-INFO" : "METADATA"), "utf8");
+    return /^Version:\s*(\S+)$/m.exec(meta)?.[1];
+  } catch {
+    return undefined;
+  }
 }
 
 const AGENT_TYPES: Record<Exclude<NeutronDaemon, "neutron-server">, string> = {
