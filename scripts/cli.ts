@@ -499,7 +499,13 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
         if (e instanceof MergeError) throw new UsageError(e.message);
         throw e;
       }
-      const lab = loadLab(o.lab ?? result.file);
+      let lab: ReturnType<typeof loadLab>;
+      try {
+        lab = loadLab(o.lab ?? result.file);
+      } catch (e) {
+        if (!(e instanceof LabFileError) || o.lab) throw e;
+        throw new UsageError(`the shards name the lab file ${result.file}, which cannot be read here: give its path with --lab FILE`);
+      }
       const json = resolve(o.json ?? join("results", `${result.lab}-${result.startedAt.replace(/[:.]/g, "-")}-merged.json`));
       writePrivate(json, JSON.stringify(result, null, 2));
       ciOutputs(result, lab, o.junit);

@@ -47,6 +47,8 @@ export interface ScenarioResult {
   forensics?: string;
   /** The run left up because the scenario failed and `keepOnFailure` was asked. */
   kept?: string;
+  /** Node software the scenario does not use, so its start did not run it (`node (software, …)`). */
+  notStarted?: string[];
   /** Where the time went (with `timings`): the start's phases, daemons, steps, convergence waits, probes, teardown. */
   timeline?: Span[];
 }

@@ -62,8 +62,16 @@ async function scenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOptions): Prom
   };
   let started;
   try {
-    // Only the node software the scenario uses is started (model/software.ts, softwareUsedBy).
-    started = await span("start", "phase", () => start(labFor(lab, sc), { ...opts, onEvent: (e) => say(e.message) }));
+    // Only the node software the scenario uses is started (model/software.ts, softwareUsedBy); said, so nobody wonders.
+    const used = labFor(lab, sc);
+    const unused = lab.nodes.flatMap((n, k) => {
+      const off = n.software.filter((x) => !used.nodes[k]!.software.includes(x));
+      return off.length ? [`${n.name} (${off.join(", ")})`] : [];
+    });
+    if (unused.length) res.notStarted = unused;
+    if (unused.length)
+      say(`not started, the scenario does not use it: ${unused.join(", ")} (a scenario with \`software: all\` starts everything)`, 0);
+    started = await span("start", "phase", () => start(used, { ...opts, onEvent: (e) => say(e.message) }));
   } catch (e) {
     if (e instanceof PreflightError) throw e;
     res.error = (e as Error).message;

@@ -30,6 +30,13 @@ export function nodeRef(name: string, at: Path, ctx: RefContext): void {
   }
 }
 
+/** `on:` of a step that runs on a kolla-ansible target (`kolla:`, `openstack:`): the node exists and has `software: [kolla]`. */
+export function kollaTargetRef(on: string, at: Path, ctx: RefContext, what: string): void {
+  nodeRef(on, at, ctx);
+  if (ctx.nodeNames.has(on) && !ctx.kolla.has(on))
+    ctx.problems.add(at, `${on} is not a kolla-ansible target`, `${what} (kolla nodes: ${[...ctx.kolla].join(", ") || "none"})`);
+}
+
 /** A target is a node or instance name, an IPv4 address, a network reference, or a DNS name resolved inside the source node. */
 export function targetRef(to: string, at: Path, ctx: RefContext): void {
   if (ctx.nodeNames.has(to) || ctx.instances.has(to) || isIPv4(to) || NETWORK_REF.test(to)) return;

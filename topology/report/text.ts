@@ -71,6 +71,8 @@ export function scenarioReport(s: ScenarioResult): string {
     `Scenario ${s.name}: ${s.ok ? "PASS" : "FAIL"}${s.runId ? `  (run ${s.runId}, up in ${secs(s.startMs)}, down in ${secs(s.stopMs)})` : ""}`,
   );
   if (s.description) out.push(`  ${s.description.trim()}`);
+  if (s.notStarted?.length)
+    out.push(`  not started (the scenario does not use it; \`software: all\` starts it): ${s.notStarted.join(", ")}`);
   if (s.error) out.push(`  ERROR: ${s.error}`);
   for (const st of s.steps) {
     if (st.kind === "check") for (const c of st.checks) out.push(...checkLines(c, width, "  [check] "));

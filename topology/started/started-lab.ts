@@ -10,7 +10,7 @@ import { judgeLogs, type LabAllow, scanLogs } from "../logs/scan.ts";
 import type { LogFinding, LogSource, LogVerdict } from "../logs/types.ts";
 import { incusMembers } from "../stacks/incus/index.ts";
 import { kollaNodes } from "../stacks/openstack/index.ts";
-import { STACKS, stacksOfNode } from "../stacks/registry.ts";
+import { nodesOf, STACKS, stacksOfNode } from "../stacks/registry.ts";
 import { IncusView } from "../stacks/incus/view.ts";
 import { NeutronView } from "../stacks/openstack/neutron/view.ts";
 import { Addresses } from "./addresses.ts";
@@ -136,9 +136,7 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
   async logSources(): Promise<LogSource[]> {
     if (!this.backend.builds) return [];
     const perStack = await Promise.all(
-      STACKS.map((st) =>
-        Promise.all(this.lab.nodes.filter((n) => stacksOfNode(n).includes(st)).map((n) => st.logSources?.(this.host(n.name)) ?? [])),
-      ),
+      STACKS.map((st) => Promise.all(nodesOf(this.lab, st).map((n) => st.logSources?.(this.host(n.name)) ?? []))),
     );
     return perStack.flat(2);
   }

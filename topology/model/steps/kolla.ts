@@ -3,7 +3,7 @@ import { type Ini, IniError, parseIni } from "../commands/ini.ts";
 import { type KollaGlobals, KollaConfigError, readGlobals } from "../commands/kolla-globals.ts";
 import { LIMITS, readBounded, referencedFile } from "../limits.ts";
 import type { Path } from "../problem-list.ts";
-import { nodeRef, type RefContext } from "../refs.ts";
+import { kollaTargetRef, type RefContext } from "../refs.ts";
 import { KollaStep } from "../schema.ts";
 import { shape } from "../shape.ts";
 import type { Origin, Step } from "../types.ts";
@@ -12,13 +12,7 @@ import type { Origin, Step } from "../types.ts";
 export function kollaStep(item: object, sat: Path, ctx: RefContext, origin: Origin): Step | undefined {
   const s = shape(KollaStep, item, sat, ctx.problems);
   if (!s) return undefined;
-  nodeRef(s.on, [...sat, "on"], ctx);
-  if (ctx.nodeNames.has(s.on) && !ctx.kolla.has(s.on))
-    ctx.problems.add(
-      [...sat, "on"],
-      `${s.on} is not a kolla-ansible target`,
-      `give the node \`software: [kolla]\` (kolla nodes: ${[...ctx.kolla].join(", ") || "none"})`,
-    );
+  kollaTargetRef(s.on, [...sat, "on"], ctx, "give the node `software: [kolla]`");
   const g = readGlobalsAt(s.globals, [...sat, "globals"], ctx);
   if (!g) return undefined;
   globalsInterfaces(g, s.on, [...sat, "globals"], ctx);

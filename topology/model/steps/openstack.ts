@@ -1,6 +1,6 @@
 import { OpenstackArgsError, parseOpenstack } from "../commands/openstack.ts";
 import type { Path } from "../problem-list.ts";
-import { nodeRef, type RefContext } from "../refs.ts";
+import { kollaTargetRef, type RefContext } from "../refs.ts";
 import { OpenstackStep } from "../schema.ts";
 import { shape } from "../shape.ts";
 import type { Origin, Step } from "../types.ts";
@@ -9,13 +9,7 @@ import type { Origin, Step } from "../types.ts";
 export function openstackStep(item: object, sat: Path, ctx: RefContext, origin: Origin): Step | undefined {
   const s = shape(OpenstackStep, item, sat, ctx.problems);
   if (!s) return undefined;
-  nodeRef(s.on, [...sat, "on"], ctx);
-  if (ctx.nodeNames.has(s.on) && !ctx.kolla.has(s.on))
-    ctx.problems.add(
-      [...sat, "on"],
-      `${s.on} is not a kolla-ansible target`,
-      `type openstack commands on a node with \`software: [kolla]\` (kolla nodes: ${[...ctx.kolla].join(", ") || "none"})`,
-    );
+  kollaTargetRef(s.on, [...sat, "on"], ctx, "type openstack commands on a node with `software: [kolla]`");
   try {
     return {
       kind: "openstack",
