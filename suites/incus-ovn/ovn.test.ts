@@ -334,8 +334,8 @@ describe(`[${BACKEND}] forensics: a failing expectation leaves a bundle per node
         "### nft list ruleset",
         "### ovs-vsctl show",
         "### ovs-ofctl dump-flows br-int",
-        "### ovn-nbctl show",
-        "### ovn-sbctl show",
+        "### ovn-nbctl --no-leader-only show",
+        "### ovn-sbctl --no-leader-only show",
         "### tail ovn-controller.log",
       ])
         expect(p1).toContain(part);

@@ -94,6 +94,8 @@ export const Node = z.strictObject({
   software: z.array(z.enum(SOFTWARE)).default([]),
   /** Bridges of an `openvswitch` node, created at start. */
   bridges: z.record(z.string(), Bridge).default({}),
+  /** Files under /etc/default/ the packages' services read, as the docs print them (only `ovn-central`). */
+  etc_default: z.strictObject({ "ovn-central": z.string().max(16_384).optional() }).optional(),
 });
 
 const RttBounds = z.strictObject({

@@ -5,6 +5,7 @@ import type { Path, Problems } from "./problem-list.ts";
 import type { LabDocT } from "./schema.ts";
 import { type Broken, didYouMean } from "./shape.ts";
 import { hasSwitch, softwareProblems } from "./software.ts";
+import { parseOvnCentralDefaults, type OvnCentralSettings } from "./commands/ovn-ctl.ts";
 import type { InterfaceSpec, LanSpec, NodeSpec } from "./types.ts";
 
 /** What an interface's checks need of the rest of the document. */
@@ -85,9 +86,28 @@ export function nodeSpecs(
       services: n.services,
       software: [...new Set(n.software)],
       bridges: Object.fromEntries(Object.entries(n.bridges).map(([b, br]) => [b, br.ports])),
+      ovnCentral: ovnCentralOf(nodeName, n, interfaces, problems),
     });
   }
   return { nodeNames, nodes };
+}
+
+/** `etc_default.ovn-central`, read (ovn-ctl's options), or its problems. */
+function ovnCentralOf(
+  nodeName: string,
+  n: LabDocT["nodes"][string],
+  interfaces: readonly InterfaceSpec[],
+  problems: Problems,
+): OvnCentralSettings | undefined {
+  const text = n.etc_default?.["ovn-central"];
+  if (text === undefined) return undefined;
+  const at: Path = ["nodes", nodeName, "etc_default", "ovn-central"];
+  if (!n.software.includes("ovn-central"))
+    problems.add(at, `${nodeName} has /etc/default/ovn-central but not the ovn-central package`, "add ovn-central to its `software`");
+  const own = interfaces.flatMap((i) => (i.address ? [i.address] : []));
+  const r = parseOvnCentralDefaults(text, own);
+  for (const [what, todo] of r.problems) problems.add(at, what, todo);
+  return r.settings;
 }
 
 type InterfaceDoc = LabDocT["nodes"][string]["interfaces"][string];

@@ -3,6 +3,7 @@ import type { KollaGlobals } from "./commands/kolla-globals.ts";
 import type { OpenstackCommand } from "./commands/openstack.ts";
 import type { Ini } from "./commands/ini.ts";
 import type { Software } from "./software.ts";
+import type { OvnCentralSettings } from "./commands/ovn-ctl.ts";
 import type { Expectation, NatRule, ServiceDoc } from "./schema.ts";
 
 export type { Expectation, NatRule, ServiceDoc };
@@ -45,9 +46,12 @@ export interface NodeSpec {
   readonly software: readonly Software[];
   /** OVS bridges of an `openvswitch` node: port → VLAN settings. */
   readonly bridges: Readonly<Record<string, Readonly<Record<string, { readonly tag?: number; readonly trunks?: readonly number[] }>>>>;
+  /** `/etc/default/ovn-central`'s OVN_CTL_OPTS, read: how the node's OVN databases listen and cluster. */
+  readonly ovnCentral?: OvnCentralSettings;
 }
 
 export type { Software } from "./software.ts";
+export type { OvnCentralSettings } from "./commands/ovn-ctl.ts";
 
 /** Where a step or expectation came from, for reports. */
 export interface Origin {

@@ -78,7 +78,8 @@ async function ovnTraces(lab: StartedLab, failing: readonly CheckResult[]): Prom
     }
     if (!isIPv4(dst)) continue;
     // The instance's port, its switch and MACs, as Incus wrote them into the northbound database.
-    const nb = async (args: string[]) => (await lab.exec(central.name, ["ovn-nbctl", "--timeout=5", ...args], { timeoutS: 15 })).stdout;
+    const nb = async (args: string[]) =>
+      (await lab.exec(central.name, ["ovn-nbctl", "--no-leader-only", "--timeout=5", ...args], { timeoutS: 15 })).stdout;
     // Each port's name and every "MAC IP..." string it carries (addresses, or dynamic_addresses for Incus's `dynamic` ports).
     const table = JSON.parse(
       (await nb(["-f", "json", "--columns=name,addresses,dynamic_addresses", "list", "logical_switch_port"])) || "{}",
@@ -103,7 +104,7 @@ async function ovnTraces(lab: StartedLab, failing: readonly CheckResult[]): Prom
     const ethDst = portOf(dst)?.[2] ?? /"?([0-9a-f:]{17})"?/.exec(routerMacs.find((l) => l.includes(prefix)) ?? "")?.[1];
     if (!ethDst) continue;
     const flow = `inport == "${sp[1]}" && eth.src == ${sp[2]} && eth.dst == ${ethDst} && ip4.src == ${src.address} && ip4.dst == ${dst} && ip.ttl == 64 && icmp4.type == 8`;
-    const r = await lab.exec(central.name, ["ovn-trace", "--minimal", ls, flow], { timeoutS: 15 });
+    const r = await lab.exec(central.name, ["ovn-trace", "--no-leader-only", "--minimal", ls, flow], { timeoutS: 15 });
     out.push(`### ${c.description}\n### ovn-trace --minimal ${ls} '${flow}'  (exit ${r.exitCode})\n${(r.stdout + r.stderr).trimEnd()}\n`);
   }
   return out.join("\n");

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { Daemon, Host } from "../../backends/host.ts";
 import type { NodeSpec } from "../../model/types.ts";
+import type { OvnCentralSettings, OvnDbSettings } from "../../model/commands/ovn-ctl.ts";
 import type { LogSource } from "../../logs/types.ts";
 import { script } from "../../run/tokens.ts";
 import { ctlSocket, pathExists } from "../../wait/path.ts";
@@ -40,21 +41,49 @@ export interface OvsDaemon {
 
 const ctlOf = (dir: string, name: string) => ctlSocket(dir, name);
 
-/** Databases the daemons need, created in the node as the packages' postinst scripts would. */
+/** The switch database an `ovn-host`/`openvswitch` node needs, created as the package's postinst would. */
 export async function createDatabases(node: NodeSpec, dir: string, host: Host): Promise<void> {
   const mk = await host.exec(["mkdir", "-p", dir], { timeoutS: 10 });
   if (mk.exitCode !== 0) throw new Error(`creating ${dir} on ${node.name}: ${mk.stderr.trim()}`);
-  const dbs: [string, string][] = [];
-  if (node.software.some((x) => x === "ovn-host" || x === "openvswitch")) dbs.push(["conf.db", "/usr/share/openvswitch/vswitch.ovsschema"]);
-  if (node.software.includes("ovn-central")) {
-    dbs.push(["ovnnb_db.db", "/usr/share/ovn/ovn-nb.ovsschema"], ["ovnsb_db.db", "/usr/share/ovn/ovn-sb.ovsschema"]);
-  }
+  const creates: string[][] = [];
+  if (node.software.some((x) => x === "ovn-host" || x === "openvswitch"))
+    creates.push(["ovsdb-tool", "create", join(dir, "conf.db"), "/usr/share/openvswitch/vswitch.ovsschema"]);
+  if (node.software.includes("ovn-central")) for (const d of CENTRAL_DBS) creates.push(centralDbCreate(dir, d, node.ovnCentral?.[d.key]));
   await Promise.all(
-    dbs.map(async ([db, schema]) => {
-      const r = await host.exec(["ovsdb-tool", "create", join(dir, db), schema], { timeoutS: 30 });
-      if (r.exitCode !== 0) throw new Error(`creating ${db} of ${node.name}: ${(r.stderr || r.stdout).trim()}`);
+    creates.map(async (argv) => {
+      const r = await host.exec(argv, { timeoutS: 30 });
+      if (r.exitCode !== 0) throw new Error(`${argv.slice(0, 2).join(" ")} on ${node.name}: ${(r.stderr || r.stdout).trim()}`);
     }),
   );
+}
+
+/** The two OVN databases of `ovn-central`: their file names, schemas and the table holding their remotes. */
+interface CentralDb {
+  key: "nb" | "sb";
+  schemaName: string;
+  schema: string;
+  table: string;
+  ctl: string;
+}
+const CENTRAL_DBS: readonly CentralDb[] = [
+  { key: "nb", schemaName: "OVN_Northbound", schema: "/usr/share/ovn/ovn-nb.ovsschema", table: "NB_Global", ctl: "ovn-nbctl" },
+  { key: "sb", schemaName: "OVN_Southbound", schema: "/usr/share/ovn/ovn-sb.ovsschema", table: "SB_Global", ctl: "ovn-sbctl" },
+];
+
+/**
+ * How ovn-ctl creates a database file (ovs-lib's create_cluster / join_cluster, or a standalone
+ * file): a clustered database when /etc/default/ovn-central gives a cluster-local address, joining
+ * the member at the cluster-remote address when one is given. Joining is offline: the file names
+ * the member to contact, and the ovsdb-server started on it does the joining.
+ */
+function centralDbCreate(dir: string, d: CentralDb, s: OvnDbSettings | undefined): string[] {
+  const file = join(dir, `ovn${d.key}_db.db`);
+  const local = s?.clusterLocal;
+  if (!local) return ["ovsdb-tool", "create", file, d.schema];
+  const tcp = (a: { addr: string; port: number }) => `tcp:${a.addr}:${a.port}`;
+  return s.clusterRemote
+    ? ["ovsdb-tool", "join-cluster", file, d.schemaName, tcp(local), tcp(s.clusterRemote)]
+    : ["ovsdb-tool", "create-cluster", file, d.schema, tcp(local)];
 }
 
 const common = (dir: string, name: string) => [
@@ -65,31 +94,52 @@ const common = (dir: string, name: string) => [
   "--no-chdir",
 ];
 
-/** ovn-central: the NB and SB database servers and ovn-northd (listening on their unix sockets; remote listeners come from `ovn-nbctl set-connection`). */
-export function centralDaemons(dir: string): OvsDaemon[] {
-  const db = (d: "nb" | "sb", table: string): OvsDaemon => ({
-    name: `ovn${d}_db`,
-    argv: [
-      "ovsdb-server",
-      ...common(dir, `ovsdb-server-${d}`),
-      `--remote=punix:${join(dir, `ovn${d}_db.sock`)}`,
-      `--remote=db:${table},connections`,
-      `--unixctl=${join(dir, `ovn${d}_db.ctl`)}`,
-      join(dir, `ovn${d}_db.db`),
-    ],
-    ready: pathExists(join(dir, `ovn${d}_db.sock`)),
+/**
+ * ovn-central: the NB and SB database servers, with the argv `ovn-ctl run_nb_ovsdb|run_sb_ovsdb`
+ * builds from the node's OVN_CTL_OPTS (ovn-ctl's start_ovsdb__; without the file: unix sockets only,
+ * plus the remotes `set-connection` writes, as the package starts them).
+ */
+export function centralDaemons(dir: string, settings?: OvnCentralSettings): OvsDaemon[] {
+  return CENTRAL_DBS.map((d) => {
+    const s = settings?.[d.key];
+    return {
+      name: `ovn${d.key}_db`,
+      argv: [
+        "ovsdb-server",
+        ...common(dir, `ovsdb-server-${d.key}`),
+        `--remote=punix:${join(dir, `ovn${d.key}_db.sock`)}`,
+        `--unixctl=${join(dir, `ovn${d.key}_db.ctl`)}`,
+        ...(s?.remoteInDb === false ? [] : [`--remote=db:${d.schemaName},${d.table},connections`]),
+        ...(s?.insecureRemote ? [`--remote=ptcp:${s.port}:${s.addr}`] : []),
+        join(dir, `ovn${d.key}_db.db`),
+      ],
+      ready: pathExists(join(dir, `ovn${d.key}_db.sock`)),
+    };
   });
-  return [db("nb", "OVN_Northbound,NB_Global"), db("sb", "OVN_Southbound,SB_Global")];
 }
 
-export function northd(dir: string): OvsDaemon {
+/**
+ * What ovn-ctl runs once a database server is up, unless it joins a cluster: `ovn-nbctl init` /
+ * `ovn-sbctl init` on its unix socket (a clustered database's first member is its leader).
+ */
+export function centralInits(dir: string, settings?: OvnCentralSettings): string[][] {
+  return CENTRAL_DBS.filter((d) => !settings?.[d.key].clusterRemote).map((d) => [
+    d.ctl,
+    "--no-leader-only",
+    "--timeout=30",
+    `--db=unix:${join(dir, `ovn${d.key}_db.sock`)}`,
+    "init",
+  ]);
+}
+
+export function northd(dir: string, settings?: OvnCentralSettings): OvsDaemon {
   return {
     name: "ovn-northd",
     argv: [
       "ovn-northd",
       ...common(dir, "ovn-northd"),
-      `--ovnnb-db=unix:${join(dir, "ovnnb_db.sock")}`,
-      `--ovnsb-db=unix:${join(dir, "ovnsb_db.sock")}`,
+      `--ovnnb-db=${settings?.northdNb ?? `unix:${join(dir, "ovnnb_db.sock")}`}`,
+      `--ovnsb-db=${settings?.northdSb ?? `unix:${join(dir, "ovnsb_db.sock")}`}`,
     ],
     ready: ctlOf(dir, "ovn-northd"),
   };
@@ -199,8 +249,12 @@ export async function startStack(
   };
   const central = async () => {
     if (!node.software.includes("ovn-central")) return;
-    await Promise.all(centralDaemons(dir).map(up));
-    await up(northd(dir));
+    await Promise.all(centralDaemons(dir, node.ovnCentral).map(up));
+    for (const argv of centralInits(dir, node.ovnCentral)) {
+      const r = await host.exec(argv, { timeoutS: 40 });
+      if (r.exitCode !== 0) throw new Error(`${argv[0]} init on ${node.name}: ${(r.stderr || r.stdout).trim()}`);
+    }
+    await up(northd(dir, node.ovnCentral));
   };
   const hostSide = async () => {
     if (!node.software.some((x) => x === "ovn-host" || x === "openvswitch")) return;

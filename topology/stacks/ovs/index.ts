@@ -62,7 +62,10 @@ export const ovsStack: Stack = {
     const cmds: string[] = [];
     if (n.software.includes("ovn-host"))
       cmds.push("ovs-vsctl show", "ovs-ofctl dump-flows br-int", "ovn-appctl -t ovn-controller connection-status");
-    if (n.software.includes("ovn-central")) cmds.push("ovn-nbctl show", "ovn-sbctl show");
+    // --no-leader-only: a clustered database's follower answers too (reads may lag the leader by a moment).
+    if (n.software.includes("ovn-central")) cmds.push("ovn-nbctl --no-leader-only show", "ovn-sbctl --no-leader-only show");
+    if (n.ovnCentral?.nb.clusterLocal) cmds.push('ovn-appctl -t "$OVN_RUNDIR/ovnnb_db.ctl" cluster/status OVN_Northbound');
+    if (n.ovnCentral?.sb.clusterLocal) cmds.push('ovn-appctl -t "$OVN_RUNDIR/ovnsb_db.ctl" cluster/status OVN_Southbound');
     return cmds;
   },
   forensicLogs: (host: Host) => [[ovsDir(host), 40]],

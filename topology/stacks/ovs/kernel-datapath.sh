@@ -14,6 +14,12 @@
 # - when external_ids:ovn-encap-ip names an address held by one of the node's NICs, makes that NIC
 #   a port of br-phy and puts the address on br-phy too (userspace tunnels only leave through an
 #   OVS internal port); the NIC keeps its address as `ip` shows it;
+# - when that address is held by a Linux bridge (the how-to's unmanaged bridge that took over the
+#   NIC and its address), joins br-phy to the bridge's host side instead: a veth pair whose OVS end
+#   is a port of br-phy, and two nftables `fwd` hooks, so that what the Linux bridge delivers to the
+#   host goes to br-phy, and what br-phy sends leaves as the host's own frames through the bridge.
+#   br-phy takes the bridge's MAC; the bridge keeps its address as `ip` shows it (a kernel-OVS
+#   geneve port would send through the bridge, which is what this carries);
 # - keeps an ingress drop filter on each NIC that is an OVS port: with the kernel module the bridge
 #   takes the NIC's frames and the node's IP stack no longer sees them (with AF_PACKET both would);
 # - turns tx checksum offload off on every veth that joins OVS (an instance's NIC): AF_PACKET
@@ -25,7 +31,11 @@ shift
 nics=("$@")
 dir=${OVS_RUNDIR:?the node OVS environment}
 CARRIER=br-phy
+# The veth pair joining br-phy to a Linux bridge's host side: OVS end, host end.
+CARRIER_OVS=br-phy-ovs
+CARRIER_HOST=br-phy-host
 TABLE=labwright_ovsports
+FWD_TABLE=labwright_carrier
 
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S.%3N)" "$*"; }
 vsctl() { ovs-vsctl --timeout=10 "$@"; }
@@ -45,16 +55,29 @@ datapaths() {
 }
 
 carrier() {
-  local ip holder prefix mac routes line
+  local ip holder prefix mac routes line port
   ip=$(vsctl --if-exists get open_vswitch . external_ids:ovn-encap-ip 2>/dev/null | tr -d '"')
   [[ -n $ip ]] || return 0
   vsctl br-exists "$CARRIER" && return 0
   read -r holder prefix < <(ip -o -4 addr show | awk -v ip="$ip" '{ split($4, a, "/"); if (a[1] == ip) { print $2, a[2]; exit } }')
-  [[ -n ${holder:-} ]] && is_nic "$holder" || return 0
-  grep -qx -- "$holder" <<<"$ports_now" && return 0
+  [[ -n ${holder:-} ]] || return 0
+  if is_nic "$holder"; then
+    grep -qx -- "$holder" <<<"$ports_now" && return 0
+    port=$holder
+  elif [[ -d /sys/class/net/$holder/bridge ]]; then
+    ip link add "$CARRIER_HOST" type veth peer name "$CARRIER_OVS" || return 1
+    ip link set "$CARRIER_HOST" up && ip link set "$CARRIER_OVS" up || return 1
+    port=$CARRIER_OVS
+  else
+    return 0
+  fi
   mac=$(cat "/sys/class/net/$holder/address")
   routes=$(ip -4 -o route show dev "$holder")
-  vsctl --may-exist add-br "$CARRIER" -- set bridge "$CARRIER" datapath_type=netdev "other_config:hwaddr=$mac" -- --may-exist add-port "$CARRIER" "$holder" || return 1
+  vsctl --may-exist add-br "$CARRIER" -- set bridge "$CARRIER" datapath_type=netdev "other_config:hwaddr=$mac" -- --may-exist add-port "$CARRIER" "$port" || return 1
+  if [[ $port == "$CARRIER_OVS" ]]; then
+    printf 'table netdev %s {\n chain up { type filter hook ingress device "%s" priority 0; fwd to "%s"; }\n chain down { type filter hook ingress device "%s" priority 0; fwd to "%s"; }\n}\n' \
+      "$FWD_TABLE" "$holder" "$CARRIER_HOST" "$CARRIER_HOST" "$holder" | nft -f - || log "nft: could not join $CARRIER to bridge $holder"
+  fi
   ip addr replace "$ip/$prefix" dev "$CARRIER"
   ip link set "$CARRIER" up
   while read -r line; do
@@ -68,7 +91,11 @@ carrier() {
     fi
   done <<<"$routes"
   moved=1
-  log "tunnel endpoint $ip: $holder is now a port of $CARRIER, which carries the address"
+  if [[ $port == "$CARRIER_OVS" ]]; then
+    log "tunnel endpoint $ip: bridge $holder's host side now goes through $CARRIER, which carries the address"
+  else
+    log "tunnel endpoint $ip: $holder is now a port of $CARRIER, which carries the address"
+  fi
 }
 
 filters() {
@@ -76,7 +103,7 @@ filters() {
   ports=$ports_now
   have=$(nft list table netdev "$TABLE" 2>/dev/null | awk '$1 == "chain" { print $2 }')
   for p in $ports; do
-    is_nic "$p" || continue
+    is_nic "$p" || [[ $p == "$CARRIER_OVS" ]] || continue
     grep -qx -- "$p" <<<"$have" && continue
     lines+=("add chain netdev $TABLE $p { type filter hook ingress device \"$p\" priority 0; policy drop; }")
     log "$p is an OVS port: the node's IP stack no longer receives its frames"
