@@ -221,7 +221,7 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
       s.persistent = opts.persistent ?? false;
     });
     say(`lab ${lab.name} is up (run ${rec.id})`);
-    return new StartedLab(lab, rec, backend, hosts, { versions: softwareVersions(lab) });
+    return new StartedLab(lab, rec, backend, hosts, { versions: softwareVersions(lab), fabric: f });
   } catch (e) {
     say(`start failed: unwinding run ${rec.id}`);
     try {

@@ -1,3 +1,4 @@
+import type { WatchResult } from "./probes/watch.ts";
 import type { CheckResult } from "./expect/check.ts";
 import type { LogVerdict } from "./logs/types.ts";
 import type { Span } from "./trace/timeline.ts";
@@ -51,6 +52,8 @@ export interface ScenarioResult {
   notStarted?: string[];
   /** Where the time went (with `timings`): the start's phases, daemons, steps, convergence waits, probes, teardown. */
   timeline?: Span[];
+  /** The scenario's watches: figures and the full timeline of replies, with the steps marked. */
+  watches?: WatchResult[];
 }
 
 export interface LabResult {

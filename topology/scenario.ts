@@ -1,5 +1,5 @@
 import { join, resolve } from "node:path";
-import { runCheck } from "./expect/check.ts";
+import { runCheck, summarize } from "./expect/check.ts";
 import type { LabResult, ScenarioResult, StepRecord } from "./results.ts";
 import { collectForensics } from "./started/forensics.ts";
 import { type LabEvent, preflightLab, resolveBackend, start, type StartOptions } from "./lab.ts";
@@ -131,6 +131,10 @@ async function scenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOptions): Prom
         res.checks.push(...checks);
       }
     }
+    // The steps are done: the watches' timelines end here.
+    if (started.watches.active) await span("watches stopped", "probe", () => started!.watches.stopAll());
+    res.watches = started.watches.results();
+    for (const w of res.watches) say(`watch ${w.name}: ${summarize(w)}`);
     for (const e of sc.expect) {
       opts.signal?.throwIfAborted();
       const c = await span(checkName(e), "probe", () => runCheck(started, e));

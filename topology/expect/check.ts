@@ -6,6 +6,7 @@ import type { LinkState } from "../probes/link.ts";
 import type { PingResult } from "../probes/ping.ts";
 import type { HttpResult, ResolveResult, TcpResult } from "../probes/sockets.ts";
 import type { TraceResult } from "../probes/traceroute.ts";
+import { recoveryAfter, type WatchResult } from "../probes/watch.ts";
 import { linkNotes, pathNotes } from "./diagnose.ts";
 import type { AppArmorState, FileState, PackageState, SysctlState, UnitState } from "../probes/host-state.ts";
 import {
@@ -17,6 +18,7 @@ import {
   judgePackage,
   judgeSysctl,
   judgeUnit,
+  judgeWatch,
   judgeHttp,
   judgeLink,
   judgeNoReach,
@@ -41,7 +43,8 @@ export type Measurement =
   | UnitState
   | AppArmorState
   | PackageState
-  | SysctlState;
+  | SysctlState
+  | WatchResult;
 
 export interface CheckResult {
   expectation: Located<Expectation> | Expectation;
@@ -168,6 +171,15 @@ async function probeAndJudge(lab: ProbeTarget, e: Expectation): Promise<[Measure
       const m = await lab.sysctl(e.on, e.key);
       return [m, judgeSysctl(e, m)];
     }
+    case "outage":
+    case "no_loss":
+    case "lost":
+    case "recovers": {
+      const found = await lab.watch(e.watch);
+      const w = found && e.kind === "recovers" ? { ...found, recovery: { after: e.after, ...recoveryAfter(found, e.after) } } : found;
+      const m: Measurement = w ?? { kind: "command", exitCode: null, output: `no step started watch ${e.watch}` };
+      return [m, judgeWatch(e, w)];
+    }
   }
 }
 
@@ -179,6 +191,7 @@ async function notesFor(lab: ProbeTarget, e: Expectation, m: Measurement): Promi
 }
 
 const ms = (x: number) => `${x < 10 ? x.toFixed(3) : x.toFixed(1)} ms`;
+const whole = (x: number) => `${Math.round(x)} ms`;
 
 /** A short line with the measured values. */
 export function summarize(m: Measurement): string {
@@ -223,5 +236,17 @@ export function summarize(m: Measurement): string {
       return m.installed ? `installed ${m.version}` : `not installed${m.error ? ` (${m.error})` : ""}`;
     case "sysctl":
       return m.value ?? `unreadable: ${m.error}`;
+    case "watch": {
+      const o = m.longest;
+      const outage = o
+        ? `; longest outage ${whole(o.durationMs)} from +${whole(o.startMs)}${o.duringStep ? ` (${whole(o.sinceStepMs!)} after "${o.duringStep}" started)` : ""}${o.recovered ? "" : ", never recovered"}`
+        : "";
+      const rec = m.recovery
+        ? m.recovery.ms !== undefined
+          ? `; replies again ${whole(m.recovery.ms)} after "${m.recovery.after}" started`
+          : `; ${m.recovery.why}`
+        : "";
+      return `${m.sent} sent every ${m.intervalMs} ms, ${m.received} answered, ${m.lost} lost${outage}${rec}`;
+    }
   }
 }

@@ -3,6 +3,7 @@ import type { LinkState } from "../probes/link.ts";
 import type { PingResult } from "../probes/ping.ts";
 import type { HttpResult, ResolveResult, TcpResult } from "../probes/sockets.ts";
 import type { TraceResult } from "../probes/traceroute.ts";
+import { recoveryAfter, type WatchResult } from "../probes/watch.ts";
 import type { AppArmorState, FileState, PackageState, SysctlState, UnitState } from "../probes/host-state.ts";
 
 /** Pure judgements over measurements: no probing here. `reasons` says why it failed (empty when it holds). */
@@ -142,6 +143,45 @@ export function describe(e: Expectation): string {
       return `${e.on}: package ${e.name} ${e.installed ? `installed${e.version ? ` at ${e.version}` : ""}` : "not installed"}`;
     case "sysctl":
       return `${e.on}: ${e.key} = ${e.value}`;
+    case "outage":
+      return `watch ${e.watch}: longest outage ≤ ${e.max_ms} ms`;
+    case "no_loss":
+      return `watch ${e.watch}: no probe lost`;
+    case "lost":
+      return `watch ${e.watch}: at most ${e.max} probe${e.max === 1 ? "" : "s"} lost`;
+    case "recovers":
+      return `watch ${e.watch}: replies again within ${e.within_ms} ms of step "${e.after}"`;
+  }
+}
+
+const ms = (x: number) => `${Math.round(x)} ms`;
+
+/** The judgements over a watch's figures (`outage`, `no_loss`, `lost`, `recovers`). */
+export function judgeWatch(
+  e: Extract<Expectation, { kind: "outage" | "no_loss" | "lost" | "recovers" }>,
+  w: WatchResult | undefined,
+): Verdict {
+  if (!w) return verdict([`no step started watch ${e.watch}`]);
+  if (w.received === 0)
+    return verdict([`watch ${e.watch} got no reply at all (${w.sent} sent${w.errors.length ? `: ${w.errors[0]}` : ""})`]);
+  switch (e.kind) {
+    case "outage": {
+      const o = w.longest;
+      return verdict(
+        o && o.durationMs > e.max_ms
+          ? [`longest outage ${ms(o.durationMs)} (${o.lost} lost${o.recovered ? "" : ", never recovered"}) > ${e.max_ms} ms`]
+          : [],
+      );
+    }
+    case "no_loss":
+      return verdict(w.lost ? [`${w.lost} of ${w.sent} probes lost`] : []);
+    case "lost":
+      return verdict(w.lost > e.max ? [`${w.lost} of ${w.sent} probes lost > ${e.max}`] : []);
+    case "recovers": {
+      const r = recoveryAfter(w, e.after);
+      if (r.ms === undefined) return verdict([r.why!]);
+      return verdict(r.ms > e.within_ms ? [`replies again ${ms(r.ms)} after step "${e.after}" started > ${e.within_ms} ms`] : []);
+    }
   }
 }
 

@@ -5,6 +5,7 @@ import type { LinkState } from "../probes/link.ts";
 import type { PingOptions, PingResult } from "../probes/ping.ts";
 import type { HttpResult, ResolveResult, TcpResult } from "../probes/sockets.ts";
 import type { TraceResult } from "../probes/traceroute.ts";
+import type { WatchResult } from "../probes/watch.ts";
 import type { AppArmorState, FileState, PackageState, SysctlState, UnitState } from "../probes/host-state.ts";
 
 /** What judging an expectation needs from a started lab: measurements and address lookups, nothing else. */
@@ -25,6 +26,8 @@ export interface ProbeTarget {
   apparmor(node: string, profile: string): Promise<AppArmorState>;
   package(node: string, name: string): Promise<PackageState>;
   sysctl(node: string, key: string): Promise<SysctlState>;
+  /** A watch's figures (stops the running watches first); undefined when no step started it. */
+  watch(name: string): Promise<WatchResult | undefined>;
   /** A command line run by bash inside a node (`command` expectations). */
   sh(node: string, command: string, opts?: RunOptions): Promise<CommandResult>;
 }

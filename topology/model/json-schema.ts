@@ -1,5 +1,18 @@
 import { z } from "zod";
-import { CheckStep, ExpectationKinds, IncusStep, KollaStep, LabDoc, OpenstackStep, RunStep, Scenario } from "./schema.ts";
+import {
+  CheckStep,
+  ExpectationKinds,
+  IncusStep,
+  KillStep,
+  KollaStep,
+  LabDoc,
+  OpenstackStep,
+  PlugStep,
+  PullStep,
+  RunStep,
+  Scenario,
+  WatchStep,
+} from "./schema.ts";
 
 /**
  * The lab file format as a JSON Schema, for editors (yaml-language-server reads the
@@ -10,7 +23,17 @@ import { CheckStep, ExpectationKinds, IncusStep, KollaStep, LabDoc, OpenstackSte
 export function labJsonSchema(): Record<string, unknown> {
   const kinds = Object.entries(ExpectationKinds) as [string, z.ZodType][];
   const expectation = z.union(kinds.map(([k, s]) => z.strictObject({ [k]: s })) as unknown as [z.ZodType, z.ZodType, ...z.ZodType[]]);
-  const step = z.union([RunStep, IncusStep, KollaStep, OpenstackStep, CheckStep.extend({ check: z.array(expectation).min(1) })]);
+  const step = z.union([
+    RunStep,
+    IncusStep,
+    KollaStep,
+    OpenstackStep,
+    WatchStep,
+    PullStep,
+    PlugStep,
+    KillStep,
+    CheckStep.extend({ check: z.array(expectation).min(1) }),
+  ]);
   const doc = LabDoc.extend({
     steps: z.array(step).optional(),
     expect: z.array(expectation).optional(),

@@ -170,6 +170,15 @@ export const ExpectationKinds = {
     exit: z.int().min(0).max(255).default(0),
     within: seconds.optional(),
   }),
+  // ---- figures of a watch (a probe a `watch:` step started, kept running through the later steps)
+  /** The longest outage of the watch: from the last reply before a loss to the first after it. */
+  outage: z.strictObject({ watch: z.string(), max_ms: z.int().min(0).max(3_600_000) }),
+  /** Every probe of the watch answered. */
+  no_loss: z.strictObject({ watch: z.string() }),
+  /** At most `max` probes of the watch went unanswered. */
+  lost: z.strictObject({ watch: z.string(), max: z.int().min(0) }),
+  /** After the step named `after` started, the watch's replies flow again within `within_ms`. */
+  recovers: z.strictObject({ watch: z.string(), after: z.string(), within_ms: z.int().min(0).max(3_600_000) }),
   // ---- host checks: a node's files, services and packages (real hosts and containers, not namespaces)
   /** A file in the node: it exists (or not), contains a text, or equals a text (trimmed). */
   file: z.strictObject({
@@ -250,6 +259,27 @@ export const OpenstackStep = z.strictObject({
   should: z.enum(["succeed", "fail"]).default("succeed"),
   output: z.string().optional(),
 });
+/** `watch: <name>` with a probe from a node or guest (`on:`) to a target, kept running through the steps after it. */
+export const WatchStep = z.strictObject({
+  name: z.string().optional(),
+  watch: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, { error: "must be a short lowercase name (letters, digits, - and _)" }),
+  on: z.string(),
+  ping: z.string(),
+  /** Milliseconds between echo requests (ping -i). */
+  interval_ms: z.int().min(10).max(10_000).default(100),
+});
+/** Faults: `pull:` / `plug:` an interface's cable (the LAN side of the link goes down / up), `kill:` a daemon of the node (SIGKILL). */
+const faultOf = <K extends string>(key: K, grammar: z.ZodString) =>
+  z.strictObject({ name: z.string().optional(), on: z.string(), [key]: grammar } as {
+    name: z.ZodOptional<z.ZodString>;
+    on: z.ZodString;
+  } & Record<K, z.ZodString>);
+export const PullStep = faultOf("pull", z.string().min(1));
+export const PlugStep = faultOf("plug", z.string().min(1));
+export const KillStep = faultOf(
+  "kill",
+  z.string().regex(/^[A-Za-z0-9_.:\/-]{1,64}$/, { error: "must be a daemon name like ovn-controller or httpd:80" }),
+);
 export const CheckStep = z.strictObject({
   name: z.string().optional(),
   check: z.array(z.unknown()).min(1),

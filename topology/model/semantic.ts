@@ -1,5 +1,5 @@
 import { expectations } from "./expectations.ts";
-import type { Problems } from "./problem-list.ts";
+import type { Path, Problems } from "./problem-list.ts";
 import type { RefContext } from "./refs.ts";
 import type { Expectation, LabDocT } from "./schema.ts";
 import type { Broken } from "./shape.ts";
@@ -57,7 +57,7 @@ function scenarioSpecs(doc: LabDocT, ctx: RefContext, prologue: Step[], epilogue
     if (seen.has(s.name)) problems.add(["scenarios", k, "name"], `duplicate scenario name "${s.name}"`, "give every scenario its own name");
     seen.add(s.name);
     ctx.instances = new Set([...launched(doc.steps), ...launched(s.steps)]);
-    return {
+    const spec: ScenarioSpec = {
       name: s.name,
       description: s.description,
       steps: [...prologue, ...steps(s.steps, ["scenarios", k, "steps"], ctx)],
@@ -65,7 +65,53 @@ function scenarioSpecs(doc: LabDocT, ctx: RefContext, prologue: Step[], epilogue
       logAllow: logAllow(s.log_allow, k, problems),
       software: s.software,
     };
+    watchRefs(spec, ["scenarios", k], problems);
+    return spec;
   });
+}
+
+const WATCH_KINDS = new Set(["outage", "no_loss", "lost", "recovers"]);
+
+/**
+ * A scenario's watches: each started once by a `watch:` step; the expectations on them name a
+ * watch of the scenario (and `recovers.after`, one of its named steps); they are judged in
+ * `expect:`, after the steps — a `check:` step in between would end the watch.
+ */
+function watchRefs(sc: ScenarioSpec, at: Path, problems: Problems): void {
+  const watches = new Set<string>();
+  const named = new Set<string>();
+  for (const st of sc.steps) {
+    if (st.name) named.add(st.name);
+    if (st.kind === "watch") {
+      if (watches.has(st.watch))
+        problems.add([...at, "steps"], `watch "${st.watch}" is started twice in scenario ${sc.name}`, "give each watch its own name");
+      watches.add(st.watch);
+    }
+    if (st.kind === "check")
+      for (const e of st.checks)
+        if (WATCH_KINDS.has(e.kind))
+          problems.add(
+            [...at, "steps"],
+            `${e.kind} (line ${e.origin.line ?? "?"}) judges a watch in a check step, which would end the watch there`,
+            "judge watches in the scenario's `expect:`, after its steps",
+          );
+  }
+  for (const e of sc.expect) {
+    if (e.kind !== "outage" && e.kind !== "no_loss" && e.kind !== "lost" && e.kind !== "recovers") continue;
+    const where = `${e.kind} (${e.origin.path}${e.origin.line ? `, line ${e.origin.line}` : ""})`;
+    if (!watches.has(e.watch))
+      problems.add(
+        [...at, "expect"],
+        `${where} names watch "${e.watch}", which no step of scenario ${sc.name} starts`,
+        watches.size ? `use one of: ${[...watches].join(", ")}` : "start it with a step `- { watch: <name>, on: <node>, ping: <target> }`",
+      );
+    if (e.kind === "recovers" && !named.has(e.after))
+      problems.add(
+        [...at, "expect"],
+        `${where}: no step of scenario ${sc.name} is named "${e.after}"`,
+        named.size ? `use a step's name: ${[...named].slice(0, 10).join(", ")}` : "give the fault step a `name:`",
+      );
+  }
 }
 
 /** A scenario's `log_allow` patterns, compiled (a pattern that is too long or not valid is reported and left out). */

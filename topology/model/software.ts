@@ -47,6 +47,7 @@ export function softwareProblems(n: HasSoftware): [string, string][] {
  * - `incus`: an `incus:` step, or a `run:`/`command:` naming `incus` (Incus needs OVN: both start);
  * - `kolla`: a `kolla:` or `openstack:` step, or a `run:`/`command:` naming `openstack`,
  *   `kolla-ansible` or `neutron`;
+ * - a `kill:` step of a daemon of one of them (`ovn-controller`, `incusd`, `neutron-…`) counts as using it;
  * - every piece when the scenario says `software: all`.
  */
 export function softwareUsedBy(sc: {
@@ -54,6 +55,9 @@ export function softwareUsedBy(sc: {
   readonly steps: readonly {
     readonly kind: string;
     readonly run?: string;
+    /** A `kill:` step's daemon. */
+    readonly target?: string;
+    readonly action?: string;
     readonly checks?: readonly { readonly kind: string; readonly run?: string }[];
   }[];
   readonly expect: readonly { readonly kind: string; readonly run?: string }[];
@@ -73,6 +77,11 @@ export function softwareUsedBy(sc: {
     if (s.kind === "incus") (used.add("incus"), ovn());
     if (s.kind === "kolla" || s.kind === "openstack") used.add("kolla");
     if (s.kind === "run" && s.run) words(s.run);
+    if (s.kind === "fault" && s.action === "kill" && s.target) {
+      words(s.target);
+      if (s.target === "incusd") (used.add("incus"), ovn());
+      if (/^(neutron-|rabbitmq|mariadb)/.test(s.target)) used.add("kolla");
+    }
   }
   for (const e of [...sc.expect, ...checks]) if (e.kind === "command" && e.run) words(e.run);
   return used;

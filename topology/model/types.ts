@@ -108,6 +108,34 @@ export type Step =
       readonly output?: string;
       readonly origin: Origin;
     }
+  | {
+      /** A probe started here and kept running through the later steps (until the scenario's steps end). */
+      readonly kind: "watch";
+      readonly name?: string;
+      /** The watch's name (expectations refer to it). */
+      readonly watch: string;
+      /** Where the probe runs: a node or guest. */
+      readonly on: string;
+      /** What it pings: a node, guest, address or name, as `reach` targets. */
+      readonly ping: string;
+      readonly intervalMs: number;
+      /** Always "succeed": starting a watch is labwright's own action. */
+      readonly should: "succeed";
+      readonly output?: undefined;
+      readonly origin: Origin;
+    }
+  | {
+      /** A fault labwright makes: a cable pulled or plugged back in (the LAN side of `target`'s link), or a daemon of the node killed. */
+      readonly kind: "fault";
+      readonly name?: string;
+      readonly on: string;
+      readonly action: "pull" | "plug" | "kill";
+      /** The interface (pull, plug) or the daemon's name (kill). */
+      readonly target: string;
+      readonly should: "succeed";
+      readonly output?: undefined;
+      readonly origin: Origin;
+    }
   | { readonly kind: "check"; readonly name?: string; readonly checks: readonly Located<Expectation>[]; readonly origin: Origin };
 
 export type Located<T> = T & { readonly origin: Origin };
@@ -148,5 +176,13 @@ export function stepCommand(step: Exclude<Step, { kind: "check" }>): string {
       return `kolla-ansible ${step.action} (globals: ${step.globalsFrom})`;
     case "openstack":
       return `openstack ${step.line}`;
+    case "watch":
+      return `(labwright) watch ${step.watch}: ping ${step.ping} every ${step.intervalMs} ms, through the steps after this one`;
+    case "fault":
+      return step.action === "pull"
+        ? `(labwright) pull the cable of ${step.target}`
+        : step.action === "plug"
+          ? `(labwright) plug the cable of ${step.target} back in`
+          : `(labwright) kill ${step.target} (SIGKILL)`;
   }
 }

@@ -1,4 +1,4 @@
-import type { CheckResult } from "../expect/check.ts";
+import { type CheckResult, summarize } from "../expect/check.ts";
 import { findingLine } from "../logs/scan.ts";
 import type { LabResult, ScenarioResult, StepRecord } from "../results.ts";
 
@@ -78,6 +78,7 @@ export function scenarioReport(s: ScenarioResult): string {
     if (st.kind === "check") for (const c of st.checks) out.push(...checkLines(c, width, "  [check] "));
     else out.push(...stepLine(st, "  "));
   }
+  for (const w of s.watches ?? []) out.push(`  watch ${w.name} (${w.from} → ${w.to}): ${summarize(w)}`);
   const stepChecks = new Set(s.steps.flatMap((st) => (st.kind === "check" ? st.checks : [])));
   for (const c of s.checks) if (!stepChecks.has(c)) out.push(...checkLines(c, width, "  "));
   out.push(...logLines(s));

@@ -30,6 +30,7 @@ import {
   unitState,
 } from "../probes/host-state.ts";
 import type { CommandResult, RunOptions } from "../run/exec.ts";
+import type { WatchResult } from "../probes/watch.ts";
 import type { Addresses } from "./addresses.ts";
 
 /**
@@ -43,6 +44,8 @@ export abstract class LabProbes implements ProbeTarget {
   abstract host(name: string): Host;
   /** Where probes that write files (packet captures) put them, on this machine. */
   protected abstract readonly scratchDir: string;
+  /** A watch's figures (watches are the started lab's: they run through its steps). */
+  abstract watch(name: string): Promise<WatchResult | undefined>;
 
   exec(node: string, argv: string[], opts?: RunOptions): Promise<CommandResult> {
     return this.host(node).exec(argv, opts);

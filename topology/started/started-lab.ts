@@ -18,6 +18,11 @@ import { emulatorHosts } from "../stacks/openstack/kolla/host.ts";
 import { Guests } from "./guests.ts";
 import { LabProbes } from "./probes.ts";
 import { type ActionStep, runStep, type StepResult } from "./steps.ts";
+import { Watches } from "./watches.ts";
+import { cable, kill } from "./faults.ts";
+import type { CommandResult } from "../run/exec.ts";
+import type { WatchResult } from "../probes/watch.ts";
+import { stepCommand } from "../model/types.ts";
 
 export type { StepResult };
 
@@ -42,16 +47,21 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
 
   /** Real hosts without `--apply`: steps are not run. */
   readonly readOnly: boolean;
+  /** Probes kept running through steps (`watch:` steps). */
+  readonly watches: Watches;
+  /** The fabric (the LAN bridges), in labs labwright builds: where cables are pulled. */
+  private readonly fabric?: Host;
 
   constructor(
     readonly lab: Lab,
     readonly record: RunRecord,
     readonly backend: Backend,
     nodes: ReadonlyMap<string, Host>,
-    opts: { readOnly?: boolean; versions?: Record<string, string> } = {},
+    opts: { readOnly?: boolean; versions?: Record<string, string>; fabric?: Host } = {},
   ) {
     super();
     this.readOnly = opts.readOnly ?? false;
+    this.fabric = opts.fabric;
     this.versions = opts.versions ?? {};
     this.hosts = new Map(nodes);
     this.scratchDir = record.dir;
@@ -90,6 +100,12 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
       );
     }
     this.addresses = new Addresses(lab, this.incus, this.neutron, (n) => this.guests.has(n));
+    this.watches = new Watches({
+      host: (n) => this.host(n),
+      addressOf: (from, to) => this.addressOf(from, to),
+      record,
+      dir: record.dir,
+    });
   }
 
   get runId(): string {
@@ -112,8 +128,26 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
     return h;
   }
 
-  runStep(step: ActionStep): Promise<StepResult> {
-    return runStep(this, step);
+  async runStep(step: ActionStep): Promise<StepResult> {
+    const start = Date.now();
+    try {
+      return await runStep(this, step);
+    } finally {
+      this.watches.mark(step.name ?? `${step.on}$ ${stepCommand(step)}`, step.name, start, Date.now());
+    }
+  }
+
+  /** A step that is labwright's own action: a watch started, a fault made. */
+  labwrightStep(step: Extract<ActionStep, { kind: "watch" | "fault" }>): Promise<CommandResult> {
+    if (step.kind === "watch") return this.watches.start(step);
+    const ctx = { lab: this.lab, record: this.record, fabric: this.fabric };
+    if (step.action === "kill") return Promise.resolve(kill(ctx, step.on, step.target));
+    return cable(ctx, step.on, step.target, step.action === "plug");
+  }
+
+  /** A watch's figures; asking stops the running watches (their timeline ends here). */
+  watch(name: string): Promise<WatchResult | undefined> {
+    return this.watches.result(name);
   }
 
   /**

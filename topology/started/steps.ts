@@ -29,6 +29,8 @@ export interface StepContext {
   reconcile(node: string): Promise<string[]>;
   /** Real hosts without --apply: no step may run. */
   readonly readOnly: boolean;
+  /** Runs a step that is labwright's own action (a watch, a fault). */
+  labwrightStep(step: Extract<ActionStep, { kind: "watch" | "fault" }>): Promise<CommandResult>;
 }
 
 /**
@@ -45,9 +47,11 @@ export async function runStep(ctx: StepContext, step: ActionStep): Promise<StepR
     () =>
       step.kind === "run"
         ? host.exec(["bash", "-c", step.run], { timeoutS: step.timeoutS })
-        : !host.local
-          ? realStep(host, step)
-          : stackStep(ctx, host, step),
+        : step.kind === "watch" || step.kind === "fault"
+          ? ctx.labwrightStep(step)
+          : !host.local
+            ? realStep(host, step)
+            : stackStep(ctx, host, step),
     step.on,
   );
   try {
@@ -80,7 +84,11 @@ export async function runStep(ctx: StepContext, step: ActionStep): Promise<StepR
 }
 
 /** A step of a stack's own client, run by that stack (incus, kolla-ansible, openstack). */
-async function stackStep(ctx: StepContext, host: Host, step: Exclude<ActionStep, { kind: "run" }>): Promise<CommandResult> {
+async function stackStep(
+  ctx: StepContext,
+  host: Host,
+  step: Exclude<ActionStep, { kind: "run" | "watch" | "fault" }>,
+): Promise<CommandResult> {
   if (isKollaStep(step)) {
     const k = ctx.kolla.get(step.on);
     if (!k) throw new Error(`${step.on} is not a kolla node`);
@@ -91,7 +99,7 @@ async function stackStep(ctx: StepContext, host: Host, step: Exclude<ActionStep,
 }
 
 /** On a real host, `incus` and `openstack` steps are the real clients, as typed; kolla-ansible is run by the operator. */
-async function realStep(host: Host, step: Exclude<ActionStep, { kind: "run" }>): Promise<CommandResult> {
+async function realStep(host: Host, step: Exclude<ActionStep, { kind: "run" | "watch" | "fault" }>): Promise<CommandResult> {
   const refused = isKollaStep(step) ? kollaOnRealHost(step) : null;
   if (refused) return refused;
   const withInput = step.kind === "incus" ? incusWithInput(host, step) : null;

@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import { loadLab } from "../../topology/model/load.ts";
+import { recoveryAfter } from "../../topology/probes/watch.ts";
+import { scenarioReport } from "../../topology/report/text.ts";
+import { runScenario } from "../../topology/scenario.ts";
+import { BACKEND } from "../support/fixture.ts";
+import { writeLab } from "../support/labs.ts";
+import { scenario } from "../support/steps.ts";
+
+/**
+ * Faults as steps and watches through them, on a plain routed lab (a — r — b): what the kernel
+ * does when a cable is pulled and plugged back, and a daemon killed, measured by a ping every 20 ms.
+ */
+const LAB = `name: faults
+lans:
+  left: { cidr: 10.1.0.0/24 }
+  right: { cidr: 10.2.0.0/24 }
+nodes:
+  a:
+    interfaces: { eth0: { lan: left, address: 10.1.0.2 } }
+    routes: [{ to: default, via: 10.1.0.1 }]
+  r:
+    interfaces: { eth0: { lan: left, address: 10.1.0.1 }, eth1: { lan: right, address: 10.2.0.1 } }
+    sysctls: { net.ipv4.ip_forward: 1 }
+  b:
+    interfaces: { eth0: { lan: right, address: 10.2.0.2 } }
+    routes: [{ to: default, via: 10.2.0.1 }]
+    services: [{ type: http, port: 80, body: "b\\n" }]
+scenarios:
+  - name: cable
+    steps:
+      - { watch: ab, on: a, ping: b, interval_ms: 20 }
+      - { on: a, run: sleep 0.5 }
+      - { name: pull, on: r, pull: eth1 }
+      - check: [ { link: { node: r, dev: eth1, admin: up, carrier: false, address: 10.2.0.1/24 } } ]
+      - { on: a, run: sleep 1 }
+      - { name: plug, on: r, plug: eth1 }
+      - { on: a, run: sleep 2.5 }
+    expect:
+      - outage: { watch: ab, max_ms: 2400 }
+      - recovers: { watch: ab, after: plug, within_ms: 1300 }
+      - link: { node: r, dev: eth1, carrier: true }
+  - name: kill
+    steps:
+      - check: [ { tcp: { from: a, to: b, port: 80 } } ]
+      - { watch: ab, on: a, ping: b, interval_ms: 50 }
+      - { name: crash, on: b, kill: "httpd:80" }
+      - { name: no such daemon, on: b, kill: dnsmasq, }
+    expect:
+      - tcp: { from: a, to: b, port: 80, open: false }
+      - no_loss: { watch: ab }
+`;
+
+describe(`[${BACKEND}] faults as steps, measured by a watch`, () => {
+  const lab = loadLab(writeLab("faults.yaml", LAB));
+
+  it(
+    "a cable pulled for 1 s on the router's far side: carrier lost at once, an outage covering the pull, and replies again within one ARP retransmission (1 s) of the plug",
+    { timeout: 60_000 },
+    async () => {
+      const r = await runScenario(lab, scenario(lab, "cable"), { backend: BACKEND });
+      expect(r.checks.filter((c) => !c.ok).map((c) => `${c.description}: ${c.measured}`)).toEqual([]);
+      const w = r.watches!.find((x) => x.name === "ab")!;
+      // The pull does something measurable: the longest outage spans the 1 s the cable was out.
+      expect(w.longest!.durationMs).toBeGreaterThanOrEqual(950);
+      expect(w.longest!.duringStep).toBe("pull");
+      // The carrier loss flushed r's neighbour entry for b: the held echo requests wait for ARP, which
+      // retries every second (net.ipv4.neigh.*.retrans_time_ms = 1000), so the plug is followed by
+      // replies within a second; the three tries (mcast_solicit) outlast a 1 s pull, so none is lost.
+      const rec = recoveryAfter(w, "plug").ms!;
+      expect(rec).toBeLessThanOrEqual(1300);
+      expect(w.sent).toBeGreaterThan(150);
+      // Every reply and every step is in the results' timeline.
+      expect(w.replies.length).toBe(w.received);
+      expect(w.marks.map((m) => m.name).filter(Boolean)).toEqual(["pull", "plug"]);
+      expect(scenarioReport(r)).toMatch(/watch ab \(a → b\): \d+ sent every 20 ms, \d+ answered, \d+ lost; longest outage \d+ ms/);
+      expect(r.ok).toBe(true);
+    },
+  );
+
+  it(
+    "kill: the daemon labwright started (by its recorded pid) stops serving while the path stays up; a daemon the node does not run is refused with the list of those it does",
+    { timeout: 60_000 },
+    async () => {
+      const r = await runScenario(lab, scenario(lab, "kill"), { backend: BACKEND });
+      const steps = r.steps.filter((s) => s.kind === "run");
+      expect(steps.map((s) => s.kind === "run" && s.ok)).toEqual([true, true, false]);
+      const refused = steps[2]!;
+      expect(refused.kind === "run" && refused.output).toContain('labwright started no daemon "dnsmasq" on b; running there: httpd:80');
+      expect(steps[1]!.kind === "run" && steps[1]!.output).toMatch(/^httpd:80 on b: killed \(SIGKILL, pid \d+\)/);
+      // The refused step breaks the scenario (its later steps are skipped), but what was measured stands.
+      expect(r.ok).toBe(false);
+    },
+  );
+});

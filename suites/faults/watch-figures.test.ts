@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { recoveryAfter, watchFigures } from "../../topology/probes/watch.ts";
+
+/** ping -D output as iputils prints it: `[epoch] 64 bytes from ...: icmp_seq=N ttl=T time=R ms`. */
+function pingOut(t0: number, replies: [seq: number, atMs: number][], transmitted: number): string {
+  const lines = ["PING 10.2.0.2 (10.2.0.2) 56(84) bytes of data."];
+  for (const [seq, at] of replies)
+    lines.push(`[${((t0 + at) / 1000).toFixed(6)}] 64 bytes from 10.2.0.2: icmp_seq=${seq} ttl=63 time=0.1 ms`);
+  lines.push("", "--- 10.2.0.2 ping statistics ---", `${transmitted} packets transmitted, ${replies.length} received`);
+  return lines.join("\n");
+}
+
+const T0 = 1_765_000_000_000;
+const spec = { name: "w", from: "a", to: "b", intervalMs: 20 };
+const marks = [
+  { label: "pull", name: "pull", start: T0 + 500, end: T0 + 510 },
+  { label: "plug", name: "plug", start: T0 + 1500, end: T0 + 1510 },
+];
+
+describe("a watch's figures, from ping's own timestamps", () => {
+  it("lost probes: the outage runs from the last reply before to the first after; it began in the step that was running; recovery is timed from the named step", () => {
+    const replies: [number, number][] = [];
+    for (let seq = 1; seq <= 150; seq++) if (seq < 26 || seq > 76) replies.push([seq, (seq - 1) * 20 + 1]);
+    const w = watchFigures(spec, pingOut(T0, replies, 150), T0, T0 + 3000, marks);
+    expect(w).toMatchObject({ sent: 150, received: 99, lost: 51 });
+    expect(w.longest).toMatchObject({ startMs: 481, endMs: 1521, lost: 51, recovered: true, duringStep: "pull" });
+    expect(w.longest!.durationMs).toBe(1040);
+    expect(recoveryAfter(w, "plug")).toEqual({ ms: 21 });
+  });
+
+  it("replies held back and delivered late (queued behind a neighbour resolution) are an outage with no loss", () => {
+    const replies: [number, number][] = [];
+    for (let seq = 1; seq <= 100; seq++) replies.push([seq, seq < 25 ? (seq - 1) * 20 : seq <= 80 ? 1596 : (seq - 1) * 20 + 1]);
+    const w = watchFigures(spec, pingOut(T0, replies, 100), T0, T0 + 3000, marks);
+    expect(w.lost).toBe(0);
+    expect(w.longest).toMatchObject({ startMs: 460, endMs: 1596, lost: 0, recovered: true });
+  });
+
+  it("a loss that lasts to the end is an outage that never recovered; probes still within ping's 1 s wait at the stop are not counted", () => {
+    const replies: [number, number][] = [];
+    for (let seq = 1; seq <= 40; seq++) replies.push([seq, (seq - 1) * 20]);
+    const w = watchFigures(spec, pingOut(T0, replies, 150), T0, T0 + 3000, marks);
+    // (3000 - 1000) / 20 + 1 = 101 probes could have been answered by the stop.
+    expect(w).toMatchObject({ sent: 101, received: 40, lost: 61 });
+    expect(w.longest).toMatchObject({ startMs: 780, endMs: 3000, recovered: false });
+    expect(recoveryAfter(w, "plug").ms).toBeUndefined();
+    expect(recoveryAfter(w, "nosuch").why).toContain('step "nosuch" did not run');
+  });
+
+  it("no loss and no late reply: no outage, recovery 0", () => {
+    const replies: [number, number][] = [];
+    for (let seq = 1; seq <= 100; seq++) replies.push([seq, (seq - 1) * 20 + (seq % 3)]);
+    const w = watchFigures(spec, pingOut(T0, replies, 100), T0, T0 + 2500, marks);
+    expect(w.outages).toEqual([]);
+    expect(w.lost).toBe(0);
+    expect(recoveryAfter(w, "pull")).toEqual({ ms: 0 });
+  });
+});

@@ -1,0 +1,182 @@
+/**
+ * A watch: `ping` kept running from a node or guest while steps run, one echo request every
+ * `intervalMs`, each reply stamped by ping itself (`-D`: the time it was received). From the replies
+ * alone come the figures an operator asks for after a fault: sent, received, lost, the longest
+ * outage (from the last reply before a loss to the first reply after it), when it began and when
+ * replies flowed again. Pure functions here; starting and stopping the process is the started lab's.
+ */
+
+export interface WatchReply {
+  seq: number;
+  /** Milliseconds since the watch started (ping's receive time). */
+  atMs: number;
+  rttMs: number;
+  ttl: number;
+}
+
+/** A step that ran while the watch did, in the watch's time (ms since it started). */
+export interface WatchMark {
+  label: string;
+  /** The step's `name:`, when it has one (what `recovers.after` refers to). */
+  name?: string;
+  startMs: number;
+  endMs: number;
+}
+
+export interface WatchOutage {
+  /** The last reply before the gap (0 when it began with the watch). */
+  startMs: number;
+  /** The first reply after it (the watch's end when replies never came back). */
+  endMs: number;
+  durationMs: number;
+  lost: number;
+  recovered: boolean;
+  /**
+   * The last named step (else the last step) that had started when the first held-back probe left
+   * (one interval after `startMs`), and how long after its start that was.
+   */
+  duringStep?: string;
+  sinceStepMs?: number;
+}
+
+export interface WatchResult {
+  kind: "watch";
+  name: string;
+  from: string;
+  to: string;
+  address?: string;
+  intervalMs: number;
+  durationMs: number;
+  /** Echo requests whose answer could be due (those sent in the last second before the stop are left out). */
+  sent: number;
+  received: number;
+  lost: number;
+  /**
+   * The longest outage: a gap between replies in which probes went unanswered, or that lasted over
+   * two intervals and 50 ms (replies held back and delivered late).
+   */
+  longest?: WatchOutage;
+  outages: WatchOutage[];
+  replies: WatchReply[];
+  marks: WatchMark[];
+  /** What ping printed that is not a reply (ICMP errors, resolver failures). */
+  errors: string[];
+  /** Set when a `recovers` expectation asked: how long after that step's start replies flowed again. */
+  recovery?: { after: string; ms?: number; why?: string };
+}
+
+/** The argv of the watch's ping (run inside the node or guest). */
+export function watchArgv(address: string, intervalMs: number): string[] {
+  return ["ping", "-n", "-D", "-i", String(intervalMs / 1000), "-W", "1", "--", address];
+}
+
+/** A reply waits at most 1 s (`-W 1`): requests sent later than this before the stop are still in flight. */
+const IN_FLIGHT_MS = 1000;
+
+/**
+ * The figures of a watch from ping's output. `startedAt`/`stoppedAt`: epoch ms of the spawn and of
+ * the stop signal; `marks`: the steps that ran meanwhile, in epoch ms.
+ */
+export function watchFigures(
+  spec: { name: string; from: string; to: string; intervalMs: number },
+  out: string,
+  startedAt: number,
+  stoppedAt: number,
+  marks: readonly { label: string; name?: string; start: number; end: number }[],
+): WatchResult {
+  const bySeq = new Map<number, WatchReply>();
+  const errors: string[] = [];
+  let address: string | undefined;
+  let transmitted: number | undefined;
+  for (const line of out.split("\n")) {
+    let m: RegExpExecArray | null;
+    if ((m = /^PING \S+ \(([\d.]+)\)/.exec(line))) address = m[1];
+    else if ((m = /^\[(\d+\.\d+)\] \d+ bytes from [\d.]+: icmp_seq=(\d+) ttl=(\d+) time=([\d.]+) ms/.exec(line))) {
+      const seq = Number(m[2]);
+      if (!bySeq.has(seq)) bySeq.set(seq, { seq, atMs: Number(m[1]) * 1000 - startedAt, ttl: Number(m[3]), rttMs: Number(m[4]) });
+    } else if ((m = /^(\d+) packets transmitted/.exec(line))) transmitted = Number(m[1]);
+    else if (/^\[\d+\.\d+\] From |^ping: /.test(line)) errors.push(line.replace(/^\[\d+\.\d+\] /, "").trim());
+  }
+  const replies = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+  const durationMs = stoppedAt - startedAt;
+  // Sequence k left at about k * interval after the first request (iputils numbers from 1).
+  const lastDue = Math.floor((durationMs - IN_FLIGHT_MS) / spec.intervalMs) + 1;
+  const highest = Math.max(transmitted ?? 0, replies.at(-1)?.seq ?? 0);
+  const sent = Math.max(Math.min(highest, lastDue), replies.at(-1)?.seq ?? 0, 0);
+  const answered = replies.filter((r) => r.seq <= sent);
+  const rel = marks.map((k) => ({ label: k.label, name: k.name, startMs: k.start - startedAt, endMs: k.end - startedAt }));
+  // The step an outage is put down to: the last named step (a fault is usually named) that had
+  // started by then, else the last step of any kind.
+  const during = (t: number) => {
+    const before = rel.filter((k) => k.startMs <= t);
+    return before.filter((k) => k.name).at(-1) ?? before.at(-1);
+  };
+  const outages: WatchOutage[] = [];
+  const add = (startMs: number, endMs: number, lost: number, recovered: boolean) => {
+    // The first probe the gap held back left about one interval after the last reply before it.
+    const firstHeld = startMs + spec.intervalMs;
+    const step = during(firstHeld);
+    outages.push({
+      startMs,
+      endMs,
+      durationMs: endMs - startMs,
+      lost,
+      recovered,
+      duringStep: step?.label,
+      sinceStepMs: step ? Math.max(0, firstHeld - step.startMs) : undefined,
+    });
+  };
+  // Walk the replies in the order they arrived. A gap is an outage when probes went unanswered in
+  // it, or when it lasted well over an interval (replies held back and delivered late, e.g. queued
+  // behind a neighbour resolution, are an outage of service without a loss).
+  const slowGap = 2 * spec.intervalMs + 50;
+  let prevAt = 0;
+  let maxSeq = 0;
+  for (const r of [...answered].sort((a, b) => a.atMs - b.atMs)) {
+    const missing = r.seq > maxSeq + 1 ? countMissing(bySeq, maxSeq + 1, r.seq - 1) : 0;
+    if (missing > 0 || r.atMs - prevAt > slowGap) add(prevAt, r.atMs, missing, true);
+    prevAt = r.atMs;
+    maxSeq = Math.max(maxSeq, r.seq);
+  }
+  if (sent > maxSeq) add(prevAt, durationMs, countMissing(bySeq, maxSeq + 1, sent), false);
+  const longest = outages.reduce<WatchOutage | undefined>((a, o) => (!a || o.durationMs > a.durationMs ? o : a), undefined);
+  return {
+    kind: "watch",
+    name: spec.name,
+    from: spec.from,
+    to: spec.to,
+    address,
+    intervalMs: spec.intervalMs,
+    durationMs,
+    sent,
+    received: answered.length,
+    lost: sent - answered.length,
+    longest,
+    outages,
+    replies,
+    marks: rel,
+    errors: [...new Set(errors)].slice(0, 10),
+  };
+}
+
+/** Sequence numbers from..to (inclusive) that got no reply. */
+function countMissing(bySeq: ReadonlyMap<number, WatchReply>, from: number, to: number): number {
+  let n = 0;
+  for (let k = from; k <= to; k++) if (!bySeq.has(k)) n++;
+  return n;
+}
+
+/**
+ * How long after the step named `step` started the replies flowed again: the end of the last outage
+ * that began after the step started (0 when nothing was lost after it; undefined when the watch
+ * never recovered, or the step did not run while the watch did).
+ */
+export function recoveryAfter(w: WatchResult, step: string): { ms?: number; why?: string } {
+  const mark = w.marks.find((k) => k.name === step);
+  if (!mark) return { why: `step "${step}" did not run while watch ${w.name} did` };
+  const after = w.outages.filter((o) => o.endMs > mark.startMs);
+  if (after.length === 0) return { ms: 0 };
+  const last = after.at(-1)!;
+  if (!last.recovered) return { why: `no reply after ${Math.round(last.startMs)} ms: the watch never recovered` };
+  return { ms: Math.max(0, last.endMs - mark.startMs) };
+}

@@ -1,0 +1,67 @@
+import type { Host } from "../backends/host.ts";
+import { fabricPort } from "../fabric/wiring.ts";
+import type { Lab } from "../model/types.ts";
+import { isAlive } from "../run/process.ts";
+import type { RunRecord } from "../run/state.ts";
+import type { CommandResult } from "../run/exec.ts";
+
+/**
+ * Faults labwright makes on purpose, as steps. A cable pull sets the LAN side of the node's link
+ * down in the fabric: the node's interface keeps its state and addresses but loses carrier, as
+ * when a cable is pulled; plugging it back sets it up again. A kill sends SIGKILL to a daemon
+ * labwright started in that node (by the pid and start time it recorded, never by name in the
+ * process table): the crash of that daemon. Nothing to undo at teardown: the fabric and the node's
+ * daemons go with the run.
+ */
+export interface FaultContext {
+  readonly lab: Lab;
+  readonly record: RunRecord;
+  /** The fabric (where the LAN bridges are); absent on real hosts. */
+  readonly fabric?: Host;
+}
+
+const result = (argv: string[], exitCode: number, stdout: string, stderr: string): CommandResult => ({
+  argv,
+  exitCode,
+  signal: null,
+  stdout,
+  stderr,
+  timedOut: false,
+  durationMs: 0,
+});
+const done = (stdout: string) => result(["labwright"], 0, stdout, "");
+const refused = (stderr: string) => result(["labwright"], 1, "", stderr);
+
+export async function cable(ctx: FaultContext, node: string, dev: string, plugged: boolean): Promise<CommandResult> {
+  if (!ctx.fabric) return refused("labwright pulls cables only in labs it builds (namespaces, containers), not on real hosts");
+  const ni = ctx.lab.nodes.findIndex((n) => n.name === node);
+  const ii = ni < 0 ? -1 : ctx.lab.nodes[ni]!.interfaces.findIndex((i) => i.name === dev);
+  if (ii < 0) return refused(`${node} has no interface ${dev}`);
+  const port = fabricPort(ni, ii);
+  const r = await ctx.fabric.exec(["ip", "link", "set", port, plugged ? "up" : "down"], { timeoutS: 10 });
+  if (r.exitCode !== 0) return refused(`setting the LAN side of ${node}'s ${dev} ${plugged ? "up" : "down"}: ${r.stderr.trim()}`);
+  return done(
+    plugged ? `${node} ${dev}: cable plugged back in (LAN side up)\n` : `${node} ${dev}: cable pulled (LAN side down, no carrier)\n`,
+  );
+}
+
+export function kill(ctx: FaultContext, node: string, daemon: string): CommandResult {
+  const mine = ctx.record.snapshot.processes.filter((p) => p.node === node);
+  const alive = mine.filter((p) => p.name === daemon && isAlive(p));
+  if (alive.length === 0) {
+    const names = [...new Set(mine.filter((p) => isAlive(p)).map((p) => p.name))].sort();
+    return refused(
+      mine.some((p) => p.name === daemon)
+        ? `${daemon} on ${node} is not running any more`
+        : `labwright started no daemon "${daemon}" on ${node}; running there: ${names.join(", ") || "none"}`,
+    );
+  }
+  for (const p of alive) {
+    try {
+      process.kill(p.pid, "SIGKILL");
+    } catch {
+      /* it exited meanwhile */
+    }
+  }
+  return done(`${daemon} on ${node}: killed (SIGKILL, pid ${alive.map((p) => p.pid).join(", ")})\n`);
+}
