@@ -6,6 +6,7 @@ import { summarize } from "./check.ts";
 import type { HttpResult, ResolveResult, TcpResult } from "../probes/sockets.ts";
 import type { AppArmorState, FileState, PackageState, SysctlState, UnitState } from "../probes/host-state.ts";
 import type { CommandResult } from "../run/exec.ts";
+import type { WatchResult } from "../probes/watch.ts";
 import {
   judgeAppArmor,
   judgeCommand,
@@ -20,6 +21,7 @@ import {
   judgeTcp,
   judgeTrace,
   judgeUnit,
+  judgeWatch,
   type ReachMeasure,
   type Verdict,
 } from "./judge.ts";
@@ -53,6 +55,12 @@ interface LabMatchers<R = unknown> {
   toHaveAppArmorProfileLoaded(): R;
   toHavePackage(opts?: { installed?: boolean; version?: string }): R;
   toHaveSysctl(value: string): R;
+  /** A watch's figures (`lab.watch(name)`): its longest outage is at most `ms`. */
+  toHaveOutageBelow(ms: number): R;
+  /** A watch's figures: every probe answered. */
+  toLoseNoProbe(): R;
+  /** A watch's figures: replies flow again within `ms` of the named step's start. */
+  toRecoverWithin(ms: number, opts: { after: string }): R;
 }
 
 declare module "vitest" {
@@ -67,7 +75,21 @@ function result(v: Verdict, measured: string, what: string, isNot: boolean) {
   };
 }
 
+const watched = (w: WatchResult | undefined, name: string) => (w ? summarize(w) : `no watch ${name}`);
+
 expect.extend({
+  toHaveOutageBelow(received: WatchResult | undefined, ms: number) {
+    const v = judgeWatch({ kind: "outage", watch: received?.name ?? "?", max_ms: ms }, received);
+    return result(v, watched(received, "?"), `an outage of at most ${ms} ms`, this.isNot);
+  },
+  toLoseNoProbe(received: WatchResult | undefined) {
+    const v = judgeWatch({ kind: "no_loss", watch: received?.name ?? "?" }, received);
+    return result(v, watched(received, "?"), "no probe lost", this.isNot);
+  },
+  toRecoverWithin(received: WatchResult | undefined, ms: number, opts: { after: string }) {
+    const v = judgeWatch({ kind: "recovers", watch: received?.name ?? "?", after: opts.after, within_ms: ms }, received);
+    return result(v, watched(received, "?"), `replies again within ${ms} ms of step "${opts.after}"`, this.isNot);
+  },
   toReach(received: ReachMeasure, opts: ReachOptions = {}) {
     return result(judgeReach(opts, received), summarize(received), `${received.target} reachable`, this.isNot);
   },

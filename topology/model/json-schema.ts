@@ -1,6 +1,7 @@
 import { z } from "zod";
 import {
   CheckStep,
+  CrashStep,
   ExpectationKinds,
   IncusStep,
   KillStep,
@@ -32,6 +33,7 @@ export function labJsonSchema(): Record<string, unknown> {
     PullStep,
     PlugStep,
     KillStep,
+    CrashStep,
     CheckStep.extend({ check: z.array(expectation).min(1) }),
   ]);
   const doc = LabDoc.extend({

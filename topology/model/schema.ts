@@ -276,6 +276,8 @@ const faultOf = <K extends string>(key: K, grammar: z.ZodString) =>
   } & Record<K, z.ZodString>);
 export const PullStep = faultOf("pull", z.string().min(1));
 export const PlugStep = faultOf("plug", z.string().min(1));
+/** `crash: <node>`: every process labwright started in the node killed at once (SIGKILL), and every one of its cables pulled. */
+export const CrashStep = z.strictObject({ name: z.string().optional(), crash: z.string() });
 export const KillStep = faultOf(
   "kill",
   z.string().regex(/^[A-Za-z0-9_.:\/-]{1,64}$/, { error: "must be a daemon name like ovn-controller or httpd:80" }),
@@ -294,6 +296,8 @@ export const Scenario = z.strictObject({
   log_allow: z.array(LogAllow).default([]),
   /** Start only the node software the scenario uses (`used`, the default; see docs/lab-files.md) or all of it. */
   software: z.enum(["used", "all"]).default("used"),
+  /** Start with the steps of an earlier scenario (its own, after the lab's common steps), then run this one's. */
+  continues: z.string().optional(),
   steps: z.array(z.unknown()).default([]),
   expect: z.array(z.unknown()).default([]),
 });

@@ -53,14 +53,25 @@ function scenarioSpecs(doc: LabDocT, ctx: RefContext, prologue: Step[], epilogue
   }
   if (doc.scenarios.length === 0) problems.add(["scenarios"], "`scenarios` is empty", "add a scenario or remove the key");
   const seen = new Set<string>();
+  /** Each scenario's own steps (without the lab's common ones), for `continues:`. */
+  const own = new Map<string, { raw: unknown[]; steps: Step[] }>();
   return doc.scenarios.map((s, k) => {
     if (seen.has(s.name)) problems.add(["scenarios", k, "name"], `duplicate scenario name "${s.name}"`, "give every scenario its own name");
     seen.add(s.name);
-    ctx.instances = new Set([...launched(doc.steps), ...launched(s.steps)]);
+    const base = s.continues === undefined ? undefined : own.get(s.continues);
+    if (s.continues !== undefined && !base)
+      problems.add(
+        ["scenarios", k, "continues"],
+        `no scenario before ${s.name} is named "${s.continues}"`,
+        `continue one of the scenarios above it: ${[...own.keys()].join(", ") || "(none)"}`,
+      );
+    ctx.instances = new Set([...launched(doc.steps), ...launched(base?.raw ?? []), ...launched(s.steps)]);
+    const mine = [...(base?.steps ?? []), ...steps(s.steps, ["scenarios", k, "steps"], ctx)];
+    own.set(s.name, { raw: [...(base?.raw ?? []), ...s.steps], steps: mine });
     const spec: ScenarioSpec = {
       name: s.name,
       description: s.description,
-      steps: [...prologue, ...steps(s.steps, ["scenarios", k, "steps"], ctx)],
+      steps: [...prologue, ...mine],
       expect: [...expectations(s.expect, ["scenarios", k, "expect"], ctx), ...epilogue],
       logAllow: logAllow(s.log_allow, k, problems),
       software: s.software,

@@ -129,8 +129,8 @@ export type Step =
       readonly kind: "fault";
       readonly name?: string;
       readonly on: string;
-      readonly action: "pull" | "plug" | "kill";
-      /** The interface (pull, plug) or the daemon's name (kill). */
+      readonly action: "pull" | "plug" | "kill" | "crash";
+      /** The interface (pull, plug), the daemon's name (kill), or the node (crash). */
       readonly target: string;
       readonly should: "succeed";
       readonly output?: undefined;
@@ -183,6 +183,8 @@ export function stepCommand(step: Exclude<Step, { kind: "check" }>): string {
         ? `(labwright) pull the cable of ${step.target}`
         : step.action === "plug"
           ? `(labwright) plug the cable of ${step.target} back in`
-          : `(labwright) kill ${step.target} (SIGKILL)`;
+          : step.action === "kill"
+            ? `(labwright) kill ${step.target} (SIGKILL)`
+            : `(labwright) crash ${step.target}: every daemon killed, every cable pulled`;
   }
 }

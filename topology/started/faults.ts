@@ -65,3 +65,27 @@ export function kill(ctx: FaultContext, node: string, daemon: string): CommandRe
   }
   return done(`${daemon} on ${node}: killed (SIGKILL, pid ${alive.map((p) => p.pid).join(", ")})\n`);
 }
+
+/**
+ * A node crash: every live process labwright started in the node killed at once (SIGKILL; incusd's
+ * pid namespace takes its instances with it), then every one of its cables pulled, as when a
+ * machine loses power. The node does not come back in this run.
+ */
+export async function crash(ctx: FaultContext, node: string): Promise<CommandResult> {
+  const alive = ctx.record.snapshot.processes.filter((p) => p.node === node && isAlive(p));
+  for (const p of alive) {
+    try {
+      process.kill(p.pid, "SIGKILL");
+    } catch {
+      /* it exited meanwhile */
+    }
+  }
+  const spec = ctx.lab.nodes.find((n) => n.name === node);
+  const out: string[] = [`${node}: ${alive.length} process(es) killed (${[...new Set(alive.map((p) => p.name))].join(", ") || "none"})`];
+  for (const i of spec?.interfaces ?? []) {
+    const r = await cable(ctx, node, i.name, false);
+    if (r.exitCode !== 0) return refused(`${out.join("\n")}\n${r.stderr}`);
+    out.push(r.stdout.trim());
+  }
+  return done(out.join("\n") + "\n");
+}

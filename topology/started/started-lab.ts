@@ -19,7 +19,7 @@ import { Guests } from "./guests.ts";
 import { LabProbes } from "./probes.ts";
 import { type ActionStep, runStep, type StepResult } from "./steps.ts";
 import { Watches } from "./watches.ts";
-import { cable, kill } from "./faults.ts";
+import { cable, crash, kill } from "./faults.ts";
 import type { CommandResult } from "../run/exec.ts";
 import type { WatchResult } from "../probes/watch.ts";
 import { stepCommand } from "../model/types.ts";
@@ -142,7 +142,26 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
     if (step.kind === "watch") return this.watches.start(step);
     const ctx = { lab: this.lab, record: this.record, fabric: this.fabric };
     if (step.action === "kill") return Promise.resolve(kill(ctx, step.on, step.target));
+    if (step.action === "crash") return crash(ctx, step.on);
     return cable(ctx, step.on, step.target, step.action === "plug");
+  }
+
+  /**
+   * Starts a watch from a suite, as a `watch:` step would: `from` pings `to` every `intervalMs`
+   * through what the test does next (steps run with runStep are marked on its timeline); read it
+   * with watch(name), which stops the running watches.
+   */
+  async startWatch(name: string, from: string, to: string, intervalMs = 100): Promise<void> {
+    const r = await this.watches.start({
+      kind: "watch",
+      watch: name,
+      on: from,
+      ping: to,
+      intervalMs,
+      should: "succeed",
+      origin: { path: "api" },
+    });
+    if (r.exitCode !== 0) throw new Error(r.stderr);
   }
 
   /** A watch's figures; asking stops the running watches (their timeline ends here). */

@@ -59,6 +59,8 @@ export async function runStep(ctx: StepContext, step: ActionStep): Promise<StepR
       "convergence",
       "converge",
       async () => {
+        // A watch or a fault is labwright's own: what it sets in motion is what the watches measure.
+        if (step.kind === "watch" || step.kind === "fault") return;
         if (step.kind === "run") await ctx.reconcile(step.on);
         if (ctx.incus) await afterIncus(ctx.incus, step.kind, step.on);
         await afterOpenstack(ctx.neutron, step);

@@ -1,6 +1,6 @@
 import type { Path } from "../problem-list.ts";
 import { nodeRef, type RefContext, targetRef } from "../refs.ts";
-import { KillStep, PlugStep, PullStep, WatchStep } from "../schema.ts";
+import { CrashStep, KillStep, PlugStep, PullStep, WatchStep } from "../schema.ts";
 import { shape } from "../shape.ts";
 import type { Origin, Step } from "../types.ts";
 import { IFNAME, IFNAME_HINT } from "../names.ts";
@@ -34,4 +34,12 @@ export function faultStep(action: "pull" | "plug" | "kill") {
     }
     return { kind: "fault", name: s.name, on: s.on, action, target, should: "succeed", origin };
   };
+}
+
+/** `crash: <node>`: the node's daemons killed at once and its cables pulled. */
+export function crashStep(item: object, sat: Path, ctx: RefContext, origin: Origin): Step | undefined {
+  const s = shape(CrashStep, item, sat, ctx.problems);
+  if (!s) return undefined;
+  if (!ctx.nodes.has(s.crash)) ctx.problems.add([...sat, "crash"], `"${s.crash}" is not a node of the lab`, "name the node that crashes");
+  return { kind: "fault", name: s.name, on: s.crash, action: "crash", target: s.crash, should: "succeed", origin };
 }

@@ -75,14 +75,23 @@ export class IncusView {
     return this.p.members.some((m) => m.name === node);
   }
 
-  /** The real `incus` client on the first member (in its machine view: incusd's socket and config). */
+  /**
+   * The member labwright asks: the first whose incusd still runs (a `crash:` or `kill:` step may have
+   * ended the first member's).
+   */
+  private asked(): { name: string } {
+    const dead = new Set(this.deadDaemons().map((d) => d.member));
+    return this.p.members.find((m) => !dead.has(m.name)) ?? this.p.members[0]!;
+  }
+
+  /** The real `incus` client on a live member (in its machine view: incusd's socket and config). */
   private client(argv: string[], timeoutS: number) {
-    const h = this.p.host(this.p.members[0]!.name);
+    const h = this.p.host(this.asked().name);
     return (h.machineView?.() ?? h).exec(["incus", ...argv], { timeoutS });
   }
 
   private async json<T>(argv: string[]): Promise<T> {
-    const first = this.p.members[0]!;
+    const first = this.asked();
     const r = await this.client([...argv, "--format", "json"], 60);
     if (r.exitCode !== 0) throw new Error(`incus ${argv.join(" ")} on ${first.name}: ${r.stderr.trim()}`);
     return JSON.parse(r.stdout) as T;
