@@ -49,6 +49,29 @@ scenarios:
     expect:
       - tcp: { from: a, to: b, port: 80, open: false }
       - no_loss: { watch: ab }
+  - name: impair
+    steps:
+      - { watch: ab, on: a, ping: b, interval_ms: 10 }
+      - { name: lossy, on: r, impair: eth1, loss: 30 }
+      - { on: a, run: sleep 2 }
+      - { name: clean, on: r, impair: eth1, loss: 0 }
+      - { watch: after, on: a, ping: b, interval_ms: 10 }
+      - { on: a, run: sleep 1.5 }
+      - { name: slow, on: r, impair: eth1, rate_kbit: 8 }
+      - { watch: slow, on: a, ping: b, interval_ms: 10 }
+      - { on: a, run: sleep 2.5 }
+  - name: partition
+    steps:
+      - { watch: ab, on: a, ping: b, interval_ms: 20 }
+      - { on: a, run: sleep 0.5 }
+      - { name: split, partition: [[a], [r, b]] }
+      - check: [ { no_reach: { from: a, to: r, count: 2 } }, { reach: { from: r, to: b } } ]
+      - { name: heal, heal: true }
+      - { on: a, run: sleep 1.5 }
+    expect:
+      - outage: { watch: ab, min_ms: 500 }
+      - recovers: { watch: ab, after: heal, within_ms: 1500 }
+      - reach: { from: a, to: b, loss: 0 }
 `;
 
 describe(`[${BACKEND}] faults as steps, measured by a watch`, () => {
@@ -90,6 +113,40 @@ describe(`[${BACKEND}] faults as steps, measured by a watch`, () => {
       expect(steps[1]!.kind === "run" && steps[1]!.output).toMatch(/^httpd:80 on b: killed \(SIGKILL, pid \d+\)/);
       // The refused step breaks the scenario (its later steps are skipped), but what was measured stands.
       expect(r.ok).toBe(false);
+    },
+  );
+
+  it(
+    "impair: 30% loss on what r sends to b loses about 30% of a's pings (binomial bounds), none once cleared; a rate of 8 kbit/s drops most of a 10 ms ping stream",
+    { timeout: 60_000 },
+    async () => {
+      const r = await runScenario(lab, scenario(lab, "impair"), { backend: BACKEND });
+      expect(r.steps.filter((s) => s.kind === "run" && !s.ok)).toEqual([]);
+      const by = Object.fromEntries(r.watches!.map((w) => [w.name, w]));
+      // The lossy phase: "ab" ran through it and the clean and slow phases too; its loss is at least
+      // the lossy phase's share. The clean watch lost nothing; the slow one most (98-byte frames
+      // every 10 ms are 78 kbit/s, ten times the rate).
+      const lossy = by.ab!.outages.filter((o) => o.duringStep === "lossy").reduce((n, o) => n + o.lost, 0);
+      const sentLossy = Math.round(2000 / 10);
+      expect(lossy / sentLossy).toBeGreaterThan(0.15);
+      expect(lossy / sentLossy).toBeLessThan(0.45);
+      const lostIn = (w: string, step: string) => by[w]!.outages.filter((o) => o.duringStep === step).reduce((n, o) => n + o.lost, 0);
+      expect(lostIn("after", "clean")).toBe(0);
+      expect(lostIn("ab", "clean")).toBe(0);
+      expect(by.slow!.lost / by.slow!.sent).toBeGreaterThan(0.5);
+      expect(r.ok).toBe(true);
+    },
+  );
+
+  it(
+    "partition: frames between a and the r–b side are dropped (r still reaches b), and the watch recovers once healed",
+    { timeout: 60_000 },
+    async () => {
+      const r = await runScenario(lab, scenario(lab, "partition"), { backend: BACKEND });
+      expect(r.checks.filter((c) => !c.ok).map((c) => `${c.description}: ${c.measured}`)).toEqual([]);
+      const w = r.watches![0]!;
+      expect(w.longest).toMatchObject({ duringStep: "split", recovered: true });
+      expect(r.ok).toBe(true);
     },
   );
 });

@@ -144,7 +144,7 @@ export function describe(e: Expectation): string {
     case "sysctl":
       return `${e.on}: ${e.key} = ${e.value}`;
     case "outage":
-      return `watch ${e.watch}: longest outage ≤ ${e.max_ms} ms`;
+      return `watch ${e.watch}: longest outage ${[e.min_ms !== undefined && `≥ ${e.min_ms} ms`, e.max_ms !== undefined && `≤ ${e.max_ms} ms`].filter(Boolean).join(" and ")}`;
     case "no_loss":
       return `watch ${e.watch}: no probe lost`;
     case "lost":
@@ -167,11 +167,12 @@ export function judgeWatch(
   switch (e.kind) {
     case "outage": {
       const o = w.longest;
-      return verdict(
-        o && o.durationMs > e.max_ms
-          ? [`longest outage ${ms(o.durationMs)} (${o.lost} lost${o.recovered ? "" : ", never recovered"}) > ${e.max_ms} ms`]
-          : [],
-      );
+      const d = o?.durationMs ?? 0;
+      const what = o ? `longest outage ${ms(d)} (${o.lost} lost${o.recovered ? "" : ", never recovered"})` : "no outage";
+      const r: string[] = [];
+      if (e.max_ms !== undefined && d > e.max_ms) r.push(`${what} > ${e.max_ms} ms`);
+      if (e.min_ms !== undefined && d < e.min_ms) r.push(`${what} < ${e.min_ms} ms: the fault had no such effect`);
+      return verdict(r);
     }
     case "no_loss":
       return verdict(w.lost ? [`${w.lost} of ${w.sent} probes lost`] : []);

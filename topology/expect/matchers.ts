@@ -79,7 +79,7 @@ const watched = (w: WatchResult | undefined, name: string) => (w ? summarize(w) 
 
 expect.extend({
   toHaveOutageBelow(received: WatchResult | undefined, ms: number) {
-    const v = judgeWatch({ kind: "outage", watch: received?.name ?? "?", max_ms: ms }, received);
+    const v = judgeWatch({ kind: "outage", watch: received?.name ?? "?", max_ms: ms, min_ms: undefined }, received);
     return result(v, watched(received, "?"), `an outage of at most ${ms} ms`, this.isNot);
   },
   toLoseNoProbe(received: WatchResult | undefined) {

@@ -2,6 +2,9 @@ import { z } from "zod";
 import {
   CheckStep,
   CrashStep,
+  HealStep,
+  ImpairStep,
+  PartitionStep,
   ExpectationKinds,
   IncusStep,
   KillStep,
@@ -34,6 +37,9 @@ export function labJsonSchema(): Record<string, unknown> {
     PlugStep,
     KillStep,
     CrashStep,
+    ImpairStep,
+    PartitionStep,
+    HealStep,
     CheckStep.extend({ check: z.array(expectation).min(1) }),
   ]);
   const doc = LabDoc.extend({

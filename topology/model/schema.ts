@@ -171,8 +171,15 @@ export const ExpectationKinds = {
     within: seconds.optional(),
   }),
   // ---- figures of a watch (a probe a `watch:` step started, kept running through the later steps)
-  /** The longest outage of the watch: from the last reply before a loss to the first after it. */
-  outage: z.strictObject({ watch: z.string(), max_ms: z.int().min(0).max(3_600_000) }),
+  /**
+   * The longest outage of the watch (from the last reply before a loss to the first after it) is at
+   * most `max_ms` and/or at least `min_ms` (an outage that must happen: the fault's effect).
+   */
+  outage: z
+    .strictObject({ watch: z.string(), max_ms: z.int().min(0).max(3_600_000).optional(), min_ms: z.int().min(1).max(3_600_000).optional() })
+    .refine((o) => o.max_ms !== undefined || o.min_ms !== undefined, {
+      error: "give max_ms (an upper bound), min_ms (a lower bound) or both",
+    }),
   /** Every probe of the watch answered. */
   no_loss: z.strictObject({ watch: z.string() }),
   /** At most `max` probes of the watch went unanswered. */
@@ -276,6 +283,20 @@ const faultOf = <K extends string>(key: K, grammar: z.ZodString) =>
   } & Record<K, z.ZodString>);
 export const PullStep = faultOf("pull", z.string().min(1));
 export const PlugStep = faultOf("plug", z.string().min(1));
+/** `impair: <interface>` of node `on:`: frames it sends there dropped at random (`loss`, %) and/or held to a rate (`rate_kbit`); 0 and none clear it. */
+export const ImpairStep = z.strictObject({
+  name: z.string().optional(),
+  on: z.string(),
+  impair: z.string().min(1),
+  loss: z.number().min(0).max(100).default(0),
+  rate_kbit: z.int().min(8).max(10_000_000).optional(),
+});
+/** `partition: [[nodes...], [nodes...]]`: frames between the two sets dropped on every LAN they share; `heal: true` ends every partition. */
+export const PartitionStep = z.strictObject({
+  name: z.string().optional(),
+  partition: z.tuple([z.array(z.string()).min(1), z.array(z.string()).min(1)]),
+});
+export const HealStep = z.strictObject({ name: z.string().optional(), heal: z.literal(true) });
 /** `crash: <node>`: every process labwright started in the node killed at once (SIGKILL), and every one of its cables pulled. */
 export const CrashStep = z.strictObject({ name: z.string().optional(), crash: z.string() });
 export const KillStep = faultOf(

@@ -89,3 +89,90 @@ export async function crash(ctx: FaultContext, node: string): Promise<CommandRes
   }
   return done(out.join("\n") + "\n");
 }
+
+/**
+ * Impairments and partitions, kept here and written as one nftables table in the fabric (bridge
+ * family, forward hook): the LAN bridges drop what an impaired interface sends at random, hold it to
+ * a rate, or drop every frame between two sets of nodes. Each step rewrites the whole table, so the
+ * rules always say exactly what the steps asked for; the table goes with the fabric at teardown.
+ */
+export class FabricFaults {
+  private readonly impaired = new Map<string, { node: string; dev: string; loss: number; rateKbit?: number }>();
+  private readonly partitions: (readonly [readonly string[], readonly string[]])[] = [];
+
+  constructor(private readonly ctx: FaultContext) {}
+
+  private port(node: string, dev: string): string | undefined {
+    const ni = this.ctx.lab.nodes.findIndex((n) => n.name === node);
+    const ii = ni < 0 ? -1 : this.ctx.lab.nodes[ni]!.interfaces.findIndex((i) => i.name === dev);
+    return ii < 0 ? undefined : fabricPort(ni, ii);
+  }
+
+  /** The fabric ends of every interface of `node`, with their LAN. */
+  private ports(node: string): { port: string; lan: string }[] {
+    const ni = this.ctx.lab.nodes.findIndex((n) => n.name === node);
+    return ni < 0 ? [] : this.ctx.lab.nodes[ni]!.interfaces.map((i, ii) => ({ port: fabricPort(ni, ii), lan: i.lan }));
+  }
+
+  async impair(node: string, dev: string, loss: number, rateKbit?: number): Promise<CommandResult> {
+    const port = this.port(node, dev);
+    if (!port) return refused(`${node} has no interface ${dev}`);
+    if (!loss && !rateKbit) this.impaired.delete(port);
+    else this.impaired.set(port, { node, dev, loss, rateKbit });
+    const r = await this.apply();
+    if (r) return r;
+    return done(
+      loss || rateKbit
+        ? `${node} ${dev}: what it sends ${[loss ? `loses ${loss}%` : "", rateKbit ? `is held to ${rateKbit} kbit/s` : ""].filter(Boolean).join(" and ")}\n`
+        : `${node} ${dev}: no impairment\n`,
+    );
+  }
+
+  async partition(sides: readonly [readonly string[], readonly string[]]): Promise<CommandResult> {
+    this.partitions.push(sides);
+    const r = await this.apply();
+    return r ?? done(`partitioned: ${sides[0].join(", ")} | ${sides[1].join(", ")}\n`);
+  }
+
+  async heal(): Promise<CommandResult> {
+    this.partitions.length = 0;
+    const r = await this.apply();
+    return r ?? done("every partition healed\n");
+  }
+
+  /** Writes the table; returns a failed result, or undefined when it was written. */
+  private async apply(): Promise<CommandResult | undefined> {
+    if (!this.ctx.fabric) return refused("labwright impairs and partitions only labs it builds (namespaces, containers), not real hosts");
+    const rules: string[] = [];
+    for (const [port, i] of this.impaired) {
+      if (i.loss) rules.push(`iifname "${port}" numgen random mod 10000 < ${Math.round(i.loss * 100)} drop`);
+      if (i.rateKbit) rules.push(`iifname "${port}" limit rate over ${Math.round((i.rateKbit * 1000) / 8)} bytes/second drop`);
+    }
+    for (const [a, b] of this.partitions) {
+      const pa = a.flatMap((n) => this.ports(n));
+      const pb = b.flatMap((n) => this.ports(n));
+      for (const lan of new Set(pa.map((p) => p.lan))) {
+        const x = pa.filter((p) => p.lan === lan).map((p) => `"${p.port}"`);
+        const y = pb.filter((p) => p.lan === lan).map((p) => `"${p.port}"`);
+        if (!x.length || !y.length) continue;
+        rules.push(
+          `iifname { ${x.join(", ")} } oifname { ${y.join(", ")} } drop`,
+          `iifname { ${y.join(", ")} } oifname { ${x.join(", ")} } drop`,
+        );
+      }
+    }
+    const text = [
+      "table bridge labwright_faults {}",
+      "delete table bridge labwright_faults",
+      "table bridge labwright_faults {",
+      "  chain forward {",
+      "    type filter hook forward priority 0; policy accept;",
+      ...rules.map((r) => `    ${r}`),
+      "  }",
+      "}",
+      "",
+    ].join("\n");
+    const r = await this.ctx.fabric.exec(["nft", "-f", "-"], { timeoutS: 10, input: text });
+    return r.exitCode === 0 ? undefined : refused(`nft in the fabric: ${r.stderr.trim()}`);
+  }
+}

@@ -19,7 +19,7 @@ import { Guests } from "./guests.ts";
 import { LabProbes } from "./probes.ts";
 import { type ActionStep, runStep, type StepResult } from "./steps.ts";
 import { Watches } from "./watches.ts";
-import { cable, crash, kill } from "./faults.ts";
+import { cable, crash, FabricFaults, kill } from "./faults.ts";
 import type { CommandResult } from "../run/exec.ts";
 import type { WatchResult } from "../probes/watch.ts";
 import { stepCommand } from "../model/types.ts";
@@ -51,6 +51,8 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
   readonly watches: Watches;
   /** The fabric (the LAN bridges), in labs labwright builds: where cables are pulled. */
   private readonly fabric?: Host;
+  /** Impairments and partitions made by steps (an nftables table in the fabric). */
+  private fabricFaults?: FabricFaults;
 
   constructor(
     readonly lab: Lab,
@@ -143,6 +145,10 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
     const ctx = { lab: this.lab, record: this.record, fabric: this.fabric };
     if (step.action === "kill") return Promise.resolve(kill(ctx, step.on, step.target));
     if (step.action === "crash") return crash(ctx, step.on);
+    this.fabricFaults ??= new FabricFaults(ctx);
+    if (step.action === "impair") return this.fabricFaults.impair(step.on, step.target, step.loss ?? 0, step.rateKbit);
+    if (step.action === "partition") return this.fabricFaults.partition(step.sides!);
+    if (step.action === "heal") return this.fabricFaults.heal();
     return cable(ctx, step.on, step.target, step.action === "plug");
   }
 

@@ -10,7 +10,7 @@ import { incusStep } from "./incus.ts";
 import { kollaStep } from "./kolla.ts";
 import { openstackStep } from "./openstack.ts";
 import { runStep } from "./run.ts";
-import { crashStep, faultStep, watchStep } from "./watch.ts";
+import { crashStep, faultStep, healStep, impairStep, partitionStep, watchStep } from "./watch.ts";
 
 /**
  * The step kinds, by the key a step item holds. A step is of the first kind, in this order, whose
@@ -27,7 +27,13 @@ const KINDS = {
   plug: faultStep("plug"),
   kill: faultStep("kill"),
   crash: crashStep,
-} as const satisfies Record<Exclude<Step["kind"], "fault"> | "pull" | "plug" | "kill" | "crash", StepHandler>;
+  impair: impairStep,
+  partition: partitionStep,
+  heal: healStep,
+} as const satisfies Record<
+  Exclude<Step["kind"], "fault"> | "pull" | "plug" | "kill" | "crash" | "impair" | "partition" | "heal",
+  StepHandler
+>;
 
 const KEYS = Object.keys(KINDS) as (keyof typeof KINDS)[];
 
@@ -40,7 +46,7 @@ export function steps(raw: unknown[], at: Path, ctx: RefContext): Step[] {
     if (kind === undefined) {
       ctx.problems.add(
         sat,
-        "a step needs `run:` (a command, with `on:` a node), `incus:` (arguments of the incus command, with `on:` a cluster member), `kolla:` (deploy or precheck, on a kolla node), `openstack:` (arguments of the openstack command, on a kolla node), `check:` (a list of expectations), `watch:` (a probe kept running), or a fault: `pull:` / `plug:` (an interface's cable), `kill:` (a daemon), `crash:` (a node)",
+        "a step needs `run:` (a command, with `on:` a node), `incus:` (arguments of the incus command, with `on:` a cluster member), `kolla:` (deploy or precheck, on a kolla node), `openstack:` (arguments of the openstack command, on a kolla node), `check:` (a list of expectations), `watch:` (a probe kept running), or a fault: `pull:` / `plug:` (an interface's cable), `kill:` (a daemon), `crash:` (a node), `impair:` (loss, rate), `partition:` / `heal:`",
         "e.g. `- { on: pamonha1, run: ip link set enp3s0 up }`",
       );
       return;
