@@ -70,8 +70,12 @@ export function fabricBatch(lab: Lab): string {
 /** `ip -n <node> -batch` lines: addresses, links up, then routes. */
 export function nodeBatch(node: NodeSpec): string {
   const lines = [batchLine("link", "set", "lo", "up")];
+  // The node's own Linux bridges (netplan's `bridges:`), each with its NICs as ports; a bridged NIC's address is the bridge's.
+  for (const br of new Set(node.interfaces.flatMap((i) => (i.bridge ? [i.bridge] : []))))
+    lines.push(batchLine("link", "add", br, "type", "bridge"), batchLine("link", "set", br, "up"));
   for (const i of node.interfaces) {
-    if (i.address) lines.push(batchLine("addr", "add", `${i.address}/${i.prefix}`, "dev", i.name));
+    if (i.bridge) lines.push(batchLine("link", "set", i.name, "master", i.bridge));
+    if (i.address) lines.push(batchLine("addr", "add", `${i.address}/${i.prefix}`, "dev", i.bridge ?? i.name));
     lines.push(batchLine("link", "set", i.name, "up"));
   }
   for (const r of node.routes) {

@@ -22,6 +22,8 @@ export const Interface = z.strictObject({
     .regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/, { error: "must be a MAC address like 02:00:00:00:00:01" })
     .optional(),
   mtu: z.int().min(576).max(9000).optional(),
+  /** The machine's own Linux bridge this NIC is a port of (netplan's `bridges:`): the bridge carries the address. */
+  bridge: z.string().optional(),
 });
 
 export const Route = z.strictObject({

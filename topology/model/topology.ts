@@ -147,7 +147,17 @@ function interfaceSpec(nodeName: string, ifName: string, i: InterfaceDoc, s: Sec
     address = interfaceAddress(i.address, i.lan, range, iat, problems, owners);
     if (address !== undefined) owners.set(address, `${nodeName}/${ifName}`);
   }
-  return { name: ifName, lan: i.lan, address, prefix: range ? Number(range.getPrefix().getValue()) : 32, mac: i.mac, mtu: i.mtu };
+  if (i.bridge !== undefined && (!IFNAME.test(i.bridge) || i.bridge.length > 15 || i.bridge in doc.nodes[nodeName]!.interfaces))
+    problems.add([...iat, "bridge"], `bridge name "${i.bridge}" is not usable`, `${IFNAME_HINT}, and not one of the node's NICs`);
+  return {
+    name: ifName,
+    lan: i.lan,
+    address,
+    prefix: range ? Number(range.getPrefix().getValue()) : 32,
+    mac: i.mac,
+    mtu: i.mtu,
+    bridge: i.bridge,
+  };
 }
 
 /** An interface's address on a LAN with a cidr: the bare address, or undefined when it is not usable (then reported). */

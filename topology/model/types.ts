@@ -24,6 +24,8 @@ export interface InterfaceSpec {
   readonly prefix: number;
   readonly mac?: string;
   readonly mtu?: number;
+  /** A Linux bridge of the node's own, made at start with this NIC as a port; it holds `address`. */
+  readonly bridge?: string;
 }
 
 export interface RouteSpec {
