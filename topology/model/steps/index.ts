@@ -10,7 +10,8 @@ import { incusStep } from "./incus.ts";
 import { kollaStep } from "./kolla.ts";
 import { openstackStep } from "./openstack.ts";
 import { runStep } from "./run.ts";
-import { crashStep, faultStep, healStep, impairStep, partitionStep, watchStep } from "./watch.ts";
+import { crashStep, faultStep, healStep, impairStep, partitionStep } from "./faults.ts";
+import { watchStep } from "./watch.ts";
 
 /**
  * The step kinds, by the key a step item holds. A step is of the first kind, in this order, whose
