@@ -40,18 +40,20 @@ export interface StepContext {
  */
 export async function runStep(ctx: StepContext, step: ActionStep): Promise<StepResult> {
   if (ctx.readOnly) throw new Error(`refusing to run a step on real hosts without --apply: ${step.on}$ ${stepCommand(step)}`);
-  const host = ctx.host(step.on);
+  // A watch or a fault is labwright's own action (a partition or a heal is the fabric's, no node's).
+  const own = step.kind === "watch" || step.kind === "fault";
+  const host = own ? undefined : ctx.host(step.on);
   const result = await span(
     "command",
     "command",
     () =>
-      step.kind === "run"
-        ? host.exec(["bash", "-c", step.run], { timeoutS: step.timeoutS })
-        : step.kind === "watch" || step.kind === "fault"
-          ? ctx.labwrightStep(step)
-          : !host.local
-            ? realStep(host, step)
-            : stackStep(ctx, host, step),
+      step.kind === "watch" || step.kind === "fault"
+        ? ctx.labwrightStep(step)
+        : step.kind === "run"
+          ? host!.exec(["bash", "-c", step.run], { timeoutS: step.timeoutS })
+          : !host!.local
+            ? realStep(host!, step)
+            : stackStep(ctx, host!, step),
     step.on,
   );
   try {

@@ -60,6 +60,9 @@ export function impairStep(item: object, sat: Path, ctx: RefContext, origin: Ori
   };
 }
 
+/** Where a partition or a heal happens: the LANs' fabric, no node (what reports print before `$`). */
+export const FABRIC = "(fabric)";
+
 /** `partition: [[...], [...]]` and `heal: true`. */
 export function partitionStep(item: object, sat: Path, ctx: RefContext, origin: Origin): Step | undefined {
   const s = shape(PartitionStep, item, sat, ctx.problems);
@@ -71,11 +74,11 @@ export function partitionStep(item: object, sat: Path, ctx: RefContext, origin: 
         ctx.problems.add([...sat, "partition", k], `"${n}" is not a node of the lab`, "a partition separates lab nodes");
   const both = a.filter((n) => b.includes(n));
   if (both.length) ctx.problems.add([...sat, "partition"], `${both.join(", ")} on both sides`, "put each node on one side");
-  return { kind: "fault", name: s.name, on: a[0]!, action: "partition", target: "", sides: [a, b], should: "succeed", origin };
+  return { kind: "fault", name: s.name, on: FABRIC, action: "partition", target: "", sides: [a, b], should: "succeed", origin };
 }
 
 export function healStep(item: object, sat: Path, ctx: RefContext, origin: Origin): Step | undefined {
   const s = shape(HealStep, item, sat, ctx.problems);
   if (!s) return undefined;
-  return { kind: "fault", name: s.name, on: [...ctx.nodes.keys()][0] ?? "", action: "heal", target: "", should: "succeed", origin };
+  return { kind: "fault", name: s.name, on: FABRIC, action: "heal", target: "", should: "succeed", origin };
 }
