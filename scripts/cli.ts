@@ -14,6 +14,7 @@ import { LabFileError } from "../topology/model/problems.ts";
 import { stepCommand } from "../topology/model/types.ts";
 import { annotations, markdownSummary } from "../topology/report/github.ts";
 import { junitXml } from "../topology/report/junit.ts";
+import { writePictures } from "../topology/report/charts/pictures.ts";
 import { mermaid } from "../topology/report/mermaid.ts";
 import { printable } from "../topology/report/printable.ts";
 import { repeatJunit, repeatMarkdown, repeatReport } from "../topology/report/repeat.ts";
@@ -250,6 +251,8 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
         const result = await runLab(lab, opts);
         show.done();
         const json = resolve(o.json ?? join("results", `${lab.name}-${result.startedAt.replace(/[:.]/g, "-")}.json`));
+        mkdirSync(dirname(json), { recursive: true, mode: 0o700 });
+        await writePictures(result, json.replace(/\.json$/, ""));
         writePrivate(json, JSON.stringify(result, null, 2));
         ciOutputs(result, lab, o.junit);
         if (o.timings) for (const sc of result.scenarios) out("\n" + timingsReport(sc));
@@ -268,6 +271,8 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
         show.done();
         results.push(r);
         if (o.timings) for (const sc of r.scenarios) out("\n" + timingsReport(sc));
+        mkdirSync(dirname(json), { recursive: true, mode: 0o700 });
+        await writePictures(r, json.replace(/\.json$/, `-run${k}`));
         writePrivate(json.replace(/\.json$/, `-run${k}.json`), JSON.stringify(r, null, 2));
         const t = r.totals;
         out(

@@ -54,6 +54,8 @@ export interface ScenarioResult {
   timeline?: Span[];
   /** The scenario's watches: figures and the full timeline of replies, with the steps marked. */
   watches?: WatchResult[];
+  /** SVG files drawn from the run (`labwright run`): each watch's timeline, each many-echo ping's RTT distribution. */
+  pictures?: string[];
 }
 
 export interface LabResult {

@@ -4,11 +4,13 @@
  * toHaveAppArmorProfileLoaded, toHavePackage, toHaveSysctl) and `useLab`, a fixture that starts a
  * lab before a describe block's tests and removes it after them.
  */
-import { afterAll, beforeAll } from "vitest";
+import { resolve } from "node:path";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import "./expect/matchers.ts";
 import { start, type StartedLab, type StartOptions } from "./lab.ts";
 import type { Lab, ScenarioSpec } from "./model/types.ts";
 import { findingLine } from "./logs/scan.ts";
+import { collectForensics } from "./started/forensics.ts";
 
 export type { ReachOptions, LinkOptions } from "./expect/matchers.ts";
 
@@ -19,15 +21,33 @@ export type { ReachOptions, LinkOptions } from "./expect/matchers.ts";
  * printed, and fail it too with `strictLogs` (or the lab file's `logs: strict`). The run's notes
  * (a daemon that did not answer, an object that could not be named) are printed as they come.
  * A step whose effect does not converge throws a ConvergenceError in the test that ran it.
+ * When the first of the block's tests fails, the lab's forensics bundle is collected right then
+ * (before later tests change the lab) into `forensicsDir` (default results/forensics), and its
+ * folder printed: the evidence a failure in CI leaves behind.
  */
 export function useLab(
   lab: Lab,
-  opts: StartOptions & { logAllow?: ScenarioSpec["logAllow"]; strictLogs?: boolean } = {},
+  opts: StartOptions & { logAllow?: ScenarioSpec["logAllow"]; strictLogs?: boolean; forensicsDir?: string } = {},
 ): () => StartedLab {
   let started: StartedLab | undefined;
+  let collected = false;
   beforeAll(async () => {
     started = await start(lab, opts);
   });
+  afterEach(async (ctx) => {
+    if (!started || collected || ctx.task.result?.state !== "fail") return;
+    collected = true;
+    const slug = ctx.task.name
+      .replace(/[^A-Za-z0-9]+/g, "-")
+      .slice(0, 40)
+      .replace(/^-|-$/g, "");
+    const dir = resolve(opts.forensicsDir ?? "results/forensics", `${lab.name}-${slug}-${started.runId}`);
+    try {
+      console.warn(`labwright: forensics bundle of the first failing test: ${await collectForensics(started, [], dir)}`);
+    } catch (e) {
+      console.warn(`labwright: could not collect forensics: ${(e as Error).message}`);
+    }
+  }, 120_000);
   afterAll(async () => {
     if (!started) return;
     const notes = started.notes.splice(0);

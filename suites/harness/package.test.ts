@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -49,9 +49,25 @@ describe("my office lab", () => {
 });
 `;
 
+// A test of the user's that fails: the fixture leaves the lab's forensics where it says, taken when it failed.
+const BROKEN = `import { describe, expect, it } from "vitest";
+import { fileURLToPath } from "node:url";
+import { loadLab } from "labwright";
+import { useLab } from "labwright/vitest";
+
+const lab = loadLab(fileURLToPath(new URL("./lab.yaml", import.meta.url)));
+
+describe("a wrong belief", () => {
+  const s = useLab(lab, { forensicsDir: "evidence" });
+  it("pc reaches 10.84.0.99", async () => {
+    expect(await s().ping("pc", "10.84.0.99", { count: 1 })).toReach();
+  });
+});
+`;
+
 describe("the package, as a user installs it", () => {
   it(
-    "the packed tarball installs into a scratch project and its vitest file runs against a lab of its own",
+    "the packed tarball installs into a scratch project and its vitest file runs against a lab of its own; a failing test of its leaves a forensics bundle",
     { timeout: 300_000 },
     async () => {
       const nsBefore = listLabNamespaces();
@@ -96,6 +112,22 @@ describe("the package, as a user installs it", () => {
       expect(r.exitCode, r.all).toBe(0);
       expect(r.all).toContain("✓ office.test.js > my office lab > reaches, serves, resolves");
       expect(r.all).toMatch(/Tests\s+1 passed/);
+      expect(listLabNamespaces()).toEqual(nsBefore);
+
+      // The user's failing test: exit 1, and the bundle of the lab as it was when the test failed.
+      writeFileSync(join(app, "broken.test.js"), BROKEN);
+      const b = await execa("npx", ["vitest", "run", "broken.test.js"], {
+        cwd: app,
+        reject: false,
+        all: true,
+        env: { NO_COLOR: "1", CI: "true" },
+      });
+      expect(b.exitCode, b.all).toBe(1);
+      const said = /forensics bundle of the first failing test: (\S+)/.exec(b.all);
+      const bundle = said?.[1] ?? "";
+      expect(bundle, b.all).toMatch(new RegExp(`^${join(app, "evidence", "mine-pc-reaches-10-84-0-99-")}`));
+      expect(readdirSync(bundle).sort()).toEqual(["gw.txt", "pc.txt"]);
+      expect(readFileSync(join(bundle, "pc.txt"), "utf8")).toMatch(/### ip route {2}\(exit 0\)\n10\.84\.0\.0\/24 dev eth0/);
       expect(listLabNamespaces()).toEqual(nsBefore);
     },
   );

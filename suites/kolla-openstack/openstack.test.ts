@@ -255,7 +255,8 @@ describe(`[${BACKEND}] the seed's workaround: default route via eth1 to osm, the
 
 describe(`[${BACKEND}] floating IPs and neutron's security groups: pool 138.4.7.216-218, a router and a self-service network`, () => {
   const sc = scenario(lab, "floating-ips");
-  const s = useLab(lab);
+  // The last test runs agents-restart's own steps: what the restarted agents log is that scenario's.
+  const s = useLab(lab, { logAllow: scenario(lab, "agents-restart").logAllow });
   const POOL = ["138.4.7.216", "138.4.7.217", "138.4.7.218"];
 
   it(
@@ -345,6 +346,28 @@ describe(`[${BACKEND}] floating IPs and neutron's security groups: pool 138.4.7.
     expect(direct.rtt?.p50).toBeGreaterThan(0);
     expect(hairpin.rtt?.p50).toBeGreaterThan(0);
   });
+
+  it(
+    "agents-restart: the OVS agent and the L3 agent restarted (SIGTERM, same command) while the client pings the floating IP every 20 ms: both report again, and the watch loses nothing",
+    { timeout: 300_000 },
+    async () => {
+      // The scenario continues this one: its own steps are the ones after floating-ips' steps.
+      const own = scenario(lab, "agents-restart").steps.slice(sc.steps.length);
+      expect(own.map((x) => x.kind)).toEqual(["watch", "fault", "fault", "run"]);
+      const refused = await s().runStep({ ...(own[1] as Extract<Step, { kind: "fault" }>), target: "rabbitmq" });
+      expect(refused.result.stderr).toContain(
+        'labwright restarts neutron\'s daemons on openstack: neutron-server, neutron-openvswitch-agent, neutron-l3-agent, neutron-dhcp-agent (not "rabbitmq")',
+      );
+      const before = await os(s(), "network agent list -f value -c Binary -c Alive");
+      await applySteps(s(), own);
+      const w = await s().watch("fip");
+      expect(w).toLoseNoProbe();
+      expect(w).toHaveOutageBelow(200);
+      // Both agents are back, alive, under the same registration.
+      expect((await os(s(), "network agent list -f value -c Binary -c Alive")).stdout).toBe(before.stdout);
+      expect((await s().ping("client", "vm1:floating", { count: 3 })).replies.map((x) => x.ttl)).toEqual([63, 63, 63]);
+    },
+  );
 });
 
 describe(`[${BACKEND}] VLAN provider network on eth3, segment 100`, () => {

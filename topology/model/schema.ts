@@ -301,10 +301,10 @@ export const PartitionStep = z.strictObject({
 export const HealStep = z.strictObject({ name: z.string().optional(), heal: z.literal(true) });
 /** `crash: <node>`: every process labwright started in the node killed at once (SIGKILL), and every one of its cables pulled. */
 export const CrashStep = z.strictObject({ name: z.string().optional(), crash: z.string() });
-export const KillStep = faultOf(
-  "kill",
-  z.string().regex(/^[A-Za-z0-9_.:\/-]{1,64}$/, { error: "must be a daemon name like ovn-controller or httpd:80" }),
-);
+const DAEMON_NAME = z.string().regex(/^[A-Za-z0-9_.:\/-]{1,64}$/, { error: "must be a daemon name like ovn-controller or httpd:80" });
+export const KillStep = faultOf("kill", DAEMON_NAME);
+/** `restart: <daemon>`: the daemon stopped as a service manager stops it (SIGTERM, SIGKILL after 10 s) and started again as before. */
+export const RestartStep = faultOf("restart", DAEMON_NAME);
 export const CheckStep = z.strictObject({
   name: z.string().optional(),
   check: z.array(z.unknown()).min(1),

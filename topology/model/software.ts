@@ -47,7 +47,7 @@ export function softwareProblems(n: HasSoftware): [string, string][] {
  * - `incus`: an `incus:` step, or a `run:`/`command:` naming `incus` (Incus needs OVN: both start);
  * - `kolla`: a `kolla:` or `openstack:` step, or a `run:`/`command:` naming `openstack`,
  *   `kolla-ansible` or `neutron`;
- * - a `kill:` step of a daemon of one of them (`ovn-controller`, `incusd`, `neutron-…`) counts as using it;
+ * - a `kill:` or `restart:` step of a daemon of one of them (`ovn-controller`, `incusd`, `neutron-…`) counts as using it;
  * - every piece when the scenario says `software: all`.
  */
 export function softwareUsedBy(sc: {
@@ -77,7 +77,7 @@ export function softwareUsedBy(sc: {
     if (s.kind === "incus") (used.add("incus"), ovn());
     if (s.kind === "kolla" || s.kind === "openstack") used.add("kolla");
     if (s.kind === "run" && s.run) words(s.run);
-    if (s.kind === "fault" && s.action === "kill" && s.target) {
+    if (s.kind === "fault" && (s.action === "kill" || s.action === "restart") && s.target) {
       words(s.target);
       if (s.target === "incusd") (used.add("incus"), ovn());
       if (/^(neutron-|rabbitmq|mariadb)/.test(s.target)) used.add("kolla");

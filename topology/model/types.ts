@@ -131,8 +131,8 @@ export type Step =
       readonly kind: "fault";
       readonly name?: string;
       readonly on: string;
-      readonly action: "pull" | "plug" | "kill" | "crash" | "impair" | "partition" | "heal";
-      /** The interface (pull, plug, impair), the daemon's name (kill), the node (crash); "" otherwise. */
+      readonly action: "pull" | "plug" | "kill" | "restart" | "crash" | "impair" | "partition" | "heal";
+      /** The interface (pull, plug, impair), the daemon's name (kill, restart), the node (crash); "" otherwise. */
       readonly target: string;
       /** impair: loss in %, rate in kbit/s. */
       readonly loss?: number;
@@ -192,12 +192,14 @@ export function stepCommand(step: Exclude<Step, { kind: "check" }>): string {
           ? `(labwright) plug the cable of ${step.target} back in`
           : step.action === "kill"
             ? `(labwright) kill ${step.target} (SIGKILL)`
-            : step.action === "crash"
-              ? `(labwright) crash ${step.target}: every daemon killed, every cable pulled`
-              : step.action === "impair"
-                ? `(labwright) impair what ${step.on} sends on ${step.target}: ${step.loss || step.rateKbit ? [step.loss ? `${step.loss}% loss` : "", step.rateKbit ? `${step.rateKbit} kbit/s` : ""].filter(Boolean).join(", ") : "cleared"}`
-                : step.action === "partition"
-                  ? `(labwright) partition ${step.sides![0].join(", ")} | ${step.sides![1].join(", ")}`
-                  : "(labwright) heal every partition";
+            : step.action === "restart"
+              ? `(labwright) restart ${step.target} (SIGTERM, then started again as before)`
+              : step.action === "crash"
+                ? `(labwright) crash ${step.target}: every daemon killed, every cable pulled`
+                : step.action === "impair"
+                  ? `(labwright) impair what ${step.on} sends on ${step.target}: ${step.loss || step.rateKbit ? [step.loss ? `${step.loss}% loss` : "", step.rateKbit ? `${step.rateKbit} kbit/s` : ""].filter(Boolean).join(", ") : "cleared"}`
+                  : step.action === "partition"
+                    ? `(labwright) partition ${step.sides![0].join(", ")} | ${step.sides![1].join(", ")}`
+                    : "(labwright) heal every partition";
   }
 }

@@ -2,6 +2,7 @@ import type { CheckResult } from "../expect/check.ts";
 import type { Lab } from "../model/types.ts";
 import type { LabResult } from "../results.ts";
 import { mermaid } from "./mermaid.ts";
+import { watchXyChart } from "./charts/mermaid.ts";
 
 /** GitHub's limit for one step summary; the summary is cut well below it. */
 export const SUMMARY_LIMIT = 1024 * 1024;
@@ -69,6 +70,9 @@ export function markdownSummary(r: LabResult, lab: Lab): string {
   }
   const matrix = reachabilityMatrix(r.scenarios.flatMap((s) => s.checks));
   if (matrix) out.push("", "### Reachability", "", matrix);
+  const watches = r.scenarios.flatMap((s) => (s.watches ?? []).map((w) => [s.name, w] as const));
+  if (watches.length) out.push("", "### Watches", "");
+  for (const [name, w] of watches) out.push(`Scenario ${cell(name)}:`, "", "```mermaid", watchXyChart(w).trimEnd(), "```", "");
   out.push("", "### Topology", "", "```mermaid", mermaid(lab).trimEnd(), "```", "");
   let text = out.join("\n");
   if (Buffer.byteLength(text) > SUMMARY_LIMIT - 1024)

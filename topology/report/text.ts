@@ -82,6 +82,7 @@ export function scenarioReport(s: ScenarioResult): string {
   const stepChecks = new Set(s.steps.flatMap((st) => (st.kind === "check" ? st.checks : [])));
   for (const c of s.checks) if (!stepChecks.has(c)) out.push(...checkLines(c, width, "  "));
   out.push(...logLines(s));
+  for (const f of s.pictures ?? []) out.push(`  picture: ${f}`);
   if (s.forensics)
     out.push(
       `  forensics (addresses, routes, neighbours, forwarding, nftables, OVS/OVN state, log tails, pcaps, ovn-trace): ${s.forensics}`,

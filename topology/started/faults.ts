@@ -67,6 +67,24 @@ export function kill(ctx: FaultContext, node: string, daemon: string): CommandRe
 }
 
 /**
+ * A daemon restarted as its service manager restarts it. The stack that started the daemon knows
+ * its command line and when it is ready again: today neutron's daemons on a kolla node (as
+ * `docker restart` does to kolla's containers); anything else is refused, naming what can be.
+ */
+export async function restart(
+  kolla: { restart(d: string): Promise<{ exitCode: number; stdout: string; stderr: string }> } | undefined,
+  node: string,
+  daemon: string,
+): Promise<CommandResult> {
+  if (!kolla)
+    return refused(
+      `labwright restarts neutron's daemons on a kolla node; ${node} is not one (kill: ends any daemon labwright started, a crash: the whole node)`,
+    );
+  const r = await kolla.restart(daemon);
+  return result(["labwright"], r.exitCode, r.stdout, r.stderr);
+}
+
+/**
  * A node crash: every live process labwright started in the node killed at once (SIGKILL; incusd's
  * pid namespace takes its instances with it), then every one of its cables pulled, as when a
  * machine loses power. The node does not come back in this run.

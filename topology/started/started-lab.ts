@@ -19,7 +19,7 @@ import { Guests } from "./guests.ts";
 import { LabProbes } from "./probes.ts";
 import { type ActionStep, runStep, type StepResult } from "./steps.ts";
 import { Watches } from "./watches.ts";
-import { cable, crash, FabricFaults, kill } from "./faults.ts";
+import { cable, crash, FabricFaults, kill, restart } from "./faults.ts";
 import type { CommandResult } from "../run/exec.ts";
 import type { WatchResult } from "../probes/watch.ts";
 import { stepCommand } from "../model/types.ts";
@@ -144,6 +144,7 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
     if (step.kind === "watch") return this.watches.start(step);
     const ctx = { lab: this.lab, record: this.record, fabric: this.fabric };
     if (step.action === "kill") return Promise.resolve(kill(ctx, step.on, step.target));
+    if (step.action === "restart") return restart(this.kolla.get(step.on), step.on, step.target);
     if (step.action === "crash") return crash(ctx, step.on);
     this.fabricFaults ??= new FabricFaults(ctx);
     if (step.action === "impair") return this.fabricFaults.impair(step.on, step.target, step.loss ?? 0, step.rateKbit);

@@ -13,8 +13,13 @@ export class ConvergenceError extends Error {
     /** What did not converge, one item each ("router router1: no qrouter namespace"). */
     readonly pending: readonly string[],
     readonly waitedMs: number,
+    /** What the daemons' logs said of the pending objects by then (a line each), printed under the message. */
+    readonly evidence: readonly string[] = [],
   ) {
-    super(`did not converge after ${(waitedMs / 1000).toFixed(0)} s: ${pending.join("; ")}`);
+    super(
+      `did not converge after ${(waitedMs / 1000).toFixed(0)} s: ${pending.join("; ")}` +
+        (evidence.length ? `\nwhat the logs say of it:\n${evidence.map((l) => `  ${l}`).join("\n")}` : ""),
+    );
     this.name = "ConvergenceError";
   }
 }

@@ -1,19 +1,19 @@
 import type { Path } from "../problem-list.ts";
 import { nodeRef, type RefContext } from "../refs.ts";
-import { CrashStep, HealStep, ImpairStep, KillStep, PartitionStep, PlugStep, PullStep } from "../schema.ts";
+import { CrashStep, HealStep, ImpairStep, KillStep, PartitionStep, PlugStep, PullStep, RestartStep } from "../schema.ts";
 import { shape } from "../shape.ts";
 import type { Origin, Step } from "../types.ts";
 import { IFNAME, IFNAME_HINT } from "../names.ts";
 
-/** `pull:` / `plug:` an interface of the node `on:` (its cable), or `kill:` one of its daemons. */
-export function faultStep(action: "pull" | "plug" | "kill") {
-  const schema = action === "pull" ? PullStep : action === "plug" ? PlugStep : KillStep;
+/** `pull:` / `plug:` an interface of the node `on:` (its cable), or `kill:` / `restart:` one of its daemons. */
+export function faultStep(action: "pull" | "plug" | "kill" | "restart") {
+  const schema = action === "pull" ? PullStep : action === "plug" ? PlugStep : action === "kill" ? KillStep : RestartStep;
   return (item: object, sat: Path, ctx: RefContext, origin: Origin): Step | undefined => {
     const s = shape(schema, item, sat, ctx.problems) as ({ name?: string; on: string } & Record<string, string>) | undefined;
     if (!s) return undefined;
     const target = s[action]!;
     const node = ctx.nodes.get(s.on);
-    if (action === "kill") nodeRef(s.on, [...sat, "on"], ctx);
+    if (action === "kill" || action === "restart") nodeRef(s.on, [...sat, "on"], ctx);
     else if (!node) {
       ctx.problems.add([...sat, "on"], `"${s.on}" is not a node of the lab`, "a cable belongs to a node's interface: name the node");
     } else if (!IFNAME.test(target) || !node.interfaces.some((i) => i.name === target)) {

@@ -27,12 +27,13 @@ const KINDS = {
   pull: faultStep("pull"),
   plug: faultStep("plug"),
   kill: faultStep("kill"),
+  restart: faultStep("restart"),
   crash: crashStep,
   impair: impairStep,
   partition: partitionStep,
   heal: healStep,
 } as const satisfies Record<
-  Exclude<Step["kind"], "fault"> | "pull" | "plug" | "kill" | "crash" | "impair" | "partition" | "heal",
+  Exclude<Step["kind"], "fault"> | "pull" | "plug" | "kill" | "restart" | "crash" | "impair" | "partition" | "heal",
   StepHandler
 >;
 
@@ -47,7 +48,7 @@ export function steps(raw: unknown[], at: Path, ctx: RefContext): Step[] {
     if (kind === undefined) {
       ctx.problems.add(
         sat,
-        "a step needs `run:` (a command, with `on:` a node), `incus:` (arguments of the incus command, with `on:` a cluster member), `kolla:` (deploy or precheck, on a kolla node), `openstack:` (arguments of the openstack command, on a kolla node), `check:` (a list of expectations), `watch:` (a probe kept running), or a fault: `pull:` / `plug:` (an interface's cable), `kill:` (a daemon), `crash:` (a node), `impair:` (loss, rate), `partition:` / `heal:`",
+        "a step needs `run:` (a command, with `on:` a node), `incus:` (arguments of the incus command, with `on:` a cluster member), `kolla:` (deploy or precheck, on a kolla node), `openstack:` (arguments of the openstack command, on a kolla node), `check:` (a list of expectations), `watch:` (a probe kept running), or a fault: `pull:` / `plug:` (an interface's cable), `kill:` / `restart:` (a daemon), `crash:` (a node), `impair:` (loss, rate), `partition:` / `heal:`",
         "e.g. `- { on: pamonha1, run: ip link set enp3s0 up }`",
       );
       return;

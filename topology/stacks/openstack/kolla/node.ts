@@ -107,6 +107,27 @@ export class KollaNode {
     }
   }
 
+  /**
+   * What neutron's daemons logged about an object (a port's id, also as its tap device's name): the
+   * last `n` lines naming it in each daemon's log, then each daemon's last error or warning lines.
+   * The evidence a convergence failure carries, so that a CI log shows why, not only what.
+   */
+  logsAbout(ids: readonly string[], n = 6): string[] {
+    const out: string[] = [];
+    for (const d of ["neutron-server", "neutron-openvswitch-agent", "neutron-dhcp-agent", "neutron-l3-agent"]) {
+      let lines: string[];
+      try {
+        lines = readFileSync(join(this.neutronLogDir, `${d}.log`), "utf8").split("\n");
+      } catch {
+        continue;
+      }
+      const about = lines.filter((l) => ids.some((id) => l.includes(id) || l.includes(`tap${id.slice(0, 11)}`)));
+      for (const l of about.slice(-n)) out.push(`${d}.log: ${l.slice(0, 500)}`);
+      for (const l of lines.filter((x) => / (ERROR|WARNING) /.test(x)).slice(-3)) out.push(`${d}.log (last warnings): ${l.slice(0, 500)}`);
+    }
+    return out;
+  }
+
   /** The servers labwright's stand-in for nova started (by name). */
   get servers(): Nova["servers"] {
     return this.nova?.servers ?? new Map();
@@ -375,6 +396,26 @@ export class KollaNode {
    * `openstack ...`: the real client in the node, its `$(...)` substitutions run first; `server
    * create` and `server add floating ip` go to the stand-in for nova.
    */
+  /** A `restart:` step: one of neutron's daemons restarted as its container would be. */
+  async restart(daemon: string): Promise<StepOutput> {
+    const can = OpenstackServices.RESTARTABLE;
+    if (!this.services || !this.deployed)
+      return { exitCode: 1, stdout: "", stderr: `nothing is deployed on ${this.hostname} yet: run kolla-ansible deploy first\n` };
+    if (!(can as readonly string[]).includes(daemon))
+      return {
+        exitCode: 1,
+        stdout: "",
+        stderr: `labwright restarts neutron's daemons on ${this.hostname}: ${can.join(", ")} (not "${daemon}")\n`,
+      };
+    const t = await this.services.restart(daemon as (typeof can)[number]);
+    const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    return {
+      exitCode: 0,
+      stdout: `${daemon} on ${this.hostname}: stopped in ${s(t.stoppedMs)} (SIGTERM), started again, ${daemon === "neutron-server" ? "answering and consuming its RPC topics" : "reporting alive"} after ${s(t.readyMs)}\n`,
+      stderr: "",
+    };
+  }
+
   async openstack(c: OpenstackCommand): Promise<Omit<CommandResult, "argv" | "durationMs">> {
     const values: string[] = [];
     for (const inner of c.substitutions) {

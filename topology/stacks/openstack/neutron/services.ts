@@ -93,6 +93,9 @@ function installedVersion(dir: string, name: string): string | undefined {
   }
 }
 
+/** kolla-ansible's docker_graceful_timeout (group_vars/all.yml, 2023.1): its units stop a container with `docker stop -t 60`. */
+const KOLLA_GRACEFUL_TIMEOUT_MS = 60_000;
+
 const AGENT_TYPES: Record<Exclude<NeutronDaemon, "neutron-server">, string> = {
   "neutron-openvswitch-agent": "Open vSwitch agent",
   "neutron-l3-agent": "L3 agent",
@@ -238,17 +241,44 @@ export class OpenstackServices {
     }
   }
 
+  /** The neutron daemons a `restart:` step can restart. */
+  static readonly RESTARTABLE: readonly NeutronDaemon[] = [
+    "neutron-server",
+    "neutron-openvswitch-agent",
+    "neutron-l3-agent",
+    "neutron-dhcp-agent",
+  ];
+
+  /**
+   * A container restart as kolla-ansible 2023.1 makes it (what `kolla-ansible reconfigure` does when
+   * a file changed): its systemd unit's `ExecStop=docker stop <name> -t 60` (docker_graceful_timeout)
+   * — SIGTERM, SIGKILL after 60 s — then the same command line again, awaited as a deploy awaits it
+   * (the server by its API and RPC consumers, an agent by its report after the restart). Returns how
+   * long the stop and the start took.
+   */
+  async restart(d: NeutronDaemon): Promise<{ stoppedMs: number; readyMs: number }> {
+    const r = this.running.get(d);
+    if (!r) throw new Error(`${d} is not running (was it deployed?)`);
+    const t0 = performance.now();
+    await this.stop(d, KOLLA_GRACEFUL_TIMEOUT_MS);
+    const stoppedMs = performance.now() - t0;
+    this.startDaemon(d, r.config);
+    if (d === "neutron-server") await this.awaitServer();
+    else await this.awaitAgents([d]);
+    return { stoppedMs, readyMs: performance.now() - t0 - stoppedMs };
+  }
+
   private startDaemon(d: NeutronDaemon, config: string): void {
     const argv = [d, ...DAEMON_FILES[d].filter((f) => f !== "dnsmasq.conf").flatMap((f) => ["--config-file", join(this.paths.etc, f)])];
     this.running.set(d, { daemon: this.spawn(d, argv), config });
   }
 
-  /** Ends one daemon and everything it started (neutron-server's workers, an agent's privsep helpers), SIGKILL after 10 s. */
-  private async stop(name: string): Promise<void> {
+  /** Ends one daemon and everything it started (neutron-server's workers, an agent's privsep helpers), SIGKILL after `graceMs`. */
+  private async stop(name: string, graceMs = 10_000): Promise<void> {
     const r = this.running.get(name);
     if (!r) return;
     this.running.delete(name);
-    await this.enclave.stop(r.daemon, 10_000);
+    await this.enclave.stop(r.daemon, graceMs);
   }
 
   /** neutron-server answers its API and consumes its RPC topics on the bus. */

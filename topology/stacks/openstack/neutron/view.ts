@@ -113,7 +113,9 @@ export class NeutronView {
     const deadline = t0 + ms;
     const host = this.p.kolla.hostname;
     let waiting: string[] = [];
+    let slowest = 0;
     for (;;) {
+      const q0 = Date.now();
       await this.read();
       const ports = (
         await api.get<{ ports: { id: string; status: string; device_owner: string; device_id: string; "binding:host_id": string }[] }>(
@@ -122,10 +124,10 @@ export class NeutronView {
       ).ports;
       // The L3 agent makes a router's namespace once the router has a port (a gateway or an interface).
       const wired = new Set(ports.filter((x) => x.device_owner.startsWith("network:router")).map((x) => x.device_id));
+      slowest = Math.max(slowest, Date.now() - q0);
+      const down = ports.filter((x) => x["binding:host_id"] === host && x.device_owner !== "network:floatingip" && x.status !== "ACTIVE");
       waiting = [
-        ...ports
-          .filter((x) => x["binding:host_id"] === host && x.device_owner !== "network:floatingip" && x.status !== "ACTIVE")
-          .map((x) => `port ${x.id} (${x.device_owner || "no owner"}): ${x.status}, not ACTIVE`),
+        ...down.map((x) => `port ${x.id} (${x.device_owner || "no owner"}): ${x.status}, not ACTIVE`),
         ...this.fips
           .filter((f) => f.portId !== null && f.status !== "ACTIVE")
           .map((f) => `floating IP ${f.address}: ${f.status}, not ACTIVE`),
@@ -138,6 +140,10 @@ export class NeutronView {
         throw new ConvergenceError(
           waiting.map((w) => `neutron on ${this.p.node}: ${w}`),
           Date.now() - t0,
+          [
+            `labwright: the slowest round of queries to neutron's API in this wait took ${(slowest / 1000).toFixed(1)} s`,
+            ...this.p.kolla.logsAbout(down.map((x) => x.id)),
+          ],
         );
       await new Promise((r) => setTimeout(r, 200));
     }
