@@ -25,6 +25,7 @@ nodes:
   a:
     interfaces: { eth0: { lan: left, address: 10.1.0.2 } }
     routes: [{ to: default, via: 10.1.0.1 }]
+    resolver: 10.2.0.2
   r:
     interfaces: { eth0: { lan: left, address: 10.1.0.1 }, eth1: { lan: right, address: 10.2.0.1 } }
     sysctls: { net.ipv4.ip_forward: 1 }
@@ -32,6 +33,7 @@ nodes:
     interfaces: { eth0: { lan: right, address: 10.2.0.2 } }
     routes: [{ to: default, via: 10.2.0.1 }]
     services: [{ type: http, port: 80, body: "b\\n" }]
+    dns: { records: { web.faults: 10.2.0.2 } }
 scenarios:
   - name: cable
     steps:
@@ -46,12 +48,26 @@ scenarios:
       - outage: { watch: ab, max_ms: 2400 }
       - recovers: { watch: ab, after: plug, within_ms: 1300 }
       - link: { node: r, dev: eth1, carrier: true }
+  - name: kinds
+    steps:
+      - { watch: tcp, on: a, tcp: { to: b, port: 80 }, interval_ms: 50 }
+      - { watch: http, on: a, http: "http://10.2.0.2/", interval_ms: 50 }
+      - { watch: dns, on: a, dns: web.faults, interval_ms: 50 }
+      - { on: a, run: sleep 0.5 }
+      - { name: pull, on: r, pull: eth1 }
+      - { on: a, run: sleep 1 }
+      - { name: plug, on: r, plug: eth1 }
+      - { on: a, run: sleep 2.5 }
+    expect:
+      - outage: { watch: tcp, min_ms: 950 }
+      - outage: { watch: http, min_ms: 950 }
+      - outage: { watch: dns, min_ms: 950 }
   - name: kill
     steps:
       - check: [ { tcp: { from: a, to: b, port: 80 } } ]
       - { watch: ab, on: a, ping: b, interval_ms: 50 }
       - { name: crash, on: b, kill: "httpd:80" }
-      - { name: no such daemon, on: b, kill: dnsmasq, }
+      - { name: no such daemon, on: b, kill: sshd, }
     expect:
       - tcp: { from: a, to: b, port: 80, open: false }
       - no_loss: { watch: ab }
@@ -110,6 +126,31 @@ describe(`[${BACKEND}] faults as steps, measured by a watch`, () => {
   );
 
   it(
+    "TCP, HTTP and DNS watches through the same 1 s pull: each probe kind loses answers over the pull and answers again after the plug",
+    { timeout: 60_000 },
+    async () => {
+      const r = await runScenario(lab, scenario(lab, "kinds"), { backend: BACKEND });
+      expect(r.checks.filter((c) => !c.ok).map((c) => `${c.description}: ${c.measured}`)).toEqual([]);
+      const by = Object.fromEntries(r.watches!.map((w) => [w.name, w]));
+      expect(Object.values(by).map((w) => `${w.name}:${w.probe}:${w.to}`)).toEqual([
+        "tcp:tcp:b:80/tcp",
+        "http:http:http://10.2.0.2/",
+        "dns:dns:web.faults (DNS)",
+      ]);
+      for (const w of Object.values(by)) {
+        // Answered before and after; the longest outage began in the pull and ended after the plug.
+        expect(w.received, w.name).toBeGreaterThan(40);
+        expect(w.lost, w.name).toBeGreaterThan(5);
+        expect(w.longest, w.name).toMatchObject({ duringStep: "pull", recovered: true });
+        expect(w.longest!.endMs, w.name).toBeGreaterThan(w.marks.find((m) => m.name === "plug")!.startMs);
+        expect(w.errors.join(" "), w.name).toContain("timeout");
+      }
+      expect(scenarioReport(r)).toMatch(/watch dns \(a → web\.faults \(DNS\)\): \d+ sent every 50 ms/);
+      expect(r.ok).toBe(true);
+    },
+  );
+
+  it(
     "kill: the daemon labwright started (by its recorded pid) stops serving while the path stays up; a daemon the node does not run is refused with the list of those it does",
     { timeout: 60_000 },
     async () => {
@@ -117,7 +158,7 @@ describe(`[${BACKEND}] faults as steps, measured by a watch`, () => {
       const steps = r.steps.filter((s) => s.kind === "run");
       expect(steps.map((s) => s.kind === "run" && s.ok)).toEqual([true, true, false]);
       const refused = steps[2]!;
-      expect(refused.kind === "run" && refused.output).toContain('labwright started no daemon "dnsmasq" on b; running there: httpd:80');
+      expect(refused.kind === "run" && refused.output).toContain('labwright started no daemon "sshd" on b; running there: dnsmasq');
       expect(steps[1]!.kind === "run" && steps[1]!.output).toMatch(/^httpd:80 on b: killed \(SIGKILL, pid \d+\)/);
       // The refused step breaks the scenario (its later steps are skipped), but what was measured stands.
       expect(r.ok).toBe(false);

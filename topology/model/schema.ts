@@ -268,12 +268,18 @@ export const OpenstackStep = z.strictObject({
   should: z.enum(["succeed", "fail"]).default("succeed"),
   output: z.string().optional(),
 });
-/** `watch: <name>` with a probe from a node or guest (`on:`) to a target, kept running through the steps after it. */
+/**
+ * `watch: <name>` with a probe from a node or guest (`on:`), kept running through the steps after
+ * it: one of `ping:` a target, `tcp:` a target's port, `http:` a URL, `dns:` a name to look up.
+ */
 export const WatchStep = z.strictObject({
   name: z.string().optional(),
   watch: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, { error: "must be a short lowercase name (letters, digits, - and _)" }),
   on: z.string(),
-  ping: z.string(),
+  ping: z.string().optional(),
+  tcp: z.strictObject({ to: z.string(), port: z.int().min(1).max(65535) }).optional(),
+  http: z.url({ protocol: /^http$/, error: "must be an http:// URL" }).optional(),
+  dns: z.string().optional(),
   /** Milliseconds between echo requests (ping -i). */
   interval_ms: z.int().min(10).max(10_000).default(100),
 });

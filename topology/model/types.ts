@@ -118,8 +118,12 @@ export type Step =
       readonly watch: string;
       /** Where the probe runs: a node or guest. */
       readonly on: string;
-      /** What it pings: a node, guest, address or name, as `reach` targets. */
-      readonly ping: string;
+      /** What it probes with: `ping`, a TCP connect, an HTTP GET, a DNS lookup. */
+      readonly probe: "ping" | "tcp" | "http" | "dns";
+      /** ping, tcp: a node, guest, address or name, as `reach` targets; http: the URL; dns: the name to look up. */
+      readonly to: string;
+      /** tcp: the port. */
+      readonly port?: number;
       readonly intervalMs: number;
       /** Always "succeed": starting a watch is labwright's own action. */
       readonly should: "succeed";
@@ -184,7 +188,7 @@ export function stepCommand(step: Exclude<Step, { kind: "check" }>): string {
     case "openstack":
       return `openstack ${step.line}`;
     case "watch":
-      return `(labwright) watch ${step.watch}: ping ${step.ping} every ${step.intervalMs} ms, through the steps after this one`;
+      return `(labwright) watch ${step.watch}: ${step.probe === "ping" ? `ping ${step.to}` : step.probe === "tcp" ? `connect to ${step.to}:${step.port}/tcp` : step.probe === "http" ? `GET ${step.to}` : `look up ${step.to}`} every ${step.intervalMs} ms, through the steps after this one`;
     case "fault":
       return step.action === "pull"
         ? `(labwright) pull the cable of ${step.target}`

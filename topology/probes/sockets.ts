@@ -1,7 +1,8 @@
 import { fileURLToPath } from "node:url";
 import type { NodeExec } from "./types.ts";
 
-const HELPER = fileURLToPath(new URL("./net-helper.mjs", import.meta.url));
+/** The in-node helper (TCP, HTTP, watches): run with this machine's node, inside the node's namespaces. */
+export const HELPER = fileURLToPath(new URL("./net-helper.mjs", import.meta.url));
 
 export interface TcpResult {
   kind: "tcp";

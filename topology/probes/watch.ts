@@ -1,17 +1,23 @@
 /**
- * A watch: `ping` kept running from a node or guest while steps run, one echo request every
- * `intervalMs`, each reply stamped by ping itself (`-D`: the time it was received). From the replies
+ * A watch: a probe kept running from a node or guest while steps run, one every `intervalMs`: `ping`
+ * (each reply stamped by ping itself, `-D`: the time it was received), or a TCP connect, an HTTP GET
+ * or a DNS lookup (net-helper.mjs's watch mode: each answer stamped when it came). From the answers
  * alone come the figures an operator asks for after a fault: sent, received, lost, the longest
- * outage (from the last reply before a loss to the first reply after it), when it began and when
- * replies flowed again. Pure functions here; starting and stopping the process is the started lab's.
+ * outage (from the last answer before a loss to the first answer after it), when it began and when
+ * answers flowed again. Pure functions here; starting and stopping the process is the started lab's.
  */
+
+/** What a watch probes with: an ICMP echo, a TCP connect, an HTTP GET (status below 400), a DNS lookup. */
+export type WatchProbe = "ping" | "tcp" | "http" | "dns";
 
 export interface WatchReply {
   seq: number;
   /** Milliseconds since the watch started (ping's receive time). */
   atMs: number;
+  /** The echo's round trip, or how long the connect, GET or lookup took. */
   rttMs: number;
-  ttl: number;
+  /** ping only: the reply's TTL. */
+  ttl?: number;
 }
 
 /** A step that ran while the watch did, in the watch's time (ms since it started). */
@@ -42,6 +48,7 @@ export interface WatchOutage {
 export interface WatchResult {
   kind: "watch";
   name: string;
+  probe: WatchProbe;
   from: string;
   to: string;
   address?: string;
@@ -65,6 +72,14 @@ export interface WatchResult {
   recovery?: { after: string; ms?: number; why?: string };
 }
 
+/** What a watch's answers measure, for reports and pictures. */
+export const ANSWER: Record<WatchProbe, { noun: string; time: string }> = {
+  ping: { noun: "echo", time: "RTT" },
+  tcp: { noun: "connect", time: "connect time" },
+  http: { noun: "GET", time: "response time" },
+  dns: { noun: "lookup", time: "lookup time" },
+};
+
 /** The argv of the watch's ping (run inside the node or guest). */
 export function watchArgv(address: string, intervalMs: number): string[] {
   return ["ping", "-n", "-D", "-i", String(intervalMs / 1000), "-W", "1", "--", address];
@@ -78,7 +93,7 @@ const IN_FLIGHT_MS = 1000;
  * the stop signal; `marks`: the steps that ran meanwhile, in epoch ms.
  */
 export function watchFigures(
-  spec: { name: string; from: string; to: string; intervalMs: number },
+  spec: { name: string; from: string; to: string; intervalMs: number; probe?: WatchProbe },
   out: string,
   startedAt: number,
   stoppedAt: number,
@@ -91,6 +106,12 @@ export function watchFigures(
   for (const line of out.split("\n")) {
     let m: RegExpExecArray | null;
     if ((m = /^PING \S+ \(([\d.]+)\)/.exec(line))) address = m[1];
+    else if ((m = /^WATCH tcp ([\d.]+) /.exec(line))) address = m[1];
+    else if ((m = /^\[(\d+\.\d+)\] seq=(\d+) ok ms=([\d.]+)$/.exec(line))) {
+      const seq = Number(m[2]);
+      if (!bySeq.has(seq)) bySeq.set(seq, { seq, atMs: Number(m[1]) * 1000 - startedAt, rttMs: Number(m[3]) });
+    } else if ((m = /^\[\d+\.\d+\] seq=\d+ fail (.*)$/.exec(line))) errors.push(m[1]!.trim());
+    else if ((m = /^(\d+) probes started$/.exec(line))) transmitted = Number(m[1]);
     else if ((m = /^\[(\d+\.\d+)\] \d+ bytes from [\d.]+: icmp_seq=(\d+) ttl=(\d+) time=([\d.]+) ms/.exec(line))) {
       const seq = Number(m[2]);
       if (!bySeq.has(seq)) bySeq.set(seq, { seq, atMs: Number(m[1]) * 1000 - startedAt, ttl: Number(m[3]), rttMs: Number(m[4]) });
@@ -143,6 +164,7 @@ export function watchFigures(
   return {
     kind: "watch",
     name: spec.name,
+    probe: spec.probe ?? "ping",
     from: spec.from,
     to: spec.to,
     address,

@@ -7,6 +7,7 @@ import { isAlive } from "../run/process.ts";
 import type { CommandResult } from "../run/exec.ts";
 import type { RunRecord } from "../run/state.ts";
 import { watchArgv, watchFigures, type WatchResult } from "../probes/watch.ts";
+import { HELPER } from "../probes/sockets.ts";
 
 type WatchStep = Extract<Step, { kind: "watch" }>;
 
@@ -52,20 +53,29 @@ export class Watches {
     });
     if (this.running.has(step.watch) || this.finished.has(step.watch)) return fail(`watch ${step.watch} was already started`);
     const host = this.deps.host(step.on);
-    const target = this.deps.addressOf(step.on, step.ping);
+    // ping and tcp go to an address labwright resolves (as reach and tcp checks do); http and dns
+    // leave the URL's host and the name to the node's own resolver.
+    const target = step.probe === "ping" || step.probe === "tcp" ? this.deps.addressOf(step.on, step.to) : step.to;
     const log = join(this.deps.dir, `watch-${step.watch}.out`);
     const startedAt = Date.now();
-    const daemon = host.spawn(`watch-${step.watch}`, watchArgv(target, step.intervalMs), { log });
+    const probeArgv =
+      step.probe === "ping"
+        ? watchArgv(target, step.intervalMs)
+        : [process.execPath, HELPER, "watch", step.probe, String(step.intervalMs), target, ...(step.port ? [String(step.port)] : [])];
+    const daemon = host.spawn(`watch-${step.watch}`, probeArgv, { log });
     this.deps.record.update((s) => s.processes.push({ ...daemon.ref, name: daemon.name, node: step.on }));
-    // ping prints its PING line once it has resolved the target and opened its socket.
-    for (let k = 0; k < 40 && isAlive(daemon.ref) && !/^PING /m.test(read(log)); k++) await sleep(25);
-    if (!isAlive(daemon.ref)) return fail(`ping from ${step.on} to ${step.ping} exited at once: ${read(log).trim().slice(0, 300)}`);
+    // ping prints its PING line once it has resolved the target and opened its socket; the helper its
+    // WATCH line before its first probe (node's own start takes a few hundred ms).
+    const ready = step.probe === "ping" ? /^PING /m : /^WATCH /m;
+    for (let k = 0; k < 200 && isAlive(daemon.ref) && !ready.test(read(log)); k++) await sleep(25);
+    if (!isAlive(daemon.ref) || !ready.test(read(log)))
+      return fail(`the ${step.probe} watch from ${step.on} to ${step.to} did not start: ${read(log).trim().slice(0, 300)}`);
     this.running.set(step.watch, { step, daemon, startedAt });
     return {
       argv,
       exitCode: 0,
       signal: null,
-      stdout: `watch ${step.watch}: ${step.on} pings ${target} every ${step.intervalMs} ms\n`,
+      stdout: `watch ${step.watch}: ${step.on} ${{ ping: "pings", tcp: "connects to", http: "GETs", dns: "looks up" }[step.probe]} ${target}${step.port ? `:${step.port}` : ""} every ${step.intervalMs} ms\n`,
       stderr: "",
       timedOut: false,
       durationMs: Date.now() - startedAt,
@@ -90,7 +100,9 @@ export class Watches {
     for (const w of all) {
       for (let k = 0; k < 100 && isAlive(w.daemon.ref); k++) await sleep(20);
       if (isAlive(w.daemon.ref)) signalProcess(w.daemon, "SIGKILL");
-      const spec = { name: w.step.watch, from: w.step.on, to: w.step.ping, intervalMs: w.step.intervalMs };
+      const s = w.step;
+      const to = s.probe === "tcp" ? `${s.to}:${s.port}/tcp` : s.probe === "dns" ? `${s.to} (DNS)` : s.to;
+      const spec = { name: s.watch, from: s.on, to, intervalMs: s.intervalMs, probe: s.probe };
       this.finished.set(w.step.watch, watchFigures(spec, read(w.daemon.log), w.startedAt, stoppedAt, this.marks));
     }
   }

@@ -5,7 +5,7 @@
  * - the RTT distribution of a ping with many echoes (the seed's "surprising delay"): a histogram.
  */
 import type { TopLevelSpec } from "vega-lite";
-import type { WatchResult } from "../../probes/watch.ts";
+import { ANSWER, type WatchResult } from "../../probes/watch.ts";
 
 /** At most this many points per picture: a 10 ms watch over a minute has 6000 replies, and the SVG would carry each. */
 const MAX_POINTS = 3000;
@@ -88,7 +88,10 @@ export function watchSpec(w: WatchResult): TopLevelSpec {
         name: "reply",
         data: { values: replies },
         mark: { type: "point", filled: true, size: 8, color: "#1f6fb2" },
-        encoding: { x, y: { field: "rtt", type: "quantitative", title: "RTT (ms, log scale)", scale: { type: "log" } } },
+        encoding: {
+          x,
+          y: { field: "rtt", type: "quantitative", title: `${ANSWER[w.probe ?? "ping"].time} (ms, log scale)`, scale: { type: "log" } },
+        },
       },
       {
         name: "lost",
