@@ -348,21 +348,31 @@ describe(`[${BACKEND}] floating IPs and neutron's security groups: pool 138.4.7.
   });
 
   it(
-    "agents-restart: the OVS agent and the L3 agent restarted (SIGTERM, same command) while the client pings the floating IP every 20 ms: both report again, and the watch loses nothing",
+    "agents-restart: the OVS agent and the L3 agent restarted (SIGTERM, same command), then a redeploy that restarts neutron-server, while the client pings the floating IP every 20 ms: all report again; at most 5 probes lost, none outside the restarts, no gap over 500 ms",
     { timeout: 300_000 },
     async () => {
       // The scenario continues this one: its own steps are the ones after floating-ips' steps.
       const own = scenario(lab, "agents-restart").steps.slice(sc.steps.length);
-      expect(own.map((x) => x.kind)).toEqual(["watch", "fault", "fault", "run"]);
+      expect(own.map((x) => x.kind)).toEqual(["watch", "fault", "fault", "kolla", "run"]);
       const refused = await s().runStep({ ...(own[1] as Extract<Step, { kind: "fault" }>), target: "rabbitmq" });
       expect(refused.result.stderr).toContain(
         'labwright restarts neutron\'s daemons on openstack: neutron-server, neutron-openvswitch-agent, neutron-l3-agent, neutron-dhcp-agent (not "rabbitmq")',
       );
       const before = await os(s(), "network agent list -f value -c Binary -c Alive");
-      await applySteps(s(), own);
+      for (const step of own as Exclude<Step, { kind: "check" }>[]) {
+        const r = await s().runStep(step);
+        expect(r.asExpected, `${step.on}$ ${r.reason}\n${r.result.stdout}${r.result.stderr}`).toBe(true);
+        if (step.kind === "kolla") {
+          expect(r.result.stdout).toContain("RUNNING HANDLER [neutron : Restart neutron-server container]");
+          expect(r.result.stdout).not.toContain("RUNNING HANDLER [neutron : Restart neutron-openvswitch-agent container]");
+        }
+      }
       const w = await s().watch("fip");
-      expect(w).toLoseNoProbe();
-      expect(w).toHaveOutageBelow(200);
+      // Measured in five runs: nothing lost in four; 1 of 2453 (a 124 ms gap) in one, 6.4 s after the
+      // L3 agent's restart began, while the restarted agent synced router1.
+      expect(w!.lost).toBeLessThanOrEqual(5);
+      expect(w).toHaveOutageBelow(500);
+      for (const o of w!.outages) expect(o.duringStep).toMatch(/restart/);
       // Both agents are back, alive, under the same registration.
       expect((await os(s(), "network agent list -f value -c Binary -c Alive")).stdout).toBe(before.stdout);
       expect((await s().ping("client", "vm1:floating", { count: 3 })).replies.map((x) => x.ttl)).toEqual([63, 63, 63]);
