@@ -9,6 +9,8 @@ import { loadLab } from "../../topology/model/load.ts";
 import { recoveryAfter } from "../../topology/probes/watch.ts";
 import { scenarioReport } from "../../topology/report/text.ts";
 import { runScenario } from "../../topology/scenario.ts";
+import { start } from "../../topology/lab.ts";
+import type { Step } from "../../topology/model/types.ts";
 import { BACKEND } from "../support/fixture.ts";
 import { writeLab } from "../support/labs.ts";
 import { scenario } from "../support/steps.ts";
@@ -126,7 +128,7 @@ describe(`[${BACKEND}] faults as steps, measured by a watch`, () => {
   );
 
   it(
-    "TCP, HTTP and DNS watches through the same 1 s pull: each probe kind loses answers over the pull and answers again after the plug",
+    "TCP, HTTP and DNS watches through the same 1 s pull: each probe kind has an outage of over 950 ms from the pull to after the plug, and answers again",
     { timeout: 60_000 },
     async () => {
       const r = await runScenario(lab, scenario(lab, "kinds"), { backend: BACKEND });
@@ -139,14 +141,44 @@ describe(`[${BACKEND}] faults as steps, measured by a watch`, () => {
       ]);
       for (const w of Object.values(by)) {
         // Answered before and after; the longest outage began in the pull and ended after the plug.
+        // How many probes fail, rather than answer late, depends on where r's ARP retry falls after the
+        // plug (measured for TCP: 21 of 90 lost in two runs, 0 and 1 in two others): the outage is the
+        // figure asserted. A failed probe says why.
         expect(w.received, w.name).toBeGreaterThan(40);
-        expect(w.lost, w.name).toBeGreaterThan(5);
         expect(w.longest, w.name).toMatchObject({ duringStep: "pull", recovered: true });
         expect(w.longest!.endMs, w.name).toBeGreaterThan(w.marks.find((m) => m.name === "plug")!.startMs);
-        expect(w.errors.join(" "), w.name).toContain("timeout");
+        if (w.lost) expect(w.errors.length, w.name).toBeGreaterThan(0);
       }
       expect(scenarioReport(r)).toMatch(/watch dns \(a → web\.faults \(DNS\)\): \d+ sent every 50 ms/);
       expect(r.ok).toBe(true);
+    },
+  );
+
+  it(
+    "from a suite: startWatch, a fault step run with runStep, then watch() and the matchers judge the figures",
+    { timeout: 60_000 },
+    async () => {
+      await using started = await start(lab, { backend: BACKEND });
+      await started.startWatch("api", "a", "b", 20);
+      await started.startWatch("api-tcp", "a", "b", 50, { tcp: 80 });
+      const pull = scenario(lab, "cable").steps.find((x) => x.name === "pull")! as Exclude<Step, { kind: "check" }>;
+      const plug = scenario(lab, "cable").steps.find((x) => x.name === "plug")! as Exclude<Step, { kind: "check" }>;
+      await new Promise((r) => setTimeout(r, 500));
+      expect((await started.runStep(pull)).asExpected).toBe(true);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect((await started.runStep(plug)).asExpected).toBe(true);
+      await new Promise((r) => setTimeout(r, 2500));
+      const w = await started.watch("api");
+      expect(w).toRecoverWithin(1300, { after: "plug" });
+      expect(w).not.toHaveOutageBelow(900); // the pull did something measurable
+      expect(w).toHaveOutageBelow(2400);
+      const t = await started.watch("api-tcp");
+      expect(t).toMatchObject({ probe: "tcp", to: "b:80/tcp" });
+      expect(t!.longest).toMatchObject({ duringStep: "pull", recovered: true });
+      // Connects over the pull wait for r's ARP (its neighbour entry for b went with the carrier):
+      // whether they complete within their 1 s or time out depends on where ARP's 1 s retry falls, so
+      // the outage is the figure here, not the loss (0 lost in one run, 21 of 90 in another).
+      expect(t).not.toHaveOutageBelow(900);
     },
   );
 

@@ -154,17 +154,25 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
   }
 
   /**
-   * Starts a watch from a suite, as a `watch:` step would: `from` pings `to` every `intervalMs`
+   * Starts a watch from a suite, as a `watch:` step would: `from` probes `to` every `intervalMs`
    * through what the test does next (steps run with runStep are marked on its timeline); read it
-   * with watch(name), which stops the running watches.
+   * with watch(name), which stops the running watches. The probe is a ping unless `probe` says
+   * `{ tcp: port }`, `{ http: true }` (`to` is the URL) or `{ dns: true }` (`to` is the name).
    */
-  async startWatch(name: string, from: string, to: string, intervalMs = 100): Promise<void> {
+  async startWatch(
+    name: string,
+    from: string,
+    to: string,
+    intervalMs = 100,
+    probe: { tcp: number } | { http: true } | { dns: true } | Record<string, never> = {},
+  ): Promise<void> {
     const r = await this.watches.start({
       kind: "watch",
       watch: name,
       on: from,
-      probe: "ping",
+      probe: "tcp" in probe ? "tcp" : "http" in probe ? "http" : "dns" in probe ? "dns" : "ping",
       to,
+      ...("tcp" in probe ? { port: probe.tcp } : {}),
       intervalMs,
       should: "succeed",
       origin: { path: "api" },
