@@ -197,7 +197,7 @@ export function stepCommand(step: Exclude<Step, { kind: "check" }>): string {
           : step.action === "kill"
             ? `(labwright) kill ${step.target} (SIGKILL)`
             : step.action === "restart"
-              ? `(labwright) restart ${step.target} (SIGTERM, then started again as before)`
+              ? `(labwright) restart ${step.target} (stopped as its service manager stops it, then started again as before)`
               : step.action === "crash"
                 ? `(labwright) crash ${step.target}: every daemon killed, every cable pulled`
                 : step.action === "impair"

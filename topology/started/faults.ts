@@ -68,8 +68,9 @@ export function kill(ctx: FaultContext, node: string, daemon: string): CommandRe
 
 /**
  * A daemon restarted as its service manager restarts it. The stack that started the daemon knows
- * its command line and when it is ready again: today neutron's daemons on a kolla node (as
- * `docker restart` does to kolla's containers); anything else is refused, naming what can be.
+ * its command line and when it is ready again: neutron's daemons on a kolla node (as kolla restarts
+ * its containers; here), OVS/OVN daemons (as their systemd units; stacks/ovs/restart.ts, called by
+ * the started lab); anything else is refused, naming what can be.
  */
 export async function restart(
   kolla: { restart(d: string): Promise<{ exitCode: number; stdout: string; stderr: string }> } | undefined,
@@ -78,7 +79,7 @@ export async function restart(
 ): Promise<CommandResult> {
   if (!kolla)
     return refused(
-      `labwright restarts neutron's daemons on a kolla node; ${node} is not one (kill: ends any daemon labwright started, a crash: the whole node)`,
+      `labwright restarts neutron's daemons on a kolla node, and ovn-controller, ovs-vswitchd and ovn-northd where a node runs them; not ${daemon} on ${node} (kill: ends any daemon labwright started, a crash: the whole node)`,
     );
   const r = await kolla.restart(daemon);
   return result(["labwright"], r.exitCode, r.stdout, r.stderr);

@@ -20,7 +20,10 @@ import { LabProbes } from "./probes.ts";
 import { type ActionStep, runStep, type StepResult } from "./steps.ts";
 import { Watches } from "./watches.ts";
 import { cable, crash, FabricFaults, kill, restart } from "./faults.ts";
+import { OVS_RESTARTABLE, restartOvsDaemon } from "../stacks/ovs/restart.ts";
+import { ovsDir } from "../stacks/ovs/daemons.ts";
 import type { CommandResult } from "../run/exec.ts";
+import { isAlive } from "../run/process.ts";
 import type { WatchResult } from "../probes/watch.ts";
 import { stepCommand } from "../model/types.ts";
 
@@ -144,13 +147,42 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
     if (step.kind === "watch") return this.watches.start(step);
     const ctx = { lab: this.lab, record: this.record, fabric: this.fabric };
     if (step.action === "kill") return Promise.resolve(kill(ctx, step.on, step.target));
-    if (step.action === "restart") return restart(this.kolla.get(step.on), step.on, step.target);
+    if (step.action === "restart") return this.restartDaemon(step.on, step.target);
     if (step.action === "crash") return crash(ctx, step.on);
     this.fabricFaults ??= new FabricFaults(ctx);
     if (step.action === "impair") return this.fabricFaults.impair(step.on, step.target, step.loss ?? 0, step.rateKbit);
     if (step.action === "partition") return this.fabricFaults.partition(step.sides!);
     if (step.action === "heal") return this.fabricFaults.heal();
     return cable(ctx, step.on, step.target, step.action === "plug");
+  }
+
+  /** A `restart:` step: neutron's daemons on a kolla node as kolla restarts them; OVS/OVN daemons as their systemd units do. */
+  private async restartDaemon(node: string, daemon: string): Promise<CommandResult> {
+    const kolla = this.kolla.get(node);
+    if (kolla || !(OVS_RESTARTABLE as readonly string[]).includes(daemon)) return restart(kolla, node, daemon);
+    const spec = this.lab.nodes.find((n) => n.name === node);
+    const host = this.hosts.get(node);
+    if (!spec || !host) return restart(undefined, node, daemon);
+    const running = this.record.snapshot.processes.filter((p) => p.node === node && p.name === daemon && isAlive(p)).at(-1);
+    const r = await restartOvsDaemon(spec, host, ovsDir(host), daemon, running, (d) =>
+      this.record.update((s) => s.processes.push({ ...d.ref, name: d.name, node })),
+    );
+    const out = (exitCode: number, stdout: string, stderr: string): CommandResult => ({
+      argv: ["labwright", "restart", daemon],
+      exitCode,
+      signal: null,
+      stdout,
+      stderr,
+      timedOut: false,
+      durationMs: 0,
+    });
+    if (!r.ok) return out(1, "", `${r.why}\n`);
+    const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    return out(
+      0,
+      `${daemon} on ${node}: stopped in ${s(r.stoppedMs)} (${r.how}), started again, answering on its control socket after ${s(r.readyMs)}\n`,
+      "",
+    );
   }
 
   /**
