@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { labwright, ROOT } from "../support/cli.ts";
 import { writeLab } from "../support/labs.ts";
 
@@ -111,17 +111,33 @@ describe("the debugging loop", () => {
     expect(r.exitCode).toBe(1);
     const id = /kept up for inspection \(run ([0-9a-f]{6})\)/.exec(r.stdout)?.[1];
     expect(id, r.stdout).toBeDefined();
+    // Whatever happens below (a timeout too), the kept lab goes: a later test builds one of the same name.
+    onTestFinished(async () => {
+      await labwright(["down", id!]);
+    });
     try {
       const ex = await labwright(["exec", "ci", "a", "--", "ip", "-br", "addr", "show", "eth0"]);
       expect(ex.exitCode).toBe(0);
       expect(ex.stdout).toContain("10.82.0.1/24");
       const st = await labwright(["status"]);
       expect(st.stdout).toMatch(new RegExp(`${id}\\s+ci\\s+netns\\s+up\\s+labwright up\\s+a\\s+eth0 10\\.82\\.0\\.1/24`));
-      // A capture while a ping runs: a real pcap (libpcap magic) with the echo requests in it.
+      // A capture while a ping runs: a real pcap (libpcap magic) with the echo requests in it. The
+      // ping starts once tcpdump says it listens: started side by side, each CLI took 3.9-5.4 s to get
+      // its command running on this machine (measured), the ping lasts 0.45 s, and a capture that
+      // came up after it waited for its 4 packets until the test's limit (a CI run on 2026-12-05).
       const pcap = join(dir, "a.pcap");
-      const ping = labwright(["exec", "ci", "a", "--", "ping", "-c", "3", "-i", "0.2", "10.82.0.2"]);
-      const cap = await labwright(["capture", "ci", "b", "eth0", "-c", "4", "-w", pcap]);
-      await ping;
+      const capture = labwright(["capture", "ci", "b", "eth0", "-c", "4", "-w", pcap]);
+      await new Promise<void>((ok, fail) => {
+        let said = "";
+        capture.stderr!.on("data", (b: Buffer) => {
+          said += b.toString();
+          if (said.includes("listening on")) ok();
+        });
+        void capture.then(() => fail(new Error(`the capture ended before listening: ${said}`)));
+      });
+      const ping = await labwright(["exec", "ci", "a", "--", "ping", "-c", "3", "-i", "0.2", "10.82.0.2"]);
+      expect(ping.exitCode, ping.stderr).toBe(0);
+      const cap = await capture;
       expect(cap.exitCode, cap.stderr).toBe(0);
       expect(readFileSync(pcap).readUInt32LE(0)).toBe(0xa1b2c3d4);
       const read = await execa("tcpdump", ["-n", "-r", pcap], { reject: false });
