@@ -133,7 +133,7 @@ describe(`[${BACKEND}] labwright run on the Incus lab`, () => {
   // The whole lab takes about 3 min on this 2-core machine (the crash scenario's failing `incus network
   // create` alone waits 40-62 s for Incus's answer): the limit is the harness's, not a speed assertion.
   it(
-    "runs every scenario end to end (the seed's OVN failure and fix, and the gateway member's crash, included), exits 0, prints the table and writes the JSON results",
+    "runs every scenario end to end (the seed's OVN failure and fix, the controller restarts and the gateway member's crash included), exits 0, prints the table and writes the JSON results",
     { timeout: 480_000 },
     async () => {
       const json = join(mkdtempSync(join(tmpdir(), "lw-")), "result.json");
