@@ -120,10 +120,21 @@ export function watchFigures(
   }
   const replies = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
   const durationMs = stoppedAt - startedAt;
-  // Sequence k left at about k * interval after the first request (iputils numbers from 1).
-  const lastDue = Math.floor((durationMs - IN_FLIGHT_MS) / spec.intervalMs) + 1;
-  const highest = Math.max(transmitted ?? 0, replies.at(-1)?.seq ?? 0);
-  const sent = Math.max(Math.min(highest, lastDue), replies.at(-1)?.seq ?? 0, 0);
+  // When sequence k left: ping paces its requests at the interval or slower (over a minute at
+  // 20 ms, 3003 requests took 62.3 s, not 60), so extrapolate from the answered requests' own send
+  // times (receive time − RTT) at their measured pace; before any answer, at the nominal interval.
+  const first = replies[0];
+  const last = replies.at(-1);
+  const sendOf = (r: WatchReply) => r.atMs - r.rttMs;
+  const pace =
+    first && last && last.seq > first.seq
+      ? Math.max(spec.intervalMs, (sendOf(last) - sendOf(first)) / (last.seq - first.seq))
+      : spec.intervalMs;
+  const leftAt = (k: number) => (last ? sendOf(last) + (k - last.seq) * pace : (k - 1) * spec.intervalMs);
+  // Requests that left in the last second before the stop are still within ping's wait: not counted.
+  const highest = Math.max(transmitted ?? Math.floor(durationMs / spec.intervalMs) + 1, last?.seq ?? 0);
+  let sent = last?.seq ?? 0;
+  while (sent < highest && leftAt(sent + 1) <= durationMs - IN_FLIGHT_MS) sent++;
   const answered = replies.filter((r) => r.seq <= sent);
   const rel = marks.map((k) => ({ label: k.label, name: k.name, startMs: k.start - startedAt, endMs: k.end - startedAt }));
   // The step an outage is put down to: the last named step (a fault is usually named) that had
