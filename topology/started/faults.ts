@@ -20,7 +20,8 @@ export interface FaultContext {
   readonly fabric?: Host;
 }
 
-const result = (argv: string[], exitCode: number, stdout: string, stderr: string): CommandResult => ({
+/** A labwright action's outcome, as a command's result (the step runner judges it like any command). */
+export const result = (argv: string[], exitCode: number, stdout: string, stderr: string): CommandResult => ({
   argv,
   exitCode,
   signal: null,

@@ -19,7 +19,7 @@ import { Guests } from "./guests.ts";
 import { LabProbes } from "./probes.ts";
 import { type ActionStep, runStep, type StepResult } from "./steps.ts";
 import { Watches } from "./watches.ts";
-import { cable, crash, FabricFaults, kill, restart } from "./faults.ts";
+import { cable, crash, FabricFaults, kill, restart, result } from "./faults.ts";
 import { OVS_RESTARTABLE, restartOvsDaemon } from "../stacks/ovs/restart.ts";
 import { ovsDir } from "../stacks/ovs/daemons.ts";
 import type { CommandResult } from "../run/exec.ts";
@@ -167,15 +167,7 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
     const r = await restartOvsDaemon(spec, host, ovsDir(host), daemon, running, (d) =>
       this.record.update((s) => s.processes.push({ ...d.ref, name: d.name, node })),
     );
-    const out = (exitCode: number, stdout: string, stderr: string): CommandResult => ({
-      argv: ["labwright", "restart", daemon],
-      exitCode,
-      signal: null,
-      stdout,
-      stderr,
-      timedOut: false,
-      durationMs: 0,
-    });
+    const out = (exitCode: number, stdout: string, stderr: string) => result(["labwright", "restart", daemon], exitCode, stdout, stderr);
     if (!r.ok) return out(1, "", `${r.why}\n`);
     const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     return out(
