@@ -99,7 +99,8 @@ scenarios:
 `;
 
 // Each test's limit (60 s) is the harness's, half vitest's default: the scenarios take 4.3 s (cable),
-// 0.6 s (kill), 6.5 s (impair) and 4.3 s (partition) on this 2-core machine, start and teardown included.
+// 5.0 s (kinds), 0.6 s (kill), 6.5 s (impair) and 4.3 s (partition) on this 2-core machine, start and
+// teardown included; the API test 4.5 s and the `labwright run` picture test 7-10 s (measured).
 describe(`[${BACKEND}] faults as steps, measured by a watch`, () => {
   const lab = loadLab(writeLab("faults.yaml", LAB));
 
@@ -163,6 +164,7 @@ describe(`[${BACKEND}] faults as steps, measured by a watch`, () => {
       await started.startWatch("api-tcp", "a", "b", 50, { tcp: 80 });
       const pull = scenario(lab, "cable").steps.find((x) => x.name === "pull")! as Exclude<Step, { kind: "check" }>;
       const plug = scenario(lab, "cable").steps.find((x) => x.name === "plug")! as Exclude<Step, { kind: "check" }>;
+      // The cable scenario's timing, from a test: 0.5 s of watch, a 1 s pull, 2.5 s after the plug.
       await new Promise((r) => setTimeout(r, 500));
       expect((await started.runStep(pull)).asExpected).toBe(true);
       await new Promise((r) => setTimeout(r, 1000));
