@@ -173,15 +173,10 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
     let pkiMade: Promise<Pki> | undefined;
     const pki = () => (pkiMade ??= createCa(rec.dir));
 
-    const servicesPart = async () => {
-      let images: ImageServing | undefined;
-      if (imageHosts.length) {
-        say(`building the image server's tree (${imageHosts.join(", ")})`);
-        const ca = await pki();
-        const [image, ...certs] = await Promise.all([ensureImage(), ...imageHosts.map((h) => serverCert(ca, h))]);
-        images = { image: image!, certs: new Map(imageHosts.map((h, k) => [h, certs[k]!])) };
-      }
-      const daemons = lab.nodes.flatMap((n) => serviceDaemons(n, host(n).stateDir, images).map((spec) => ({ node: n, spec })));
+    let images: ImageServing | undefined;
+    /** The service daemons of these nodes, started (at the lab's start, and again when a crashed node boots). */
+    const startServices = async (nodes: readonly NodeSpec[]) => {
+      const daemons = nodes.flatMap((n) => serviceDaemons(n, host(n).stateDir, images).map((spec) => ({ node: n, spec })));
       if (daemons.length) say(`starting ${daemons.map((d) => `${d.spec.name}@${d.node.name}`).join(", ")}`);
       await Promise.all(
         daemons.map((d) =>
@@ -196,6 +191,15 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
           }),
         ),
       );
+    };
+    const servicesPart = async () => {
+      if (imageHosts.length) {
+        say(`building the image server's tree (${imageHosts.join(", ")})`);
+        const ca = await pki();
+        const [image, ...certs] = await Promise.all([ensureImage(), ...imageHosts.map((h) => serverCert(ca, h))]);
+        images = { image: image!, certs: new Map(imageHosts.map((h, k) => [h, certs[k]!])) };
+      }
+      await startServices(lab.nodes);
     };
 
     const stackStart = (nodes: NodeSpec[]): StackStart => ({
@@ -221,7 +225,11 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
       s.persistent = opts.persistent ?? false;
     });
     say(`lab ${lab.name} is up (run ${rec.id})`);
-    return new StartedLab(lab, rec, backend, hosts, { versions: softwareVersions(lab), fabric: f });
+    return new StartedLab(lab, rec, backend, hosts, {
+      versions: softwareVersions(lab),
+      fabric: f,
+      boot: { stackStart: (n) => stackStart([n]), startServices: (n) => startServices([n]) },
+    });
   } catch (e) {
     say(`start failed: unwinding run ${rec.id}`);
     try {

@@ -96,10 +96,23 @@ scenarios:
       - outage: { watch: ab, min_ms: 500 }
       - recovers: { watch: ab, after: heal, within_ms: 1500 }
       - reach: { from: a, to: b, loss: 0 }
+  - name: crash-boot
+    steps:
+      - { watch: ab, on: a, ping: b, interval_ms: 20 }
+      - { on: a, run: sleep 0.5 }
+      - { name: crash, crash: b }
+      - check: [ { no_reach: { from: a, to: b, count: 2 } }, { tcp: { from: a, to: b, port: 80, open: false } } ]
+      - { name: boot, boot: b }
+      - { on: a, run: sleep 1.5 }
+      - { name: a did not crash, boot: a }
+    expect:
+      - outage: { watch: ab, min_ms: 1000 }
+      - tcp: { from: a, to: b, port: 80 }
+      - resolve: { on: a, name: web.faults, addresses: [10.2.0.2] }
 `;
 
 // Each test's limit (60 s) is the harness's, half vitest's default: the scenarios take 4.3 s (cable),
-// 5.0 s (kinds), 0.6 s (kill), 6.5 s (impair) and 4.3 s (partition) on this 2-core machine, start and
+// 5.0 s (kinds), 0.6 s (kill), 6.5 s (impair), 4.3 s (partition) and 6.5 s (crash-boot) on this 2-core machine, start and
 // teardown included; the API test 4.5 s and the `labwright run` picture test 7-10 s (measured).
 describe(`[${BACKEND}] faults as steps, measured by a watch`, () => {
   const lab = loadLab(writeLab("faults.yaml", LAB));
@@ -232,6 +245,33 @@ describe(`[${BACKEND}] faults as steps, measured by a watch`, () => {
       // A partition and a heal are the fabric's: the report does not put them on a node.
       expect(scenarioReport(r)).toContain("(fabric)$ (labwright) heal every partition");
       expect(r.ok).toBe(true);
+    },
+  );
+
+  it(
+    "crash, then boot: b's cables pulled and its daemons killed (a loses b), then b comes back with its services (HTTP, DNS) answering again; a boot of a node that did not crash is refused",
+    { timeout: 60_000 },
+    async () => {
+      const r = await runScenario(lab, scenario(lab, "crash-boot"), { backend: BACKEND });
+      expect(r.checks.filter((c) => !c.ok).map((c) => `${c.description}: ${c.measured}`)).toEqual([]);
+      const runs = r.steps.filter((s) => s.kind === "run");
+      const named = (n: string) => runs.find((s) => s.kind === "run" && s.name === n)!;
+      const crash = named("crash");
+      expect(crash.kind === "run" && crash.output).toMatch(/b eth0: cable pulled[^\n]*\nb: 2 process\(es\) killed \(dnsmasq, httpd:80\)/);
+      const boot = named("boot");
+      expect(boot).toMatchObject({ ok: true, exitCode: 0 });
+      expect(boot.kind === "run" && boot.output).toMatch(
+        /b: \d+ socket\(s\) of the dead system closed, 1 cable\(s\) plugged back in\nb: its services answer after/,
+      );
+      const refused = named("a did not crash");
+      expect(refused).toMatchObject({ ok: false });
+      expect(refused.kind === "run" && refused.output).toContain("a did not crash in this run: a boot follows a `crash: a` step");
+      // The watch lost b from the crash (the check in between took about 2 s) to after the boot.
+      const w = r.watches!.find((x) => x.name === "ab")!;
+      expect(w.longest).toMatchObject({ duringStep: "crash", recovered: true });
+      expect(w.longest!.endMs).toBeGreaterThan(w.marks.find((m) => m.name === "boot")!.startMs);
+      expect(recoveryAfter(w, "boot").ms).toBeLessThanOrEqual(1500);
+      expect(r.ok).toBe(false); // the refused boot
     },
   );
 

@@ -28,6 +28,26 @@ describe("a watch's figures, from ping's own timestamps", () => {
     expect(recoveryAfter(w, "plug")).toEqual({ ms: 21 });
   });
 
+  it("two faults, two outages: each named step's recovery counts the outages that began before the next named step (a crash, then the boot that brings the member back)", () => {
+    // Shaped on the Incus seed's gateway-member-crashes: the crash's outage (BFD's detection and
+    // the takeover), then a shorter one when the gateway moves back after the boot.
+    const twoFaults = [
+      { label: "crash", name: "crash", start: T0 + 500, end: T0 + 520 },
+      { label: "create", name: "a new network", start: T0 + 4000, end: T0 + 5000 },
+      { label: "boot", name: "boot", start: T0 + 6000, end: T0 + 8000 },
+    ];
+    const replies: [number, number][] = [];
+    for (let seq = 1; seq <= 500; seq++) if (!(seq > 26 && seq < 176) && !(seq > 366 && seq < 386)) replies.push([seq, (seq - 1) * 20 + 1]);
+    const w = watchFigures(spec, pingOut(T0, replies, 500), T0, T0 + 11_000, twoFaults);
+    expect(w.outages.map((o) => [o.startMs, o.endMs, o.duringStep])).toEqual([
+      [501, 3501, "crash"],
+      [7301, 7701, "boot"],
+    ]);
+    expect(recoveryAfter(w, "crash")).toEqual({ ms: 3001 });
+    expect(recoveryAfter(w, "a new network")).toEqual({ ms: 0 });
+    expect(recoveryAfter(w, "boot")).toEqual({ ms: 1701 });
+  });
+
   it("replies held back and delivered late (queued behind a neighbour resolution) are an outage with no loss", () => {
     const replies: [number, number][] = [];
     for (let seq = 1; seq <= 100; seq++) replies.push([seq, seq < 25 ? (seq - 1) * 20 : seq <= 80 ? 1596 : (seq - 1) * 20 + 1]);

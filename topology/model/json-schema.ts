@@ -1,6 +1,7 @@
 import { z } from "zod";
 import {
   CheckStep,
+  BootStep,
   CrashStep,
   HealStep,
   ImpairStep,
@@ -39,6 +40,7 @@ export function labJsonSchema(): Record<string, unknown> {
     KillStep,
     RestartStep,
     CrashStep,
+    BootStep,
     ImpairStep,
     PartitionStep,
     HealStep,

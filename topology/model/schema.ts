@@ -307,6 +307,8 @@ export const PartitionStep = z.strictObject({
 export const HealStep = z.strictObject({ name: z.string().optional(), heal: z.literal(true) });
 /** `crash: <node>`: every process labwright started in the node killed at once (SIGKILL), and every one of its cables pulled. */
 export const CrashStep = z.strictObject({ name: z.string().optional(), crash: z.string() });
+/** `boot: <node>`: a crashed node powers on again: its cables plugged back in, its daemons started from the state they left. */
+export const BootStep = z.strictObject({ name: z.string().optional(), boot: z.string() });
 const DAEMON_NAME = z.string().regex(/^[A-Za-z0-9_.:\/-]{1,64}$/, { error: "must be a daemon name like ovn-controller or httpd:80" });
 export const KillStep = faultOf("kill", DAEMON_NAME);
 /** `restart: <daemon>`: the daemon stopped as a service manager stops it (SIGTERM, SIGKILL after 10 s) and started again as before. */

@@ -135,8 +135,8 @@ export type Step =
       readonly kind: "fault";
       readonly name?: string;
       readonly on: string;
-      readonly action: "pull" | "plug" | "kill" | "restart" | "crash" | "impair" | "partition" | "heal";
-      /** The interface (pull, plug, impair), the daemon's name (kill, restart), the node (crash); "" otherwise. */
+      readonly action: "pull" | "plug" | "kill" | "restart" | "crash" | "boot" | "impair" | "partition" | "heal";
+      /** The interface (pull, plug, impair), the daemon's name (kill, restart), the node (crash, boot); "" otherwise. */
       readonly target: string;
       /** impair: loss in %, rate in kbit/s. */
       readonly loss?: number;
@@ -199,11 +199,13 @@ export function stepCommand(step: Exclude<Step, { kind: "check" }>): string {
             : step.action === "restart"
               ? `(labwright) restart ${step.target} (stopped as its service manager stops it, then started again as before)`
               : step.action === "crash"
-                ? `(labwright) crash ${step.target}: every daemon killed, every cable pulled`
-                : step.action === "impair"
-                  ? `(labwright) impair what ${step.on} sends on ${step.target}: ${step.loss || step.rateKbit ? [step.loss ? `${step.loss}% loss` : "", step.rateKbit ? `${step.rateKbit} kbit/s` : ""].filter(Boolean).join(", ") : "cleared"}`
-                  : step.action === "partition"
-                    ? `(labwright) partition ${step.sides![0].join(", ")} | ${step.sides![1].join(", ")}`
-                    : "(labwright) heal every partition";
+                ? `(labwright) crash ${step.target}: every cable pulled, every daemon killed`
+                : step.action === "boot"
+                  ? `(labwright) boot ${step.target}: every cable plugged back in, its daemons started again from what they left on disk`
+                  : step.action === "impair"
+                    ? `(labwright) impair what ${step.on} sends on ${step.target}: ${step.loss || step.rateKbit ? [step.loss ? `${step.loss}% loss` : "", step.rateKbit ? `${step.rateKbit} kbit/s` : ""].filter(Boolean).join(", ") : "cleared"}`
+                    : step.action === "partition"
+                      ? `(labwright) partition ${step.sides![0].join(", ")} | ${step.sides![1].join(", ")}`
+                      : "(labwright) heal every partition";
   }
 }

@@ -201,13 +201,16 @@ function countMissing(bySeq: ReadonlyMap<number, WatchReply>, from: number, to: 
 
 /**
  * How long after the step named `step` started the replies flowed again: the end of the last outage
- * that began after the step started (0 when nothing was lost after it; undefined when the watch
- * never recovered, or the step did not run while the watch did).
+ * the step answers for — one still going on when it started, or one that began before the next
+ * named step started (a later fault's outage is that fault's: a crash and the boot after it each
+ * have their own recovery). 0 when nothing was lost in that span; undefined when the watch never
+ * recovered, or the step did not run while the watch did.
  */
 export function recoveryAfter(w: WatchResult, step: string): { ms?: number; why?: string } {
   const mark = w.marks.find((k) => k.name === step);
   if (!mark) return { why: `step "${step}" did not run while watch ${w.name} did` };
-  const after = w.outages.filter((o) => o.endMs > mark.startMs);
+  const next = w.marks.find((k) => k.name !== undefined && k.startMs > mark.startMs);
+  const after = w.outages.filter((o) => o.endMs > mark.startMs && (!next || o.startMs < next.startMs));
   if (after.length === 0) return { ms: 0 };
   const last = after.at(-1)!;
   if (!last.recovered) return { why: `no reply after ${Math.round(last.startMs)} ms: the watch never recovered` };

@@ -23,6 +23,12 @@ export interface Stack {
   env?(nodeDir: string): Record<string, string>;
   /** Starts the stack on its nodes of the lab; resolves when they answer. */
   start?(ctx: StackStart): Promise<void>;
+  /**
+   * A crashed node powers on again (`boot:`): the stack's daemons on `n` started as the machine's
+   * boot starts its services, from the state they left on disk (nothing created or joined anew).
+   * A stack without it cannot bring a node back, and a `boot:` of its nodes is refused.
+   */
+  boot?(ctx: StackStart, n: NodeSpec): Promise<void>;
   /** After a step changed the node's switch: the kernel-datapath pass, returning what it changed. */
   reconcile?(n: NodeSpec, view: Host): Promise<string[]>;
   /** Its daemons' log files on a node of a lab built on this machine. */

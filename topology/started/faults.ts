@@ -87,11 +87,23 @@ export async function restart(
 }
 
 /**
- * A node crash: every live process labwright started in the node killed at once (SIGKILL; incusd's
- * pid namespace takes its instances with it), then every one of its cables pulled, as when a
- * machine loses power. The node does not come back in this run.
+ * A node crash, as when a machine loses power: every one of its cables pulled first, then every
+ * live process labwright started in the node killed at once (SIGKILL; incusd's pid namespace takes
+ * its instances with it). In that order because a killed process's sockets are closed by the
+ * node's kernel, which would send a FIN or RST to every peer: with the cables still in, the other
+ * members' ovn-controller saw the southbound connection "closed by peer" at once, marked its
+ * engine for a full recompute it cannot run without the southbound database, and never took the
+ * gateway over (one run in two, measured); after a power loss the peers hear nothing and notice
+ * the loss by their own probes. The node stays down until a `boot:` step.
  */
 export async function crash(ctx: FaultContext, node: string): Promise<CommandResult> {
+  const spec = ctx.lab.nodes.find((n) => n.name === node);
+  const out: string[] = [];
+  for (const i of spec?.interfaces ?? []) {
+    const r = await cable(ctx, node, i.name, false);
+    if (r.exitCode !== 0) return refused(`${out.join("\n")}\n${r.stderr}`);
+    out.push(r.stdout.trim());
+  }
   const alive = ctx.record.snapshot.processes.filter((p) => p.node === node && isAlive(p));
   for (const p of alive) {
     try {
@@ -100,13 +112,7 @@ export async function crash(ctx: FaultContext, node: string): Promise<CommandRes
       /* it exited meanwhile */
     }
   }
-  const spec = ctx.lab.nodes.find((n) => n.name === node);
-  const out: string[] = [`${node}: ${alive.length} process(es) killed (${[...new Set(alive.map((p) => p.name))].join(", ") || "none"})`];
-  for (const i of spec?.interfaces ?? []) {
-    const r = await cable(ctx, node, i.name, false);
-    if (r.exitCode !== 0) return refused(`${out.join("\n")}\n${r.stderr}`);
-    out.push(r.stdout.trim());
-  }
+  out.push(`${node}: ${alive.length} process(es) killed (${[...new Set(alive.map((p) => p.name))].join(", ") || "none"})`);
   return done(out.join("\n") + "\n");
 }
 

@@ -20,6 +20,7 @@ import { LabProbes } from "./probes.ts";
 import { type ActionStep, runStep, type StepResult } from "./steps.ts";
 import { Watches } from "./watches.ts";
 import { cable, crash, FabricFaults, kill, restart, result } from "./faults.ts";
+import { boot, type BootHooks } from "./boot.ts";
 import { OVS_RESTARTABLE, restartOvsDaemon } from "../stacks/ovs/restart.ts";
 import { ovsDir } from "../stacks/ovs/daemons.ts";
 import type { CommandResult } from "../run/exec.ts";
@@ -56,17 +57,22 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
   private readonly fabric?: Host;
   /** Impairments and partitions made by steps (an nftables table in the fabric). */
   private fabricFaults?: FabricFaults;
+  /** How a crashed node starts again (labs labwright builds). */
+  private readonly bootHooks?: BootHooks;
+  /** Nodes a `crash:` step took down and no `boot:` brought back yet. */
+  private readonly crashed = new Set<string>();
 
   constructor(
     readonly lab: Lab,
     readonly record: RunRecord,
     readonly backend: Backend,
     nodes: ReadonlyMap<string, Host>,
-    opts: { readOnly?: boolean; versions?: Record<string, string>; fabric?: Host } = {},
+    opts: { readOnly?: boolean; versions?: Record<string, string>; fabric?: Host; boot?: BootHooks } = {},
   ) {
     super();
     this.readOnly = opts.readOnly ?? false;
     this.fabric = opts.fabric;
+    this.bootHooks = opts.boot;
     this.versions = opts.versions ?? {};
     this.hosts = new Map(nodes);
     this.scratchDir = record.dir;
@@ -143,12 +149,20 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
   }
 
   /** A step that is labwright's own action: a watch started, a fault made. */
-  labwrightStep(step: Extract<ActionStep, { kind: "watch" | "fault" }>): Promise<CommandResult> {
+  async labwrightStep(step: Extract<ActionStep, { kind: "watch" | "fault" }>): Promise<CommandResult> {
+    const t0 = performance.now();
+    const r = await this.labwrightAction(step);
+    return { ...r, durationMs: performance.now() - t0 };
+  }
+
+  private labwrightAction(step: Extract<ActionStep, { kind: "watch" | "fault" }>): Promise<CommandResult> {
     if (step.kind === "watch") return this.watches.start(step);
     const ctx = { lab: this.lab, record: this.record, fabric: this.fabric };
     if (step.action === "kill") return Promise.resolve(kill(ctx, step.on, step.target));
     if (step.action === "restart") return this.restartDaemon(step.on, step.target);
-    if (step.action === "crash") return crash(ctx, step.on);
+    if (step.action === "crash") return crash(ctx, step.on).then((r) => (r.exitCode === 0 && this.crashed.add(step.on), r));
+    if (step.action === "boot")
+      return boot(ctx, this.bootHooks, this.crashed, step.on).then((r) => (r.exitCode === 0 && this.crashed.delete(step.on), r));
     this.fabricFaults ??= new FabricFaults(ctx);
     if (step.action === "impair") return this.fabricFaults.impair(step.on, step.target, step.loss ?? 0, step.rateKbit);
     if (step.action === "partition") return this.fabricFaults.partition(step.sides!);

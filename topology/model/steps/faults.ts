@@ -1,6 +1,6 @@
 import type { Path } from "../problem-list.ts";
 import { nodeRef, type RefContext } from "../refs.ts";
-import { CrashStep, HealStep, ImpairStep, KillStep, PartitionStep, PlugStep, PullStep, RestartStep } from "../schema.ts";
+import { BootStep, CrashStep, HealStep, ImpairStep, KillStep, PartitionStep, PlugStep, PullStep, RestartStep } from "../schema.ts";
 import { shape } from "../shape.ts";
 import type { Origin, Step } from "../types.ts";
 import { IFNAME, IFNAME_HINT } from "../names.ts";
@@ -33,6 +33,15 @@ export function crashStep(item: object, sat: Path, ctx: RefContext, origin: Orig
   if (!s) return undefined;
   if (!ctx.nodes.has(s.crash)) ctx.problems.add([...sat, "crash"], `"${s.crash}" is not a node of the lab`, "name the node that crashes");
   return { kind: "fault", name: s.name, on: s.crash, action: "crash", target: s.crash, should: "succeed", origin };
+}
+
+/** `boot: <node>`: a crashed node comes back (cables plugged, its daemons started again). */
+export function bootStep(item: object, sat: Path, ctx: RefContext, origin: Origin): Step | undefined {
+  const s = shape(BootStep, item, sat, ctx.problems);
+  if (!s) return undefined;
+  if (!ctx.nodes.has(s.boot))
+    ctx.problems.add([...sat, "boot"], `"${s.boot}" is not a node of the lab`, "name the node that crashed earlier");
+  return { kind: "fault", name: s.name, on: s.boot, action: "boot", target: s.boot, should: "succeed", origin };
 }
 
 /** `impair: <interface>` on node `on:`: loss and/or a rate on what it sends there. */

@@ -10,7 +10,7 @@ import { incusStep } from "./incus.ts";
 import { kollaStep } from "./kolla.ts";
 import { openstackStep } from "./openstack.ts";
 import { runStep } from "./run.ts";
-import { crashStep, faultStep, healStep, impairStep, partitionStep } from "./faults.ts";
+import { bootStep, crashStep, faultStep, healStep, impairStep, partitionStep } from "./faults.ts";
 import { watchStep } from "./watch.ts";
 
 /**
@@ -29,11 +29,12 @@ const KINDS = {
   kill: faultStep("kill"),
   restart: faultStep("restart"),
   crash: crashStep,
+  boot: bootStep,
   impair: impairStep,
   partition: partitionStep,
   heal: healStep,
 } as const satisfies Record<
-  Exclude<Step["kind"], "fault"> | "pull" | "plug" | "kill" | "restart" | "crash" | "impair" | "partition" | "heal",
+  Exclude<Step["kind"], "fault"> | "pull" | "plug" | "kill" | "restart" | "crash" | "boot" | "impair" | "partition" | "heal",
   StepHandler
 >;
 
@@ -48,7 +49,7 @@ export function steps(raw: unknown[], at: Path, ctx: RefContext): Step[] {
     if (kind === undefined) {
       ctx.problems.add(
         sat,
-        "a step needs `run:` (a command, with `on:` a node), `incus:` (arguments of the incus command, with `on:` a cluster member), `kolla:` (deploy or precheck, on a kolla node), `openstack:` (arguments of the openstack command, on a kolla node), `check:` (a list of expectations), `watch:` (a probe kept running), or a fault: `pull:` / `plug:` (an interface's cable), `kill:` / `restart:` (a daemon), `crash:` (a node), `impair:` (loss, rate), `partition:` / `heal:`",
+        "a step needs `run:` (a command, with `on:` a node), `incus:` (arguments of the incus command, with `on:` a cluster member), `kolla:` (deploy or precheck, on a kolla node), `openstack:` (arguments of the openstack command, on a kolla node), `check:` (a list of expectations), `watch:` (a probe kept running), or a fault: `pull:` / `plug:` (an interface's cable), `kill:` / `restart:` (a daemon), `crash:` / `boot:` (a node), `impair:` (loss, rate), `partition:` / `heal:`",
         "e.g. `- { on: pamonha1, run: ip link set enp3s0 up }`",
       );
       return;

@@ -1,8 +1,10 @@
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import type { Lab, NodeSpec } from "../../model/types.ts";
 import { OVS_TOOL_PACKAGES } from "../ovs/index.ts";
 import type { Stack } from "../stack.ts";
 import { span } from "../../trace/timeline.ts";
-import { formCluster, incusEnv, incusLogSources, incusVersion, type Member, startIncusd } from "./daemon.ts";
+import { formCluster, incusDir, incusEnv, incusLogSources, incusVersion, type Member, startIncusd } from "./daemon.ts";
 
 /**
  * The real Incus (`incus`): one incusd per member, clustered as `incus admin init` does it
@@ -26,6 +28,14 @@ export const incusStack: Stack = {
       ),
     );
     await span("cluster formation", "phase", () => formCluster(ms));
+  },
+  // incusd started again on its INCUS_DIR: the member rejoins the cluster from its own database,
+  // and incusd itself starts the instances that were running when it went down.
+  async boot(ctx, n) {
+    const m: Member = { node: n, host: ctx.host(n), view: ctx.host(n).machineView?.() ?? ctx.host(n) };
+    // incusd replaces its socket at start; labwright awaits the new one's appearance.
+    rmSync(join(incusDir(m.host.stateDir), "unix.socket"), { force: true });
+    await span("incusd", "daemon", async () => startIncusd(m, await ctx.ca(), (d) => ctx.record(n.name, d, { hard: true })), n.name);
   },
   logSources: async (host) => incusLogSources(host),
   // The member's incusd runs beside a container node; what is typed in the node reaches it with this machine's client (it needs only the C library).

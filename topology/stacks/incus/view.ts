@@ -60,10 +60,12 @@ export class IncusView {
    * mid-request shows to other members' clients as a bare EOF; its log says why).
    */
   deadDaemons(): { member: string; tail: string }[] {
+    // A member booted after a crash has its old incusd on record beside the new one: dead means none runs.
     const procs = this.p.record.snapshot.processes.filter((x) => x.name === "incusd");
-    return procs
-      .filter((x) => !isAlive(x))
-      .map((x) => ({ member: x.node, tail: logTail(join(this.p.host(x.node).stateDir, "incusd.log"), 20) }));
+    const members = [...new Set(procs.map((x) => x.node))];
+    return members
+      .filter((m) => !procs.some((x) => x.node === m && isAlive(x)))
+      .map((member) => ({ member, tail: logTail(join(this.p.host(member).stateDir, "incusd.log"), 20) }));
   }
 
   /** A note for the run's event log and the step's record. */
@@ -192,7 +194,7 @@ export class IncusView {
 
   /** incusd of a member on this machine: the child of the recorded `unshare` (pid 1 of its pid namespace). */
   private incusdPid(member: string): number | undefined {
-    const d = this.p.record.snapshot.processes.find((x) => x.node === member && x.name === "incusd");
+    const d = this.p.record.snapshot.processes.findLast((x) => x.node === member && x.name === "incusd" && isAlive(x));
     if (!d) return undefined;
     try {
       const children = readFileSync(`/proc/${d.pid}/task/${d.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);

@@ -231,17 +231,20 @@ export function txOffScript(devs: readonly string[]): string {
  * Starts what the node's packages start: ovn-central (NB/SB databases, then ovn-northd) and
  * ovn-host (switch database, ovs-vswitchd, then ovn-controller), each awaited by its socket.
  * `started` records each daemon (in the run state) before it is awaited. `host` carries the node's
- * OVS/OVN environment; `logDir` is where the daemons' stdout goes, on this machine.
+ * OVS/OVN environment; `logDir` is where the daemons' stdout goes, on this machine. `boot`: the
+ * node starts again after a crash, with the databases it had; what ovn-ctl and ovs-ctl run at
+ * every start (`ovn-nbctl|sbctl init`, `ovs-vsctl init` with the node's ids) runs again, as they do.
  */
 export async function startStack(
   node: NodeSpec,
   host: Host,
   logDir: string,
   started: (d: Daemon) => void,
-  opts: { ovsdbRemotes?: readonly string[] } = {},
+  opts: { ovsdbRemotes?: readonly string[]; boot?: boolean } = {},
 ): Promise<void> {
   const dir = ovsDir(host);
-  await createDatabases(node, dir, host);
+  // A boot finds the databases the daemons left (the packages' scripts create them only when missing).
+  if (!opts.boot) await createDatabases(node, dir, host);
   const up = async (d: OvsDaemon) => {
     const daemon = host.spawn(d.name, d.argv, { log: join(logDir, `${d.name}.out`) });
     started(daemon);

@@ -56,6 +56,18 @@ export const ovsStack: Stack = {
       ),
     );
   },
+  async boot(ctx, n) {
+    const h = ctx.host(n);
+    // A boot starts with an empty /run: the dead daemons' sockets and pid files go (each daemon is
+    // awaited by its socket's appearance, which a stale one would fake).
+    await mustIn(
+      h,
+      ["find", ovsDir(h), "-maxdepth", "1", "-regextype", "egrep", "-regex", ".*\\.(sock|ctl|pid|mgmt|snoop)", "-delete"],
+      `run-state files of ${n.name}`,
+    );
+    await startStack(n, h, ovsDir(h), (d) => ctx.record(n.name, d), { boot: true });
+    if (hostSide(n)) await kernelDatapathPass(n, h.machineView?.() ?? h);
+  },
   reconcile: (n, view) => (hostSide(n) ? kernelDatapathPass(n, view) : Promise.resolve([])),
   logSources: (host) => ovsLogSources(host),
   forensics(n) {
