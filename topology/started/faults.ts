@@ -80,7 +80,7 @@ export async function restart(
 ): Promise<CommandResult> {
   if (!kolla)
     return refused(
-      `labwright restarts neutron's daemons on a kolla node, and ovn-controller, ovs-vswitchd and ovn-northd where a node runs them; not ${daemon} on ${node} (kill: ends any daemon labwright started, a crash: the whole node)`,
+      `labwright restarts neutron's daemons on a kolla node, incusd on an Incus member, and ovn-controller, ovs-vswitchd and ovn-northd where a node runs them; not ${daemon} on ${node} (kill: ends any daemon labwright started, a crash: the whole node)`,
     );
   const r = await kolla.restart(daemon);
   return result(["labwright"], r.exitCode, r.stdout, r.stderr);

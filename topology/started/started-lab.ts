@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { Backend } from "../backends/backend.ts";
-import type { Host } from "../backends/host.ts";
+import type { Daemon, Host } from "../backends/host.ts";
 import { KollaNode } from "../stacks/openstack/kolla/node.ts";
 import type { Lab, NodeSpec } from "../model/types.ts";
 import type { RunRecord } from "../run/state.ts";
@@ -22,6 +22,7 @@ import { Watches } from "./watches.ts";
 import { cable, crash, FabricFaults, kill, restart, result } from "./faults.ts";
 import { boot, type BootHooks } from "./boot.ts";
 import { OVS_RESTARTABLE, restartOvsDaemon } from "../stacks/ovs/restart.ts";
+import { restartIncusd } from "../stacks/incus/restart.ts";
 import { ovsDir } from "../stacks/ovs/daemons.ts";
 import type { CommandResult } from "../run/exec.ts";
 import { isAlive } from "../run/process.ts";
@@ -173,20 +174,22 @@ export class StartedLab extends LabProbes implements AsyncDisposable {
   /** A `restart:` step: neutron's daemons on a kolla node as kolla restarts them; OVS/OVN daemons as their systemd units do. */
   private async restartDaemon(node: string, daemon: string): Promise<CommandResult> {
     const kolla = this.kolla.get(node);
-    if (kolla || !(OVS_RESTARTABLE as readonly string[]).includes(daemon)) return restart(kolla, node, daemon);
     const spec = this.lab.nodes.find((n) => n.name === node);
     const host = this.hosts.get(node);
-    if (!spec || !host) return restart(undefined, node, daemon);
+    const incusd = daemon === "incusd" && spec?.software.includes("incus");
+    if (kolla || !spec || !host || !(incusd || (OVS_RESTARTABLE as readonly string[]).includes(daemon)))
+      return restart(kolla, node, daemon);
+    const started = (d: Daemon) => this.record.update((s) => s.processes.push({ ...d.ref, name: d.name, node }));
     const running = this.record.snapshot.processes.filter((p) => p.node === node && p.name === daemon && isAlive(p)).at(-1);
-    const r = await restartOvsDaemon(spec, host, ovsDir(host), daemon, running, (d) =>
-      this.record.update((s) => s.processes.push({ ...d.ref, name: d.name, node })),
-    );
+    const r = incusd
+      ? await restartIncusd({ node: spec, host, view: host.machineView?.() ?? host }, this.record.snapshot.processes, started)
+      : await restartOvsDaemon(spec, host, ovsDir(host), daemon, running, started);
     const out = (exitCode: number, stdout: string, stderr: string) => result(["labwright", "restart", daemon], exitCode, stdout, stderr);
     if (!r.ok) return out(1, "", `${r.why}\n`);
     const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     return out(
       0,
-      `${daemon} on ${node}: stopped in ${s(r.stoppedMs)} (${r.how}), started again, answering on its control socket after ${s(r.readyMs)}\n`,
+      `${daemon} on ${node}: stopped in ${s(r.stoppedMs)} (${r.how}), started again, answering ${incusd ? "(incusd waitready)" : "on its control socket"} after ${s(r.readyMs)}\n`,
       "",
     );
   }

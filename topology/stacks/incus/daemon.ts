@@ -17,8 +17,9 @@ import { ovsDir } from "../ovs/daemons.ts";
  * directory and a mount namespace of its own; clustered the way `incus admin init` does it (the
  * first member bootstraps with a preseed, the others join with tokens). labwright adds only what
  * running several members on one machine needs, and says so here:
- * - each incusd runs as pid 1 of a pid namespace of its own (`unshare --kill-child`), so ending it
- *   ends every process it started (dnsmasq, forkdns, LXC monitors, instances);
+ * - each incusd runs in a pid namespace of its own (`unshare --kill-child`, a shell as its pid 1),
+ *   so ending it ends every process it started (dnsmasq, forkdns, LXC monitors, instances); a
+ *   restart (restart.ts) ends incusd alone and starts it again in the same namespaces;
  * - in its mount namespace /run is a fresh tmpfs where /run/openvswitch and /run/ovn are the node's
  *   OVS/OVN directory (Incus's default sockets: the member finds its own switch, as on a real host),
  *   INCUS_DIR is mounted at /run/labwright-incus (instances' unprivileged root can reach it there
@@ -89,8 +90,17 @@ const WRAPPER = [
   `mkdir -p ${INCUS_DIR_INSIDE}`,
   `mount --bind "$4" ${INCUS_DIR_INSIDE}`,
   `export INCUS_DIR=${INCUS_DIR_INSIDE}`,
-  'exec "$3" --group root',
+  '"$3" --group root &',
+  // The namespace's pid 1 stays while incusd runs, reaping the orphans reparented to it. When
+  // incusd ends, so does the namespace (its instances with it), unless a restart asked to keep it
+  // ($5 exists: systemd's KillMode=process ends incusd alone, and its instances keep running).
+  'while :; do wait; [ -e "$5" ] || exit 0; sleep 1; done',
 ].join("\n");
+
+/** Exists while the namespace of a member's incusd outlives the daemon (a restart was asked). */
+export function restartMarker(stateDir: string): string {
+  return join(stateDir, "incusd.restarted");
+}
 
 export interface Member {
   node: NodeSpec;
@@ -132,6 +142,7 @@ export async function startIncusd(m: Member, caFile: string, started: (d: Daemon
     keepUnderRun(m.host.stateDir),
     INCUSD,
     dir,
+    restartMarker(m.host.stateDir),
   ];
   const d = m.view.spawn("incusd", argv, { log: join(m.host.stateDir, "incusd.log") });
   started(d);

@@ -4,7 +4,7 @@ import type { Lab, NodeSpec } from "../../model/types.ts";
 import { OVS_TOOL_PACKAGES } from "../ovs/index.ts";
 import type { Stack } from "../stack.ts";
 import { span } from "../../trace/timeline.ts";
-import { formCluster, incusDir, incusEnv, incusLogSources, incusVersion, type Member, startIncusd } from "./daemon.ts";
+import { formCluster, incusDir, incusEnv, restartMarker, incusLogSources, incusVersion, type Member, startIncusd } from "./daemon.ts";
 
 /**
  * The real Incus (`incus`): one incusd per member, clustered as `incus admin init` does it
@@ -35,6 +35,7 @@ export const incusStack: Stack = {
     const m: Member = { node: n, host: ctx.host(n), view: ctx.host(n).machineView?.() ?? ctx.host(n) };
     // incusd replaces its socket at start; labwright awaits the new one's appearance.
     rmSync(join(incusDir(m.host.stateDir), "unix.socket"), { force: true });
+    rmSync(restartMarker(m.host.stateDir), { force: true }); // a new namespace: an earlier restart's does not hold it
     await span("incusd", "daemon", async () => startIncusd(m, await ctx.ca(), (d) => ctx.record(n.name, d, { hard: true })), n.name);
   },
   logSources: async (host) => incusLogSources(host),

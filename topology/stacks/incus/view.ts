@@ -1,10 +1,10 @@
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Host } from "../../backends/host.ts";
 import { OBJECT_NAME } from "../../model/names.ts";
 import type { NodeSpec } from "../../model/types.ts";
 import type { RunRecord } from "../../run/state.ts";
 import { incusDir } from "./daemon.ts";
+import { locate } from "./restart.ts";
 import { ConvergenceError } from "../../wait/convergence.ts";
 import { isAlive } from "../../run/process.ts";
 import { logTail } from "../../wait/wait.ts";
@@ -60,11 +60,11 @@ export class IncusView {
    * mid-request shows to other members' clients as a bare EOF; its log says why).
    */
   deadDaemons(): { member: string; tail: string }[] {
-    // A member booted after a crash has its old incusd on record beside the new one: dead means none runs.
+    // A member booted after a crash or restarted has its earlier incusd on record: its latest is the one that counts.
     const procs = this.p.record.snapshot.processes.filter((x) => x.name === "incusd");
     const members = [...new Set(procs.map((x) => x.node))];
     return members
-      .filter((m) => !procs.some((x) => x.node === m && isAlive(x)))
+      .filter((m) => !isAlive(procs.findLast((x) => x.node === m)!))
       .map((member) => ({ member, tail: logTail(join(this.p.host(member).stateDir, "incusd.log"), 20) }));
   }
 
@@ -192,16 +192,9 @@ export class IncusView {
     await this.p.attach(inst.name, inst.location, `/proc/${incusd}/root/proc/${inst.pid}/ns/net`, join(rootfs, "etc", "resolv.conf"));
   }
 
-  /** incusd of a member on this machine: the child of the recorded `unshare` (pid 1 of its pid namespace). */
+  /** A process in a member's incusd namespaces on this machine (their pid 1), whose /proc shows the instances' pids. */
   private incusdPid(member: string): number | undefined {
-    const d = this.p.record.snapshot.processes.findLast((x) => x.node === member && x.name === "incusd" && isAlive(x));
-    if (!d) return undefined;
-    try {
-      const children = readFileSync(`/proc/${d.pid}/task/${d.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
-      return children.length ? Number(children[0]) : undefined;
-    } catch {
-      return undefined;
-    }
+    return locate(this.p.record.snapshot.processes, member).keeper;
   }
 
   /** What Incus says of an instance and its last start (`incus info <name> --show-log`), for forensics. */
