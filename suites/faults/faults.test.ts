@@ -228,7 +228,25 @@ describe(`[${BACKEND}] faults as steps, measured by a watch`, () => {
       expect(lossy / sentLossy).toBeLessThan(0.45);
       const lostIn = (w: string, step: string) => by[w]!.outages.filter((o) => o.duringStep === step).reduce((n, o) => n + o.lost, 0);
       expect(lostIn("after", "clean")).toBe(0);
-      expect(lostIn("ab", "clean")).toBe(0);
+      // On "ab", no probe sent after the clean step had rewritten the table is lost. A probe sent
+      // while it was rewriting (its start marks the step; the step takes 26-35 ms, measured: 2-3 probes) still met
+      // the 30% rule: one such loss, in an outage that began after the step's start, failed this
+      // test in a clean-clone CI run (2026-12-05) when it counted every loss the step's outages held.
+      const ab = by.ab!;
+      const cleaned = ab.marks.find((m) => m.name === "clean")!.endMs;
+      const slowed = ab.marks.find((m) => m.name === "slow")!.startMs;
+      const sentAt = new Map(ab.replies.map((x) => [x.seq, x.atMs - x.rttMs]));
+      /** A lost request's send time: its last answered predecessor's, plus the interval per request. */
+      const estimate = (seq: number) => {
+        let k = seq - 1;
+        while (k > 0 && !sentAt.has(k)) k--;
+        return (sentAt.get(k) ?? 0) + (seq - k) * ab.intervalMs;
+      };
+      const lostAfterClean = Array.from({ length: ab.sent }, (_, k) => k + 1)
+        .filter((seq) => !sentAt.has(seq))
+        .map(estimate)
+        .filter((t) => t > cleaned + ab.intervalMs && t < slowed);
+      expect(lostAfterClean).toEqual([]);
       expect(by.slow!.lost / by.slow!.sent).toBeGreaterThan(0.5);
       expect(r.ok).toBe(true);
     },
