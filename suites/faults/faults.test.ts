@@ -104,7 +104,6 @@ scenarios:
       - check: [ { no_reach: { from: a, to: b, count: 2 } }, { tcp: { from: a, to: b, port: 80, open: false } } ]
       - { name: boot, boot: b }
       - { on: a, run: sleep 1.5 }
-      - { name: a did not crash, boot: a }
     expect:
       - outage: { watch: ab, min_ms: 1000 }
       - tcp: { from: a, to: b, port: 80 }
@@ -267,7 +266,7 @@ describe(`[${BACKEND}] faults as steps, measured by a watch`, () => {
   );
 
   it(
-    "crash, then boot: b's cables pulled and its daemons killed (a loses b), then b comes back with its services (HTTP, DNS) answering again; a boot of a node that did not crash is refused",
+    "crash, then boot: b's cables pulled and its daemons killed (a loses b), then b comes back with its services (HTTP, DNS) answering again",
     { timeout: 60_000 },
     async () => {
       const r = await runScenario(lab, scenario(lab, "crash-boot"), { backend: BACKEND });
@@ -281,15 +280,12 @@ describe(`[${BACKEND}] faults as steps, measured by a watch`, () => {
       expect(boot.kind === "run" && boot.output).toMatch(
         /b: \d+ socket\(s\) of the dead system closed, 1 cable\(s\) plugged back in\nb: its services answer after/,
       );
-      const refused = named("a did not crash");
-      expect(refused).toMatchObject({ ok: false });
-      expect(refused.kind === "run" && refused.output).toContain("a did not crash in this run: a boot follows a `crash: a` step");
       // The watch lost b from the crash (the check in between took about 2 s) to after the boot.
       const w = r.watches!.find((x) => x.name === "ab")!;
       expect(w.longest).toMatchObject({ duringStep: "crash", recovered: true });
       expect(w.longest!.endMs).toBeGreaterThan(w.marks.find((m) => m.name === "boot")!.startMs);
       expect(recoveryAfter(w, "boot").ms).toBeLessThanOrEqual(1500);
-      expect(r.ok).toBe(false); // the refused boot
+      expect(r.ok).toBe(true);
     },
   );
 

@@ -77,11 +77,28 @@ function scenarioSpecs(doc: LabDocT, ctx: RefContext, prologue: Step[], epilogue
       software: s.software,
     };
     watchRefs(spec, ["scenarios", k], problems);
+    bootsFollowCrashes(spec, ["scenarios", k], problems);
     return spec;
   });
 }
 
 const WATCH_KINDS = new Set(["outage", "no_loss", "lost", "recovers"]);
+
+/** A `boot:` brings back a node an earlier step of the scenario crashed (and no boot since). */
+function bootsFollowCrashes(sc: ScenarioSpec, at: Path, problems: Problems): void {
+  const down = new Set<string>();
+  for (const st of sc.steps) {
+    if (st.kind !== "fault") continue;
+    if (st.action === "crash") down.add(st.target);
+    if (st.action !== "boot") continue;
+    if (!down.delete(st.target))
+      problems.add(
+        [...at, "steps"],
+        `boot: ${st.target} (line ${st.origin.line ?? "?"}) follows no crash of ${st.target} in scenario ${sc.name}`,
+        `a boot brings back a crashed node: put a step \`- { crash: ${st.target} }\` before it`,
+      );
+  }
+}
 
 /**
  * A scenario's watches: each started once by a `watch:` step; the expectations on them name a
