@@ -43,7 +43,18 @@ const write = (text: string) => process.stdout.write(printable(text));
 
 class UsageError extends Error {}
 
-const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+/** The package's version: its package.json is one folder up from scripts/cli.ts, two from the built dist/scripts/cli.js. */
+const VERSION = (() => {
+  for (const up of ["../package.json", "../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), "utf8")) as { name?: string; version: string };
+      if (pkg.name === "labwright") return pkg.version;
+    } catch {
+      // not this folder
+    }
+  }
+  throw new Error("labwright: its package.json was not found");
+})();
 
 /** Progress lines: on a terminal one live line that is rewritten; elsewhere (CI, pipes) plain lines. */
 function progress(quiet: boolean) {

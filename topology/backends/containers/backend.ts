@@ -11,7 +11,6 @@ import type { Host } from "../host.ts";
 import { createNamespaces, guestNamespace, NetnsHost } from "../netns.ts";
 import { ContainerHost } from "./host.ts";
 import { ImageBuildError, imagesFor } from "./images.ts";
-import { startNodeContainer } from "./start.ts";
 
 /** The label every labwright container carries: the run it belongs to. gc removes by it and nothing else. */
 export const RUN_LABEL = "labwright.run";
@@ -66,7 +65,9 @@ export class ContainerBackend implements Backend {
           s.nodes[n.name] = { ...s.nodes[n.name], namespace: ns };
           s.namespaces.push(ns);
         });
-        const c = await startNodeContainer({
+        const c = await (
+          await startModule()
+        ).startNodeContainer({
           image: images.get(needs(n).packages.join(" "))!,
           name: `lw-${rec.id}-${n.name}`,
           hostname: n.name,
@@ -115,4 +116,9 @@ export async function removeRunContainers(id: string, recorded?: readonly string
   const rm = await execa("docker", ["rm", "--force", "--volumes", ...ids], { reject: false, timeout: 60_000 });
   if (rm.exitCode !== 0) throw new Error(`docker rm of run ${id}'s containers failed: ${rm.stderr.trim()}`);
   return ids.length;
+}
+
+/** testcontainers (with dockerode and its gRPC stack) loaded on first use: a CLI start that uses no container pays nothing for it. */
+function startModule(): Promise<typeof import("./start.ts")> {
+  return import("./start.ts");
 }

@@ -1,12 +1,9 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { Duplex } from "node:stream";
-import ssh2 from "ssh2";
+import type { Client } from "ssh2";
 import type { InventoryHost, Inventory } from "./inventory.ts";
 import { verifyHostKey } from "./known-hosts.ts";
-
-const { Client } = ssh2;
-type Client = InstanceType<typeof Client>;
 
 export class SshConnectError extends Error {}
 
@@ -39,7 +36,9 @@ export class Connections {
     const h = this.inv.hosts.get(name);
     if (!h) throw new SshConnectError(`${name}: not in the inventory ${this.inv.file}`);
     const sock = await this.socket(h);
-    const conn = new Client();
+    // ssh2 loaded on first use: the CLI's other commands do not pay for its modules.
+    const { default: ssh2 } = await import("ssh2");
+    const conn = new ssh2.Client();
     let refused: string | undefined;
     return new Promise<Client>((resolve, reject) => {
       let ready = false;
