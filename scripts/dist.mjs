@@ -23,7 +23,8 @@ export function distIsFresh() {
   try {
     const built = statSync(STAMP).mtimeMs;
     statSync(BUILT_CLI);
-    const sources = Math.max(newest(join(ROOT, "topology")), newest(join(ROOT, "scripts", "cli.ts")), newest(join(ROOT, "package.json")));
+    const inputs = ["topology", "scripts/cli.ts", "package.json", "tsconfig.json", "tsconfig.build.json"];
+    const sources = Math.max(...inputs.map((p) => newest(join(ROOT, p))));
     // Equal times: both from the npm tarball (npm gives every file one time), built by prepack.
     return built >= sources;
   } catch {
