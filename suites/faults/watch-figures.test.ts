@@ -48,6 +48,20 @@ describe("a watch's figures, from ping's own timestamps", () => {
     expect(recoveryAfter(w, "boot")).toEqual({ ms: 1701 });
   });
 
+  it("a gap whose last reply came just before the next named step is that step's outage: its first held-back probe left after the step began (a clean-clone CI run, 2026-12-05)", () => {
+    const steps = [
+      { label: "northd", name: "restart northd", start: T0 + 500, end: T0 + 600 },
+      { label: "controller", name: "restart the controller", start: T0 + 990, end: T0 + 1100 },
+    ];
+    // Replies at (seq-1)*20+1 ms: seq 50 at 981 ms, 9 ms before the controller's restart began; seqs 51-60 lost.
+    const replies: [number, number][] = [];
+    for (let seq = 1; seq <= 150; seq++) if (seq < 51 || seq > 60) replies.push([seq, (seq - 1) * 20 + 1]);
+    const w = watchFigures(spec, pingOut(T0, replies, 150), T0, T0 + 3000, steps);
+    expect(w.outages.map((o) => [o.startMs, o.endMs, o.duringStep])).toEqual([[981, 1201, "controller"]]);
+    expect(recoveryAfter(w, "restart northd")).toEqual({ ms: 0 });
+    expect(recoveryAfter(w, "restart the controller")).toEqual({ ms: 211 });
+  });
+
   it("replies held back and delivered late (queued behind a neighbour resolution) are an outage with no loss", () => {
     const replies: [number, number][] = [];
     for (let seq = 1; seq <= 100; seq++) replies.push([seq, seq < 25 ? (seq - 1) * 20 : seq <= 80 ? 1596 : (seq - 1) * 20 + 1]);

@@ -203,14 +203,19 @@ function countMissing(bySeq: ReadonlyMap<number, WatchReply>, from: number, to: 
  * How long after the step named `step` started the replies flowed again: the end of the last outage
  * the step answers for — one still going on when it started, or one that began before the next
  * named step started (a later fault's outage is that fault's: a crash and the boot after it each
- * have their own recovery). 0 when nothing was lost in that span; undefined when the watch never
- * recovered, or the step did not run while the watch did.
+ * have their own recovery). An outage begins, as for its `duringStep`, when its first held-back
+ * probe left, about one interval after the last reply before it: a gap whose last reply came just
+ * before the next step started is the next step's (a clean-clone CI run of 2026-12-05 put the
+ * outages of an ovn-controller and an ovs-vswitchd restart on the steps before them: each gap's
+ * last reply came 4 ms before its restart began, its first held-back probe 16 ms after). 0 when nothing was lost in that span;
+ * undefined when the watch never recovered, or the step did not run while the watch did.
  */
 export function recoveryAfter(w: WatchResult, step: string): { ms?: number; why?: string } {
   const mark = w.marks.find((k) => k.name === step);
   if (!mark) return { why: `step "${step}" did not run while watch ${w.name} did` };
   const next = w.marks.find((k) => k.name !== undefined && k.startMs > mark.startMs);
-  const after = w.outages.filter((o) => o.endMs > mark.startMs && (!next || o.startMs < next.startMs));
+  const began = (o: WatchOutage) => o.startMs + w.intervalMs;
+  const after = w.outages.filter((o) => o.endMs > mark.startMs && (!next || began(o) < next.startMs));
   if (after.length === 0) return { ms: 0 };
   const last = after.at(-1)!;
   if (!last.recovered) return { why: `no reply after ${Math.round(last.startMs)} ms: the watch never recovered` };
