@@ -1,10 +1,14 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { execa } from "execa";
+import { start } from "../../topology/lab.ts";
 import { parseIni } from "../../topology/model/commands/ini.ts";
+import type { KollaOverride, NeutronService } from "../../topology/model/commands/kolla-overrides.ts";
 import { parseOpenstack } from "../../topology/model/commands/openstack.ts";
-import { bridgeMappings, PLAYS, readGlobals } from "../../topology/stacks/openstack/kolla/plays.ts";
+import { bridgeMappings, PLAYS, playsFor, readGlobals } from "../../topology/stacks/openstack/kolla/plays.ts";
 import { openstackPaths, renderNeutronConfig } from "../../topology/stacks/openstack/kolla/config.ts";
 import type { KollaNode } from "../../topology/stacks/openstack/kolla/node.ts";
 import type { StartedLab } from "../../topology/lab.ts";
@@ -15,6 +19,7 @@ import { openstackLogSources } from "../../topology/stacks/openstack/neutron/ser
 import { NetnsHost } from "../../topology/backends/netns.ts";
 import { KOLLA_LAB } from "../support/cli.ts";
 import { BACKEND, useLab } from "../support/fixture.ts";
+import { runScenario } from "../../topology/scenario.ts";
 import { applySteps, scenario, stepsBefore } from "../support/steps.ts";
 
 const lab = loadLab(KOLLA_LAB);
@@ -37,7 +42,7 @@ const SEED = {
 };
 
 describe(`[${BACKEND}] kolla's configuration and plays, openstack command lines`, () => {
-  it("kolla zips bridges with interfaces into physnet1, physnet2, ...; its ml2_conf.ini has every physnet flat and no VLAN range; the override is merged", () => {
+  it("kolla zips bridges with interfaces into physnet1, physnet2, ...; its ml2_conf.ini has every physnet flat and no VLAN range; overrides are merged in kolla's order, neutron.conf per service", () => {
     const g = readGlobals(SEED, "test");
     expect(bridgeMappings(g)).toEqual([
       { physnet: "physnet1", bridge: "br-ex", nic: "eth4" },
@@ -52,17 +57,118 @@ describe(`[${BACKEND}] kolla's configuration and plays, openstack command lines`
       "firewall_driver = neutron.agent.linux.iptables_firewall.OVSHybridIptablesFirewallDriver",
     );
     expect(plain["neutron.conf"]).toContain("bind_host = 10.10.10.11");
-    const merged = renderNeutronConfig(
-      g,
-      facts,
-      openstackPaths("/x"),
-      parseIni("[ml2_type_vlan]\nnetwork_vlan_ranges = physnet2\n", "neutron/ml2_conf.ini"),
-    ).files;
-    expect(merged["ml2_conf.ini"]).toMatch(/\[ml2_type_vlan\]\nnetwork_vlan_ranges = physnet2\n/);
-    expect(() => parseIni("[DEFAULT]\nroot_helper = sh -c reboot\n", "neutron/ml2_conf.ini")).toThrow(
-      /section \[DEFAULT\] is not one of neutron\/ml2_conf.ini's/,
+    const over = (path: string, file: string, text: string, service?: NeutronService): KollaOverride => ({
+      path,
+      file,
+      ...(service ? { service } : {}),
+      ini: parseIni(text, path, file),
+    });
+    const merged = renderNeutronConfig(g, facts, openstackPaths("/x"), [
+      over("neutron/ml2_conf.ini", "ml2_conf.ini", "[ml2_type_vlan]\nnetwork_vlan_ranges = physnet2\n"),
+      over("neutron.conf", "neutron.conf", "[DEFAULT]\nglobal_physnet_mtu = 1450\n"),
+      over("neutron/neutron-l3-agent.conf", "neutron.conf", "[DEFAULT]\nglobal_physnet_mtu = 1400\n", "neutron-l3-agent"),
+      over("neutron/openvswitch_agent.ini", "openvswitch_agent.ini", "[securitygroup]\nfirewall_driver = openvswitch\n"),
+    ]);
+    expect(merged.files["ml2_conf.ini"]).toMatch(/\[ml2_type_vlan\]\nnetwork_vlan_ranges = physnet2\n/);
+    expect(merged.files["openvswitch_agent.ini"]).toMatch(/\[securitygroup\]\nfirewall_driver = openvswitch\n/);
+    // neutron.conf: one for every service, the L3 agent's own with its neutron/<service>.conf merged last.
+    expect(merged.files["neutron.conf"]).toContain("global_physnet_mtu = 1450");
+    expect(merged.files["neutron-l3-agent.neutron.conf"]).toContain("global_physnet_mtu = 1400");
+    expect(merged.daemons["neutron-l3-agent"]).toEqual(["neutron-l3-agent.neutron.conf", "l3_agent.ini"]);
+    expect(merged.daemons["neutron-server"]).toEqual(["neutron.conf", "ml2_conf.ini"]);
+    expect(merged.daemons["neutron-metadata-agent"]).toEqual(["neutron.conf", "metadata_agent.ini"]);
+  });
+
+  it("a config override is judged option by option against neutron 21's own list: typos, paths, helpers, class paths and secrets are refused with the reason", () => {
+    const judge = (text: string, path = "neutron/openvswitch_agent.ini", file = "openvswitch_agent.ini") => {
+      try {
+        parseIni(text, path, file);
+        return "ok";
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    // What kolla users set: accepted.
+    expect(judge("[securitygroup]\nfirewall_driver = openvswitch\n[agent]\nl2_population = False\n[ovs]\nof_inactivity_probe = 30\n")).toBe(
+      "ok",
     );
-    expect(() => parseIni("[ml2]\nmechanism_drivers = a;b\n", "neutron/ml2_conf.ini")).toThrow(/may hold letters, digits/);
+    expect(
+      judge("[DEFAULT]\ndebug = True\nglobal_physnet_mtu = 9000\nservice_plugins = router,qos\n", "neutron.conf", "neutron.conf"),
+    ).toBe("ok");
+    expect(judge("[DEFAULT]\nagent_mode = dvr_snat\n", "neutron/l3_agent.ini", "l3_agent.ini")).toBe("ok");
+    expect(
+      judge(
+        "[DEFAULT]\ndnsmasq_dns_servers = 203.0.113.10\nenable_isolated_metadata = false\n",
+        "neutron/dhcp_agent.ini",
+        "dhcp_agent.ini",
+      ),
+    ).toBe("ok");
+    // A typo: named, with the nearest option.
+    expect(judge("[ovs]\nbrige_mappings = physnet1:br-ex\n")).toBe(
+      "neutron/openvswitch_agent.ini line 2: neutron has no option brige_mappings in [ovs] of openvswitch_agent.ini",
+    );
+    expect(judge("[securitygrup]\nenable_ipset = false\n")).toMatch(/neutron reads no section \[securitygrup\] from openvswitch_agent.ini/);
+    // What reaches a command, a path or a root helper, or imports a class: refused.
+    expect(judge("[agent]\nroot_helper = sh -c reboot\n", "neutron.conf", "neutron.conf")).toMatch(/root_helper stays as kolla renders it/);
+    expect(judge("[DEFAULT]\ndnsmasq_config_file = /etc/shadow\n", "neutron/dhcp_agent.ini", "dhcp_agent.ini")).toMatch(
+      /dnsmasq_config_file is a path, a command/,
+    );
+    expect(judge("[agent]\nkill_scripts_path = /tmp/x\n", "neutron/l3_agent.ini", "l3_agent.ini")).toMatch(/kill_scripts_path is a path/);
+    expect(judge("[securitygroup]\nfirewall_driver = os.system\n")).toMatch(/takes neutron's aliases .*not class paths/);
+    expect(judge("[DEFAULT]\ntransport_url = rabbit://x@198.51.100.1//\n", "neutron.conf", "neutron.conf")).toMatch(/transport_url stays/);
+    expect(judge("[DEFAULT]\nuse_syslog = true\n", "neutron.conf", "neutron.conf")).toMatch(/one of oslo.log's options/);
+    expect(judge("[database]\nmax_retries = 3\n", "neutron.conf", "neutron.conf")).toMatch(
+      /section \[database\] stays as kolla renders it/,
+    );
+    // Values are what the option's type takes.
+    expect(judge("[agent]\nl2_population = maybe\n")).toMatch(/l2_population takes true or false/);
+    expect(judge("[DEFAULT]\napi_workers = 64\n", "neutron.conf", "neutron.conf")).toMatch(/at most 8 \(labwright's limit/);
+    expect(judge("[DEFAULT]\nagent_mode = turbo\n", "neutron/l3_agent.ini", "l3_agent.ini")).toMatch(
+      /agent_mode takes one of dvr, dvr_snat, legacy, dvr_no_external/,
+    );
+    expect(judge("[ml2]\nmechanism_drivers = a;b\n", "neutron/ml2_conf.ini", "ml2_conf.ini")).toMatch(/aliases/);
+    expect(judge("[ml2_type_vlan]\nnetwork_vlan_ranges = physnet2:100:200\n", "neutron/ml2_conf.ini", "ml2_conf.ini")).toBe("ok");
+  });
+
+  it("the committed neutron option list is what the installed neutron's oslo-config-generator says", { timeout: 120_000 }, async () => {
+    const r = await execa("node", [join(dirname(KOLLA_LAB), "../../scripts/neutron-options.mjs"), "--check"], { reject: false });
+    expect(r.exitCode, r.stderr).toBe(0);
+  });
+
+  it("a kolla step accepts the override files kolla's neutron role merges, in kolla's order, and names the others", () => {
+    const dir = mkdtempSync(join(tmpdir(), "lw-kolla-overrides-"));
+    for (const f of ["kolla-globals.yml", "kolla-globals-2025.1.yml"])
+      writeFileSync(join(dir, f), readFileSync(join(dirname(KOLLA_LAB), f)));
+    const text = readFileSync(KOLLA_LAB, "utf8").replace(
+      "          neutron/openvswitch_agent.ini: |",
+      [
+        "          neutron/openstack/openvswitch_agent.ini: |",
+        "            [agent]",
+        "            arp_responder = false",
+        "          global.conf: |",
+        "            [DEFAULT]",
+        "            debug = true",
+        "          neutron/openvswitch_agent.ini: |",
+      ].join("\n"),
+    );
+    const file = join(dir, "lab.yaml");
+    writeFileSync(file, text);
+    const step = loadLab(file)
+      .scenarios.find((x) => x.name === "openvswitch-firewall")!
+      .steps.find((x): x is Extract<Step, { kind: "kolla" }> => x.kind === "kolla")!;
+    // kolla's order: global.conf first, the per-host file after the role-wide one.
+    expect(step.overrides.map((o) => o.path)).toEqual([
+      "global.conf",
+      "neutron/openvswitch_agent.ini",
+      "neutron/openstack/openvswitch_agent.ini",
+    ]);
+    writeFileSync(
+      file,
+      text.replace("neutron/openstack/openvswitch_agent.ini", "neutron/dnsmasq.conf").replace("global.conf", "neutron/sriov_agent.ini"),
+    );
+    expect(() => loadLab(file)).toThrow(
+      /neutron\/dnsmasq.conf: kolla does not merge dnsmasq.conf[\s\S]*neutron\/sriov_agent.ini is not a file kolla's neutron role merges/,
+    );
   });
 
   it("2023.1's site.yml: nova's plays run before openvswitch, then neutron; images are tagged <release>-<distro>-<codename>", () => {
@@ -79,6 +185,54 @@ describe(`[${BACKEND}] kolla's configuration and plays, openstack command lines`
     expect(readGlobals({ ...SEED, kolla_base_distro: undefined }, "t").tag).toBe("2023.1-rocky-9"); // kolla's default distro in 2023.1
     expect(() => readGlobals({ ...SEED, openstack_release: "zed" }, "t")).toThrow(/openstack_release zed is not modelled/);
     expect(() => readGlobals({ ...SEED, enable_haproxy: undefined }, "t")).toThrow(/enable_haproxy is "yes" \(kolla's default\)/);
+  });
+
+  it("2023.2 to 2025.1 as their sources have them: the first pull after openvswitch, image tags, ProxySQL's default, physnet names, what neutron.conf renders", () => {
+    const g = (release: string, extra: Record<string, unknown> = {}) =>
+      readGlobals({ ...SEED, openstack_release: release, ...(Number(release) >= 2024.2 ? { enable_proxysql: "no" } : {}), ...extra }, "t");
+    const afterOvs = (release: string) => {
+      const plays = playsFor(release);
+      const k = plays.findIndex((p) => p.role === "openvswitch");
+      return `${plays[k + 1]!.name}: ${plays[k + 1]!.pulls[0]!.task}`;
+    };
+    expect(afterOvs("2023.1")).toBe("Apply role neutron: Running Neutron bootstrap container");
+    expect(afterOvs("2023.2")).toBe("Apply role neutron: Running Neutron bootstrap container");
+    expect(afterOvs("2024.1")).toBe("Apply role neutron: Running Neutron bootstrap container");
+    // 19.0.0 "Move Nova roles after OVS": nova.yml now runs between openvswitch and neutron.
+    expect(afterOvs("2024.2")).toBe("Bootstrap nova API databases: Running Nova API bootstrap container");
+    expect(afterOvs("2025.1")).toBe("Bootstrap nova API databases: Running Nova API bootstrap container");
+    expect(playsFor("2023.2")[0]!.pulls[0]!.task).toBe("Ensure fluentd image is present for label check");
+    expect(
+      playsFor("2024.1")
+        .find((p) => p.name === "Bootstrap nova API databases")!
+        .pulls.map((p) => p.image),
+    ).toEqual(["nova-api", "nova-conductor"]);
+    expect(g("2023.2").tag).toBe("2023.2-ubuntu-jammy");
+    expect(g("2024.2").tag).toBe("2024.2-ubuntu-noble");
+    expect(g("2025.1", { kolla_base_distro: "debian" }).tag).toBe("2025.1-debian-bookworm");
+    expect(() => readGlobals({ ...SEED, openstack_release: "2024.2" }, "t")).toThrow(
+      /enable_proxysql is "yes" \(kolla-ansible 19.0.0's default\)/,
+    );
+    // Physnets: named by neutron_physical_networks from 2024.2; before, the key means nothing to kolla.
+    const named = g("2024.2", { neutron_physical_networks: "public,vlans" });
+    expect(bridgeMappings(named).map((m) => `${m.physnet}:${m.bridge}`)).toEqual(["public:br-ex", "vlans:br-ex2"]);
+    const facts = { apiAddress: "10.10.10.11", vip: "10.10.10.11", hostname: "openstack" };
+    const files = (gl: ReturnType<typeof g>) => renderNeutronConfig(gl, facts, openstackPaths("/x")).files;
+    expect(files(named)["ml2_conf.ini"]).toContain("flat_networks = public,vlans");
+    expect(files(named)["openvswitch_agent.ini"]).toContain("bridge_mappings = public:br-ex,vlans:br-ex2");
+    const old = g("2024.1", { neutron_physical_networks: "public,vlans" });
+    expect(old.ignored).toContain("neutron_physical_networks");
+    expect(files(old)["openvswitch_agent.ini"]).toContain("bridge_mappings = physnet1:br-ex,physnet2:br-ex2");
+    expect(() => g("2025.1", { neutron_physical_networks: "public" })).toThrow(/names 1 network\(s\) for 2 bridge\(s\)/);
+    // neutron.conf: quorum queues from 2023.2, state_path from 2024.1, the queue manager's options in 2025.1.
+    expect(files(g("2023.1"))["neutron.conf"]).not.toContain("rabbit_quorum_queue");
+    expect(files(g("2023.2"))["neutron.conf"]).toMatch(
+      /\[oslo_messaging_rabbit\]\nheartbeat_in_pthread = false\nrabbit_quorum_queue = true\n/,
+    );
+    expect(files(g("2024.1"))["neutron.conf"]).toContain("state_path = /x/openstack/state/kolla");
+    expect(files(g("2024.1"))["neutron.conf"]).not.toContain("metadata_proxy_socket");
+    expect(files(g("2025.1"))["neutron.conf"]).toContain("use_queue_manager = true");
+    expect(files(g("2025.1"))["neutron.conf"]).toContain("rabbit_transient_quorum_queue = true");
   });
 
   it("openstack lines go to the real client as words; other services are refused, nova's two commands are the stand-in's", () => {
@@ -181,6 +335,68 @@ describe(`[${BACKEND}] the seed's failure: eth4 is a provider interface and carr
   });
 });
 
+describe(`[${BACKEND}] the seed's failure in each kolla release: eth4 in the provider list breaks the deploy at that release's first pull after the openvswitch play`, () => {
+  const seedGlobals = parseYaml(readFileSync(join(dirname(KOLLA_LAB), "kolla-globals.yml"), "utf8")) as Record<string, unknown>;
+  for (const [release, expected] of [
+    ["2023.2", "TASK [neutron : Running Neutron bootstrap container]"],
+    ["2024.1", "TASK [neutron : Running Neutron bootstrap container]"],
+    ["2024.2", "TASK [nova : Running Nova API bootstrap container]"],
+    ["2025.1", "TASK [nova : Running Nova API bootstrap container]"],
+  ] as const) {
+    it(
+      `${release}: pulls over eth4 until openvswitch makes it a port of br-ex, then fails at ${expected}`,
+      { timeout: 120_000 },
+      async () => {
+        // The seed's globals.yml with the release named (and from 2024.2 ProxySQL off, as without haproxy).
+        const g = readGlobals(
+          { ...seedGlobals, openstack_release: release, ...(Number(release) >= 2024.2 ? { enable_proxysql: "no" } : {}) },
+          "kolla-globals.yml",
+        );
+        await using started = await start(lab, { backend: BACKEND });
+        const r = await kolla(started).deploy(g);
+        expect(r.exitCode, r.stdout).toBe(2);
+        const lines = r.stdout.split("\n");
+        const fatal = lines.findIndex((l) => l.startsWith("fatal: [openstack]"));
+        const task = lines.slice(0, fatal).findLast((l) => l.startsWith("TASK [") || l.startsWith("RUNNING HANDLER ["));
+        expect(task).toContain(expected);
+        // The openvswitch play ran (every pull before it went through eth4), and nothing after the failed task did.
+        expect(lines.indexOf(lines.find((l) => l.startsWith("PLAY [Apply role openvswitch]"))!)).toBeGreaterThan(0);
+        expect(lines.indexOf(lines.find((l) => l.startsWith("PLAY [Apply role openvswitch]"))!)).toBeLessThan(fatal);
+        expect(lines[fatal]).toContain(`tag=${g.tag}&fromImage=`);
+        expect(g.tag).toBe(`${release}-ubuntu-${g.rel.codenames.ubuntu}`);
+        expect(r.stdout).toContain(`[labwright] kolla-ansible ${release} (${g.rel.kollaAnsible})`);
+        expect((await started.sh("openstack", "ovs-vsctl list-ports br-ex")).stdout.trim()).toBe("eth4");
+        expect((await started.ping("openstack", "inet", { count: 2 })).received).toBe(0);
+      },
+    );
+  }
+
+  it(
+    "2024.2 with the seed's workaround: the deploy completes on 2024.2's plays, neutron's four agents report, and its RPC queues are RabbitMQ quorum queues (kolla's om_enable_rabbitmq_quorum_queues)",
+    { timeout: 300_000 },
+    async () => {
+      const g = readGlobals({ ...seedGlobals, openstack_release: "2024.2", enable_proxysql: "no" }, "kolla-globals.yml");
+      await using started = await start(lab, { backend: BACKEND });
+      await applySteps(started, stepsBefore(scenario(lab, "management-route-workaround"), "kolla-ansible deploy"));
+      const r = await kolla(started).deploy(g);
+      expect(r.exitCode, r.stdout).toBe(0);
+      expect(r.stdout).toContain("RUNNING HANDLER [mariadb : Restart mariadb-clustercheck container]");
+      expect(r.stdout.indexOf("PLAY [Apply role openvswitch]")).toBeLessThan(r.stdout.indexOf("PLAY [Bootstrap nova API databases]"));
+      const agents = await os(started, "network agent list -f value -c Binary -c Alive");
+      expect(agents.stdout.split("\n").filter(Boolean).sort()).toEqual([
+        "True neutron-dhcp-agent",
+        "True neutron-l3-agent",
+        "True neutron-metadata-agent",
+        "True neutron-openvswitch-agent",
+      ]);
+      const queues = await kolla(started).queues();
+      // neutron's topic queues (durable) are quorum queues; its fanout and reply queues stay classic (oslo.messaging 14.0.3).
+      expect(queues.find((q) => q.name === "q-plugin")?.type).toBe("quorum");
+      expect(queues.find((q) => q.name === "q-reports-plugin")?.type).toBe("quorum");
+    },
+  );
+});
+
 describe(`[${BACKEND}] the seed's workaround: default route via eth1 to osm, then the real neutron`, () => {
   const sc = scenario(lab, "management-route-workaround");
   const s = useLab(lab);
@@ -200,7 +416,7 @@ describe(`[${BACKEND}] the seed's workaround: default route via eth1 to osm, the
     },
   );
 
-  it("the real client lists neutron's three agents, alive, registered under the node's name", async () => {
+  it("the real client lists neutron's four agents, alive, registered under the node's name", async () => {
     const r = await os(s(), "network agent list -f json -c Binary -c Host -c Alive");
     expect(r.exitCode, r.stderr).toBe(0);
     const agents = (JSON.parse(r.stdout) as { Binary: string; Host: string; Alive: boolean }[])
@@ -209,6 +425,7 @@ describe(`[${BACKEND}] the seed's workaround: default route via eth1 to osm, the
     expect(agents).toEqual([
       "neutron-dhcp-agent openstack true",
       "neutron-l3-agent openstack true",
+      "neutron-metadata-agent openstack true",
       "neutron-openvswitch-agent openstack true",
     ]);
   });
@@ -380,6 +597,40 @@ describe(`[${BACKEND}] floating IPs and neutron's security groups: pool 138.4.7.
   );
 });
 
+describe(`[${BACKEND}] kolla-ansible 2025.1 with an openvswitch_agent.ini override: neutron's native OVS firewall`, () => {
+  it(
+    "2025.1's deploy completes; kolla merges firewall_driver = openvswitch into the OVS agent's file: ports are bound without the hybrid plug, security groups are conntrack flows on br-int, and the floating IP answers once ICMP is allowed",
+    { timeout: 600_000 },
+    async () => {
+      const sc = scenario(lab, "openvswitch-firewall");
+      const step = kollaStep(sc.name, "deploy");
+      expect(step.overrides.map((o) => [o.path, o.file])).toEqual([["neutron/openvswitch_agent.ini", "openvswitch_agent.ini"]]);
+      expect([step.globals.release, step.globals.tag]).toEqual(["2025.1", "2025.1-ubuntu-noble"]);
+      const r = await runScenario(lab, sc, { backend: BACKEND, strictLogs: true });
+      const failed = [...r.steps.filter((x) => !("ok" in x) || !x.ok), ...r.checks.filter((c) => !c.ok)].map((x) =>
+        JSON.stringify(x).slice(0, 400),
+      );
+      expect(failed).toEqual([]);
+      // 2025.1's plays: nova's after openvswitch, and the deploy says which neutron really runs.
+      const deploy = r.steps.find((x) => x.kind === "run" && x.run.startsWith("kolla-ansible deploy"));
+      const out = deploy && "output" in deploy ? deploy.output : "";
+      expect(out).toContain("[labwright] kolla-ansible 2025.1 (20.0.0)");
+      expect(out).toMatch(/neutron is this machine's 21\.0\.0 \(Debian 12's\); 2025\.1's images carry neutron 26/);
+      expect(out.indexOf("PLAY [Apply role openvswitch]")).toBeLessThan(out.indexOf("PLAY [Bootstrap nova API databases]"));
+      // The expectations that tell the native firewall from the hybrid one, each measured.
+      expect(r.checks.map((c) => c.description)).toEqual(
+        expect.arrayContaining([
+          'openstack$ ip -o link show type bridge → exit 0, output exactly ""',
+          'openstack$ ovs-ofctl dump-flows br-int → exit 0, prints "ct(commit,zone=NXM_NX_REG6[0..15]"',
+        ]),
+      );
+      expect(r.logs.errors.map(findingLine), "daemon-log errors").toEqual([]);
+      expect(r.logs.warnings.map(findingLine), "daemon-log warnings no entry allows").toEqual([]);
+      expect(r.ok).toBe(true);
+    },
+  );
+});
+
 describe(`[${BACKEND}] VLAN provider network on eth3, segment 100`, () => {
   const sc = scenario(lab, "vlan-provider-network");
   const s = useLab(lab, { logAllow: sc.logAllow }); // the scenario's own: its redeploy restarts neutron-server
@@ -391,7 +642,7 @@ describe(`[${BACKEND}] VLAN provider network on eth3, segment 100`, () => {
       const again = kollaStep(sc.name, "deploy", 1);
       const k = sc.steps.indexOf(again);
       await applySteps(s(), sc.steps.slice(0, k));
-      const r = await kolla(s()).deploy(again.globals, again.ml2Override);
+      const r = await kolla(s()).deploy(again.globals, again.overrides);
       expect(r.exitCode, r.stdout).toBe(0);
       expect(r.stdout).toContain("RUNNING HANDLER [neutron : Restart neutron-server container]");
       expect(r.stdout).not.toContain("Restart neutron-openvswitch-agent container");

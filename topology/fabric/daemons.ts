@@ -2,6 +2,7 @@ import { copyFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Host } from "../backends/host.ts";
 import { ALL_IMAGES, manifestPath } from "../stacks/openstack/kolla/plays.ts";
+import { RELEASE_TAGS } from "../model/commands/kolla-globals.ts";
 import type { NodeSpec, ServiceDoc } from "../model/types.ts";
 import { type BuiltImage, simplestreams } from "../stacks/incus/image.ts";
 import { listening } from "../wait/listening.ts";
@@ -57,15 +58,17 @@ export function dnsmasq(node: NodeSpec): DaemonSpec | null {
 export function registry(svc: Extract<ServiceDoc, { type: "registry" }>, dir: string): DaemonSpec {
   const root = join(dir, `registry-${svc.port}`);
   const files: Record<string, string> = { [join(root, "v2", "index.html")]: "{}\n" };
-  for (const img of ALL_IMAGES) {
-    files[join(root, manifestPath(svc.namespace, img, svc.tag))] =
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: "application/vnd.docker.distribution.manifest.v2+json",
-        name: `${svc.namespace}/${img}`,
-        tag: svc.tag,
-      }) + "\n";
-  }
+  const tags = svc.tag === undefined ? RELEASE_TAGS : typeof svc.tag === "string" ? [svc.tag] : svc.tag;
+  for (const tag of tags)
+    for (const img of ALL_IMAGES) {
+      files[join(root, manifestPath(svc.namespace, img, tag))] =
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+          name: `${svc.namespace}/${img}`,
+          tag,
+        }) + "\n";
+    }
   return {
     name: `registry:${svc.port}`,
     argv: ["busybox", "httpd", "-f", "-p", String(svc.port), "-h", root],

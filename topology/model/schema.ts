@@ -57,10 +57,16 @@ export const Service = z.discriminatedUnion("type", [
       .string()
       .regex(/^[a-z0-9._-]+$/)
       .default("openstack.kolla"),
+    /** The image tag(s) it holds; by default every `<release>-<distro>-<codename>` of the kolla releases labwright models. */
     tag: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]+$/)
-      .default("2023.1-ubuntu-jammy"),
+      .union([
+        z.string().regex(/^[A-Za-z0-9._-]+$/),
+        z
+          .array(z.string().regex(/^[A-Za-z0-9._-]+$/))
+          .min(1)
+          .max(64),
+      ])
+      .optional(),
   }),
   /**
    * The `images:` remote of Incus inside the lab: a simplestreams image server over HTTPS (the lab's
@@ -255,8 +261,12 @@ export const KollaStep = z.strictObject({
   on: z.string(),
   kolla: z.enum(["deploy", "precheck"]),
   globals: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
-  /** Files under /etc/kolla/config/ (kolla's service config overrides); labwright reads neutron/ml2_conf.ini. */
-  config: z.strictObject({ "neutron/ml2_conf.ini": z.string() }).optional(),
+  /**
+   * Files under /etc/kolla/config/ (kolla's service config overrides) by their path there: the ones
+   * kolla's neutron role merges (global.conf, neutron.conf, neutron/<service>.conf,
+   * neutron/<file>.ini, neutron/<node>/<file>), as INI text.
+   */
+  config: z.record(z.string().max(128), z.string().max(65_536)).optional(),
   should: z.enum(["succeed", "fail"]).default("succeed"),
   output: z.string().optional(),
 });

@@ -1,7 +1,7 @@
 import type { IncusLine } from "./commands/incus.ts";
 import type { KollaGlobals } from "./commands/kolla-globals.ts";
 import type { OpenstackCommand } from "./commands/openstack.ts";
-import type { Ini } from "./commands/ini.ts";
+import type { KollaOverride } from "./commands/kolla-overrides.ts";
 import type { Software } from "./software.ts";
 import type { OvnCentralSettings } from "./commands/ovn-ctl.ts";
 import type { Expectation, NatRule, ServiceDoc } from "./schema.ts";
@@ -94,8 +94,8 @@ export type Step =
       readonly globals: KollaGlobals;
       /** Where globals.yml came from: a file path or "inline". */
       readonly globalsFrom: string;
-      /** /etc/kolla/config/neutron/ml2_conf.ini, parsed: merged over what kolla renders. */
-      readonly ml2Override?: Ini;
+      /** Files under /etc/kolla/config/, parsed and judged, in kolla's merge order: merged over what kolla renders. */
+      readonly overrides: readonly KollaOverride[];
       readonly should: "succeed" | "fail";
       readonly output?: string;
       readonly origin: Origin;

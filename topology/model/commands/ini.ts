@@ -1,52 +1,53 @@
 /**
  * A kolla service config override (a file under /etc/kolla/config/, e.g. neutron/ml2_conf.ini): INI
  * sections and keys, which kolla merges over the file it renders (merge_configs: a key of the
- * override replaces the rendered one). The daemon reads the merged file, so what a lab may put in
- * one is narrow: the sections that file is for, keys and single-line values of plain characters.
+ * override replaces the rendered one). The daemon reads the merged file, so each option is judged
+ * before anything runs (neutron-override.ts: an option neutron reads from that file, a value its
+ * type takes, nothing that reaches a path, a command or a root helper); lines are single-line
+ * `key = value` under a `[section]`.
  */
+import { judgeOption } from "./neutron-override.ts";
 
-export class IniError extends Error {}
+export class IniError extends Error {
+  constructor(
+    message: string,
+    readonly hint = "",
+  ) {
+    super(message);
+  }
+}
 
 export type Ini = Map<string, Map<string, string>>;
 
-const SECTION = /^\[([A-Za-z0-9_]+)\]$/;
+const SECTION = /^\[([A-Za-z0-9_.-]{1,64})\]$/;
 const KEY = /^[a-z][a-z0-9_]{0,63}$/;
-/** Lists, ranges and names: physnet2, physnet2:100:200, 1:1000, *, flat,vlan,vxlan. */
-const VALUE = /^[A-Za-z0-9_.,:*/ -]{0,256}$/;
 
-/** Sections each override file may hold. */
-export const OVERRIDE_SECTIONS: Record<string, readonly string[]> = {
-  "neutron/ml2_conf.ini": ["ml2", "ml2_type_flat", "ml2_type_vlan", "ml2_type_vxlan", "ml2_type_geneve"],
-};
-
-export function parseIni(text: string, file: string): Ini {
-  const sections = OVERRIDE_SECTIONS[file];
-  if (!sections) throw new IniError(`${file}: labwright applies overrides of ${Object.keys(OVERRIDE_SECTIONS).join(", ")} only`);
+/**
+ * Parses an override whose options neutron reads from `neutronFile` (e.g. ml2_conf.ini); `file` names
+ * the override in messages (e.g. neutron/ml2_conf.ini). Throws IniError at the first wrong line.
+ */
+export function parseIni(text: string, file: string, neutronFile: string): Ini {
   const ini: Ini = new Map();
-  let cur: Map<string, string> | undefined;
+  let section: string | undefined;
   text.split("\n").forEach((raw, k) => {
     const line = raw.trim();
+    const at = `${file} line ${k + 1}`;
     if (!line || line.startsWith("#") || line.startsWith(";")) return;
     const s = SECTION.exec(line);
     if (s) {
-      if (!sections.includes(s[1]!))
-        throw new IniError(
-          `${file} line ${k + 1}: section [${s[1]}] is not one of ${file}'s (${sections.map((x) => `[${x}]`).join(", ")})`,
-        );
-      cur = ini.get(s[1]!) ?? new Map();
-      ini.set(s[1]!, cur);
+      section = s[1]!;
+      if (!ini.has(section)) ini.set(section, new Map());
       return;
     }
     const eq = line.indexOf("=");
-    if (eq < 0) throw new IniError(`${file} line ${k + 1}: expected [section] or key = value`);
+    if (eq < 0) throw new IniError(`${at}: expected [section] or key = value`);
     const key = line.slice(0, eq).trim();
     const value = line.slice(eq + 1).trim();
-    if (!cur) throw new IniError(`${file} line ${k + 1}: ${key} comes before any [section]`);
-    if (!KEY.test(key))
-      throw new IniError(`${file} line ${k + 1}: "${key.slice(0, 64)}" is not an option name (lowercase letters, digits, _)`);
-    if (!VALUE.test(value))
-      throw new IniError(`${file} line ${k + 1}: the value of ${key} may hold letters, digits and _ . , : * / - and spaces only`);
-    cur.set(key, value);
+    if (section === undefined) throw new IniError(`${at}: ${key.slice(0, 64)} comes before any [section]`);
+    if (!KEY.test(key)) throw new IniError(`${at}: "${key.slice(0, 64)}" is not an option name (lowercase letters, digits, _)`);
+    const verdict = judgeOption(neutronFile, section, key, value);
+    if (verdict) throw new IniError(`${at}: ${verdict.error}`, verdict.hint);
+    ini.get(section)!.set(key, value);
   });
   return ini;
 }

@@ -11,6 +11,8 @@ const GRAMMAR: Record<string, { re: RegExp; what: string }> = {
   network_interface: { re: IFNAME, what: "an interface name" },
   neutron_external_interface: { re: IFNAME, what: "a comma-separated list of interface names" },
   neutron_bridge_name: { re: IFNAME, what: "a comma-separated list of bridge names" },
+  neutron_physical_networks: { re: /^[A-Za-z0-9_.-]{1,64}$/, what: "a comma-separated list of physical network names" },
+  enable_proxysql: { re: /^(yes|no|true|false|True|False|1|0|on|off)$/, what: "yes or no" },
   docker_registry: { re: /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})(:\d{1,5})?$/, what: "a registry host[:port] such as quay.io" },
   docker_namespace: {
     re: /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/,
@@ -29,6 +31,8 @@ export interface KollaGlobals {
   network_interface: string;
   neutron_external_interfaces: string[];
   neutron_bridge_names: string[];
+  /** The physnet of each bridge, in order: `physnet1`…`physnetN`, or (from 2024.2) `neutron_physical_networks`. */
+  physnets: string[];
   enable_neutron_provider_networks: boolean;
   kolla_internal_vip_address?: string;
   docker_registry: string;
@@ -37,6 +41,8 @@ export interface KollaGlobals {
   tag: string;
   /** The release whose site.yml the deploy follows. */
   release: string;
+  /** Its figures. */
+  rel: KollaRelease;
   /** Keys of globals.yml that have no network effect labwright emulates. */
   ignored: string[];
 }
@@ -54,20 +60,79 @@ const EFFECTIVE = new Set([
   "kolla_base_distro",
   "neutron_plugin_agent",
   "enable_haproxy",
+  "enable_proxysql",
+  "neutron_physical_networks",
 ]);
+
+/** What labwright models of one kolla-ansible release (read from its sources at the tag named). */
+export interface KollaRelease {
+  /** The kolla-ansible version whose sources these figures come from (the series' first release). */
+  kollaAnsible: string;
+  /** The neutron its images carry (the release's neutron; labwright runs Debian 12's, see docs). */
+  neutron: string;
+  /** group_vars/all.yml: `kolla_base_distro`. */
+  defaultDistro: string;
+  /** group_vars/all.yml: `kolla_base_distro_version_default_map` (the tag's last part). */
+  codenames: Record<string, string>;
+  /** group_vars/all.yml has `neutron_physical_networks` (from 2024.2): physnet names are a list of their own. */
+  physicalNetworksVar: boolean;
+  /** group_vars/all.yml: `enable_proxysql` (its "yes" from 2024.2 runs the loadbalancer play even without haproxy). */
+  proxysqlDefault: boolean;
+}
 
 /**
  * The kolla-ansible releases labwright models: the deploy follows that release's site.yml
  * (stacks/openstack/kolla/plays.ts) and names images as it does (group_vars/all.yml:
  * `openstack_tag: "{{ openstack_release }}-{{ kolla_base_distro }}-{{ kolla_base_distro_version }}"`).
+ * Each release's figures are from kolla-ansible's sources at its first tag (16.0.0 … 20.0.0).
  */
-export const RELEASES: Record<string, { kollaAnsible: string; defaultDistro: string; codenames: Record<string, string> }> = {
+export const RELEASES: Record<string, KollaRelease> = {
   "2023.1": {
     kollaAnsible: "16.0.0",
+    neutron: "22 (2023.1 Antelope)",
     defaultDistro: "rocky",
     codenames: { centos: "stream9", debian: "bullseye", rocky: "9", ubuntu: "jammy" },
+    physicalNetworksVar: false,
+    proxysqlDefault: false,
+  },
+  "2023.2": {
+    kollaAnsible: "17.0.0",
+    neutron: "23 (2023.2 Bobcat)",
+    defaultDistro: "rocky",
+    codenames: { centos: "stream9", debian: "bookworm", rocky: "9", ubuntu: "jammy" },
+    physicalNetworksVar: false,
+    proxysqlDefault: false,
+  },
+  "2024.1": {
+    kollaAnsible: "18.0.0",
+    neutron: "24 (2024.1 Caracal)",
+    defaultDistro: "rocky",
+    codenames: { centos: "stream9", debian: "bookworm", rocky: "9", ubuntu: "jammy" },
+    physicalNetworksVar: false,
+    proxysqlDefault: false,
+  },
+  "2024.2": {
+    kollaAnsible: "19.0.0",
+    neutron: "25 (2024.2 Dalmatian)",
+    defaultDistro: "rocky",
+    codenames: { centos: "stream9", debian: "bookworm", rocky: "9", ubuntu: "noble" },
+    physicalNetworksVar: true,
+    proxysqlDefault: true,
+  },
+  "2025.1": {
+    kollaAnsible: "20.0.0",
+    neutron: "26 (2025.1 Epoxy)",
+    defaultDistro: "rocky",
+    codenames: { centos: "stream9", debian: "bookworm", rocky: "9", ubuntu: "noble" },
+    physicalNetworksVar: true,
+    proxysqlDefault: true,
   },
 };
+
+/** Every image tag the modelled releases name (a registry that holds kolla's images holds these). */
+export const RELEASE_TAGS: readonly string[] = Object.entries(RELEASES).flatMap(([rel, r]) =>
+  Object.entries(r.codenames).map(([distro, code]) => `${rel}-${distro}-${code}`),
+);
 
 /** Ansible's `| bool`. */
 function truthy(v: unknown): boolean {
@@ -92,7 +157,7 @@ export function readGlobals(raw: unknown, where: string): KollaGlobals {
     const rule = GRAMMAR[k];
     const text = String(v);
     const items =
-      k === "neutron_external_interface" || k === "neutron_bridge_name"
+      k === "neutron_external_interface" || k === "neutron_bridge_name" || k === "neutron_physical_networks"
         ? text
             .split(",")
             .map((x) => x.trim())
@@ -138,6 +203,17 @@ export function readGlobals(raw: unknown, where: string): KollaGlobals {
     throw new KollaConfigError(
       `${where}: kolla_base_distro ${distro} has no images in ${release} (kolla builds ${Object.keys(r.codenames).join(", ")})`,
     );
+  const physSet = g.neutron_physical_networks !== undefined && r.physicalNetworksVar ? list("neutron_physical_networks", "") : undefined;
+  if (physSet && physSet.length !== values.neutron_bridge_names.length)
+    throw new KollaConfigError(
+      `${where}: neutron_physical_networks names ${physSet.length} network(s) for ${values.neutron_bridge_names.length} bridge(s) in neutron_bridge_name: give one name per bridge`,
+    );
+  // kolla 2023.1-2024.1: physnet<N> for the N-th bridge; from 2024.2 the same unless neutron_physical_networks names them.
+  const physnets = physSet ?? values.neutron_bridge_names.map((_, k) => `physnet${k + 1}`);
+  if (truthy(str("enable_proxysql", r.proxysqlDefault ? "yes" : "no")))
+    throw new KollaConfigError(
+      `${where}: enable_proxysql is "yes"${r.proxysqlDefault ? ` (kolla-ansible ${r.kollaAnsible}'s default)` : ""}: its loadbalancer play runs haproxy and ProxySQL in front of MariaDB even with enable_haproxy "no", which labwright does not model. Set enable_proxysql: "no", as all-in-one deploys without haproxy do`,
+    );
   if (haproxy) {
     throw new KollaConfigError(
       `${where}: enable_haproxy is "yes" (kolla's default): labwright models all-in-one deploys without the load balancer. Set enable_haproxy: "no" and kolla_internal_vip_address to network_interface's address, as seed 003 does`,
@@ -145,15 +221,18 @@ export function readGlobals(raw: unknown, where: string): KollaGlobals {
   }
   return {
     ...values,
+    physnets,
     tag: tag ?? `${release}-${distro}-${codename}`,
     release,
+    rel: r,
     // Only key names that look like ansible variables are listed; anything else is just counted.
-    ignored: ignoredKeys(g),
+    ignored: ignoredKeys(g, r),
   };
 }
 
-function ignoredKeys(g: Record<string, unknown>): string[] {
-  const keys = Object.keys(g).filter((k) => !EFFECTIVE.has(k));
+function ignoredKeys(g: Record<string, unknown>, r: KollaRelease): string[] {
+  // neutron_physical_networks means nothing to a release before 2024.2 (its templates name physnet<N>).
+  const keys = Object.keys(g).filter((k) => !EFFECTIVE.has(k) || (k === "neutron_physical_networks" && !r.physicalNetworksVar));
   const named = keys.filter((k) => /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(k));
   return named.length === keys.length ? named : [...named, `(${keys.length - named.length} other keys)`];
 }

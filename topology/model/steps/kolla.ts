@@ -1,5 +1,6 @@
 import { parseDocument } from "yaml";
-import { type Ini, IniError, parseIni } from "../commands/ini.ts";
+import { IniError, parseIni } from "../commands/ini.ts";
+import { type KollaOverride, overridePaths } from "../commands/kolla-overrides.ts";
 import { type KollaGlobals, KollaConfigError, readGlobals } from "../commands/kolla-globals.ts";
 import { LIMITS, readBounded, referencedFile } from "../limits.ts";
 import type { Path } from "../problem-list.ts";
@@ -16,7 +17,8 @@ export function kollaStep(item: object, sat: Path, ctx: RefContext, origin: Orig
   const g = readGlobalsAt(s.globals, [...sat, "globals"], ctx);
   if (!g) return undefined;
   globalsInterfaces(g, s.on, [...sat, "globals"], ctx);
-  const ml2Override = ml2At(s.config?.["neutron/ml2_conf.ini"], [...sat, "config", "neutron/ml2_conf.ini"], ctx);
+  const overrides = overridesAt(s.config, s.on, [...sat, "config"], ctx);
+  if (!overrides) return undefined;
   return {
     kind: "kolla",
     name: s.name,
@@ -24,7 +26,7 @@ export function kollaStep(item: object, sat: Path, ctx: RefContext, origin: Orig
     action: s.kolla,
     globals: g.globals,
     globalsFrom: g.from,
-    ...(ml2Override ? { ml2Override } : {}),
+    overrides,
     should: s.should,
     output: s.output,
     origin,
@@ -86,18 +88,36 @@ function globalsInterfaces(g: { globals: KollaGlobals; from: string }, on: strin
   }
 }
 
-/** The step's neutron/ml2_conf.ini override, parsed (undefined when absent or not valid: then reported). */
-function ml2At(text: string | undefined, at: Path, ctx: RefContext): Ini | undefined {
-  if (text === undefined) return undefined;
-  try {
-    return parseIni(text, "neutron/ml2_conf.ini");
-  } catch (e) {
-    if (!(e instanceof IniError)) throw e;
-    ctx.problems.add(
-      at,
-      e.message,
-      "give the ml2 sections and options kolla would merge (e.g. [ml2_type_vlan] network_vlan_ranges = physnet2)",
-    );
-    return undefined;
+/**
+ * The step's config overrides, parsed and judged, in kolla's merge order (undefined when one is not
+ * valid: then reported). Only the files kolla's neutron role merges are accepted.
+ */
+function overridesAt(config: Record<string, string> | undefined, on: string, at: Path, ctx: RefContext): KollaOverride[] | undefined {
+  const known = overridePaths(on);
+  const given = Object.entries(config ?? {});
+  let ok = true;
+  for (const [path] of given)
+    if (!known.some((k) => k.path === path)) {
+      ok = false;
+      ctx.problems.add(
+        [...at, path],
+        path === "neutron/dnsmasq.conf" || path === `neutron/${on}/dnsmasq.conf`
+          ? `${path}: kolla does not merge dnsmasq.conf, it takes the whole file, and dnsmasq's options reach a root process's commands (dhcp-script): labwright keeps kolla's`
+          : `${path} is not a file kolla's neutron role merges`,
+        `use one of ${known.map((k) => k.path).join(", ")}`,
+      );
+    }
+  const out: KollaOverride[] = [];
+  for (const k of known) {
+    const text = config?.[k.path];
+    if (text === undefined) continue;
+    try {
+      out.push({ ...k, ini: parseIni(text, k.path, k.file) });
+    } catch (e) {
+      if (!(e instanceof IniError)) throw e;
+      ok = false;
+      ctx.problems.add([...at, k.path], e.message, e.hint || "see docs/lab-files.md (kolla steps: config overrides)");
+    }
   }
+  return ok ? out : undefined;
 }

@@ -10,7 +10,7 @@ export async function kollaStep(k: KollaNode, step: KollaStep): Promise<CommandR
   const t0 = performance.now();
   const argv = step.kind === "openstack" ? ["openstack", step.line] : ["kolla-ansible", step.action];
   if (step.kind === "openstack") return { argv, ...(await k.openstack(step.command)), durationMs: performance.now() - t0 };
-  const r = step.action === "precheck" ? await k.precheck(step.globals) : await k.deploy(step.globals, step.ml2Override);
+  const r = step.action === "precheck" ? await k.precheck(step.globals) : await k.deploy(step.globals, step.overrides);
   return {
     argv,
     exitCode: r.exitCode,

@@ -1,13 +1,15 @@
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { type Ini, mergeIni, renderIni } from "../../../model/commands/ini.ts";
+import { type KollaOverride, NEUTRON_SERVICES, type NeutronService, overridesFor } from "../../../model/commands/kolla-overrides.ts";
 import type { KollaGlobals } from "../../../model/commands/kolla-globals.ts";
 import { bridgeMappings } from "./plays.ts";
 
 /**
  * neutron's configuration files as kolla-ansible 2023.1 renders them for an all-in-one node with
- * ML2/OVS (roles/neutron/templates/*.j2 with kolla's defaults and the lab's globals.yml), the
- * `/etc/kolla/config/neutron/ml2_conf.ini` override merged in. What labwright changes is marked in
+ * ML2/OVS (roles/neutron/templates/*.j2 with kolla's defaults and the lab's globals.yml), the lab's
+ * /etc/kolla/config/ overrides merged in kolla's order (model/commands/kolla-overrides.ts: each
+ * service gets its own neutron.conf when a neutron/<service>.conf names it). What labwright changes is marked in
  * the files themselves with `labwright:` and listed in docs/lab-files.md:
  * - no keystone and no nova run here: `auth_strategy = noauth`, nova notifications off;
  * - the agents run as root in the node's enclave, so their root helper is `env` (kolla's
@@ -42,7 +44,7 @@ export function openstackPaths(stateDir: string): OpenstackPaths {
 }
 
 /** Secrets of the lab's cloud (kolla generates them into passwords.yml; the lab's never leave it). */
-export const PASSWORDS = { database: "neutron-lab-db", rabbitmq: "openstack-lab-mq" } as const;
+export const PASSWORDS = { database: "neutron-lab-db", rabbitmq: "openstack-lab-mq", metadata: "openstack-lab-metadata" } as const;
 
 export interface NodeFacts {
   /** api_interface (network_interface) address: services bind here. */
@@ -65,11 +67,20 @@ function workers(): { api: number; rpc: number } {
 export interface RenderedConfig {
   /** File name (in `paths.etc`) → contents. */
   files: Record<string, string>;
+  /** The files each daemon's command reads (`--config-file`, in order), and dnsmasq.conf for the DHCP agent's dnsmasq. */
+  daemons: Record<NeutronDaemon, string[]>;
 }
 
-export function renderNeutronConfig(g: KollaGlobals, facts: NodeFacts, paths: OpenstackPaths, ml2Override?: Ini): RenderedConfig {
+export function renderNeutronConfig(
+  g: KollaGlobals,
+  facts: NodeFacts,
+  paths: OpenstackPaths,
+  overrides: readonly KollaOverride[] = [],
+): RenderedConfig {
   const w = workers();
   const maps = bridgeMappings(g);
+  /** The lab's release is this one or later (kolla's release names sort as numbers). */
+  const since = (release: string) => Number(g.release) >= Number(release);
   const header = (file: string) => `# ${file} as kolla-ansible ${g.release} renders it for this node (labwright: changes marked)`;
   const neutron = ini({
     DEFAULT: {
@@ -82,8 +93,11 @@ export function renderNeutronConfig(g: KollaGlobals, facts: NodeFacts, paths: Op
       api_workers: w.api,
       rpc_workers: w.rpc,
       rpc_state_report_workers: w.rpc,
-      state_path: paths.state,
-      metadata_proxy_socket: join(paths.state, "kolla", "metadata_proxy"),
+      // 2024.1 on: state_path /var/lib/neutron/kolla (the metadata socket's volume), the socket beneath it;
+      // before: neutron's default state_path, the socket named (labwright: both in the node's directory).
+      ...(since("2024.1")
+        ? { "# labwright: kolla's /var/lib/neutron/kolla, in the node's directory": "", state_path: join(paths.state, "kolla") }
+        : { state_path: paths.state, metadata_proxy_socket: join(paths.state, "kolla", "metadata_proxy") }),
       interface_driver: "openvswitch",
       core_plugin: "ml2",
       service_plugins: "router",
@@ -94,28 +108,46 @@ export function renderNeutronConfig(g: KollaGlobals, facts: NodeFacts, paths: Op
       "# labwright: no nova here": "",
       notify_nova_on_port_status_changes: "False",
       notify_nova_on_port_data_changes: "False",
+      ...(since("2024.1") ? { dns_domain: "openstacklocal" } : {}),
     },
     oslo_middleware: { enable_proxy_headers_parsing: "True" },
     oslo_concurrency: { lock_path: join(paths.state, "tmp") },
     agent: { "# labwright: the agents run as root (kolla: sudo neutron-rootwrap /etc/neutron/rootwrap.conf)": "", root_helper: "env" },
-    database: { connection: `mysql+pymysql://neutron:${PASSWORDS.database}@${facts.vip}/neutron`, max_retries: -1 },
+    database: {
+      connection: `mysql+pymysql://neutron:${PASSWORDS.database}@${facts.vip}/neutron`,
+      connection_recycle_time: 10,
+      max_pool_size: 1,
+      max_retries: -1,
+    },
     oslo_messaging_notifications: { transport_url: `rabbit://openstack:${PASSWORDS.rabbitmq}@${facts.vip}:5672//`, driver: "noop" },
-    oslo_messaging_rabbit: { heartbeat_in_pthread: "false" },
+    // 2023.2 on: quorum queues (om_enable_rabbitmq_quorum_queues); 2025.1: the queue manager, stream
+    // fanout and transient quorum queues too (neutron 21's oslo.messaging 14.0.3 knows only
+    // rabbit_quorum_queue and rabbit_qos_prefetch_count of these, and ignores the rest, as oslo.config does).
+    oslo_messaging_rabbit: since("2025.1")
+      ? {
+          use_queue_manager: "true",
+          heartbeat_in_pthread: "false",
+          rabbit_quorum_queue: "true",
+          rabbit_stream_fanout: "true",
+          rabbit_qos_prefetch_count: 1,
+          rabbit_transient_quorum_queue: "true",
+        }
+      : { heartbeat_in_pthread: "false", ...(since("2023.2") ? { rabbit_quorum_queue: "true" } : {}) },
   });
-  const ml2 = mergeIni(
-    ini({
-      ml2: {
-        type_drivers: "flat,vlan,vxlan",
-        tenant_network_types: "vxlan",
-        mechanism_drivers: "openvswitch,l2population",
-        extension_drivers: "port_security",
-      },
-      ml2_type_vlan: { network_vlan_ranges: "" },
-      ml2_type_flat: { flat_networks: g.neutron_external_interfaces.map((_, k) => `physnet${k + 1}`).join(",") },
-      ml2_type_vxlan: { vni_ranges: "1:1000" },
-    }),
-    ml2Override,
-  );
+  const ml2 = ini({
+    ml2: {
+      type_drivers: "flat,vlan,vxlan",
+      tenant_network_types: "vxlan",
+      mechanism_drivers: "openvswitch,l2population",
+      extension_drivers: "port_security",
+    },
+    ml2_type_vlan: { network_vlan_ranges: "" },
+    // 2023.1-2024.1 count the interfaces here (and the bridges in bridge_mappings); 2024.2 on, neutron_physical_networks.
+    ml2_type_flat: {
+      flat_networks: (g.rel.physicalNetworksVar ? g.physnets : g.neutron_external_interfaces.map((_, k) => `physnet${k + 1}`)).join(","),
+    },
+    ml2_type_vxlan: { vni_ranges: "1:1000" },
+  });
   const ovs = { ovsdb_connection: "tcp:127.0.0.1:6640", ovsdb_timeout: 10 };
   const agent = ini({
     agent: { tunnel_types: "vxlan", l2_population: "true", arp_responder: "true" },
@@ -138,19 +170,44 @@ export function renderNeutronConfig(g: KollaGlobals, facts: NodeFacts, paths: Op
     },
     ovs,
   });
+  const metadata = ini({
+    DEFAULT: {
+      auth_ca_cert: "",
+      nova_metadata_host: facts.vip,
+      nova_metadata_port: 8775,
+      metadata_proxy_shared_secret: PASSWORDS.metadata,
+      nova_metadata_protocol: "http",
+      metadata_workers: w.api,
+    },
+  });
+  const rendered: Record<string, Ini> = {
+    "ml2_conf.ini": ml2,
+    "openvswitch_agent.ini": agent,
+    "l3_agent.ini": l3,
+    "dhcp_agent.ini": dhcp,
+    "metadata_agent.ini": metadata,
+  };
+  const merged = (file: string, base: Ini, service?: NeutronService) =>
+    overridesFor(overrides, file, service).reduce((acc, o) => mergeIni(acc, o), base);
   const files: Record<string, string> = {
-    "neutron.conf": render(neutron, header("neutron.conf")),
-    "ml2_conf.ini": render(
-      ml2,
-      header("ml2_conf.ini") + (ml2Override?.size ? "\n# with /etc/kolla/config/neutron/ml2_conf.ini merged in" : ""),
-    ),
-    "openvswitch_agent.ini": render(agent, header("openvswitch_agent.ini")),
-    "l3_agent.ini": render(l3, header("l3_agent.ini")),
-    "dhcp_agent.ini": render(dhcp, header("dhcp_agent.ini")),
     // labwright: dnsmasq keeps root, since the node's files live in labwright's root-only run directory (kolla's are world-readable)
     "dnsmasq.conf": `log-async\nlog-facility=${join(paths.log, "dnsmasq.log")}\n# labwright: keep root (the node's files are in a root-only directory)\nuser=root\n`,
   };
-  return { files };
+  const note = (file: string) =>
+    overrides.some((o) => o.file === file) ? "\n# with the lab's /etc/kolla/config/ overrides merged in" : "";
+  for (const [file, base] of Object.entries(rendered)) files[file] = render(merged(file, base), header(file) + note(file));
+  const daemons = {} as Record<NeutronDaemon, string[]>;
+  for (const d of Object.keys(NEUTRON_SERVICES) as NeutronDaemon[]) {
+    // Each service's own neutron.conf where a neutron/<service>.conf names it (kolla renders one per container).
+    const own = overrides.some((o) => o.service === d);
+    const conf = own ? `${d}.neutron.conf` : "neutron.conf";
+    files[conf] ??= render(merged("neutron.conf", neutron, own ? d : undefined), header("neutron.conf") + note("neutron.conf"));
+    daemons[d] = [
+      ...NEUTRON_SERVICES[d].map((f) => (f === "neutron.conf" ? conf : f)),
+      ...(d === "neutron-dhcp-agent" ? ["dnsmasq.conf"] : []),
+    ];
+  }
+  return { files, daemons };
 }
 
 /** Comments are carried as keys starting with '#' and an empty value: written as comment lines. */
@@ -158,15 +215,8 @@ function render(i: Ini, header: string): string {
   return renderIni(i, header).replace(/^(#[^\n]*) = $/gm, "$1");
 }
 
-/** The files each daemon reads (kolla's config.json `command` lines), so a change restarts only those that read it. */
-export const DAEMON_FILES = {
-  "neutron-server": ["neutron.conf", "ml2_conf.ini"],
-  "neutron-openvswitch-agent": ["neutron.conf", "openvswitch_agent.ini"],
-  "neutron-l3-agent": ["neutron.conf", "l3_agent.ini"],
-  "neutron-dhcp-agent": ["neutron.conf", "dhcp_agent.ini", "dnsmasq.conf"],
-} as const;
-
-export type NeutronDaemon = keyof typeof DAEMON_FILES;
+/** The neutron daemons kolla runs for ML2/OVS (model/commands/kolla-overrides.ts lists the files each reads). */
+export type NeutronDaemon = NeutronService;
 
 /** The client's configuration (kolla-ansible post-deploy writes /etc/kolla/clouds.yaml): no keystone, neutron's endpoint. */
 export function cloudsYaml(vip: string): string {

@@ -1,12 +1,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Daemon, Enclave, Host } from "../../../backends/host.ts";
-import type { Ini } from "../../../model/commands/ini.ts";
+import type { KollaOverride } from "../../../model/commands/kolla-overrides.ts";
 import type { OpenstackCommand } from "../../../model/commands/openstack.ts";
 import type { CommandResult } from "../../../run/exec.ts";
 import type { NeutronApi } from "../neutron/api.ts";
 import { neutronVersion, OpenstackServices } from "../neutron/services.ts";
-import { bridgeMappings, type KollaGlobals, PLAYS, type Play, pullError, pullScript } from "./plays.ts";
+import { bridgeMappings, type KollaGlobals, type Play, playsFor, pullError, pullScript } from "./plays.ts";
 import { cloudsYaml, type NodeFacts, openstackPaths, renderNeutronConfig } from "./config.ts";
 import { Nova, type NovaHost } from "../standins/nova.ts";
 import { ConvergenceError } from "../../../wait/convergence.ts";
@@ -133,6 +133,12 @@ export class KollaNode {
     return this.nova?.servers ?? new Map();
   }
 
+  /** The node's RabbitMQ queues and their types, once the rabbitmq play ran. */
+  async queues(): Promise<{ name: string; type: string }[]> {
+    if (!this.services) throw new Error(`no RabbitMQ runs on ${this.k.node} yet (no deploy reached the rabbitmq play)`);
+    return this.services.queues();
+  }
+
   /** neutron's API on this node, once deployed. */
   get api(): NeutronApi | null {
     return this.deployed ? (this.services?.api ?? null) : null;
@@ -196,7 +202,7 @@ export class KollaNode {
    * ansible does. A second deploy pulls nothing again and restarts the neutron daemons whose
    * configuration changed (kolla's handlers).
    */
-  async deploy(g: KollaGlobals, ml2Override?: Ini): Promise<StepOutput> {
+  async deploy(g: KollaGlobals, overrides: readonly KollaOverride[] = []): Promise<StepOutput> {
     const out: string[] = [];
     let ok = 0;
     let changed = 0;
@@ -219,7 +225,8 @@ export class KollaNode {
     };
     if (g.ignored.length) out.push(`[labwright] globals.yml keys with no effect labwright models: ${g.ignored.join(", ")}`);
     out.push(
-      `[labwright] kolla-ansible ${g.release}: the plays of its site.yml; image pulls fetch manifests from ${g.docker_registry}; MariaDB, RabbitMQ, Open vSwitch and neutron are the real daemons`,
+      `[labwright] kolla-ansible ${g.release} (${g.rel.kollaAnsible}): the plays of its site.yml; image pulls fetch manifests from ${g.docker_registry}; MariaDB, RabbitMQ, Open vSwitch and neutron are the real daemons, configured as ${g.release} renders them`,
+      `[labwright] neutron is this machine's ${neutronVersion()} (Debian 12's); ${g.release}'s images carry neutron ${g.rel.neutron}`,
     );
 
     // The client's imports load while the plays run (its first command would wait for them otherwise).
@@ -274,14 +281,14 @@ export class KollaNode {
         }
       }
       if (play.real) {
-        const err = await this.realPart(play, g, facts, ml2Override, task, out);
+        const err = await this.realPart(play, g, facts, overrides, task, out);
         if (err) return err;
         ok++;
         changed++;
       }
       return null;
     };
-    for (const play of PLAYS) {
+    for (const play of playsFor(g.release)) {
       const err = await span(`play ${play.name}`, "play", () => runPlay(play), node);
       if (err) return fail(err);
     }
@@ -294,7 +301,7 @@ export class KollaNode {
     play: Play,
     g: KollaGlobals,
     facts: NodeFacts,
-    ml2Override: Ini | undefined,
+    overrides: readonly KollaOverride[],
     task: (r: string, n: string, h?: boolean) => void,
     out: string[],
   ): Promise<string | null> {
@@ -317,7 +324,7 @@ export class KollaNode {
           const stack = await this.stack(facts);
           const paths = openstackPaths(this.k.host.stateDir);
           await this.k.view.writeFile(join(paths.etc, "clouds.yaml"), cloudsYaml(facts.vip));
-          const { started, timings } = await stack.applyNeutron(renderNeutronConfig(g, facts, paths, ml2Override));
+          const { started, timings } = await stack.applyNeutron(renderNeutronConfig(g, facts, paths, overrides));
           for (const d of started) {
             task("neutron", `Restart ${d} container`, true);
             out.push(`changed: [${node}]`);

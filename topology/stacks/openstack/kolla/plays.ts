@@ -14,11 +14,14 @@ import { script } from "../../../run/tokens.ts";
 export { KollaConfigError, readGlobals, type KollaGlobals } from "../../../model/commands/kolla-globals.ts";
 import type { KollaGlobals } from "../../../model/commands/kolla-globals.ts";
 
-/** kolla's zip of bridges and interfaces: `physnet<N>` is the N-th pair. Extra items on either side are dropped, as zip does. */
+/**
+ * kolla's zip of bridges and interfaces, each bridge with its physnet (`physnet<N>` for the N-th, or
+ * from 2024.2 the N-th of `neutron_physical_networks`). Extra items on either side are dropped, as zip does.
+ */
 export function bridgeMappings(g: KollaGlobals): { physnet: string; bridge: string; nic: string }[] {
   const n = Math.min(g.neutron_bridge_names.length, g.neutron_external_interfaces.length);
   return Array.from({ length: n }, (_, k) => ({
-    physnet: `physnet${k + 1}`,
+    physnet: g.physnets[k]!,
     bridge: g.neutron_bridge_names[k]!,
     nic: g.neutron_external_interfaces[k]!,
   }));
@@ -48,85 +51,188 @@ export interface Play {
 const task = (t: string, image: string): Pull => ({ task: t, handler: false, image });
 const handler = (t: string, image: string): Pull => ({ task: t, handler: true, image });
 
-/**
- * kolla-ansible 2023.1 (16.0.0) `ansible/site.yml` for an all-in-one node with kolla's default
- * services and enable_haproxy "no": common, mariadb, memcached, rabbitmq, keystone, glance,
- * placement, nova.yml (the API and cell database bootstraps, then the nova and nova-cell roles),
- * openvswitch, neutron, heat, horizon. Each play lists the tasks that first need an image (its
- * roles' bootstrap_service.yml tasks and handlers/main.yml handlers). An image already pulled by an
- * earlier task is not listed again.
- */
-export const PLAYS: Play[] = [
-  {
-    name: "Apply role common",
-    role: "common",
-    pulls: [
-      handler("Restart fluentd container", "fluentd"),
-      handler("Restart kolla-toolbox container", "kolla-toolbox"),
-      handler("Restart cron container", "cron"),
-    ],
-  },
-  { name: "Apply role mariadb", role: "mariadb", pulls: [task("Running MariaDB bootstrap container", "mariadb-server")], real: "mariadb" },
-  { name: "Apply role memcached", role: "memcached", pulls: [handler("Restart memcached container", "memcached")] },
-  { name: "Apply role rabbitmq", role: "rabbitmq", pulls: [task("Running RabbitMQ bootstrap container", "rabbitmq")], real: "rabbitmq" },
-  {
-    name: "Apply role keystone",
-    role: "keystone",
-    pulls: [
-      task("Running Keystone bootstrap container", "keystone"),
-      task("Running Keystone fernet bootstrap container", "keystone-fernet"),
-      handler("Restart keystone-ssh container", "keystone-ssh"),
-    ],
-  },
-  { name: "Apply role glance", role: "glance", pulls: [task("Running Glance bootstrap container", "glance-api")] },
-  { name: "Apply role placement", role: "placement", pulls: [task("Running placement bootstrap container", "placement-api")] },
-  { name: "Bootstrap nova API databases", role: "nova", pulls: [task("Running Nova API bootstrap container", "nova-api")] },
-  { name: "Bootstrap nova cell databases", role: "nova-cell", pulls: [task("Running Nova cell bootstrap container", "nova-conductor")] },
-  { name: "Apply role nova", role: "nova", pulls: [handler("Restart nova-scheduler container", "nova-scheduler")] },
-  {
-    name: "Apply role nova-cell",
-    role: "nova-cell",
-    pulls: [
-      handler("Restart nova-novncproxy container", "nova-novncproxy"),
-      handler("Restart nova-ssh container", "nova-ssh"),
-      handler("Restart nova-libvirt container", "nova-libvirt"),
-      handler("Restart nova-compute container", "nova-compute"),
-    ],
-  },
-  {
-    name: "Apply role openvswitch",
-    role: "openvswitch",
-    pulls: [
-      handler("Restart openvswitch-db-server container", "openvswitch-db-server"),
-      handler("Restart openvswitch-vswitchd container", "openvswitch-vswitchd"),
-    ],
-    real: "openvswitch",
-  },
-  {
-    name: "Apply role neutron",
-    role: "neutron",
-    pulls: [
-      task("Running Neutron bootstrap container", "neutron-server"),
-      handler("Restart neutron-openvswitch-agent container", "neutron-openvswitch-agent"),
-      handler("Restart neutron-dhcp-agent container", "neutron-dhcp-agent"),
-      handler("Start stopped neutron-l3-agent container", "neutron-l3-agent"),
-      handler("Restart neutron-metadata-agent container", "neutron-metadata-agent"),
-    ],
-    real: "neutron",
-  },
-  {
-    name: "Apply role heat",
-    role: "heat",
-    pulls: [
-      task("Running Heat bootstrap container", "heat-api"),
-      handler("Restart heat-api-cfn container", "heat-api-cfn"),
-      handler("Restart heat-engine container", "heat-engine"),
-    ],
-  },
-  { name: "Apply role horizon", role: "horizon", pulls: [handler("Restart horizon container", "horizon")] },
-];
+// Each play as site.yml (or nova.yml, mariadb.yml, rabbitmq.yml) names it, with the tasks that first
+// need an image: its roles' bootstrap tasks and handlers (handlers/main.yml order). An image already
+// pulled by an earlier task is not listed again. Read from kolla-ansible's sources at 16.0.0, 17.0.0,
+// 18.0.0, 19.0.0 and 20.0.0, for an all-in-one node with kolla's default services, enable_haproxy
+// "no" and (from 2024.2, where it defaults to "yes") enable_proxysql "no".
+const COMMON: Play = {
+  name: "Apply role common",
+  role: "common",
+  pulls: [
+    handler("Restart fluentd container", "fluentd"),
+    handler("Restart kolla-toolbox container", "kolla-toolbox"),
+    handler("Restart cron container", "cron"),
+  ],
+};
+/** 2023.2 and 2024.1: roles/common/tasks/config.yml ensures the fluentd image before any handler (its label check). */
+const COMMON_FLUENTD_LABELS: Play = {
+  ...COMMON,
+  pulls: [
+    task("Ensure fluentd image is present for label check", "fluentd"),
+    handler("Restart kolla-toolbox container", "kolla-toolbox"),
+    handler("Restart cron container", "cron"),
+  ],
+};
+const MARIADB: Play = {
+  name: "Apply role mariadb",
+  role: "mariadb",
+  pulls: [task("Running MariaDB bootstrap container", "mariadb-server")],
+  real: "mariadb",
+};
+/** 2024.2 on: with ProxySQL off, mariadb_loadbalancer is haproxy and enable_mariadb_clustercheck follows it. */
+const MARIADB_CLUSTERCHECK: Play = {
+  ...MARIADB,
+  pulls: [...MARIADB.pulls, handler("Restart mariadb-clustercheck container", "mariadb-clustercheck")],
+};
+const MEMCACHED: Play = { name: "Apply role memcached", role: "memcached", pulls: [handler("Restart memcached container", "memcached")] };
+const RABBITMQ: Play = {
+  name: "Apply role rabbitmq",
+  role: "rabbitmq",
+  pulls: [task("Running RabbitMQ bootstrap container", "rabbitmq")],
+  real: "rabbitmq",
+};
+const KEYSTONE: Play = {
+  name: "Apply role keystone",
+  role: "keystone",
+  pulls: [
+    task("Running Keystone bootstrap container", "keystone"),
+    task("Running Keystone fernet bootstrap container", "keystone-fernet"),
+    handler("Restart keystone-ssh container", "keystone-ssh"),
+  ],
+};
+const GLANCE: Play = { name: "Apply role glance", role: "glance", pulls: [task("Running Glance bootstrap container", "glance-api")] };
+const PLACEMENT: Play = {
+  name: "Apply role placement",
+  role: "placement",
+  pulls: [task("Running placement bootstrap container", "placement-api")],
+};
+const NOVA_API_DB: Play = {
+  name: "Bootstrap nova API databases",
+  role: "nova",
+  pulls: [task("Running Nova API bootstrap container", "nova-api")],
+};
+/** 2024.1 on: map_cell0.yml imports nova-cell's get_cell_settings.yml, whose "Get a list of existing cells" runs nova-conductor. */
+const NOVA_API_DB_CELLS: Play = {
+  ...NOVA_API_DB,
+  pulls: [...NOVA_API_DB.pulls, task("Get a list of existing cells", "nova-conductor")],
+};
+const NOVA_CELL_DB: Play = {
+  name: "Bootstrap nova cell databases",
+  role: "nova-cell",
+  pulls: [task("Running Nova cell bootstrap container", "nova-conductor")],
+};
+const NOVA: Play = { name: "Apply role nova", role: "nova", pulls: [handler("Restart nova-scheduler container", "nova-scheduler")] };
+const NOVA_CELL: Play = {
+  name: "Apply role nova-cell",
+  role: "nova-cell",
+  pulls: [
+    handler("Restart nova-novncproxy container", "nova-novncproxy"),
+    handler("Restart nova-ssh container", "nova-ssh"),
+    handler("Restart nova-libvirt container", "nova-libvirt"),
+    handler("Restart nova-compute container", "nova-compute"),
+  ],
+};
+const OPENVSWITCH: Play = {
+  name: "Apply role openvswitch",
+  role: "openvswitch",
+  pulls: [
+    handler("Restart openvswitch-db-server container", "openvswitch-db-server"),
+    handler("Restart openvswitch-vswitchd container", "openvswitch-vswitchd"),
+  ],
+  real: "openvswitch",
+};
+const NEUTRON: Play = {
+  name: "Apply role neutron",
+  role: "neutron",
+  pulls: [
+    task("Running Neutron bootstrap container", "neutron-server"),
+    handler("Restart neutron-openvswitch-agent container", "neutron-openvswitch-agent"),
+    handler("Restart neutron-dhcp-agent container", "neutron-dhcp-agent"),
+    handler("Start stopped neutron-l3-agent container", "neutron-l3-agent"),
+    handler("Restart neutron-metadata-agent container", "neutron-metadata-agent"),
+  ],
+  real: "neutron",
+};
+const HEAT: Play = {
+  name: "Apply role heat",
+  role: "heat",
+  pulls: [
+    task("Running Heat bootstrap container", "heat-api"),
+    handler("Restart heat-api-cfn container", "heat-api-cfn"),
+    handler("Restart heat-engine container", "heat-engine"),
+  ],
+};
+const HORIZON: Play = { name: "Apply role horizon", role: "horizon", pulls: [handler("Restart horizon container", "horizon")] };
 
-export const ALL_IMAGES = PLAYS.flatMap((p) => p.pulls.map((x) => x.image));
+/**
+ * Each release's deploy, play by play:
+ * - 2023.1 (16.0.0): common, mariadb, memcached, rabbitmq, keystone, glance, placement, nova.yml (the
+ *   API and cell database bootstraps, then the nova and nova-cell roles), openvswitch, neutron,
+ *   heat, horizon.
+ * - 2023.2 (17.0.0): the same plays (mariadb and rabbitmq from their own playbooks now); common
+ *   ensures the fluentd image first.
+ * - 2024.1 (18.0.0): nova-conductor is first needed in the API database bootstrap (cell0's settings).
+ * - 2024.2 (19.0.0) and 2025.1 (20.0.0): nova.yml runs after openvswitch, right before neutron
+ *   ("Move Nova roles after OVS"); common pulls fluentd by its handler again; mariadb restarts its
+ *   clustercheck (ProxySQL off).
+ */
+/** 2023.1 to 2024.1: nova.yml before openvswitch. */
+const NOVA_FIRST = (common: Play, novaApiDb: Play): Play[] => [
+  common,
+  MARIADB,
+  MEMCACHED,
+  RABBITMQ,
+  KEYSTONE,
+  GLANCE,
+  PLACEMENT,
+  novaApiDb,
+  NOVA_CELL_DB,
+  NOVA,
+  NOVA_CELL,
+  OPENVSWITCH,
+  NEUTRON,
+  HEAT,
+  HORIZON,
+];
+/** 2024.2 on: nova.yml between openvswitch and neutron. */
+const OVS_FIRST: Play[] = [
+  COMMON,
+  MARIADB_CLUSTERCHECK,
+  MEMCACHED,
+  RABBITMQ,
+  KEYSTONE,
+  GLANCE,
+  PLACEMENT,
+  OPENVSWITCH,
+  NOVA_API_DB_CELLS,
+  NOVA_CELL_DB,
+  NOVA,
+  NOVA_CELL,
+  NEUTRON,
+  HEAT,
+  HORIZON,
+];
+export const RELEASE_PLAYS: Record<string, Play[]> = {
+  "2023.1": NOVA_FIRST(COMMON, NOVA_API_DB),
+  "2023.2": NOVA_FIRST(COMMON_FLUENTD_LABELS, NOVA_API_DB),
+  "2024.1": NOVA_FIRST(COMMON_FLUENTD_LABELS, NOVA_API_DB_CELLS),
+  "2024.2": OVS_FIRST,
+  // 20.0.0 adds a nova-metadata handler, whose image (nova-api) is already on the node.
+  "2025.1": OVS_FIRST,
+};
+
+/** A release's plays, with the images each first pulls (an image pulled by an earlier play is pulled once). */
+export function playsFor(release: string): Play[] {
+  const plays = RELEASE_PLAYS[release];
+  if (!plays) throw new Error(`no plays for kolla release ${release}`);
+  return plays;
+}
+
+/** The 2023.1 plays (seed 003's release). */
+export const PLAYS: Play[] = RELEASE_PLAYS["2023.1"]!;
+
+export const ALL_IMAGES = [...new Set(Object.values(RELEASE_PLAYS).flatMap((plays) => plays.flatMap((p) => p.pulls.map((x) => x.image))))];
 
 /** The registry path of an image's manifest (Docker Registry HTTP API v2). */
 export function manifestPath(namespace: string, image: string, tag: string): string {

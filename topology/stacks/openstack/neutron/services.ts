@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Daemon, Enclave, Host } from "../../../backends/host.ts";
-import { DAEMON_FILES, type NeutronDaemon, type NodeFacts, type OpenstackPaths, PASSWORDS, type RenderedConfig } from "../kolla/config.ts";
+import { type NeutronDaemon, type NodeFacts, type OpenstackPaths, PASSWORDS, type RenderedConfig } from "../kolla/config.ts";
 import { isAlive } from "../../../run/process.ts";
 import { PreflightError, which } from "../../../run/preflight.ts";
 import { listening } from "../../../wait/listening.ts";
@@ -33,6 +33,7 @@ const BINARIES: [string, string][] = [
   ["neutron-openvswitch-agent", "neutron-openvswitch-agent"],
   ["neutron-l3-agent", "neutron-l3-agent"],
   ["neutron-dhcp-agent", "neutron-dhcp-agent"],
+  ["neutron-metadata-agent", "neutron-common"],
   ["neutron-db-manage", "neutron-common"],
   ["privsep-helper", "python3-oslo.privsep"],
   ["openstack", "python3-openstackclient"],
@@ -100,12 +101,15 @@ const AGENT_TYPES: Record<Exclude<NeutronDaemon, "neutron-server">, string> = {
   "neutron-openvswitch-agent": "Open vSwitch agent",
   "neutron-l3-agent": "L3 agent",
   "neutron-dhcp-agent": "DHCP agent",
+  "neutron-metadata-agent": "Metadata agent",
 };
 
 interface Running {
   daemon: Daemon;
   /** Hash of the config files it read when it started. */
   config: string;
+  /** Those files (in the node's etc directory), in its command's order. */
+  files: string[];
 }
 
 export class OpenstackServices {
@@ -142,7 +146,7 @@ export class OpenstackServices {
     const cnf = join(base, "my.cnf");
     writeFileSync(cnf, myCnf(datadir, join(base, "mysqld.sock"), this.facts.apiAddress, join(this.paths.log, "mariadb.log")));
     const d = this.spawn("mariadb", ["mariadbd", `--defaults-file=${cnf}`]);
-    this.running.set("mariadb", { daemon: d, config: "" });
+    this.running.set("mariadb", { daemon: d, config: "", files: [cnf] });
     await span("mariadb", "daemon", () => waitFor(this.enclave, d, listening("tcp", 3306), 60_000), this.enclave.name).catch((e) => {
       throw withLog(e, join(this.paths.log, "mariadb.log"));
     });
@@ -161,11 +165,25 @@ export class OpenstackServices {
       chmodSync(cookie, 0o400);
     }
     const d = this.spawn("rabbitmq", [RABBITMQ], this.rabbitEnv());
-    this.running.set("rabbitmq", { daemon: d, config: "" });
+    this.running.set("rabbitmq", { daemon: d, config: "", files: [] });
     this.rabbit = waitFor(this.enclave, d, listening("tcp", 5672), 120_000).catch((e) => {
       throw withLog(e, join(this.paths.log, "rabbitmq.log"));
     });
     this.rabbit.catch(() => {}); // awaited by the neutron play; a deploy that stops earlier never asks
+  }
+
+  /** The broker's queues with their type (classic, quorum, stream), as `rabbitmqctl list_queues name type` gives them. */
+  async queues(): Promise<{ name: string; type: string }[]> {
+    const q = await this.enclave.exec([RABBITMQCTL, "list_queues", "--quiet", "--no-table-headers", "name", "type"], {
+      timeoutS: 60,
+      env: this.rabbitEnv(),
+    });
+    if (q.exitCode !== 0) throw new Error(`rabbitmqctl list_queues: ${(q.stderr || q.stdout).trim().slice(0, 300)}`);
+    return q.stdout
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/))
+      .filter((x) => x.length === 2)
+      .map(([name, type]) => ({ name: name!, type: type! }));
   }
 
   private rabbitEnv(): Record<string, string> {
@@ -200,9 +218,9 @@ export class OpenstackServices {
     for (const [f, text] of Object.entries(config.files)) writeFileSync(join(this.paths.etc, f), text, { mode: 0o600 });
     const hash = (d: NeutronDaemon) =>
       createHash("sha256")
-        .update(DAEMON_FILES[d].map((f) => config.files[f] ?? "").join("\0"))
+        .update(config.daemons[d].map((f) => `${f}\0${config.files[f] ?? ""}`).join("\0"))
         .digest("hex");
-    const todo = (Object.keys(DAEMON_FILES) as NeutronDaemon[]).filter(
+    const todo = (Object.keys(config.daemons) as NeutronDaemon[]).filter(
       (d) => this.running.get(d)?.config !== hash(d) || !isAlive(this.running.get(d)!.daemon.ref),
     );
     const started: string[] = [];
@@ -217,14 +235,14 @@ export class OpenstackServices {
       lap("RabbitMQ ready after");
       for (const d of todo) await this.stop(d);
       if (todo.includes("neutron-server")) {
-        this.startDaemon("neutron-server", hash("neutron-server"));
+        this.startDaemon("neutron-server", hash("neutron-server"), config.daemons["neutron-server"]);
         started.push("neutron-server");
         await span("neutron-server", "daemon", () => this.awaitServer(), this.enclave.name);
         lap("neutron-server answering and consuming its RPC topics in");
       }
       const agents = todo.filter((d): d is Exclude<NeutronDaemon, "neutron-server"> => d !== "neutron-server");
       for (const a of agents) {
-        this.startDaemon(a, hash(a));
+        this.startDaemon(a, hash(a), config.daemons[a]);
         started.push(a);
       }
       await span(
@@ -262,15 +280,15 @@ export class OpenstackServices {
     const t0 = performance.now();
     await this.stop(d, KOLLA_GRACEFUL_TIMEOUT_MS);
     const stoppedMs = performance.now() - t0;
-    this.startDaemon(d, r.config);
+    this.startDaemon(d, r.config, r.files);
     if (d === "neutron-server") await this.awaitServer();
     else await this.awaitAgents([d]);
     return { stoppedMs, readyMs: performance.now() - t0 - stoppedMs };
   }
 
-  private startDaemon(d: NeutronDaemon, config: string): void {
-    const argv = [d, ...DAEMON_FILES[d].filter((f) => f !== "dnsmasq.conf").flatMap((f) => ["--config-file", join(this.paths.etc, f)])];
-    this.running.set(d, { daemon: this.spawn(d, argv), config });
+  private startDaemon(d: NeutronDaemon, config: string, files: string[]): void {
+    const argv = [d, ...files.filter((f) => f !== "dnsmasq.conf").flatMap((f) => ["--config-file", join(this.paths.etc, f)])];
+    this.running.set(d, { daemon: this.spawn(d, argv), config, files });
   }
 
   /** Ends one daemon and everything it started (neutron-server's workers, an agent's privsep helpers), SIGKILL after `graceMs`. */
