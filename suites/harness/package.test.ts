@@ -92,7 +92,8 @@ describe("the package, as a user installs it", () => {
       );
       writeFileSync(join(app, "lab.yaml"), LAB);
       writeFileSync(join(app, "office.test.js"), TEST);
-      const install = await execa("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], {
+      // --prefer-offline: the packages the checkout installed are in npm's cache (38 -> 32 s measured; the rest is unpacking).
+      const install = await execa("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], {
         cwd: app,
         reject: false,
         all: true,
