@@ -4,7 +4,8 @@ import type { NodeSpec } from "../../model/types.ts";
 import type { OvnCentralSettings, OvnDbSettings } from "../../model/commands/ovn-ctl.ts";
 import type { LogSource } from "../../logs/types.ts";
 import { script } from "../../run/tokens.ts";
-import { ctlSocket, pathExists } from "../../wait/path.ts";
+import { ctlSocket } from "../../wait/path.ts";
+import { unixListening } from "../../wait/listening.ts";
 import type { WaitStrategy } from "../../wait/strategy.ts";
 import { waitFor } from "../../wait/wait.ts";
 import { span } from "../../trace/timeline.ts";
@@ -113,7 +114,7 @@ export function centralDaemons(dir: string, settings?: OvnCentralSettings): OvsD
         ...(s?.insecureRemote ? [`--remote=ptcp:${s.port}:${s.addr}`] : []),
         join(dir, `ovn${d.key}_db.db`),
       ],
-      ready: pathExists(join(dir, `ovn${d.key}_db.sock`)),
+      ready: unixListening(join(dir, `ovn${d.key}_db.sock`)),
     };
   });
 }
@@ -157,7 +158,7 @@ export function ovsdbServer(dir: string, remotes: readonly string[] = []): OvsDa
       "--remote=db:Open_vSwitch,Open_vSwitch,manager_options",
       join(dir, "conf.db"),
     ],
-    ready: pathExists(join(dir, "db.sock")),
+    ready: unixListening(join(dir, "db.sock")),
   };
 }
 
