@@ -202,7 +202,11 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
       await startServices(lab.nodes);
     };
 
-    const stackStart = (nodes: NodeSpec[]): StackStart => ({
+    // Started before any stack: a stack whose daemons talk to the lab's services at their start
+    // awaits this (StackStart.services).
+    const servicesUp = span("services", "phase", servicesPart);
+    servicesUp.catch(() => {}); // judged by settleAll below; a stack awaiting it fails with it
+    const stackStart = (nodes: NodeSpec[], services: Promise<void> = servicesUp): StackStart => ({
       lab,
       nodes,
       fabric,
@@ -212,10 +216,11 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
       ca: async () => (await pki()).caFile,
       record: (node, d, o) => rec.update((s) => s.processes.push({ ...d.ref, name: d.name, node, ...(o?.hard ? { hard: true } : {}) })),
       say,
+      services: () => services,
     });
     const stacks = stacksOfLab(lab);
     await settleAll([
-      span("services", "phase", servicesPart),
+      servicesUp,
       ...stacks.map((st) => (st.start ? span(st.name, "phase", () => st.start!(stackStart(nodesOf(lab, st)))) : Promise.resolve())),
     ]);
     check();
@@ -228,7 +233,7 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
     return new StartedLab(lab, rec, backend, hosts, {
       versions: softwareVersions(lab),
       fabric: f,
-      boot: { stackStart: (n) => stackStart([n]), startServices: (n) => startServices([n]) },
+      boot: { stackStart: (n) => stackStart([n], Promise.resolve()), startServices: (n) => startServices([n]) },
     });
   } catch (e) {
     say(`start failed: unwinding run ${rec.id}`);

@@ -58,4 +58,10 @@ export interface StackStart {
   /** Records a daemon of a node in the run state, before it is awaited (`hard`: ended with SIGKILL, with all it started). */
   record(node: string, d: Daemon, opts?: { hard?: boolean }): void;
   say(message: string): void;
+  /**
+   * Resolves once the lab's service daemons (DNS, the image server, HTTP, ...) answer. A stack whose
+   * daemons reach them as they start awaits it, as a machine boots into a network whose router and
+   * name server already run (a booting node's services were started just before its stacks).
+   */
+  services(): Promise<void>;
 }

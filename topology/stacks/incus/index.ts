@@ -22,6 +22,13 @@ export const incusStack: Stack = {
     const ca = await ctx.ca();
     ctx.say(`starting Incus ${version} on ${ctx.nodes.map((n) => n.name).join(", ")} and forming the cluster`);
     const ms: Member[] = ctx.nodes.map((n) => ({ node: n, host: ctx.host(n), view: ctx.host(n).machineView?.() ?? ctx.host(n) }));
+    // incusd fetches the instance types from images.linuxcontainers.org as it starts (a daily task
+    // whose first run is at once), through the lab's DNS to the lab's image server. Started before
+    // those answered, all three logged `Failed updating instance types ... read udp
+    // 192.168.35.x->192.168.35.254:53: connection refused` as errors: measured whenever the image
+    // server's tree was built first (a cold image cache, as in CI's first Incus lab), the services
+    // then starting seconds after incusd.
+    await span("services (awaited by incusd)", "phase", () => ctx.services());
     await Promise.all(
       ms.map((m) =>
         ctx.limit(() => span("incusd", "daemon", () => startIncusd(m, ca, (d) => ctx.record(m.node.name, d, { hard: true })), m.node.name)),
