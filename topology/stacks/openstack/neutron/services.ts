@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Daemon, Enclave, Host } from "../../../backends/host.ts";
 import { type NeutronDaemon, type NodeFacts, type OpenstackPaths, PASSWORDS, type RenderedConfig } from "../kolla/config.ts";
@@ -104,8 +104,22 @@ const AGENT_TYPES: Record<Exclude<NeutronDaemon, "neutron-server">, string> = {
   "neutron-metadata-agent": "Metadata agent",
 };
 
+/**
+ * The line an agent logs (INFO) once its first sync with neutron-server is over: the OVS agent's
+ * first rpc_loop iteration (tunnel_sync, then every port on br-int), the DHCP agent's sync_state
+ * (get_active_networks_info). The L3 agent's first full sync (get_router_ids, run 0-5 s after its
+ * start: periodic_fuzzy_delay) logs only at DEBUG, and the metadata agent makes no call but its
+ * first state report (what `alive` already shows): neither has a line to wait on.
+ */
+const FIRST_SYNC: Partial<Record<NeutronDaemon, RegExp>> = {
+  "neutron-openvswitch-agent": / Agent rpc_loop - iteration:0 completed\./,
+  "neutron-dhcp-agent": / Synchronizing state complete$/m,
+};
+
 interface Running {
   daemon: Daemon;
+  /** Its log's size when it started: what it logged since is after that offset. */
+  logFrom?: number;
   /** Hash of the config files it read when it started. */
   config: string;
   /** Those files (in the node's etc directory), in its command's order. */
@@ -233,7 +247,12 @@ export class OpenstackServices {
     try {
       await span("rabbitmq (ready)", "daemon", () => this.rabbitReady(), this.enclave.name);
       lap("RabbitMQ ready after");
-      for (const d of todo) await this.stop(d);
+      if (todo.includes("neutron-server")) {
+        const staying = [...this.running.keys()].filter((d) => !todo.includes(d as NeutronDaemon)) as NeutronDaemon[];
+        await span("agents' first sync", "daemon", () => this.awaitFirstSync(staying), this.enclave.name);
+      }
+      // kolla's handlers: `docker stop -t 60`, then the container again.
+      for (const d of todo) await this.stop(d, KOLLA_GRACEFUL_TIMEOUT_MS);
       if (todo.includes("neutron-server")) {
         this.startDaemon("neutron-server", hash("neutron-server"), config.daemons["neutron-server"]);
         started.push("neutron-server");
@@ -278,6 +297,7 @@ export class OpenstackServices {
     const r = this.running.get(d);
     if (!r) throw new Error(`${d} is not running (was it deployed?)`);
     const t0 = performance.now();
+    if (d === "neutron-server") await this.awaitFirstSync([...this.running.keys()] as NeutronDaemon[]);
     await this.stop(d, KOLLA_GRACEFUL_TIMEOUT_MS);
     const stoppedMs = performance.now() - t0;
     this.startDaemon(d, r.config, r.files);
@@ -288,7 +308,36 @@ export class OpenstackServices {
 
   private startDaemon(d: NeutronDaemon, config: string, files: string[]): void {
     const argv = [d, ...files.filter((f) => f !== "dnsmasq.conf").flatMap((f) => ["--config-file", join(this.paths.etc, f)])];
-    this.running.set(d, { daemon: this.spawn(d, argv), config, files });
+    const log = join(this.paths.log, `${d}.log`);
+    const logFrom = existsSync(log) ? statSync(log).size : 0;
+    this.running.set(d, { daemon: this.spawn(d, argv), logFrom, config, files });
+  }
+
+  /**
+   * Before neutron-server stops (a redeploy whose files changed, a `restart:` step): each running
+   * agent has finished its first sync with the server (FIRST_SYNC). A call in flight when the server
+   * stops gets no answer: the agent waits rpc_response_timeout (60 s), logs `Timeout in RPC method
+   * tunnel_sync. Waiting for N seconds`, and sleeps a random part of it again (measured: 42 s, the
+   * VLAN scenario 137 s instead of 65 s, ci40). A deploy ends when the agents report alive, and the
+   * OVS agent's first rpc_loop iteration starts about 1.4 s after that: in the VLAN scenario (deploy,
+   * one refused `network create`, deploy again) it ended 0.4 s before the redeploy's SIGTERM to the
+   * server (2026-12-05, 23:50:16.960 and 17.360). An operator's second deploy comes minutes later.
+   */
+  private async awaitFirstSync(agents: readonly NeutronDaemon[], timeoutMs = 180_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (const a of agents) {
+      const marker = FIRST_SYNC[a];
+      const r = this.running.get(a);
+      if (!marker || !r) continue;
+      const log = join(this.paths.log, `${a}.log`);
+      for (;;) {
+        if (existsSync(log) && marker.test(readSince(log, r.logFrom ?? 0))) break;
+        if (!isAlive(r.daemon.ref)) throw new Error(`${a} exited before its first sync with neutron-server:\n${this.tails([a])}`);
+        if (Date.now() > deadline)
+          throw new Error(`${a} did not finish its first sync with neutron-server within ${timeoutMs / 1000} s:\n${this.tails([a])}`);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    }
   }
 
   /** Ends one daemon and everything it started (neutron-server's workers, an agent's privsep helpers), SIGKILL after `graceMs`. */
@@ -362,6 +411,11 @@ export class OpenstackServices {
       )
       .join("\n");
   }
+}
+
+/** The text of a file from a byte offset on. */
+function readSince(file: string, from: number): string {
+  return readFileSync(file).subarray(from).toString("utf8");
 }
 
 function withLog(e: unknown, log: string): Error {
