@@ -353,9 +353,25 @@ export class OpenstackServices {
     const d = this.running.get("neutron-server")!.daemon;
     const fail = (what: string) => new Error(`neutron-server ${what}:\n${this.tails(["neutron-server"])}`);
     const deadline = Date.now() + timeoutMs;
-    await waitFor(this.enclave, d, listening("tcp", 9696), timeoutMs).catch(() => {
-      throw fail(isAlive(d.ref) ? `did not listen on tcp/9696 within ${timeoutMs / 1000} s` : "exited during start");
-    });
+    await span(
+      "listening on tcp/9696",
+      "daemon",
+      () =>
+        waitFor(this.enclave, d, listening("tcp", 9696), timeoutMs).catch(() => {
+          throw fail(isAlive(d.ref) ? `did not listen on tcp/9696 within ${timeoutMs / 1000} s` : "exited during start");
+        }),
+      this.enclave.name,
+    );
+    await span(
+      "consuming q-plugin, q-reports-plugin, q-l3-plugin",
+      "daemon",
+      () => this.awaitConsumers(d, deadline, fail),
+      this.enclave.name,
+    );
+  }
+
+  private async awaitConsumers(d: Daemon, deadline: number, fail: (what: string) => Error): Promise<void> {
+    const timeoutMs = 120_000;
     for (;;) {
       if (!isAlive(d.ref)) throw fail("exited during start");
       const q = await this.enclave.exec([RABBITMQCTL, "list_queues", "--quiet", "--no-table-headers", "name", "consumers"], {
