@@ -32,6 +32,29 @@ export interface KernelState {
  */
 const TOOL_STATE = { mounts: new Set(["/run/netns", "/run/docker/netns/default"]), cgroup: /^[^/]+\/docker$/ };
 
+/**
+ * The cgroups beside this process's own, in each hierarchy where it runs below the root: the ones
+ * whatever started the suites makes for its other processes, never a lab's (a lab's daemons start
+ * from this process, inside its cgroup, or under dockerd's `docker`). Measured in the clean-clone
+ * run of 2026-12-06: this machine's process runner puts each agent's commands in
+ * `memory/process_api/<hash>`; two agents started while the kolla suite ran, and their cgroups
+ * counted as "left" by that file.
+ */
+function besideOwn(): (c: string) => boolean {
+  const rules = (read("/proc/self/cgroup") ?? "")
+    .split("\n")
+    .filter(Boolean)
+    .flatMap((l) => {
+      const [, ctrls, path] = l.split(":") as [string, string, string];
+      if (!path || path === "/") return [];
+      const hierarchy = ctrls === "" ? "unified" : ctrls.replace(/^name=/, "");
+      const parts = path.split("/").filter(Boolean);
+      const own = parts.pop()!;
+      return [{ prefix: [hierarchy, ...parts].join("/") + "/", own }];
+    });
+  return (c) => rules.some((r) => c.startsWith(r.prefix) && c.slice(r.prefix.length).split("/")[0] !== r.own);
+}
+
 function read(p: string): string | null {
   try {
     return readFileSync(p, "utf8");
@@ -58,6 +81,7 @@ function dirs(root: string, rel = "", depth = 0, out: string[] = []): string[] {
 }
 
 export function kernelState(): KernelState {
+  const foreign = besideOwn();
   const bridge: Record<string, string> = {};
   try {
     for (const k of readdirSync("/proc/sys/net/bridge")) bridge[k] = (read(`/proc/sys/net/bridge/${k}`) ?? "").trim();
@@ -95,7 +119,7 @@ export function kernelState(): KernelState {
             .map((l) => l.split(" ")[0]!)
             .sort(),
     cgroups: dirs("/sys/fs/cgroup")
-      .filter((c) => !TOOL_STATE.cgroup.test(c))
+      .filter((c) => !TOOL_STATE.cgroup.test(c) && !foreign(c))
       .sort(),
     heldNamespaces,
     namedNamespaces: named,
