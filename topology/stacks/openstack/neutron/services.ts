@@ -7,6 +7,7 @@ import { type NeutronDaemon, type NodeFacts, type OpenstackPaths, PASSWORDS, typ
 import { isAlive } from "../../../run/process.ts";
 import { PreflightError, which } from "../../../run/preflight.ts";
 import { listening } from "../../../wait/listening.ts";
+import { logMessage } from "../../../wait/log-message.ts";
 import { logTail, waitFor } from "../../../wait/wait.ts";
 import { span } from "../../../trace/timeline.ts";
 import { NeutronApi } from "./api.ts";
@@ -330,13 +331,8 @@ export class OpenstackServices {
       const r = this.running.get(a);
       if (!marker || !r) continue;
       const log = join(this.paths.log, `${a}.log`);
-      for (;;) {
-        if (existsSync(log) && marker.test(readSince(log, r.logFrom ?? 0))) break;
-        if (!isAlive(r.daemon.ref)) throw new Error(`${a} exited before its first sync with neutron-server:\n${this.tails([a])}`);
-        if (Date.now() > deadline)
-          throw new Error(`${a} did not finish its first sync with neutron-server within ${timeoutMs / 1000} s:\n${this.tails([a])}`);
-        await new Promise((res) => setTimeout(res, 100));
-      }
+      const what = `finish its first sync with neutron-server (log ${marker.source})`;
+      await waitFor(this.enclave, r.daemon, logMessage(log, marker, r.logFrom ?? 0, what), Math.max(0, deadline - Date.now()));
     }
   }
 
@@ -365,13 +361,12 @@ export class OpenstackServices {
     await span(
       "consuming q-plugin, q-reports-plugin, q-l3-plugin",
       "daemon",
-      () => this.awaitConsumers(d, deadline, fail),
+      () => this.awaitConsumers(d, deadline, timeoutMs, fail),
       this.enclave.name,
     );
   }
 
-  private async awaitConsumers(d: Daemon, deadline: number, fail: (what: string) => Error): Promise<void> {
-    const timeoutMs = 120_000;
+  private async awaitConsumers(d: Daemon, deadline: number, timeoutMs: number, fail: (what: string) => Error): Promise<void> {
     for (;;) {
       if (!isAlive(d.ref)) throw fail("exited during start");
       const q = await this.enclave.exec([RABBITMQCTL, "list_queues", "--quiet", "--no-table-headers", "name", "consumers"], {
@@ -427,11 +422,6 @@ export class OpenstackServices {
       )
       .join("\n");
   }
-}
-
-/** The text of a file from a byte offset on. */
-function readSince(file: string, from: number): string {
-  return readFileSync(file).subarray(from).toString("utf8");
 }
 
 function withLog(e: unknown, log: string): Error {
