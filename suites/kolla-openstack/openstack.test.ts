@@ -137,7 +137,7 @@ describe(`[${BACKEND}] kolla's configuration and plays, openstack command lines`
 
   it("a kolla step accepts the override files kolla's neutron role merges, in kolla's order, and names the others", () => {
     const dir = mkdtempSync(join(tmpdir(), "lw-kolla-overrides-"));
-    for (const f of ["kolla-globals.yml", "kolla-globals-2025.1.yml"])
+    for (const f of ["kolla-globals.yml", "kolla-globals-2025.1.yml", "kolla-globals-ovn.yml"])
       writeFileSync(join(dir, f), readFileSync(join(dirname(KOLLA_LAB), f)));
     const text = readFileSync(KOLLA_LAB, "utf8").replace(
       "          neutron/openvswitch_agent.ini: |",
@@ -233,6 +233,77 @@ describe(`[${BACKEND}] kolla's configuration and plays, openstack command lines`
     expect(files(g("2024.1"))["neutron.conf"]).not.toContain("metadata_proxy_socket");
     expect(files(g("2025.1"))["neutron.conf"]).toContain("use_queue_manager = true");
     expect(files(g("2025.1"))["neutron.conf"]).toContain("rabbit_transient_quorum_queue = true");
+  });
+
+  it("ML2/OVN (neutron_plugin_agent ovn): site.yml's ovn-controller and ovn-db plays after openvswitch, the 2025.1 relay, neutron-server and the OVN metadata agent only, and the OVN files each release renders", () => {
+    const g = (release: string, extra: Record<string, unknown> = {}) =>
+      readGlobals(
+        {
+          ...SEED,
+          neutron_plugin_agent: "ovn",
+          openstack_release: release,
+          ...(Number(release) >= 2024.2 ? { enable_proxysql: "no" } : {}),
+          ...extra,
+        },
+        "t",
+      );
+    expect(g("2023.1").plugin).toBe("ovn");
+    expect(readGlobals(SEED, "t").plugin).toBe("openvswitch");
+    expect(() => readGlobals({ ...SEED, neutron_plugin_agent: "linuxbridge" }, "t")).toThrow(
+      /neutron_plugin_agent "linuxbridge" is not modelled/,
+    );
+    expect(() => g("2023.1", { neutron_ovn_distributed_fip: "yes" })).toThrow(/neutron_ovn_distributed_fip is "yes"/);
+    const names = (release: string) => playsFor(release, "ovn").map((p) => p.name);
+    // 16.0.0-18.0.0: nova.yml, openvswitch, ovn-controller, ovn-db, neutron; 19.0.0 on: nova.yml after ovn-db.
+    const ovs = names("2023.1").indexOf("Apply role openvswitch");
+    expect(names("2023.1").slice(ovs, ovs + 4)).toEqual([
+      "Apply role openvswitch",
+      "Apply role ovn-controller",
+      "Apply role ovn-db",
+      "Apply role neutron",
+    ]);
+    const ovs25 = names("2025.1").indexOf("Apply role openvswitch");
+    expect(names("2025.1").slice(ovs25, ovs25 + 4)).toEqual([
+      "Apply role openvswitch",
+      "Apply role ovn-controller",
+      "Apply role ovn-db",
+      "Bootstrap nova API databases",
+    ]);
+    const pulls = (release: string, role: string) =>
+      playsFor(release, "ovn")
+        .find((p) => p.role === role)!
+        .pulls.map((p) => `${p.task} (${p.image})`);
+    expect(pulls("2023.1", "ovn-controller")).toEqual(["Restart ovn-controller container (ovn-controller)"]);
+    expect(pulls("2024.2", "ovn-db")).toEqual([
+      "Restart ovn-nb-db container (ovn-nb-db-server)",
+      "Restart ovn-sb-db container (ovn-sb-db-server)",
+      "Restart ovn-northd container (ovn-northd)",
+    ]);
+    expect(pulls("2025.1", "ovn-db")).toContain("Restart ovn-sb-db-relay container (ovn-sb-db-relay)");
+    expect(pulls("2023.1", "neutron")).toEqual([
+      "Running Neutron bootstrap container (neutron-server)",
+      "Restart neutron-ovn-metadata-agent container (neutron-metadata-agent)",
+    ]);
+    const facts = { apiAddress: "10.10.10.11", vip: "10.10.10.11", hostname: "openstack" };
+    const render = (gl: ReturnType<typeof g>) => renderNeutronConfig(gl, facts, openstackPaths("/x"));
+    const r23 = render(g("2023.1"));
+    expect(Object.keys(r23.daemons).sort()).toEqual(["neutron-ovn-metadata-agent", "neutron-server"]);
+    expect(Object.keys(r23.files).sort()).toEqual(["ml2_conf.ini", "neutron.conf", "neutron_ovn_metadata_agent.ini"]);
+    expect(r23.files["neutron.conf"]).toContain("service_plugins = ovn-router");
+    expect(r23.files["neutron.conf"]).not.toContain("interface_driver");
+    expect(r23.files["ml2_conf.ini"]).toMatch(/mechanism_drivers = ovn\n/);
+    expect(r23.files["ml2_conf.ini"]).toMatch(/tenant_network_types = geneve\n/);
+    expect(r23.files["ml2_conf.ini"]).toMatch(/\[ml2_type_geneve\]\nvni_ranges = 1001:2000\nmax_header_size = 38\n/);
+    expect(r23.files["ml2_conf.ini"]).toContain("ovn_nb_connection = tcp:10.10.10.11:6641");
+    expect(r23.files["ml2_conf.ini"]).toContain("ovn_sb_connection = tcp:10.10.10.11:6642");
+    expect(r23.files["ml2_conf.ini"]).toContain("enable_distributed_floating_ip = False");
+    expect(r23.files["ml2_conf.ini"]).not.toContain("ovn_emit_need_to_frag"); // added in 17.0.0
+    expect(render(g("2023.2")).files["ml2_conf.ini"]).toContain("ovn_emit_need_to_frag = True");
+    // 2025.1: neutron-server talks to the southbound database, the metadata agent to the relay.
+    const r25 = render(g("2025.1"));
+    expect(r25.files["ml2_conf.ini"]).toContain("ovn_sb_connection = tcp:10.10.10.11:6642");
+    expect(r25.files["neutron_ovn_metadata_agent.ini"]).toContain("ovn_sb_connection = tcp:10.10.10.11:16641");
+    expect(r25.daemons["neutron-ovn-metadata-agent"]).toEqual(["neutron.conf", "neutron_ovn_metadata_agent.ini"]);
   });
 
   it("openstack lines go to the real client as words; other services are refused, nova's two commands are the stand-in's", () => {
@@ -362,6 +433,34 @@ describe(`[${BACKEND}] the seed's failure in each kolla release: eth4 in the pro
       expect(lines[fatal]).toContain(`tag=${g.tag}&fromImage=`);
       expect(g.tag).toBe(`${release}-ubuntu-${g.rel.codenames.ubuntu}`);
       expect(r.stdout).toContain(`[labwright] kolla-ansible ${release} (${g.rel.kollaAnsible})`);
+      expect((await started.sh("openstack", "ovs-vsctl list-ports br-ex")).stdout.trim()).toBe("eth4");
+      expect((await started.ping("openstack", "inet", { count: 2 })).received).toBe(0);
+    });
+  }
+
+  for (const release of ["2023.1", "2025.1"] as const) {
+    it(`${release} with ML2/OVN: ovn-controller's setup-ovs runs, then its handler's pull is the first that fails`, async () => {
+      const g = readGlobals(
+        {
+          ...seedGlobals,
+          neutron_plugin_agent: "ovn",
+          openstack_release: release,
+          ...(release === "2025.1" ? { enable_proxysql: "no" } : {}),
+        },
+        "kolla-globals.yml",
+      );
+      await using started = await start(lab, { backend: BACKEND });
+      const r = await kolla(started).deploy(g);
+      expect(r.exitCode, r.stdout).toBe(2);
+      const lines = r.stdout.split("\n");
+      const fatal = lines.findIndex((l) => l.startsWith("fatal: [openstack]"));
+      const task = lines.slice(0, fatal).findLast((l) => l.startsWith("TASK [") || l.startsWith("RUNNING HANDLER ["));
+      expect(task).toContain("RUNNING HANDLER [ovn-controller : Restart ovn-controller container]");
+      expect(lines[fatal]).toContain("fromImage=quay.io%2Fopenstack.kolla%2Fovn-controller");
+      // setup-ovs.yml ran before the pull: br-int and the chassis' settings are in the switch database.
+      expect((await started.sh("openstack", "ovs-vsctl get open_vswitch . external_ids:ovn-cms-options")).stdout.trim()).toBe(
+        "enable-chassis-as-gw",
+      );
       expect((await started.sh("openstack", "ovs-vsctl list-ports br-ex")).stdout.trim()).toBe("eth4");
       expect((await started.ping("openstack", "inet", { count: 2 })).received).toBe(0);
     });
@@ -589,6 +688,45 @@ describe(`[${BACKEND}] floating IPs and neutron's security groups: pool 138.4.7.
       // Both agents are back, alive, under the same registration.
       expect((await os(s(), "network agent list -f value -c Binary -c Alive")).stdout).toBe(before.stdout);
       expect((await s().ping("client", "vm1:floating", { count: 3 })).replies.map((x) => x.ttl)).toEqual([63, 63, 63]);
+    },
+  );
+});
+
+describe(`[${BACKEND}] ML2/OVN (kolla-ansible 2025.1, neutron_plugin_agent ovn): the floating-IP scenario in OVN's logical router`, () => {
+  it(
+    "the deploy completes with OVN's databases, the southbound relay, northd and ovn-controller, neutron-server and the OVN metadata agent; the floating IP is a dnat_and_snat on the gateway chassis; TTLs as with the L3 agent but the router's own answer (254)",
+    { timeout: 600_000 },
+    async () => {
+      const sc = scenario(lab, "floating-ips-ovn");
+      const step = kollaStep(sc.name, "deploy");
+      expect([step.globals.release, step.globals.plugin]).toEqual(["2025.1", "ovn"]);
+      const r = await runScenario(lab, sc, { backend: BACKEND, strictLogs: true });
+      const failed = [...r.steps.filter((x) => !("ok" in x) || !x.ok), ...r.checks.filter((c) => !c.ok)].map((x) =>
+        JSON.stringify(x).slice(0, 400),
+      );
+      expect(failed).toEqual([]);
+      const deploy = r.steps.find((x) => x.kind === "run" && x.run.startsWith("kolla-ansible deploy"));
+      const out = deploy && "output" in deploy ? deploy.output : "";
+      expect(out).toContain("[labwright] kolla-ansible 2025.1 (20.0.0)");
+      // The expectations that tell ML2/OVN from ML2/OVS: OVN's NAT on the gateway chassis, ovn-controller through the relay.
+      expect(r.checks.map((c) => c.description)).toEqual(
+        expect.arrayContaining([
+          'openstack$ ovn-nbctl --bare --columns=type,external_ip find NAT type=dnat_and_snat → exit 0, prints "dnat_and_snat"',
+          'openstack$ ovn-nbctl --bare --columns=chassis_name find Gateway_Chassis → exit 0, prints "openstack"',
+          'openstack$ ovs-vsctl get open_vswitch . external_ids:ovn-remote → exit 0, prints "tcp:10.10.10.11:16641"',
+        ]),
+      );
+      // Every reply's TTL (the expectations ask for one value; this says none differed).
+      const ttl = (d: string) => {
+        const m = r.checks.find((c) => c.description.startsWith(d))?.measurement;
+        return m?.kind === "ping" ? [...new Set(m.replies.map((x) => x.ttl))].join(",") : undefined;
+      };
+      expect(ttl("client → vm1:floating reachable")).toBe("63");
+      expect(ttl("client → router1:gateway reachable")).toBe("254");
+      expect(ttl("vm1 → inet reachable")).toBe("62");
+      expect(r.logs.errors.map(findingLine), "daemon-log errors").toEqual([]);
+      expect(r.logs.warnings.map(findingLine), "daemon-log warnings no entry allows").toEqual([]);
+      expect(r.ok).toBe(true);
     },
   );
 });

@@ -24,6 +24,7 @@ const GRAMMAR: Record<string, { re: RegExp; what: string }> = {
   kolla_internal_vip_address: { re: /^\d{1,3}(\.\d{1,3}){3}$/, what: "an IPv4 address" },
   enable_haproxy: { re: /^(yes|no|true|false|True|False|1|0|on|off)$/, what: "yes or no" },
   neutron_plugin_agent: { re: /^[a-z]+$/, what: "a plugin agent name" },
+  neutron_ovn_distributed_fip: { re: /^(yes|no|true|false|True|False|1|0|on|off)$/, what: "yes or no" },
 };
 
 /** The globals.yml keys labwright acts on; every other key is accepted and listed as not emulated. */
@@ -41,6 +42,8 @@ export interface KollaGlobals {
   tag: string;
   /** The release whose site.yml the deploy follows. */
   release: string;
+  /** `neutron_plugin_agent`: ML2/OVS (kolla's default) or ML2/OVN. */
+  plugin: "openvswitch" | "ovn";
   /** Its figures. */
   rel: KollaRelease;
   /** Keys of globals.yml that have no network effect labwright emulates. */
@@ -62,6 +65,7 @@ const EFFECTIVE = new Set([
   "enable_haproxy",
   "enable_proxysql",
   "neutron_physical_networks",
+  "neutron_ovn_distributed_fip",
 ]);
 
 /** What labwright models of one kolla-ansible release (read from its sources at the tag named). */
@@ -186,9 +190,13 @@ export function readGlobals(raw: unknown, where: string): KollaGlobals {
   const tag = str("openstack_tag");
   const haproxy = truthy(str("enable_haproxy", "yes"));
   const distroSet = str("kolla_base_distro");
-  if (agent !== "openvswitch")
+  if (agent !== "openvswitch" && agent !== "ovn")
     throw new KollaConfigError(
-      `${where}: neutron_plugin_agent "${agent}" is not modelled (labwright runs ML2/OVS, kolla's default: remove the key or set it to openvswitch)`,
+      `${where}: neutron_plugin_agent "${agent}" is not modelled (labwright runs ML2/OVS, kolla's default, and ML2/OVN: set it to openvswitch or ovn)`,
+    );
+  if (truthy(str("neutron_ovn_distributed_fip", "no")))
+    throw new KollaConfigError(
+      `${where}: neutron_ovn_distributed_fip is "yes": labwright models kolla's default, floating IPs NATed on the gateway chassis (centralized). Remove the key or set it to "no"`,
     );
   const r = RELEASES[release];
   if (!r)
@@ -224,6 +232,7 @@ export function readGlobals(raw: unknown, where: string): KollaGlobals {
     physnets,
     tag: tag ?? `${release}-${distro}-${codename}`,
     release,
+    plugin: agent as KollaGlobals["plugin"],
     rel: r,
     // Only key names that look like ansible variables are listed; anything else is just counted.
     ignored: ignoredKeys(g, r),

@@ -23,6 +23,16 @@ export const NEUTRON_SERVICES = {
 
 export type NeutronService = keyof typeof NEUTRON_SERVICES;
 
+/**
+ * The neutron services kolla deploys for ML2/OVN: neutron-server and the OVN metadata agent (the
+ * OVS, L3, DHCP and metadata agents are disabled: OVN's own flows switch, route, NAT and answer
+ * DHCP). Overrides reach their neutron.conf and ml2_conf.ini as for ML2/OVS.
+ */
+export const OVN_NEUTRON_SERVICES = {
+  "neutron-server": ["neutron.conf", "ml2_conf.ini"],
+  "neutron-ovn-metadata-agent": ["neutron.conf", "neutron_ovn_metadata_agent.ini"],
+} as const;
+
 /** One override file of a kolla step. */
 export interface KollaOverride {
   /** Its path under /etc/kolla/config/, as the lab names it. */

@@ -146,6 +146,25 @@ export function northd(dir: string, settings?: OvnCentralSettings): OvsDaemon {
   };
 }
 
+/**
+ * An OVN southbound relay (ovsdb-server's relay service model, OVS 2.16 on): it serves the
+ * southbound database to its clients at `listen`, replicating it from `source`.
+ */
+export function sbRelay(dir: string, name: string, listen: string, source: string): OvsDaemon {
+  return {
+    name,
+    argv: [
+      "ovsdb-server",
+      ...common(dir, name),
+      `--remote=punix:${join(dir, `${name}.sock`)}`,
+      `--unixctl=${join(dir, `${name}.ctl`)}`,
+      `--remote=${listen}`,
+      `relay:OVN_Southbound:${source}`,
+    ],
+    ready: unixListening(join(dir, `${name}.sock`)),
+  };
+}
+
 /** ovn-host, first part: the switch database and the switch. */
 export function ovsdbServer(dir: string, remotes: readonly string[] = []): OvsDaemon {
   return {

@@ -1,7 +1,13 @@
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { type Ini, mergeIni, renderIni } from "../../../model/commands/ini.ts";
-import { type KollaOverride, NEUTRON_SERVICES, type NeutronService, overridesFor } from "../../../model/commands/kolla-overrides.ts";
+import {
+  type KollaOverride,
+  NEUTRON_SERVICES,
+  OVN_NEUTRON_SERVICES,
+  type NeutronService,
+  overridesFor,
+} from "../../../model/commands/kolla-overrides.ts";
 import type { KollaGlobals } from "../../../model/commands/kolla-globals.ts";
 import { bridgeMappings } from "./plays.ts";
 
@@ -68,7 +74,7 @@ export interface RenderedConfig {
   /** File name (in `paths.etc`) → contents. */
   files: Record<string, string>;
   /** The files each daemon's command reads (`--config-file`, in order), and dnsmasq.conf for the DHCP agent's dnsmasq. */
-  daemons: Record<NeutronDaemon, string[]>;
+  daemons: Partial<Record<NeutronDaemon, string[]>>;
 }
 
 export function renderNeutronConfig(
@@ -79,6 +85,7 @@ export function renderNeutronConfig(
 ): RenderedConfig {
   const w = workers();
   const maps = bridgeMappings(g);
+  const ovn = g.plugin === "ovn";
   /** The lab's release is this one or later (kolla's release names sort as numbers). */
   const since = (release: string) => Number(g.release) >= Number(release);
   const header = (file: string) => `# ${file} as kolla-ansible ${g.release} renders it for this node (labwright: changes marked)`;
@@ -98,9 +105,10 @@ export function renderNeutronConfig(
       ...(since("2024.1")
         ? { "# labwright: kolla's /var/lib/neutron/kolla, in the node's directory": "", state_path: join(paths.state, "kolla") }
         : { state_path: paths.state, metadata_proxy_socket: join(paths.state, "kolla", "metadata_proxy") }),
-      interface_driver: "openvswitch",
+      // ML2/OVN: no interface_driver (no DHCP or L3 agent), and OVN's own L3 plugin.
+      ...(ovn ? {} : { interface_driver: "openvswitch" }),
       core_plugin: "ml2",
-      service_plugins: "router",
+      service_plugins: ovn ? "ovn-router" : "router",
       transport_url: `rabbit://openstack:${PASSWORDS.rabbitmq}@${facts.vip}:5672//`,
       ipam_driver: "internal",
       "# labwright: no keystone here": "",
@@ -134,19 +142,38 @@ export function renderNeutronConfig(
         }
       : { heartbeat_in_pthread: "false", ...(since("2023.2") ? { rabbit_quorum_queue: "true" } : {}) },
   });
+  const flatNetworks = (g.rel.physicalNetworksVar ? g.physnets : g.neutron_external_interfaces.map((_, k) => `physnet${k + 1}`)).join(",");
   const ml2 = ini({
-    ml2: {
-      type_drivers: "flat,vlan,vxlan",
-      tenant_network_types: "vxlan",
-      mechanism_drivers: "openvswitch,l2population",
-      extension_drivers: "port_security",
-    },
+    ml2: ovn
+      ? {
+          type_drivers: "flat,vlan,vxlan,geneve",
+          tenant_network_types: "geneve",
+          mechanism_drivers: "ovn",
+          extension_drivers: "port_security",
+        }
+      : {
+          type_drivers: "flat,vlan,vxlan",
+          tenant_network_types: "vxlan",
+          mechanism_drivers: "openvswitch,l2population",
+          extension_drivers: "port_security",
+        },
     ml2_type_vlan: { network_vlan_ranges: "" },
     // 2023.1-2024.1 count the interfaces here (and the bridges in bridge_mappings); 2024.2 on, neutron_physical_networks.
-    ml2_type_flat: {
-      flat_networks: (g.rel.physicalNetworksVar ? g.physnets : g.neutron_external_interfaces.map((_, k) => `physnet${k + 1}`)).join(","),
-    },
+    ml2_type_flat: { flat_networks: flatNetworks },
     ml2_type_vxlan: { vni_ranges: "1:1000" },
+    ...(ovn
+      ? {
+          ml2_type_geneve: { vni_ranges: "1001:2000", max_header_size: 38 },
+          ovn: {
+            ovn_nb_connection: ovnConnections(g, facts).nb,
+            // 2025.1: neutron-server talks to the southbound database itself, not to the relay.
+            ovn_sb_connection: ovnConnections(g, facts).sbDirect,
+            ovn_metadata_enabled: since("2025.1") ? "true" : "True",
+            enable_distributed_floating_ip: since("2025.1") ? "false" : "False",
+            ...(since("2023.2") ? { ovn_emit_need_to_frag: since("2025.1") ? "true" : "True" } : {}),
+          },
+        }
+      : {}),
   });
   const ovs = { ovsdb_connection: "tcp:127.0.0.1:6640", ovsdb_timeout: 10 };
   const agent = ini({
@@ -180,32 +207,52 @@ export function renderNeutronConfig(
       metadata_workers: w.api,
     },
   });
-  const rendered: Record<string, Ini> = {
-    "ml2_conf.ini": ml2,
-    "openvswitch_agent.ini": agent,
-    "l3_agent.ini": l3,
-    "dhcp_agent.ini": dhcp,
-    "metadata_agent.ini": metadata,
-  };
+  const ovnMetadata = ini({
+    DEFAULT: {
+      auth_ca_cert: "",
+      nova_metadata_protocol: "http",
+      metadata_proxy_socket: join(paths.state, "kolla", "metadata_proxy"),
+      nova_metadata_host: facts.vip,
+      nova_metadata_port: 8775,
+      metadata_proxy_shared_secret: PASSWORDS.metadata,
+      log_file: "neutron-ovn-metadata-agent.log",
+      log_dir: paths.log,
+      metadata_workers: 2,
+    },
+    ovs,
+    ovn: { ovn_nb_connection: ovnConnections(g, facts).nb, ovn_sb_connection: ovnConnections(g, facts).sb, ovn_metadata_enabled: "true" },
+  });
+  const rendered: Record<string, Ini> = ovn
+    ? { "ml2_conf.ini": ml2, "neutron_ovn_metadata_agent.ini": ovnMetadata }
+    : {
+        "ml2_conf.ini": ml2,
+        "openvswitch_agent.ini": agent,
+        "l3_agent.ini": l3,
+        "dhcp_agent.ini": dhcp,
+        "metadata_agent.ini": metadata,
+      };
   const merged = (file: string, base: Ini, service?: NeutronService) =>
     overridesFor(overrides, file, service).reduce((acc, o) => mergeIni(acc, o), base);
-  const files: Record<string, string> = {
-    // labwright: dnsmasq keeps root, since the node's files live in labwright's root-only run directory (kolla's are world-readable)
-    "dnsmasq.conf": `log-async\nlog-facility=${join(paths.log, "dnsmasq.log")}\n# labwright: keep root (the node's files are in a root-only directory)\nuser=root\n`,
-  };
+  const files: Record<string, string> = ovn
+    ? {}
+    : {
+        // labwright: dnsmasq keeps root, since the node's files live in labwright's root-only run directory (kolla's are world-readable)
+        "dnsmasq.conf": `log-async\nlog-facility=${join(paths.log, "dnsmasq.log")}\n# labwright: keep root (the node's files are in a root-only directory)\nuser=root\n`,
+      };
   const note = (file: string) =>
     overrides.some((o) => o.file === file) ? "\n# with the lab's /etc/kolla/config/ overrides merged in" : "";
   for (const [file, base] of Object.entries(rendered)) files[file] = render(merged(file, base), header(file) + note(file));
-  const daemons = {} as Record<NeutronDaemon, string[]>;
-  for (const d of Object.keys(NEUTRON_SERVICES) as NeutronDaemon[]) {
+  const daemons: Partial<Record<NeutronDaemon, string[]>> = {};
+  const services: Partial<Record<NeutronDaemon, readonly string[]>> = ovn ? OVN_NEUTRON_SERVICES : NEUTRON_SERVICES;
+  for (const [d, reads] of Object.entries(services) as [NeutronDaemon, readonly string[]][]) {
     // Each service's own neutron.conf where a neutron/<service>.conf names it (kolla renders one per container).
     const own = overrides.some((o) => o.service === d);
     const conf = own ? `${d}.neutron.conf` : "neutron.conf";
-    files[conf] ??= render(merged("neutron.conf", neutron, own ? d : undefined), header("neutron.conf") + note("neutron.conf"));
-    daemons[d] = [
-      ...NEUTRON_SERVICES[d].map((f) => (f === "neutron.conf" ? conf : f)),
-      ...(d === "neutron-dhcp-agent" ? ["dnsmasq.conf"] : []),
-    ];
+    files[conf] ??= render(
+      merged("neutron.conf", neutron, own ? (d as NeutronService) : undefined),
+      header("neutron.conf") + note("neutron.conf"),
+    );
+    daemons[d] = [...reads.map((f) => (f === "neutron.conf" ? conf : f)), ...(d === "neutron-dhcp-agent" ? ["dnsmasq.conf"] : [])];
   }
   return { files, daemons };
 }
@@ -215,8 +262,19 @@ function render(i: Ini, header: string): string {
   return renderIni(i, header).replace(/^(#[^\n]*) = $/gm, "$1");
 }
 
-/** The neutron daemons kolla runs for ML2/OVS (model/commands/kolla-overrides.ts lists the files each reads). */
-export type NeutronDaemon = NeutronService;
+/** The neutron daemons kolla runs, for ML2/OVS or ML2/OVN (model/commands/kolla-overrides.ts lists the files each reads). */
+export type NeutronDaemon = NeutronService | keyof typeof OVN_NEUTRON_SERVICES;
+
+/**
+ * The OVN databases as kolla's globals make their connection strings: `ovn_nb_connection`
+ * (tcp:<api address>:6641), `ovn_sb_connection` (6642; 2025.1, with the relay on by default, the
+ * relay's tcp:<api address>:16641, which ovn-controller and the metadata agent use) and
+ * `ovn_sb_connection_no_relay` (neutron-server and northd).
+ */
+export function ovnConnections(g: KollaGlobals, facts: Pick<NodeFacts, "apiAddress">): { nb: string; sb: string; sbDirect: string } {
+  const sbDirect = `tcp:${facts.apiAddress}:6642`;
+  return { nb: `tcp:${facts.apiAddress}:6641`, sb: g.release === "2025.1" ? `tcp:${facts.apiAddress}:16641` : sbDirect, sbDirect };
+}
 
 /** The client's configuration (kolla-ansible post-deploy writes /etc/kolla/clouds.yaml): no keystone, neutron's endpoint. */
 export function cloudsYaml(vip: string): string {

@@ -2,7 +2,20 @@ import { join } from "node:path";
 import type { KollaHost } from "./node.ts";
 import type { Lab, NodeSpec } from "../../../model/types.ts";
 import type { RunRecord } from "../../../run/state.ts";
-import { ovsDir, startStack } from "../../ovs/daemons.ts";
+import {
+  centralDaemons,
+  centralInits,
+  createDatabases,
+  northd,
+  type OvsDaemon,
+  ovnController,
+  ovsDir,
+  sbRelay,
+  startStack,
+} from "../../ovs/daemons.ts";
+import type { OvnCentralSettings } from "../../../model/commands/ovn-ctl.ts";
+import { waitFor } from "../../../wait/wait.ts";
+import { mustIn } from "../../../backends/must.ts";
 import type { Daemon, Enclave, Host } from "../../../backends/host.ts";
 import { resolvingView } from "../../../backends/machine-view.ts";
 
@@ -41,6 +54,51 @@ export function emulatorHosts(l: LabParts) {
         // on ptcp:6640:127.0.0.1 (the agents' ovsdb_connection).
         startOvs: () =>
           startStack({ ...n, software: ["openvswitch"] }, view, ovsDir(node), (d) => record(d), { ovsdbRemotes: ["ptcp:6640:127.0.0.1"] }),
+        startOvnCentral: async ({ api, relay }) => {
+          const dir = ovsDir(node);
+          const up = async (d: OvsDaemon) => {
+            const daemon = view.spawn(d.name, d.argv, { log: join(dir, `${d.name}.out`) });
+            record(daemon);
+            await waitFor(view, daemon, d.ready, 15_000);
+          };
+          // ovn-ctl run_nb_ovsdb/run_sb_ovsdb as kolla's ovn-db containers call it: --db-xx-cluster-local-addr
+          // makes each database a raft cluster of one member; no insecure remote (set-connection adds it).
+          const db = (port: number, raft: number) => ({
+            addr: api,
+            port,
+            insecureRemote: false,
+            remoteInDb: true,
+            clusterLocal: { addr: api, port: raft },
+          });
+          const settings: OvnCentralSettings = {
+            nb: db(6641, 6643),
+            sb: db(6642, 6644),
+            northdNb: `tcp:${api}:6641`,
+            northdSb: `tcp:${api}:6642`,
+            options: [],
+          };
+          await createDatabases({ ...n, software: ["ovn-central"], ovnCentral: settings }, dir, view);
+          await Promise.all(centralDaemons(dir, settings).map(up));
+          for (const argv of centralInits(dir, settings)) await mustIn(view, argv, `OVN databases of ${n.name}`);
+          // bootstrap-db.yml, on the leader: "Configure OVN NB/SB connection settings".
+          for (const [ctl, sock, port] of [
+            ["ovn-nbctl", "ovnnb_db", 6641],
+            ["ovn-sbctl", "ovnsb_db", 6642],
+          ] as const)
+            await mustIn(
+              view,
+              [ctl, `--db=unix:${join(dir, `${sock}.sock`)}`, "--inactivity-probe=60000", "set-connection", `ptcp:${port}:0.0.0.0`],
+              `OVN database listeners of ${n.name}`,
+            );
+          if (relay) await up(sbRelay(dir, "ovn-sb-db-relay", `ptcp:16641:${api}`, `tcp:${api}:6642`));
+          await up(northd(dir, settings));
+        },
+        startOvnController: async () => {
+          const d = ovnController(ovsDir(node));
+          const daemon = view.spawn(d.name, d.argv, { log: join(ovsDir(node), `${d.name}.out`) });
+          record(daemon);
+          await waitFor(view, daemon, d.ready, 15_000);
+        },
         reconcile: () => l.reconcile(n.name),
         enclave: () => {
           if (!view.enclave) throw new Error(`${n.name}: the ${node.backend} backend has no enclaves (neutron needs one)`);

@@ -7,7 +7,9 @@ import type { CommandResult } from "../../../run/exec.ts";
 import type { NeutronApi } from "../neutron/api.ts";
 import { neutronVersion, OpenstackServices } from "../neutron/services.ts";
 import { bridgeMappings, type KollaGlobals, type Play, playsFor, pullError, pullScript } from "./plays.ts";
-import { cloudsYaml, type NodeFacts, openstackPaths, renderNeutronConfig } from "./config.ts";
+import { cloudsYaml, type NodeFacts, openstackPaths, ovnConnections, renderNeutronConfig } from "./config.ts";
+import { createHash } from "node:crypto";
+import { ovsDir } from "../../ovs/daemons.ts";
 import { Nova, type NovaHost } from "../standins/nova.ts";
 import { ConvergenceError } from "../../../wait/convergence.ts";
 import { span } from "../../../trace/timeline.ts";
@@ -21,6 +23,13 @@ export interface KollaHost extends Omit<NovaHost, "api" | "hostname" | "exec"> {
   readonly view: Host;
   /** Starts the openvswitch_db and openvswitch_vswitchd "containers": ovsdb-server and ovs-vswitchd in the node. */
   startOvs(): Promise<void>;
+  /**
+   * kolla's ovn-db containers: the northbound and southbound databases (raft clusters of one member)
+   * with their set-connection listeners on 6641/6642, the southbound relay on 16641 (2025.1), northd.
+   */
+  startOvnCentral(o: { api: string; relay: boolean }): Promise<void>;
+  /** kolla's ovn_controller container, on the node's switch database. */
+  startOvnController(): Promise<void>;
   /** The kernel-datapath behaviour after OVS changes (a NIC in a bridge stops carrying the node's own traffic). */
   reconcile(): Promise<string[]>;
   /** The node's enclave (created on first use, recorded for teardown). */
@@ -50,6 +59,9 @@ export function kollaEnv(stateDir: string): Record<string, string> {
  */
 export class KollaNode {
   private ovsStarted = false;
+  private ovnStarted = { central: false, controller: false };
+  /** The mechanism of the last deploy: ML2/OVS (the agents) or ML2/OVN (OVN's flows). */
+  plugin: KollaGlobals["plugin"] = "openvswitch";
   private readonly pulled = new Set<string>();
   private services: OpenstackServices | null = null;
   private deployed = false;
@@ -105,6 +117,23 @@ export class KollaNode {
       }
       await new Promise((r) => setTimeout(r, 200));
     }
+  }
+
+  /** Waits until every chassis has caught up with the northbound database (`ovn-nbctl --wait=hv sync`). */
+  async awaitOvnSync(ms: number): Promise<void> {
+    const t0 = Date.now();
+    const s = Math.max(1, Math.floor(ms / 1000));
+    const r = await this.k.host.exec(
+      ["ovn-nbctl", `--db=unix:${join(ovsDir(this.k.host), "ovnnb_db.sock")}`, `--timeout=${s}`, "--wait=hv", "sync"],
+      { timeoutS: s + 5 },
+    );
+    if (r.exitCode !== 0)
+      throw new ConvergenceError(
+        [
+          `OVN on ${this.k.node}: the chassis did not catch up with the northbound database (ovn-nbctl --wait=hv sync: ${(r.stderr || r.stdout).trim() || `exit ${r.exitCode}`})`,
+        ],
+        Date.now() - t0,
+      );
   }
 
   /**
@@ -225,7 +254,7 @@ export class KollaNode {
     };
     if (g.ignored.length) out.push(`[labwright] globals.yml keys with no effect labwright models: ${g.ignored.join(", ")}`);
     out.push(
-      `[labwright] kolla-ansible ${g.release} (${g.rel.kollaAnsible}): the plays of its site.yml; image pulls fetch manifests from ${g.docker_registry}; MariaDB, RabbitMQ, Open vSwitch and neutron are the real daemons, configured as ${g.release} renders them`,
+      `[labwright] kolla-ansible ${g.release} (${g.rel.kollaAnsible}): the plays of its site.yml; image pulls fetch manifests from ${g.docker_registry}; MariaDB, RabbitMQ, Open vSwitch${g.plugin === "ovn" ? ", OVN" : ""} and neutron${g.plugin === "ovn" ? " (ML2/OVN)" : ""} are the real daemons, configured as ${g.release} renders them`,
       `[labwright] neutron is this machine's ${neutronVersion()} (Debian 12's); ${g.release}'s images carry neutron ${g.rel.neutron}`,
     );
 
@@ -243,6 +272,12 @@ export class KollaNode {
     // One play: null when it went through, else what failed (kolla's "fatal" message).
     const runPlay = async (play: Play): Promise<string | null> => {
       out.push("", `PLAY [${play.name}] ` + "*".repeat(Math.max(3, 72 - play.name.length)));
+      // ovn-controller's deploy.yml runs setup-ovs.yml (through the kolla-toolbox already on the node)
+      // before its handler pulls and starts the container.
+      if (play.real === "ovn-controller") {
+        const err = await this.ovnSetupOvs(g, facts, task, out);
+        if (err) return err;
+      }
       // One script per play: each image in the order its task needs it, up to the first that fails.
       const pulls = play.pulls.filter((p) => !this.pulled.has(p.image));
       if (pulls.length) {
@@ -288,7 +323,8 @@ export class KollaNode {
       }
       return null;
     };
-    for (const play of playsFor(g.release)) {
+    this.plugin = g.plugin;
+    for (const play of playsFor(g.release, g.plugin)) {
       const err = await span(`play ${play.name}`, "play", () => runPlay(play), node);
       if (err) return fail(err);
     }
@@ -320,7 +356,29 @@ export class KollaNode {
           return null;
         case "openvswitch":
           return await this.openvswitchPlay(g, task, out);
+        case "ovn-controller":
+          if (!this.ovnStarted.controller) {
+            task("ovn-controller", "Restart ovn-controller container", true);
+            await this.k.startOvnController();
+            this.ovnStarted.controller = true;
+            out.push(`changed: [${node}]`);
+          }
+          return null;
+        case "ovn-db":
+          if (!this.ovnStarted.central) {
+            await this.k.startOvnCentral({ api: facts.apiAddress, relay: g.release === "2025.1" });
+            this.ovnStarted.central = true;
+          }
+          task("ovn-db", "Configure OVN NB connection settings");
+          out.push(`changed: [${node}]`);
+          task("ovn-db", "Configure OVN SB connection settings");
+          out.push(`changed: [${node}]`);
+          return null;
         case "neutron": {
+          if (g.plugin === "ovn") {
+            const note = await this.chassisForNeutron21();
+            out.push(`[labwright] ${note}`);
+          }
           const stack = await this.stack(facts);
           const paths = openstackPaths(this.k.host.stateDir);
           await this.k.view.writeFile(join(paths.etc, "clouds.yaml"), cloudsYaml(facts.vip));
@@ -397,6 +455,95 @@ export class KollaNode {
     }
     for (const c of await this.k.reconcile()) out.push(`[labwright] ${c}`);
     return null;
+  }
+
+  /**
+   * The ovn-controller play's setup-ovs.yml (before its handler starts the container): br-int in
+   * secure mode, and the chassis' settings in the switch database's external_ids. On an all-in-one
+   * node the chassis is a gateway (the network group's `enable-chassis-as-gw`), and its bridge
+   * mappings are kolla's physnet:bridge pairs.
+   */
+  private async ovnSetupOvs(
+    g: KollaGlobals,
+    facts: NodeFacts,
+    task: (r: string, n: string, h?: boolean) => void,
+    out: string[],
+  ): Promise<string | null> {
+    const node = this.k.node;
+    const maps = bridgeMappings(g);
+    const conn = ovnConnections(g, facts);
+    task("ovn-controller", "Create br-int bridge on OpenvSwitch");
+    const br = await this.k.host.exec(
+      [
+        "ovs-vsctl",
+        "--timeout=10",
+        "--may-exist",
+        "add-br",
+        "br-int",
+        "--",
+        "set",
+        "bridge",
+        "br-int",
+        "fail_mode=secure",
+        // labwright: the userspace datapath (kolla: the system datapath, the kernel module this machine lacks)
+        "datapath_type=netdev",
+      ],
+      { timeoutS: 30 },
+    );
+    if (br.exitCode !== 0) return `non-zero return code: ${br.stderr.trim()}`;
+    out.push(`changed: [${node}]`);
+    task("ovn-controller", "Configure OVN in OVSDB");
+    const ids: [string, string][] = [
+      ["ovn-encap-ip", facts.apiAddress],
+      ["ovn-encap-type", "geneve"],
+      ["ovn-remote", conn.sb],
+      ["ovn-remote-probe-interval", "60000"],
+      ["ovn-openflow-probe-interval", "60"],
+      ["ovn-monitor-all", "false"],
+      ["ovn-bridge-mappings", maps.map((m) => `${m.physnet}:${m.bridge}`).join(",")],
+      ["ovn-chassis-mac-mappings", maps.map((m) => `${m.physnet}:${chassisMac(node + m.bridge)}`).join(",")],
+      ["ovn-cms-options", "enable-chassis-as-gw"],
+    ];
+    const set = await this.k.host.exec(
+      ["ovs-vsctl", "--timeout=10", "set", "open_vswitch", ".", ...ids.map(([k, v]) => `external_ids:${k}="${v}"`)],
+      { timeoutS: 30 },
+    );
+    if (set.exitCode !== 0) return `non-zero return code: ${set.stderr.trim()}`;
+    for (const [k, v] of ids) out.push(`changed: [${node}] => (item={'name': '${k}', 'value': '${v}'})`);
+    return null;
+  }
+
+  /**
+   * neutron 21 (Debian 12's) reads a chassis' `ovn-bridge-mappings` and `ovn-cms-options` from the
+   * southbound Chassis row's external_ids, where OVN up to 22.06 put them; OVN 23.03 (Debian 12's,
+   * and kolla's) writes them to other_config only, and neutron 22 on (the neutron of every modelled
+   * kolla release) reads other_config. Without them neutron 21 sees no gateway chassis and no
+   * physnet, and a router's gateway port is never scheduled. labwright copies the two keys, as
+   * ovn-controller wrote them, before neutron-server starts: the one change made for the version
+   * skew, reported in the deploy's output.
+   */
+  private async chassisForNeutron21(timeoutMs = 30_000): Promise<string> {
+    const sb = ["ovn-sbctl", "--timeout=10", `--db=${ovnConnectionsFromNode(this.k)}`];
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = await this.k.host.exec(
+        [...sb, "--format=json", "--columns=name,other_config", "find", "Chassis", `hostname=${this.hostname}`],
+        { timeoutS: 20 },
+      );
+      const row = r.exitCode === 0 ? (JSON.parse(r.stdout) as { data: [string, ["map", [string, string][]]][] }).data[0] : undefined;
+      const other = new Map(row?.[1][1] ?? []);
+      if (row && other.has("ovn-bridge-mappings") && other.has("ovn-cms-options")) {
+        const keys = ["ovn-bridge-mappings", "ovn-cms-options"].map((k) => `external_ids:${k}="${other.get(k)}"`);
+        const set = await this.k.host.exec([...sb, "set", "Chassis", row[0], ...keys], { timeoutS: 20 });
+        if (set.exitCode !== 0) throw new Error(`copying chassis ${row[0]}'s settings for neutron 21: ${set.stderr.trim()}`);
+        return `chassis ${row[0]}: ovn-bridge-mappings and ovn-cms-options copied from other_config (OVN 23.03 writes them there) to external_ids, where neutron 21 reads them`;
+      }
+      if (Date.now() > deadline)
+        throw new Error(
+          `ovn-controller on ${this.k.node} did not register its chassis in the southbound database within ${timeoutMs / 1000} s${r.exitCode === 0 ? "" : `: ${r.stderr.trim()}`}`,
+        );
+      await new Promise((res) => setTimeout(res, 200));
+    }
   }
 
   /**
@@ -477,4 +624,18 @@ export class KollaNode {
     const net = (n & mask) >>> 0;
     return `${[24, 16, 8, 0].map((s) => (net >>> s) & 255).join(".")}/${p}`;
   }
+}
+
+/**
+ * kolla's `ovn_base_mac | random_mac(seed=inventory_hostname + bridge)`: a MAC under 52:54:00 that
+ * depends only on the seed (ansible's own random stream is not reproduced: another MAC, same form).
+ */
+function chassisMac(seed: string): string {
+  const h = createHash("sha256").update(seed).digest();
+  return ["52", "54", "00", ...[0, 1, 2].map((k) => h[k]!.toString(16).padStart(2, "0"))].join(":");
+}
+
+/** The node's southbound database, on its unix socket (the node's own OVS directory). */
+function ovnConnectionsFromNode(k: KollaHost): string {
+  return `unix:${join(ovsDir(k.host), "ovnsb_db.sock")}`;
 }

@@ -37,7 +37,7 @@ export interface Pull {
 }
 
 /** What a play does for real on this machine, besides its pulls. */
-export type RealPart = "mariadb" | "rabbitmq" | "openvswitch" | "neutron";
+export type RealPart = "mariadb" | "rabbitmq" | "openvswitch" | "ovn-controller" | "ovn-db" | "neutron";
 
 export interface Play {
   /** The play's name as site.yml (or nova.yml) gives it. */
@@ -154,6 +154,48 @@ const NEUTRON: Play = {
   ],
   real: "neutron",
 };
+/**
+ * ML2/OVN (`neutron_plugin_agent: "ovn"`): the openvswitch play still runs (enable_openvswitch is
+ * true for anything but linuxbridge) and still makes the external interfaces ports of their
+ * bridges; then ovn-controller (setup-ovs.yml writes the chassis' external_ids before its one
+ * handler starts the container), then ovn-db (no bootstrap container: its handlers start the
+ * databases, then northd; 2025.1 adds the southbound relay, on by default), then neutron with
+ * neutron-server and the OVN metadata agent only (its image is neutron-metadata-agent).
+ */
+const OVN_CONTROLLER: Play = {
+  name: "Apply role ovn-controller",
+  role: "ovn-controller",
+  pulls: [handler("Restart ovn-controller container", "ovn-controller")],
+  real: "ovn-controller",
+};
+const OVN_DB: Play = {
+  name: "Apply role ovn-db",
+  role: "ovn-db",
+  pulls: [
+    handler("Restart ovn-nb-db container", "ovn-nb-db-server"),
+    handler("Restart ovn-sb-db container", "ovn-sb-db-server"),
+    handler("Restart ovn-northd container", "ovn-northd"),
+  ],
+  real: "ovn-db",
+};
+/** 2025.1 (20.0.0): enable_ovn_sb_db_relay defaults to enable_ovn; its handler fires between the southbound database's and northd's. */
+const OVN_DB_RELAY: Play = {
+  ...OVN_DB,
+  pulls: [
+    handler("Restart ovn-nb-db container", "ovn-nb-db-server"),
+    handler("Restart ovn-sb-db container", "ovn-sb-db-server"),
+    handler("Restart ovn-sb-db-relay container", "ovn-sb-db-relay"),
+    handler("Restart ovn-northd container", "ovn-northd"),
+  ],
+};
+const NEUTRON_OVN: Play = {
+  ...NEUTRON,
+  pulls: [
+    task("Running Neutron bootstrap container", "neutron-server"),
+    handler("Restart neutron-ovn-metadata-agent container", "neutron-metadata-agent"),
+  ],
+};
+
 const HEAT: Play = {
   name: "Apply role heat",
   role: "heat",
@@ -222,17 +264,36 @@ export const RELEASE_PLAYS: Record<string, Play[]> = {
   "2025.1": OVS_FIRST,
 };
 
-/** A release's plays, with the images each first pulls (an image pulled by an earlier play is pulled once). */
-export function playsFor(release: string): Play[] {
+/**
+ * A release's plays for a plugin agent, with the images each first pulls (an image pulled by an
+ * earlier play is pulled once). With ovn, site.yml runs ovn-controller and ovn-db right after
+ * openvswitch (and, 2024.2 on, nova.yml after them, before neutron), and the neutron play deploys
+ * neutron-server and the OVN metadata agent.
+ */
+export function playsFor(release: string, plugin: "openvswitch" | "ovn" = "openvswitch"): Play[] {
   const plays = RELEASE_PLAYS[release];
   if (!plays) throw new Error(`no plays for kolla release ${release}`);
-  return plays;
+  if (plugin === "openvswitch") return plays;
+  const out: Play[] = [];
+  for (const p of plays) {
+    if (p.real === "neutron") out.push(NEUTRON_OVN);
+    else out.push(p);
+    if (p.role === "openvswitch") out.push(OVN_CONTROLLER, release === "2025.1" ? OVN_DB_RELAY : OVN_DB);
+  }
+  // 2024.2 on: nova.yml comes after ovn-db (it follows openvswitch's group of plays).
+  return out;
 }
 
 /** The 2023.1 plays (seed 003's release). */
 export const PLAYS: Play[] = RELEASE_PLAYS["2023.1"]!;
 
-export const ALL_IMAGES = [...new Set(Object.values(RELEASE_PLAYS).flatMap((plays) => plays.flatMap((p) => p.pulls.map((x) => x.image))))];
+export const ALL_IMAGES = [
+  ...new Set(
+    [...Object.values(RELEASE_PLAYS), [OVN_CONTROLLER, OVN_DB_RELAY, NEUTRON_OVN]].flatMap((plays) =>
+      plays.flatMap((p) => p.pulls.map((x) => x.image)),
+    ),
+  ),
+];
 
 /** The registry path of an image's manifest (Docker Registry HTTP API v2). */
 export function manifestPath(namespace: string, image: string, tag: string): string {

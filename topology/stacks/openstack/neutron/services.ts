@@ -103,6 +103,7 @@ const AGENT_TYPES: Record<Exclude<NeutronDaemon, "neutron-server">, string> = {
   "neutron-l3-agent": "L3 agent",
   "neutron-dhcp-agent": "DHCP agent",
   "neutron-metadata-agent": "Metadata agent",
+  "neutron-ovn-metadata-agent": "OVN Metadata agent",
 };
 
 /**
@@ -130,6 +131,11 @@ interface Running {
 export class OpenstackServices {
   private readonly running = new Map<string, Running>();
   private rabbit: Promise<void> | null = null;
+  /**
+   * The RPC topics neutron-server consumes once it serves its agents: ML2's q-plugin and
+   * q-reports-plugin, and the L3 router plugin's q-l3-plugin (ML2/OVN's ovn-router has no RPC side).
+   */
+  private topics: string[] = ["q-plugin", "q-reports-plugin", "q-l3-plugin"];
   readonly api: NeutronApi;
 
   constructor(
@@ -231,9 +237,10 @@ export class OpenstackServices {
    */
   async applyNeutron(config: RenderedConfig): Promise<{ started: string[]; timings: string[] }> {
     for (const [f, text] of Object.entries(config.files)) writeFileSync(join(this.paths.etc, f), text, { mode: 0o600 });
+    this.topics = ["q-plugin", "q-reports-plugin", ...(config.daemons["neutron-l3-agent"] ? ["q-l3-plugin"] : [])];
     const hash = (d: NeutronDaemon) =>
       createHash("sha256")
-        .update(config.daemons[d].map((f) => `${f}\0${config.files[f] ?? ""}`).join("\0"))
+        .update(config.daemons[d]!.map((f) => `${f}\0${config.files[f] ?? ""}`).join("\0"))
         .digest("hex");
     const todo = (Object.keys(config.daemons) as NeutronDaemon[]).filter(
       (d) => this.running.get(d)?.config !== hash(d) || !isAlive(this.running.get(d)!.daemon.ref),
@@ -255,14 +262,14 @@ export class OpenstackServices {
       // kolla's handlers: `docker stop -t 60`, then the container again.
       for (const d of todo) await this.stop(d, KOLLA_GRACEFUL_TIMEOUT_MS);
       if (todo.includes("neutron-server")) {
-        this.startDaemon("neutron-server", hash("neutron-server"), config.daemons["neutron-server"]);
+        this.startDaemon("neutron-server", hash("neutron-server"), config.daemons["neutron-server"]!);
         started.push("neutron-server");
         await span("neutron-server", "daemon", () => this.awaitServer(), this.enclave.name);
         lap("neutron-server answering and consuming its RPC topics in");
       }
       const agents = todo.filter((d): d is Exclude<NeutronDaemon, "neutron-server"> => d !== "neutron-server");
       for (const a of agents) {
-        this.startDaemon(a, hash(a), config.daemons[a]);
+        this.startDaemon(a, hash(a), config.daemons[a]!);
         started.push(a);
       }
       await span(
@@ -358,12 +365,7 @@ export class OpenstackServices {
         }),
       this.enclave.name,
     );
-    await span(
-      "consuming q-plugin, q-reports-plugin, q-l3-plugin",
-      "daemon",
-      () => this.awaitConsumers(d, deadline, timeoutMs, fail),
-      this.enclave.name,
-    );
+    await span(`consuming ${this.topics.join(", ")}`, "daemon", () => this.awaitConsumers(d, deadline, timeoutMs, fail), this.enclave.name);
   }
 
   private async awaitConsumers(d: Daemon, deadline: number, timeoutMs: number, fail: (what: string) => Error): Promise<void> {
@@ -380,7 +382,7 @@ export class OpenstackServices {
           .filter((x) => x.length === 2)
           .map(([n, c]) => [n!, Number(c)]),
       );
-      if (["q-plugin", "q-reports-plugin", "q-l3-plugin"].every((n) => (consumers.get(n) ?? 0) > 0)) return;
+      if (this.topics.every((n) => (consumers.get(n) ?? 0) > 0)) return;
       if (Date.now() > deadline)
         throw fail(
           `did not consume its RPC topics within ${timeoutMs / 1000} s (rabbitmqctl: ${(q.stderr || q.stdout).trim().slice(0, 300)})`,
@@ -401,8 +403,11 @@ export class OpenstackServices {
       const list = (
         await this.api.get<{ agents: { agent_type: string; host: string; alive: boolean; heartbeat_timestamp: string }[] }>("/agents")
       ).agents;
+      const ovnRegistered = agents.includes("neutron-ovn-metadata-agent") && (await this.ovnMetadataRegistered());
       const waiting = agents.filter((a) => {
         const x = list.find((l) => l.agent_type === AGENT_TYPES[a] && l.host === this.facts.hostname);
+        // The OVN metadata agent: see ovnMetadataRegistered.
+        if (a === "neutron-ovn-metadata-agent") return !ovnRegistered;
         // A restarted agent counts once it reported after its restart.
         return !x?.alive || Date.parse(x.heartbeat_timestamp + "Z") < startedAt - 2000;
       });
@@ -411,6 +416,32 @@ export class OpenstackServices {
         throw new Error(`${waiting.join(", ")} did not report to neutron-server within ${timeoutMs / 1000} s:\n${this.tails(waiting)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
+  }
+
+  /**
+   * The OVN metadata agent is up once it has registered on its chassis: its id in the node's
+   * Chassis_Private row (neutron:ovn-metadata-id), read from the southbound database. neutron 21's
+   * API lists the agent only later: neutron-server adds it to its agent cache when the agent's
+   * sb-cfg changes, which the agent writes when SB_Global's nb_cfg next changes, and neutron-server
+   * bumps nb_cfg (its liveness check, on `agent list`) at most every agent_down_time / 2 = 37 s.
+   * Measured: 37.6-37.8 s from the agent's start to its listing (2026-12-06, three deploys).
+   * kolla's deploy does not wait for either.
+   */
+  private async ovnMetadataRegistered(): Promise<boolean> {
+    const r = await this.enclave.exec(
+      [
+        "ovn-sbctl",
+        "--timeout=10",
+        `--db=tcp:${this.facts.apiAddress}:6642`,
+        "--bare",
+        "--columns=external_ids",
+        "find",
+        "Chassis_Private",
+        `name=${this.facts.hostname}`,
+      ],
+      { timeoutS: 20 },
+    );
+    return r.exitCode === 0 && r.stdout.includes("neutron:ovn-metadata-id=");
   }
 
   /** The last lines of each daemon's own log and of its output. */

@@ -11,7 +11,9 @@ import { ConvergenceError } from "../../../wait/convergence.ts";
  * asynchronously after an API call returns: the agents wiring ports (port status ACTIVE), the L3
  * agent configuring floating IPs (status ACTIVE) and creating router namespaces, and, after a
  * security group or port change, one full pass of the OVS agent (it applies firewall rules in its
- * next rpc_loop iteration).
+ * next rpc_loop iteration). With ML2/OVN there are no agents to wait for: ports turn ACTIVE when
+ * ovn-controller binds them, and after each step labwright waits until every chassis has installed
+ * the northbound database's current state (`ovn-nbctl --wait=hv sync`).
  */
 
 interface Router {
@@ -112,6 +114,7 @@ export class NeutronView {
     const t0 = Date.now();
     const deadline = t0 + ms;
     const host = this.p.kolla.hostname;
+    const ovn = this.p.kolla.plugin === "ovn";
     let waiting: string[] = [];
     let slowest = 0;
     for (;;) {
@@ -131,8 +134,9 @@ export class NeutronView {
         ...this.fips
           .filter((f) => f.portId !== null && f.status !== "ACTIVE")
           .map((f) => `floating IP ${f.address}: ${f.status}, not ACTIVE`),
+        // ML2/OVS: the L3 agent's namespace (ML2/OVN routes in OVN's logical routers: no namespace).
         ...this.routers
-          .filter((r) => wired.has(r.id) && !this.p.kolla.namespacePath(`qrouter-${r.id}`))
+          .filter((r) => ovn === false && wired.has(r.id) && !this.p.kolla.namespacePath(`qrouter-${r.id}`))
           .map((r) => `router ${r.name}: no qrouter namespace`),
       ];
       if (!waiting.length) break;
@@ -147,7 +151,10 @@ export class NeutronView {
         );
       await new Promise((r) => setTimeout(r, 200));
     }
-    if (c && (c.argv[0] === "security" || c.argv[0] === "port"))
+    // ML2/OVN: every change reaches the chassis as OVN flows; `ovn-nbctl --wait=hv sync` returns once
+    // each ovn-controller has installed what the northbound database says now.
+    if (ovn) await this.p.kolla.awaitOvnSync(Math.max(5_000, deadline - Date.now()));
+    else if (c && (c.argv[0] === "security" || c.argv[0] === "port"))
       await this.p.kolla.awaitAgentPass(t0, Math.max(5_000, deadline - Date.now()));
   }
 
