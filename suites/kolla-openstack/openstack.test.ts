@@ -694,12 +694,17 @@ describe(`[${BACKEND}] floating IPs and neutron's security groups: pool 138.4.7.
 
 describe(`[${BACKEND}] ML2/OVN (kolla-ansible 2025.1, neutron_plugin_agent ovn): the floating-IP scenario in OVN's logical router`, () => {
   it(
-    "the deploy completes with OVN's databases, the southbound relay, northd and ovn-controller, neutron-server and the OVN metadata agent; the floating IP is a dnat_and_snat on the gateway chassis; TTLs as with the L3 agent but the router's own answer (254)",
+    "the deploy completes with OVN's databases, the southbound relay, northd and ovn-controller, neutron-server and the OVN metadata agent; the floating IP is a dnat_and_snat on the gateway chassis; TTLs as with the L3 agent but the router's own answer (254); ovn-controller, northd and neutron-server restarted under a 20 ms ping cost at most 5 probes and no gap over 500 ms",
     { timeout: 600_000 },
     async () => {
-      const sc = scenario(lab, "floating-ips-ovn");
-      const step = kollaStep(sc.name, "deploy");
+      const fip = scenario(lab, "floating-ips-ovn");
+      const step = kollaStep(fip.name, "deploy");
       expect([step.globals.release, step.globals.plugin]).toEqual(["2025.1", "ovn"]);
+      // One run for both scenarios: ovn-restarts continues floating-ips-ovn (its steps, then the
+      // restarts); both scenarios' expectations are judged at its end, after the restarts.
+      const restarts = scenario(lab, "ovn-restarts");
+      expect(restarts.steps.slice(0, fip.steps.length)).toEqual(fip.steps);
+      const sc = { ...restarts, expect: [...fip.expect, ...restarts.expect], logAllow: [...fip.logAllow, ...restarts.logAllow] };
       const r = await runScenario(lab, sc, { backend: BACKEND, strictLogs: true });
       const failed = [...r.steps.filter((x) => !("ok" in x) || !x.ok), ...r.checks.filter((c) => !c.ok)].map((x) =>
         JSON.stringify(x).slice(0, 400),
@@ -724,6 +729,14 @@ describe(`[${BACKEND}] ML2/OVN (kolla-ansible 2025.1, neutron_plugin_agent ovn):
       expect(ttl("client → vm1:floating reachable")).toBe("63");
       expect(ttl("client → router1:gateway reachable")).toBe("254");
       expect(ttl("vm1 → inet reachable")).toBe("62");
+      const restarted = r.steps.filter((x) => x.kind === "run" && /restart (ovn-controller|ovn-northd|neutron-server)/.test(x.run));
+      expect(restarted.map((x) => ("output" in x ? x.output : "").split(":")[0])).toEqual([
+        "ovn-controller on openstack",
+        "ovn-northd on openstack",
+        "neutron-server on openstack",
+      ]);
+      const w = r.watches?.find((x) => x.name === "fip");
+      expect(w?.lost).toBeLessThanOrEqual(5);
       expect(r.logs.errors.map(findingLine), "daemon-log errors").toEqual([]);
       expect(r.logs.warnings.map(findingLine), "daemon-log warnings no entry allows").toEqual([]);
       expect(r.ok).toBe(true);

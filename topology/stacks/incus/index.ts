@@ -46,6 +46,9 @@ export const incusStack: Stack = {
     await span("incusd", "daemon", async () => startIncusd(m, await ctx.ca(), (d) => ctx.record(n.name, d, { hard: true })), n.name);
   },
   logSources: async (host) => incusLogSources(host),
+  // incusd's own log (incusd.log in the node's directory): what a member did when a step failed
+  // (ci45: an `incus exec` forwarded to another member got EOF, and the bundle had no incusd line to say why).
+  forensicLogs: (host) => [[host.stateDir, 120]],
   // The member's incusd runs beside a container node; what is typed in the node reaches it with this machine's client (it needs only the C library).
   container: () => ({ packages: ["openvswitch-switch", "ovn-common"], binaries: ["/usr/bin/incus"] }),
 };

@@ -16,6 +16,7 @@ import {
 import type { OvnCentralSettings } from "../../../model/commands/ovn-ctl.ts";
 import { waitFor } from "../../../wait/wait.ts";
 import { mustIn } from "../../../backends/must.ts";
+import { isAlive } from "../../../run/process.ts";
 import type { Daemon, Enclave, Host } from "../../../backends/host.ts";
 import { resolvingView } from "../../../backends/machine-view.ts";
 
@@ -44,6 +45,14 @@ export function emulatorHosts(l: LabParts) {
       const record = (d: Daemon, opts: { hard?: boolean; on?: string } = {}) =>
         l.record.update((s) => s.processes.push({ ...d.ref, name: d.name, node: opts.on ?? n.name, ...(opts.hard ? { hard: true } : {}) }));
       let enclave: Promise<Enclave> | null = null;
+      // The OVN daemons kolla's ovn containers run, by container name, for `restart:` steps.
+      const ovn = new Map<string, { daemon: Daemon; spec: OvsDaemon }>();
+      const startOvn = async (d: OvsDaemon, container: string) => {
+        const daemon = view.spawn(d.name, d.argv, { log: join(ovsDir(node), `${d.name}.out`) });
+        record(daemon);
+        ovn.set(container, { daemon, spec: d });
+        await waitFor(view, daemon, d.ready, 15_000);
+      };
       return {
         node: n.name,
         host: node,
@@ -56,11 +65,7 @@ export function emulatorHosts(l: LabParts) {
           startStack({ ...n, software: ["openvswitch"] }, view, ovsDir(node), (d) => record(d), { ovsdbRemotes: ["ptcp:6640:127.0.0.1"] }),
         startOvnCentral: async ({ api, relay }) => {
           const dir = ovsDir(node);
-          const up = async (d: OvsDaemon) => {
-            const daemon = view.spawn(d.name, d.argv, { log: join(dir, `${d.name}.out`) });
-            record(daemon);
-            await waitFor(view, daemon, d.ready, 15_000);
-          };
+          const up = (d: OvsDaemon) => startOvn(d, d.name === "ovn-northd" ? "ovn-northd" : d.name.replace(/^ovn(nb|sb)_db$/, "ovn-$1-db"));
           // ovn-ctl run_nb_ovsdb/run_sb_ovsdb as kolla's ovn-db containers call it: --db-xx-cluster-local-addr
           // makes each database a raft cluster of one member; no insecure remote (set-connection adds it).
           const db = (port: number, raft: number) => ({
@@ -93,11 +98,20 @@ export function emulatorHosts(l: LabParts) {
           if (relay) await up(sbRelay(dir, "ovn-sb-db-relay", `ptcp:16641:${api}`, `tcp:${api}:6642`));
           await up(northd(dir, settings));
         },
-        startOvnController: async () => {
-          const d = ovnController(ovsDir(node));
-          const daemon = view.spawn(d.name, d.argv, { log: join(ovsDir(node), `${d.name}.out`) });
-          record(daemon);
-          await waitFor(view, daemon, d.ready, 15_000);
+        startOvnController: () => startOvn(ovnController(ovsDir(node)), "ovn-controller"),
+        restartOvn: async (container, graceMs) => {
+          const r = ovn.get(container);
+          if (!r || !isAlive(r.daemon.ref)) throw new Error(`${container} is not running on ${n.name}`);
+          // `docker stop -t <grace>`: SIGTERM to the container's process (dumb-init passes it on), SIGKILL after the grace.
+          const t0 = performance.now();
+          view.signal(r.daemon, "SIGTERM");
+          const deadline = Date.now() + graceMs;
+          while (isAlive(r.daemon.ref) && Date.now() < deadline) await new Promise((x) => setTimeout(x, 20));
+          if (isAlive(r.daemon.ref)) view.signal(r.daemon, "SIGKILL");
+          while (isAlive(r.daemon.ref)) await new Promise((x) => setTimeout(x, 20));
+          const stoppedMs = performance.now() - t0;
+          await startOvn(r.spec, container);
+          return { stoppedMs, readyMs: performance.now() - t0 - stoppedMs };
         },
         reconcile: () => l.reconcile(n.name),
         enclave: () => {

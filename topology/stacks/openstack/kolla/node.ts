@@ -30,6 +30,8 @@ export interface KollaHost extends Omit<NovaHost, "api" | "hostname" | "exec"> {
   startOvnCentral(o: { api: string; relay: boolean }): Promise<void>;
   /** kolla's ovn_controller container, on the node's switch database. */
   startOvnController(): Promise<void>;
+  /** Restarts one of those containers' daemons as `docker stop -t <grace>` then a start do. */
+  restartOvn(container: string, graceMs: number): Promise<{ stoppedMs: number; readyMs: number }>;
   /** The kernel-datapath behaviour after OVS changes (a NIC in a bridge stops carrying the node's own traffic). */
   reconcile(): Promise<string[]>;
   /** The node's enclave (created on first use, recorded for teardown). */
@@ -43,6 +45,12 @@ export interface StepOutput {
   stdout: string;
   stderr: string;
 }
+
+/** The OVN containers a `restart:` step restarts on an ML2/OVN node (as kolla's handlers restart them). */
+export const OVN_RESTARTABLE = ["ovn-controller", "ovn-northd", "ovn-nb-db", "ovn-sb-db"] as const;
+
+/** kolla-ansible's docker_graceful_timeout (group_vars/all.yml): `docker stop -t 60`. */
+const KOLLA_GRACEFUL_TIMEOUT_MS = 60_000;
 
 /** Seconds curl waits for a connection per image pull (docker's own dial timeout is 30 s; the labs use less). */
 export const PULL_CONNECT_TIMEOUT_S = 4;
@@ -555,6 +563,21 @@ export class KollaNode {
     const can = OpenstackServices.RESTARTABLE;
     if (!this.services || !this.deployed)
       return { exitCode: 1, stdout: "", stderr: `nothing is deployed on ${this.hostname} yet: run kolla-ansible deploy first\n` };
+    if (this.plugin === "ovn" && (OVN_RESTARTABLE as readonly string[]).includes(daemon)) {
+      const t = await this.k.restartOvn(daemon, KOLLA_GRACEFUL_TIMEOUT_MS);
+      const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+      return {
+        exitCode: 0,
+        stdout: `${daemon} on ${this.hostname}: stopped in ${s(t.stoppedMs)} (SIGTERM, as docker stop -t 60), started again, answering on its control socket after ${s(t.readyMs)}\n`,
+        stderr: "",
+      };
+    }
+    if (this.plugin === "ovn" && daemon !== "neutron-server")
+      return {
+        exitCode: 1,
+        stdout: "",
+        stderr: `labwright restarts on ${this.hostname} (ML2/OVN): neutron-server, ${OVN_RESTARTABLE.join(", ")} (not "${daemon}")\n`,
+      };
     if (!(can as readonly string[]).includes(daemon))
       return {
         exitCode: 1,
