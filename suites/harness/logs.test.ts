@@ -47,12 +47,12 @@ describe("daemon log records, by each daemon's format", () => {
     ]);
   });
 
-  it("incusd (logfmt), RabbitMQ (indented continuations) and MariaDB, each by its own level field", () => {
+  it("incusd (logfmt), RabbitMQ (indented continuations) and MariaDB, each by its own level field; an incusd handler's recovered panic (logged at info) is an error", () => {
     const cases: [LogFormat, string, ("warning" | "error")[]][] = [
       [
         "logfmt",
-        'time="2026-12-05T02:50:00Z" level=info msg="ok"\ntime="2026-12-05T02:50:01Z" level=warning msg="w"\ntime="2026-12-05T02:50:02Z" level=error msg="e"\npanic: runtime error',
-        ["warning", "error", "error"],
+        'time="2026-12-05T02:50:00Z" level=info msg="ok"\ntime="2026-12-05T02:50:01Z" level=warning msg="w"\ntime="2026-12-05T02:50:02Z" level=error msg="e"\npanic: runtime error\ntime="2026-12-06T03:00:00Z" level=info msg="http: panic serving 192.168.35.1:41234: runtime error: invalid memory address or nil pointer dereference"',
+        ["warning", "error", "error", "error"],
       ],
       // RabbitMQ repeats the header on every line of a report (lines captured from a CI run, 2026-12-05).
       [

@@ -14,10 +14,15 @@ const READERS: Record<LogFormat, (lines: string[]) => LogRecord[]> = {
   /** OVS and OVN (vlog): `<time>|<seq>|<module>|<LEVEL>|<message>`, one line a record. */
   vlog: (lines) =>
     oneLine(lines, (l) => level(/^[^|]*\|\d+\|[^|]+\|(WARN|ERR|EMER)\|/.exec(l)?.[1], { WARN: "warning", ERR: "error", EMER: "error" })),
-  /** incusd (Go, logfmt on a non-terminal): `time=... level=warning msg=...`; a Go panic is an error. */
+  /**
+   * incusd (Go, logfmt on a non-terminal): `time=... level=warning msg=...`; a Go panic is an error,
+   * and so is a panic in an API handler, which net/http recovers (the client sees its connection
+   * closed: EOF) and Incus's server error log writes at level info (`msg="http: panic serving …"`,
+   * internal/server/endpoints/network_util.go).
+   */
   logfmt: (lines) =>
     oneLine(lines, (l) =>
-      l.startsWith("panic: ") || l.startsWith("fatal error: ")
+      l.startsWith("panic: ") || l.startsWith("fatal error: ") || /\smsg="http: panic serving /.test(l)
         ? "error"
         : level(/(?:^|\s)level=(\w+)/.exec(l)?.[1], {
             warn: "warning",
