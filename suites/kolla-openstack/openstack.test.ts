@@ -408,6 +408,19 @@ describe(`[${BACKEND}] the seed's failure: eth4 is a provider interface and carr
 
 describe(`[${BACKEND}] the seed's failure in each kolla release: eth4 in the provider list breaks the deploy at that release's first pull after the openvswitch play`, () => {
   const seedGlobals = parseYaml(readFileSync(join(dirname(KOLLA_LAB), "kolla-globals.yml"), "utf8")) as Record<string, unknown>;
+  /** The seed's globals.yml with `extra`; from 2024.2 ProxySQL off, as without haproxy. */
+  const seedFor = (release: string, extra: Record<string, unknown> = {}) =>
+    readGlobals(
+      { ...seedGlobals, openstack_release: release, ...(Number(release) >= 2024.2 ? { enable_proxysql: "no" } : {}), ...extra },
+      "kolla-globals.yml",
+    );
+  /** A failed deploy's lines, its `fatal:` line and the task it belongs to. */
+  const failure = (stdout: string) => {
+    const lines = stdout.split("\n");
+    const fatal = lines.findIndex((l) => l.startsWith("fatal: [openstack]"));
+    const task = lines.slice(0, fatal).findLast((l) => l.startsWith("TASK [") || l.startsWith("RUNNING HANDLER ["));
+    return { lines, fatal, task };
+  };
   for (const [release, expected] of [
     ["2023.2", "TASK [neutron : Running Neutron bootstrap container]"],
     ["2024.1", "TASK [neutron : Running Neutron bootstrap container]"],
@@ -415,17 +428,11 @@ describe(`[${BACKEND}] the seed's failure in each kolla release: eth4 in the pro
     ["2025.1", "TASK [nova : Running Nova API bootstrap container]"],
   ] as const) {
     it(`${release}: pulls over eth4 until openvswitch makes it a port of br-ex, then fails at ${expected}`, async () => {
-      // The seed's globals.yml with the release named (and from 2024.2 ProxySQL off, as without haproxy).
-      const g = readGlobals(
-        { ...seedGlobals, openstack_release: release, ...(Number(release) >= 2024.2 ? { enable_proxysql: "no" } : {}) },
-        "kolla-globals.yml",
-      );
+      const g = seedFor(release);
       await using started = await start(lab, { backend: BACKEND });
       const r = await kolla(started).deploy(g);
       expect(r.exitCode, r.stdout).toBe(2);
-      const lines = r.stdout.split("\n");
-      const fatal = lines.findIndex((l) => l.startsWith("fatal: [openstack]"));
-      const task = lines.slice(0, fatal).findLast((l) => l.startsWith("TASK [") || l.startsWith("RUNNING HANDLER ["));
+      const { lines, fatal, task } = failure(r.stdout);
       expect(task).toContain(expected);
       // The openvswitch play ran (every pull before it went through eth4), and nothing after the failed task did.
       expect(lines.indexOf(lines.find((l) => l.startsWith("PLAY [Apply role openvswitch]"))!)).toBeGreaterThan(0);
@@ -440,21 +447,11 @@ describe(`[${BACKEND}] the seed's failure in each kolla release: eth4 in the pro
 
   for (const release of ["2023.1", "2025.1"] as const) {
     it(`${release} with ML2/OVN: ovn-controller's setup-ovs runs, then its handler's pull is the first that fails`, async () => {
-      const g = readGlobals(
-        {
-          ...seedGlobals,
-          neutron_plugin_agent: "ovn",
-          openstack_release: release,
-          ...(release === "2025.1" ? { enable_proxysql: "no" } : {}),
-        },
-        "kolla-globals.yml",
-      );
+      const g = seedFor(release, { neutron_plugin_agent: "ovn" });
       await using started = await start(lab, { backend: BACKEND });
       const r = await kolla(started).deploy(g);
       expect(r.exitCode, r.stdout).toBe(2);
-      const lines = r.stdout.split("\n");
-      const fatal = lines.findIndex((l) => l.startsWith("fatal: [openstack]"));
-      const task = lines.slice(0, fatal).findLast((l) => l.startsWith("TASK [") || l.startsWith("RUNNING HANDLER ["));
+      const { lines, fatal, task } = failure(r.stdout);
       expect(task).toContain("RUNNING HANDLER [ovn-controller : Restart ovn-controller container]");
       expect(lines[fatal]).toContain("fromImage=quay.io%2Fopenstack.kolla%2Fovn-controller");
       // setup-ovs.yml ran before the pull: br-int and the chassis' settings are in the switch database.
@@ -470,7 +467,7 @@ describe(`[${BACKEND}] the seed's failure in each kolla release: eth4 in the pro
     "2024.2 with the seed's workaround: the deploy completes on 2024.2's plays, neutron's four agents report, and its RPC queues are RabbitMQ quorum queues (kolla's om_enable_rabbitmq_quorum_queues)",
     { timeout: 300_000 },
     async () => {
-      const g = readGlobals({ ...seedGlobals, openstack_release: "2024.2", enable_proxysql: "no" }, "kolla-globals.yml");
+      const g = seedFor("2024.2");
       await using started = await start(lab, { backend: BACKEND });
       await applySteps(started, stepsBefore(scenario(lab, "management-route-workaround"), "kolla-ansible deploy"));
       const r = await kolla(started).deploy(g);
