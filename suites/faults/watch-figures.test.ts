@@ -62,6 +62,27 @@ describe("a watch's figures, from ping's own timestamps", () => {
     expect(recoveryAfter(w, "restart the controller")).toEqual({ ms: 211 });
   });
 
+  it("ping's own pace places the first lost request: 24 ms apart at -i 0.02, a gap 21.6 ms before the crash is the crash's (a clean-clone CI run, 2026-12-06)", () => {
+    // The failing run's figures: replies 24 ms apart (ping paces at its interval or slower), the
+    // last before the gap at 1017.4 ms, the crash at 1039 ms, the first reply after it for request
+    // 155 at 3725.7 ms. One nominal interval after the last reply (1037.4 ms) fell in the sleep
+    // before the crash; the requests' own pace puts the first lost one at about 1041 ms.
+    const steps = [
+      { label: "curau$ sleep 1", start: T0 + 32, end: T0 + 1039 },
+      { label: "crash", name: "crash", start: T0 + 1039, end: T0 + 1100 },
+    ];
+    const at = (seq: number) => 1 + (seq - 1) * 24.18;
+    const replies: [number, number][] = [];
+    for (let seq = 1; seq <= 200; seq++) if (seq <= 43 || seq >= 155) replies.push([seq, at(seq)]);
+    const w = watchFigures(spec, pingOut(T0, replies, 200), T0, T0 + 5900, steps);
+    expect(at(43)).toBeCloseTo(1016.5, 0);
+    expect(w.outages).toHaveLength(1);
+    expect(w.outages[0]).toMatchObject({ lost: 111, recovered: true, duringStep: "crash" });
+    expect(w.outages[0]!.heldFromMs).toBeCloseTo(at(44) - 0.1, 3);
+    expect(w.outages[0]!.sinceStepMs).toBeGreaterThan(0);
+    expect(recoveryAfter(w, "crash").ms).toBeCloseTo(at(155) - 1039, 3);
+  });
+
   it("replies held back and delivered late (queued behind a neighbour resolution) are an outage with no loss", () => {
     const replies: [number, number][] = [];
     for (let seq = 1; seq <= 100; seq++) replies.push([seq, seq < 25 ? (seq - 1) * 20 : seq <= 80 ? 1596 : (seq - 1) * 20 + 1]);

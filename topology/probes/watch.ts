@@ -38,8 +38,16 @@ export interface WatchOutage {
   lost: number;
   recovered: boolean;
   /**
+   * When the first probe the gap held back left: between the send times of the replies on either
+   * side of the gap (receive time − RTT), at the pace ping kept between them; at the watch's
+   * measured pace after the last reply when none came back. ping paces at its interval or slower:
+   * 24 ms apart at `-i 0.02` while the Incus lab runs, so one nominal interval after `startMs`
+   * is too early by a few ms.
+   */
+  heldFromMs?: number;
+  /**
    * The last named step (else the last step) that had started when the first held-back probe left
-   * (one interval after `startMs`), and how long after its start that was.
+   * (`heldFromMs`), and how long after its start that was.
    */
   duringStep?: string;
   sinceStepMs?: number;
@@ -144,9 +152,17 @@ export function watchFigures(
     return before.filter((k) => k.name).at(-1) ?? before.at(-1);
   };
   const outages: WatchOutage[] = [];
-  const add = (startMs: number, endMs: number, lost: number, recovered: boolean) => {
-    // The first probe the gap held back left about one interval after the last reply before it.
-    const firstHeld = startMs + spec.intervalMs;
+  // When the first probe a gap held back left: interpolated between the send times of the replies
+  // around the gap (a clean-clone CI run of 2026-12-06: the last reply before a crash came at
+  // 1017.4 ms, the crash began at 1039 ms, ping's requests were 24 ms apart; one nominal 20 ms
+  // interval put the first lost request at 1037.4 ms, in the step before the crash, where the
+  // requests' own pace puts it at 1041 ms, after the crash began).
+  const heldFrom = (before: WatchReply | undefined, after: WatchReply | undefined): number => {
+    if (before && after) return sendOf(before) + (sendOf(after) - sendOf(before)) / (after.seq - before.seq);
+    if (before) return sendOf(before) + pace;
+    return after ? Math.max(0, sendOf(after) - (after.seq - 1) * pace) : 0;
+  };
+  const add = (startMs: number, endMs: number, lost: number, recovered: boolean, firstHeld: number) => {
     const step = during(firstHeld);
     outages.push({
       startMs,
@@ -154,6 +170,7 @@ export function watchFigures(
       durationMs: endMs - startMs,
       lost,
       recovered,
+      heldFromMs: firstHeld,
       duringStep: step?.label,
       sinceStepMs: step ? Math.max(0, firstHeld - step.startMs) : undefined,
     });
@@ -164,13 +181,16 @@ export function watchFigures(
   const slowGap = 2 * spec.intervalMs + 50;
   let prevAt = 0;
   let maxSeq = 0;
+  let highestAnswered: WatchReply | undefined;
   for (const r of [...answered].sort((a, b) => a.atMs - b.atMs)) {
     const missing = r.seq > maxSeq + 1 ? countMissing(bySeq, maxSeq + 1, r.seq - 1) : 0;
-    if (missing > 0 || r.atMs - prevAt > slowGap) add(prevAt, r.atMs, missing, true);
+    if (missing > 0 || r.atMs - prevAt > slowGap)
+      add(prevAt, r.atMs, missing, true, heldFrom(highestAnswered, r.seq > maxSeq ? r : undefined));
     prevAt = r.atMs;
+    if (r.seq > maxSeq) highestAnswered = r;
     maxSeq = Math.max(maxSeq, r.seq);
   }
-  if (sent > maxSeq) add(prevAt, durationMs, countMissing(bySeq, maxSeq + 1, sent), false);
+  if (sent > maxSeq) add(prevAt, durationMs, countMissing(bySeq, maxSeq + 1, sent), false, heldFrom(highestAnswered, undefined));
   const longest = outages.reduce<WatchOutage | undefined>((a, o) => (!a || o.durationMs > a.durationMs ? o : a), undefined);
   return {
     kind: "watch",
@@ -204,7 +224,7 @@ function countMissing(bySeq: ReadonlyMap<number, WatchReply>, from: number, to: 
  * the step answers for — one still going on when it started, or one that began before the next
  * named step started (a later fault's outage is that fault's: a crash and the boot after it each
  * have their own recovery). An outage begins, as for its `duringStep`, when its first held-back
- * probe left, about one interval after the last reply before it: a gap whose last reply came just
+ * probe left (`heldFromMs`), at least one interval after the last reply before it: a gap whose last reply came just
  * before the next step started is the next step's (a clean-clone CI run of 2026-12-05 put the
  * outages of an ovn-controller and an ovs-vswitchd restart on the steps before them: each gap's
  * last reply came 4 ms before its restart began, its first held-back probe 16 ms after). 0 when nothing was lost in that span;
@@ -214,7 +234,8 @@ export function recoveryAfter(w: WatchResult, step: string): { ms?: number; why?
   const mark = w.marks.find((k) => k.name === step);
   if (!mark) return { why: `step "${step}" did not run while watch ${w.name} did` };
   const next = w.marks.find((k) => k.name !== undefined && k.startMs > mark.startMs);
-  const began = (o: WatchOutage) => o.startMs + w.intervalMs;
+  // Results written before `heldFromMs` existed: one interval after the last reply.
+  const began = (o: WatchOutage) => o.heldFromMs ?? o.startMs + w.intervalMs;
   const after = w.outages.filter((o) => o.endMs > mark.startMs && (!next || began(o) < next.startMs));
   if (after.length === 0) return { ms: 0 };
   const last = after.at(-1)!;
