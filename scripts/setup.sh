@@ -78,6 +78,15 @@ if install_missing "the real OpenStack networking (neutron, its agents, MariaDB,
   fi
 fi
 
+# nova, placement and glance for labs whose globals.yml sets kolla's enable_nova_fake (their Python
+# packages only: labwright runs the daemons; python3-nova pulls open-iscsi, whose services stay off).
+NOVA=(python3-nova python3-placement python3-glance python3-fixtures uwsgi-core uwsgi-plugin-python3)
+if install_missing "the real nova, placement and glance (for enable_nova_fake)" "${NOVA[@]}"; then
+  if [ -d /run/systemd/system ]; then
+    systemctl disable --now iscsid.socket iscsid open-iscsi >/dev/null 2>&1 || true
+  fi
+fi
+
 # The lab image server's image is built from Debian's busybox-static (downloaded, not installed:
 # it conflicts with busybox); fetching it now spares the first lab run the download.
 if ! ls /var/cache/labwright/incus-images/debian-busybox-*.tar.gz >/dev/null 2>&1; then

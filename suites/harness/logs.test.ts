@@ -108,7 +108,7 @@ describe("the log policy: errors fail, warnings are reported, strict makes them 
 
 describe("the built-in allowlists (topology/logs/allow/<daemon>.yaml)", () => {
   const FORMAT: Record<string, LogFormat> = { incusd: "logfmt", rabbitmq: "rabbitmq", mariadb: "mariadb" };
-  const formatOf = (daemon: string): LogFormat => FORMAT[daemon] ?? (daemon.startsWith("neutron-") ? "oslo" : "vlog");
+  const formatOf = (daemon: string): LogFormat => FORMAT[daemon] ?? (/^(neutron|nova|glance)-/.test(daemon) ? "oslo" : "vlog");
   const entries = [...allBuiltIn().values()].flat();
 
   it("every entry's sample is a warning or error record of its daemon's format, and the entry matches it", () => {

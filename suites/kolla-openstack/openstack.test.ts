@@ -7,7 +7,7 @@ import { execa } from "execa";
 import { start } from "../../topology/lab.ts";
 import { parseIni } from "../../topology/model/commands/ini.ts";
 import type { KollaOverride, NeutronService } from "../../topology/model/commands/kolla-overrides.ts";
-import { parseOpenstack } from "../../topology/model/commands/openstack.ts";
+import { novaRefusal, parseOpenstack } from "../../topology/model/commands/openstack.ts";
 import { bridgeMappings, PLAYS, playsFor, readGlobals } from "../../topology/stacks/openstack/kolla/plays.ts";
 import { openstackPaths, renderNeutronConfig } from "../../topology/stacks/openstack/kolla/config.ts";
 import type { KollaNode } from "../../topology/stacks/openstack/kolla/node.ts";
@@ -137,7 +137,7 @@ describe(`[${BACKEND}] kolla's configuration and plays, openstack command lines`
 
   it("a kolla step accepts the override files kolla's neutron role merges, in kolla's order, and names the others", () => {
     const dir = mkdtempSync(join(tmpdir(), "lw-kolla-overrides-"));
-    for (const f of ["kolla-globals.yml", "kolla-globals-2025.1.yml", "kolla-globals-ovn.yml"])
+    for (const f of ["kolla-globals.yml", "kolla-globals-2025.1.yml", "kolla-globals-ovn.yml", "kolla-globals-nova.yml"])
       writeFileSync(join(dir, f), readFileSync(join(dirname(KOLLA_LAB), f)));
     const text = readFileSync(KOLLA_LAB, "utf8").replace(
       "          neutron/openvswitch_agent.ini: |",
@@ -306,7 +306,7 @@ describe(`[${BACKEND}] kolla's configuration and plays, openstack command lines`
     expect(r25.daemons["neutron-ovn-metadata-agent"]).toEqual(["neutron.conf", "neutron_ovn_metadata_agent.ini"]);
   });
 
-  it("openstack lines go to the real client as words; other services are refused, nova's two commands are the stand-in's", () => {
+  it("openstack lines go to the real client as words; other services are refused; nova's and glance's go to the real nova, else the stand-in takes its two commands and the rest is refused saying why", () => {
     expect(parseOpenstack("security group rule create --protocol icmp default").argv).toEqual([
       "security",
       "group",
@@ -316,17 +316,28 @@ describe(`[${BACKEND}] kolla's configuration and plays, openstack command lines`
       "icmp",
       "default",
     ]);
-    expect(() => parseOpenstack("volume create v1")).toThrow(/the lab's cloud runs neutron only/);
-    expect(() => parseOpenstack("server list")).toThrow(/nova does not run on this machine/);
-    expect(() => parseOpenstack("server create vm1 --network n --config-drive true")).toThrow(
+    expect(() => parseOpenstack("volume create v1")).toThrow(
+      /the lab's cloud runs neutron .* and nova and glance .* when kolla's enable_nova_fake is "yes"/,
+    );
+    // nova's and glance's commands parse; without the real nova they are refused at run time, with the reason.
+    for (const line of ["server list", "flavor create --id 0 --vcpus 1 --ram 64 --disk 1 m1.nano", "image list", "console url show vm1"]) {
+      const c = parseOpenstack(line);
+      expect(c.service, line).toBe("compute");
+      expect(novaRefusal(c), line).toMatch(/nova runs for real only when globals\.yml has kolla's enable_nova_fake: "yes"/);
+    }
+    const nic = parseOpenstack("server create --flavor m1.nano --image cirros --nic net-id=n1 --key-name mykey selfservice-instance");
+    expect(nic.server).toBe("selfservice-instance");
+    expect(novaRefusal(nic)).toMatch(/--nic is not taken by labwright's stand-in for nova/);
+    expect(novaRefusal(parseOpenstack("server create vm1 --network n --config-drive true"))).toMatch(
       /--config-drive is not taken by labwright's stand-in for nova/,
     );
-    expect(parseOpenstack("server create vm1 --network n --image cirros --security-group web").nova).toEqual({
-      verb: "server create",
-      name: "vm1",
-      network: "n",
-      securityGroups: ["web"],
-    });
+    const standIn = parseOpenstack("server create vm1 --network n --image cirros --security-group web");
+    expect(standIn.nova).toEqual({ verb: "server create", name: "vm1", network: "n", securityGroups: ["web"] });
+    expect(novaRefusal(standIn)).toBeUndefined();
+    // Inside $(...) only the real nova answers.
+    const inner = parseOpenstack("server add floating ip vm1 $(openstack server show vm1 -f value -c id)").substitutions[0]!;
+    expect(novaRefusal(inner)).toMatch(/stand-in for nova is not used inside/);
+    expect(novaRefusal(parseOpenstack("network list"))).toBeUndefined();
     expect(() => parseOpenstack("server add floating ip vm1 $(openstack floating ip create public)")).toThrow(/use -f value/);
     expect(() => parseOpenstack("network create 'a;b'")).toThrow(/without shell syntax/);
     expect(parseOpenstack("router create --ha r1").router).toBe("r1");
@@ -685,6 +696,49 @@ describe(`[${BACKEND}] floating IPs and neutron's security groups: pool 138.4.7.
       // Both agents are back, alive, under the same registration.
       expect((await os(s(), "network agent list -f value -c Binary -c Alive")).stdout).toBe(before.stdout);
       expect((await s().ping("client", "vm1:floating", { count: 3 })).replies.map((x) => x.ttl)).toEqual([63, 63, 63]);
+    },
+  );
+});
+
+describe(`[${BACKEND}] the install guide's "Launch an instance" on the real nova (kolla's enable_nova_fake)`, () => {
+  it(
+    "nova's API, scheduler, conductor and fake compute, placement and glance deploy as the real daemons; the guide's flavor, key pair, image and server (--nic net-id=) are theirs; the server's port is bound to the node and plugged as os-vif plugs it; its floating IP answers with TTL 63",
+    { timeout: 600_000 },
+    async () => {
+      const sc = scenario(lab, "install-guide-nova");
+      expect(kollaStep(sc.name, "deploy").globals.novaFake).toBe(true);
+      const r = await runScenario(lab, sc, { backend: BACKEND, strictLogs: true });
+      const failed = [...r.steps.filter((x) => !("ok" in x) || !x.ok), ...r.checks.filter((c) => !c.ok)].map((x) =>
+        JSON.stringify(x).slice(0, 400),
+      );
+      expect(failed).toEqual([]);
+      const output = (line: RegExp) => {
+        const x = r.steps.find((s) => s.kind === "run" && line.test(s.run));
+        return x && "output" in x ? x.output : "";
+      };
+      expect(output(/^kolla-ansible deploy/)).toMatch(
+        /\[labwright\] enable_nova_fake: nova, placement and glance are the real daemons too: nova 26\.\d+\.\d+, placement 8\.\d+\.\d+, glance 25\.\d+\.\d+ \(Debian 12's\), nova-compute with the fake driver/,
+      );
+      // nova's and glance's own answers.
+      expect(output(/^openstack image list/)).toMatch(/\| cirros +\| active +\|/);
+      expect(output(/^openstack flavor list/)).toMatch(/\| 0 +\| m1\.nano +\| +64 \| +1 \|/);
+      expect(output(/^openstack server create .*net-id=no-such-net/)).toContain("No Network found for no-such-net");
+      const created = output(/^openstack server create .*selfservice-instance$/);
+      const id = /\| id +\| ([0-9a-f-]{36}) +\|/.exec(created)?.[1];
+      expect(id, created).toBeDefined();
+      expect(created).toMatch(/\| user_id +\| admin +\|/);
+      expect(output(/^openstack server list/)).toMatch(
+        new RegExp(
+          `\\| ${id} \\| selfservice-instance \\| ACTIVE +\\| selfservice=172\\.16\\.1\\.\\d+(, 138\\.4\\.7\\.21[6-8])? +\\| cirros +\\| m1\\.nano`,
+        ),
+      );
+      expect(output(/^openstack console url show/)).toContain("http://10.10.10.11:6080/vnc_lite.html?path=");
+      // The port nova bound, plugged as os-vif plugs a hybrid port: its qvo end carries nova's server ID.
+      const ovs = r.checks.find((c) => c.description.startsWith("openstack$ ovs-vsctl --bare --columns=name,external_ids list interface"));
+      expect(ovs?.measurement.kind === "command" ? ovs.measurement.output : "").toMatch(new RegExp(`qvo[0-9a-f-]{11}[^]*vm-uuid=${id}`));
+      expect(r.logs.errors.map(findingLine), "daemon-log errors").toEqual([]);
+      expect(r.logs.warnings.map(findingLine), "daemon-log warnings no entry allows").toEqual([]);
+      expect(r.ok).toBe(true);
     },
   );
 });

@@ -25,6 +25,7 @@ const GRAMMAR: Record<string, { re: RegExp; what: string }> = {
   enable_haproxy: { re: /^(yes|no|true|false|True|False|1|0|on|off)$/, what: "yes or no" },
   neutron_plugin_agent: { re: /^[a-z]+$/, what: "a plugin agent name" },
   neutron_ovn_distributed_fip: { re: /^(yes|no|true|false|True|False|1|0|on|off)$/, what: "yes or no" },
+  enable_nova_fake: { re: /^(yes|no|true|false|True|False|1|0|on|off)$/, what: "yes or no" },
 };
 
 /** The globals.yml keys labwright acts on; every other key is accepted and listed as not emulated. */
@@ -44,6 +45,12 @@ export interface KollaGlobals {
   release: string;
   /** `neutron_plugin_agent`: ML2/OVS (kolla's default) or ML2/OVN. */
   plugin: "openvswitch" | "ovn";
+  /**
+   * `enable_nova_fake`: kolla deploys nova-compute with nova's fake virt driver (no hypervisor). Then
+   * nova, placement and glance run for real here; without it nova's compute would be libvirt/KVM,
+   * which cannot run here, and labwright stands in for `server create` and `server add floating ip`.
+   */
+  novaFake: boolean;
   /** Its figures. */
   rel: KollaRelease;
   /** Keys of globals.yml that have no network effect labwright emulates. */
@@ -66,6 +73,7 @@ const EFFECTIVE = new Set([
   "enable_proxysql",
   "neutron_physical_networks",
   "neutron_ovn_distributed_fip",
+  "enable_nova_fake",
 ]);
 
 /** What labwright models of one kolla-ansible release (read from its sources at the tag named). */
@@ -198,6 +206,11 @@ export function readGlobals(raw: unknown, where: string): KollaGlobals {
     throw new KollaConfigError(
       `${where}: neutron_ovn_distributed_fip is "yes": labwright models kolla's default, floating IPs NATed on the gateway chassis (centralized). Remove the key or set it to "no"`,
     );
+  const novaFake = truthy(str("enable_nova_fake", "no"));
+  if (novaFake && agent === "ovn")
+    throw new KollaConfigError(
+      `${where}: enable_nova_fake with neutron_plugin_agent "ovn" is not modelled yet: labwright runs the real nova with ML2/OVS. Use neutron_plugin_agent "openvswitch", or leave enable_nova_fake out (labwright then stands in for server create and server add floating ip)`,
+    );
   const r = RELEASES[release];
   if (!r)
     throw new KollaConfigError(
@@ -233,6 +246,7 @@ export function readGlobals(raw: unknown, where: string): KollaGlobals {
     tag: tag ?? `${release}-${distro}-${codename}`,
     release,
     plugin: agent as KollaGlobals["plugin"],
+    novaFake,
     rel: r,
     // Only key names that look like ansible variables are listed; anything else is just counted.
     ignored: ignoredKeys(g, r),

@@ -7,9 +7,10 @@ import { shellWords } from "./words.ts";
  * neutron, which answers with its own text. Read here is only what labwright must know before the
  * step runs:
  * - `$(openstack ... -f value ...)` substitutions, which run first (bash's command substitution);
- * - the service: the lab's cloud is neutron alone, so commands of other services are refused here,
- *   except the two of nova's that labwright stands in for (`server create`, `server add floating ip`:
- *   nova and its VMs cannot run on this machine; see stacks/openstack/standins/nova.ts);
+ * - the service: neutron's commands, and nova's and glance's (`service: "compute"`), which the real
+ *   nova answers when the deploy ran it (kolla's `enable_nova_fake`); without it labwright stands in
+ *   for `server create` and `server add floating ip` (stacks/openstack/standins/nova.ts) and refuses
+ *   the rest at run time, saying why (`refusal`); other services are refused here;
  * - names labwright exposes like nodes: a server (its namespace) and a router (`qrouter-<name>`).
  */
 
@@ -27,6 +28,21 @@ export const NETWORK_GROUPS = [
   "local",
   "ip",
   "extension",
+] as const;
+
+/** The command groups of nova and glance (python-openstackclient's compute and image plugins) that the real nova answers. */
+export const NOVA_GROUPS = [
+  "server",
+  "flavor",
+  "keypair",
+  "image",
+  "console",
+  "hypervisor",
+  "compute",
+  "availability",
+  "aggregate",
+  "usage",
+  "limits",
 ] as const;
 
 /** nova's part: what labwright does in its place. */
@@ -49,6 +65,12 @@ export interface OpenstackCommand {
   readonly substitutions: readonly OpenstackCommand[];
   /** Set when this is one of nova's commands labwright stands in for. */
   readonly nova?: NovaCommand;
+  /** nova's or glance's command (NOVA_GROUPS). */
+  readonly service?: "compute";
+  /** Why it cannot run unless the real nova runs (kolla's enable_nova_fake). */
+  readonly refusal?: string;
+  /** `server create <name>`: the server's VM is usable by that name (when it is a usable name). */
+  readonly server?: string;
   /** `router create <name>`: the router's namespace is usable as `qrouter-<name>`. */
   readonly router?: string;
 }
@@ -63,8 +85,16 @@ export function parseOpenstack(line: string): OpenstackCommand {
     const c = parseOpenstack(inner);
     if (!isValueFormat(c.argv))
       throw new OpenstackArgsError(`$(${inner}): use -f value (and -c <column>) so that the output is a bare value`);
-    if (c.nova) throw new OpenstackArgsError(`$(${inner}): labwright's stand-in for nova is not used inside $(...)`);
-    substitutions.push(c);
+    substitutions.push(
+      c.service === "compute"
+        ? {
+            argv: c.argv,
+            substitutions: c.substitutions,
+            service: "compute",
+            refusal: `$(${inner}): labwright's stand-in for nova is not used inside $(...) (the real nova runs with kolla's enable_nova_fake: "yes")`,
+          }
+        : c,
+    );
     return `\u0000${substitutions.length - 1}`;
   });
   if (/\$\(/.test(outer)) throw new OpenstackArgsError("only $(openstack ...) command substitutions are run (no other shell)");
@@ -80,15 +110,31 @@ export function parseOpenstack(line: string): OpenstackCommand {
   const placeholders = argv.join(" ").match(/\u0000\d+/g)?.length ?? 0;
   if (placeholders !== substitutions.length) throw new OpenstackArgsError("a $(openstack ...) substitution must be a word of its own");
   const head = argv[0]!;
-  if (head === "server") return { argv, substitutions, nova: novaCommand(argv) };
+  const words = argv
+    .filter((w) => !w.startsWith("-"))
+    .slice(0, 3)
+    .join(" ");
+  if (head === "server") {
+    // labwright names a server's VM after it (real nova or stand-in): a name it cannot use is refused here.
+    let server: { server?: string } = {};
+    if (argv[1] === "create") {
+      const name = positionals(argv.slice(2), SERVER_CREATE.bool).at(-1);
+      if (name === undefined) throw new OpenstackArgsError("server create: give the server a name");
+      named(name, "server create", "labwright names the server's VM after it");
+      server = { server: name };
+    }
+    try {
+      return { argv, substitutions, service: "compute", nova: novaCommand(argv), ...server };
+    } catch (e) {
+      if (!(e instanceof OpenstackArgsError)) throw e;
+      return { argv, substitutions, service: "compute", refusal: e.message, ...server };
+    }
+  }
+  if ((NOVA_GROUPS as readonly string[]).includes(head))
+    return { argv, substitutions, service: "compute", refusal: `"${words}": ${NO_NOVA}` };
   if (!(NETWORK_GROUPS as readonly string[]).includes(head)) {
     throw new OpenstackArgsError(
-      `"${argv
-        .filter((w) => !w.startsWith("-"))
-        .slice(0, 3)
-        .join(
-          " ",
-        )}": the lab's cloud runs neutron only (network commands: ${NETWORK_GROUPS.join(", ")}; and labwright's stand-in for nova: server create, server add floating ip)`,
+      `"${words}": the lab's cloud runs neutron (network commands: ${NETWORK_GROUPS.join(", ")}), and nova and glance (${NOVA_GROUPS.join(", ")}) when kolla's enable_nova_fake is "yes"`,
     );
   }
   const router = head === "router" && argv[1] === "create" ? positionals(argv.slice(2), ROUTER_BOOL)[0] : undefined;
@@ -97,6 +143,14 @@ export function parseOpenstack(line: string): OpenstackCommand {
     named(router, "router create", "its namespace is usable as qrouter-<name>");
   }
   return { argv, substitutions, ...(router !== undefined ? { router } : {}) };
+}
+
+const NO_NOVA =
+  "nova runs for real only when globals.yml has kolla's enable_nova_fake: \"yes\" (no hypervisor here: nova's fake driver); without it labwright stands in for `server create` and `server add floating ip` only";
+
+/** Why a command cannot run without the real nova (undefined: it can, by neutron or the stand-in). */
+export function novaRefusal(c: OpenstackCommand): string | undefined {
+  return c.service === "compute" && c.nova === undefined ? (c.refusal ?? NO_NOVA) : undefined;
 }
 
 function isValueFormat(argv: readonly string[]): boolean {
@@ -149,7 +203,7 @@ function named(name: string, verb: string, why: string): void {
 const SERVER_CREATE = {
   value: new Set(["--network", "--port", "--security-group"]),
   ignored: new Set(["--image", "--flavor", "--key-name", "--availability-zone"]),
-  bool: new Set(["--wait"]),
+  bool: new Set(["--wait", "--no-network", "--auto-network", "--use-config-drive", "--no-config-drive"]),
 };
 
 function novaCommand(argv: readonly string[]): NovaCommand {
@@ -164,9 +218,7 @@ function novaCommand(argv: readonly string[]): NovaCommand {
     return { verb: "server add floating ip", server: rest[0]!, address: rest[1]! };
   }
   if (argv[1] !== "create") {
-    throw new OpenstackArgsError(
-      `"${argv.slice(0, 3).join(" ")}": nova does not run on this machine; labwright stands in for \`server create\` and \`server add floating ip\` only`,
-    );
+    throw new OpenstackArgsError(`"${argv.slice(0, 3).join(" ")}": ${NO_NOVA}`);
   }
   const words = argv.slice(2);
   let name: string | undefined;

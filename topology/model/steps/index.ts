@@ -67,7 +67,7 @@ export function launched(raw: unknown[]): string[] {
     if (item && typeof item === "object" && typeof (item as { openstack?: unknown }).openstack === "string") {
       try {
         const c = parseOpenstack((item as { openstack: string }).openstack);
-        if (c.nova?.verb === "server create") out.push(c.nova.name);
+        if (c.server !== undefined) out.push(c.server);
         if (c.router !== undefined) out.push(`qrouter-${c.router}`);
       } catch {
         /* reported when the step itself is read */

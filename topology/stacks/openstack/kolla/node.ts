@@ -10,13 +10,20 @@ import { bridgeMappings, type KollaGlobals, type Play, playsFor, pullError, pull
 import { cloudsYaml, type NodeFacts, openstackPaths, ovnConnections, renderNeutronConfig } from "./config.ts";
 import { createHash } from "node:crypto";
 import { ovsDir } from "../../ovs/daemons.ts";
-import { Nova, type NovaHost } from "../standins/nova.ts";
+import { Nova } from "../standins/nova.ts";
+import { type GuestHost, Guests, type Port, VmError } from "../vm/guests.ts";
+import { cellMappingsSql } from "../neutron/db.ts";
+import { cellUrls, novaCloudsYaml, novaVersions, renderNovaConfig } from "../nova/config.ts";
+import { NovaServices } from "../nova/services.ts";
+import { novaRefusal } from "../../../model/commands/openstack.ts";
+import type { NovaPart } from "./plays.ts";
+import { OBJECT_NAME, OBJECT_NAME_HINT } from "../../../model/names.ts";
 import { ConvergenceError } from "../../../wait/convergence.ts";
 import { span } from "../../../trace/timeline.ts";
 import { OpenstackClient } from "../client/client.ts";
 
 /** What a kolla node needs from the started lab. */
-export interface KollaHost extends Omit<NovaHost, "api" | "hostname" | "exec"> {
+export interface KollaHost extends Omit<GuestHost, "api" | "hostname" | "exec"> {
   /** The node as commands typed in it see it. */
   readonly host: Host;
   /** The node's network namespace with this machine's tools (where the clients and the stand-in for nova run). */
@@ -74,6 +81,14 @@ export class KollaNode {
   private services: OpenstackServices | null = null;
   private deployed = false;
   private nova: Nova | null = null;
+  /** With enable_nova_fake: the real nova, placement and glance, and the VMs of the servers it bound here. */
+  private novaServices: NovaServices | null = null;
+  private novaReady = false;
+  private realVms: Guests | null = null;
+  /** The last deploy ran the real nova (kolla's enable_nova_fake). */
+  novaReal = false;
+  /** kolla_internal_vip_address (else the API address) of the last deploy: where the APIs answer. */
+  private apiVip = "";
   private enclaveHost: Enclave | null = null;
   /** The node's hostname, under which its agents report (its name). */
   readonly hostname: string;
@@ -165,9 +180,9 @@ export class KollaNode {
     return out;
   }
 
-  /** The servers labwright's stand-in for nova started (by name). */
+  /** The servers with a VM here (by name): the stand-in's, or the real nova's once their ports are plugged. */
   get servers(): Nova["servers"] {
-    return this.nova?.servers ?? new Map();
+    return (this.novaReal ? this.realVms?.servers : this.nova?.servers) ?? new Map();
   }
 
   /** The node's RabbitMQ queues and their types, once the rabbitmq play ran. */
@@ -265,6 +280,17 @@ export class KollaNode {
       `[labwright] kolla-ansible ${g.release} (${g.rel.kollaAnsible}): the plays of its site.yml; image pulls fetch manifests from ${g.docker_registry}; MariaDB, RabbitMQ, Open vSwitch${g.plugin === "ovn" ? ", OVN" : ""} and neutron${g.plugin === "ovn" ? " (ML2/OVN)" : ""} are the real daemons, configured as ${g.release} renders them`,
       `[labwright] neutron is this machine's ${neutronVersion()} (Debian 12's); ${g.release}'s images carry neutron ${g.rel.neutron}`,
     );
+    if (g.novaFake) {
+      let versions: string;
+      try {
+        versions = novaVersions();
+      } catch (e) {
+        return fail((e as Error).message);
+      }
+      out.push(
+        `[labwright] enable_nova_fake: nova, placement and glance are the real daemons too: ${versions} (Debian 12's), nova-compute with the fake driver`,
+      );
+    }
 
     // The client's imports load while the plays run (its first command would wait for them otherwise).
     this.osc.start().catch(() => undefined);
@@ -276,6 +302,7 @@ export class KollaNode {
     if (!mgmt.length) return fail(`Address family 'IPv4' undefined on network interface '${g.network_interface}' on host '${node}'`);
     const apiAddress = mgmt[0]!.split("/")[0]!;
     const facts: NodeFacts = { apiAddress, vip: g.kolla_internal_vip_address ?? apiAddress, hostname: this.hostname };
+    this.apiVip = facts.vip;
 
     // One play: null when it went through, else what failed (kolla's "fatal" message).
     const runPlay = async (play: Play): Promise<string | null> => {
@@ -329,9 +356,16 @@ export class KollaNode {
         ok++;
         changed++;
       }
+      if (play.nova && g.novaFake) {
+        const err = await this.novaPart(play.nova, g, facts, task, out);
+        if (err) return err;
+        ok++;
+        changed++;
+      }
       return null;
     };
     this.plugin = g.plugin;
+    this.novaReal = g.novaFake;
     for (const play of playsFor(g.release, g.plugin)) {
       const err = await span(`play ${play.name}`, "play", () => runPlay(play), node);
       if (err) return fail(err);
@@ -354,7 +388,7 @@ export class KollaNode {
       switch (play.real) {
         case "mariadb":
           task("mariadb", "Starting first MariaDB container", true);
-          await (await this.stack(facts)).startDatabase(neutronVersion());
+          await (await this.stack(facts)).startDatabase(neutronVersion(), g.novaFake ? novaVersions() : undefined);
           out.push(`changed: [${node}]`);
           return null;
         case "rabbitmq":
@@ -389,7 +423,7 @@ export class KollaNode {
           }
           const stack = await this.stack(facts);
           const paths = openstackPaths(this.k.host.stateDir);
-          await this.k.view.writeFile(join(paths.etc, "clouds.yaml"), cloudsYaml(facts.vip));
+          await this.k.view.writeFile(join(paths.etc, "clouds.yaml"), g.novaFake ? novaCloudsYaml(facts.vip) : cloudsYaml(facts.vip));
           const { started, timings } = await stack.applyNeutron(renderNeutronConfig(g, facts, paths, overrides));
           for (const d of started) {
             task("neutron", `Restart ${d} container`, true);
@@ -401,17 +435,84 @@ export class KollaNode {
               ? `[labwright] neutron ${neutronVersion()}: ${timings.join("; ")}`
               : `[labwright] neutron: no configuration changed, no daemon restarted`,
           );
-          this.nova ??= new Nova({
+          const guestHost: GuestHost = {
             ...this.k,
             hostname: facts.hostname,
             api: stack.api,
             exec: (argv, timeoutS) => this.k.view.exec(argv, { timeoutS: timeoutS ?? 30 }),
-          });
+          };
+          this.nova ??= new Nova(guestHost);
+          this.realVms ??= new Guests(guestHost);
           return null;
         }
         default:
           return null;
       }
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+
+  /**
+   * With `enable_nova_fake`: what the glance, placement and nova plays start for real (nova/): the
+   * files, glance-api, placement, the cells pointed at this node's database and broker (the
+   * bootstrap's map_cell0 and create_cell), nova's scheduler and API, then its conductor and fake
+   * compute, awaited as kolla's nova-cell play awaits them, and the compute host discovered.
+   */
+  private async novaPart(
+    part: NovaPart,
+    g: KollaGlobals,
+    facts: NodeFacts,
+    task: (r: string, n: string, h?: boolean) => void,
+    out: string[],
+  ): Promise<string | null> {
+    const node = this.k.node;
+    try {
+      const stack = await this.stack(facts);
+      const paths = openstackPaths(this.k.host.stateDir);
+      this.novaServices ??= new NovaServices(this.enclaveHost!, paths, facts, (d) => this.k.record(d));
+      const ns = this.novaServices;
+      switch (part) {
+        case "glance":
+          ns.write(renderNovaConfig(g, facts, paths));
+          task("glance", "Restart glance-api container", true);
+          ns.start("glance-api");
+          break;
+        case "placement":
+          task("placement", "Restart placement-api container", true);
+          ns.start("placement-api");
+          break;
+        case "nova-bootstrap":
+          task("nova", "Create cell0 mappings");
+          await stack.sql(cellMappingsSql(cellUrls(facts)));
+          break;
+        case "nova":
+          task("nova", "Restart nova-scheduler container", true);
+          ns.start("nova-scheduler");
+          out.push(`changed: [${node}]`);
+          task("nova", "Restart nova-api container", true);
+          ns.start("nova-api");
+          break;
+        case "nova-cell": {
+          task("nova-cell", "Restart nova-conductor container", true);
+          ns.start("nova-conductor");
+          out.push(`changed: [${node}]`);
+          task("nova-cell", "Restart nova-compute-fake containers", true);
+          ns.start("nova-compute");
+          out.push(`changed: [${node}]`);
+          if (!this.novaReady) {
+            await stack.rabbitReady();
+            const timings = await ns.ready();
+            this.novaReady = true;
+            task("nova-cell", "Discover nova hosts");
+            out.push(`changed: [${node}]`, "", `[labwright] nova: ${timings.join("; ")}`);
+            return null;
+          }
+          break;
+        }
+      }
+      out.push(`changed: [${node}]`);
+      return null;
     } catch (e) {
       return (e as Error).message;
     }
@@ -594,6 +695,8 @@ export class KollaNode {
   }
 
   async openstack(c: OpenstackCommand): Promise<Omit<CommandResult, "argv" | "durationMs">> {
+    const refused = [c, ...c.substitutions].map((x) => (this.novaReal ? undefined : novaRefusal(x))).find((x) => x !== undefined);
+    if (refused !== undefined) return { exitCode: 2, signal: null, stdout: "", stderr: `${refused}\n`, timedOut: false };
     const values: string[] = [];
     for (const inner of c.substitutions) {
       const r = await this.client(inner.argv);
@@ -601,6 +704,11 @@ export class KollaNode {
       values.push(r.stdout.trim());
     }
     const fill = (w: string) => w.replace(/\u0000(\d+)/g, (_, k: string) => values[Number(k)]!);
+    if (this.novaReal) {
+      const r = await this.client(c.argv.map(fill));
+      if (c.service === "compute") return this.withVms(r);
+      return r;
+    }
     if (c.nova) {
       if (!this.nova)
         return {
@@ -617,6 +725,88 @@ export class KollaNode {
       return this.nova.run(n);
     }
     return this.client(c.argv.map(fill));
+  }
+
+  /**
+   * After a nova command on the real nova: each port nova bound to this node gets its VM (vm/guests.ts:
+   * os-vif's plug, the guest namespace named after the server, its DHCP lease), as libvirt and os-vif
+   * would give it one; a server whose port is gone loses its VM. What could not be done is added to
+   * the command's output; the command's own exit code stands.
+   */
+  private async withVms(r: CommandResult): Promise<CommandResult> {
+    const notes = await this.syncVms().catch((e: Error) => [`labwright: ${e.message}`]);
+    return notes.length ? { ...r, stderr: `${r.stderr}${notes.join("\n")}\n` } : r;
+  }
+
+  private async syncVms(): Promise<string[]> {
+    const api = this.services?.api;
+    const vms = this.realVms;
+    if (!api || !vms) return [];
+    // nova builds a server after answering (202): its port is bound once the compute has claimed it.
+    // The VM is there when the server has left BUILD, as a guest would be booting by then.
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const building = ((await this.novaGet<{ servers: { name: string; status: string }[] }>("/servers/detail"))?.servers ?? []).filter(
+        (x) => x.status === "BUILD",
+      );
+      if (!building.length) break;
+      if (Date.now() > deadline)
+        return [`labwright: nova still building ${building.map((x) => x.name).join(", ")} after 120 s: no VM for it yet`];
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const ports = (await api.get<{ ports: Port[] }>("/ports")).ports.filter(
+      (p) => p.device_owner.startsWith("compute:") && p["binding:host_id"] === this.hostname,
+    );
+    const notes: string[] = [];
+    for (const [name, s] of [...vms.servers]) if (!ports.some((p) => p.id === s.portId)) await vms.detach(name, s.portId);
+    for (const p of ports) {
+      if ([...vms.servers.values()].some((s) => s.portId === p.id)) continue;
+      const name = await this.serverName(p.device_id);
+      if (name === undefined) continue;
+      if (!OBJECT_NAME.test(name) || vms.servers.has(name)) {
+        notes.push(
+          `labwright: server ${JSON.stringify(name)} (${p.device_id}) gets no VM here: ${vms.servers.has(name) ? "another server has that name" : OBJECT_NAME_HINT}`,
+        );
+        continue;
+      }
+      try {
+        await vms.attach(name, p.device_id, p);
+      } catch (e) {
+        if (!(e instanceof VmError)) throw e;
+        notes.push(`labwright: ${e.message}`);
+      }
+    }
+    return notes;
+  }
+
+  /** A server's name from nova's API (undefined when nova does not know the ID). */
+  private async serverName(id: string): Promise<string | undefined> {
+    return (await this.novaGet<{ server?: { name: string } }>(`/servers/${encodeURIComponent(id)}`))?.server?.name;
+  }
+
+  /** GET on nova's API (undefined when it does not answer 200 with JSON). */
+  private async novaGet<T>(path: string): Promise<T | undefined> {
+    const r = await this.k.view.exec(
+      [
+        "curl",
+        "-sS",
+        "--max-time",
+        "20",
+        "-H",
+        "Accept: application/json",
+        "-w",
+        "\n%{http_code}",
+        `http://${this.apiVip}:8774/v2.1${path}`,
+      ],
+      { timeoutS: 30 },
+    );
+    const nl = r.stdout.lastIndexOf("\n");
+    if (r.exitCode !== 0 || r.stdout.slice(nl + 1) !== "200") return undefined;
+    try {
+      return JSON.parse(r.stdout.slice(0, nl)) as T;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The real client, as typed in the node (imported once per node: client/client.ts). */

@@ -46,7 +46,12 @@ export interface Play {
   /** In the order kolla runs them: bootstrap tasks, then handlers in the order of the role's handlers/main.yml. */
   pulls: Pull[];
   real?: RealPart;
+  /** With `enable_nova_fake`: the part of nova, placement or glance this play starts for real (nova/). */
+  nova?: NovaPart;
 }
+
+/** The plays that start nova, placement and glance when they run for real (kolla's `enable_nova_fake`). */
+export type NovaPart = "glance" | "placement" | "nova-bootstrap" | "nova" | "nova-cell";
 
 const task = (t: string, image: string): Pull => ({ task: t, handler: false, image });
 const handler = (t: string, image: string): Pull => ({ task: t, handler: true, image });
@@ -101,16 +106,23 @@ const KEYSTONE: Play = {
     handler("Restart keystone-ssh container", "keystone-ssh"),
   ],
 };
-const GLANCE: Play = { name: "Apply role glance", role: "glance", pulls: [task("Running Glance bootstrap container", "glance-api")] };
+const GLANCE: Play = {
+  name: "Apply role glance",
+  role: "glance",
+  pulls: [task("Running Glance bootstrap container", "glance-api")],
+  nova: "glance",
+};
 const PLACEMENT: Play = {
   name: "Apply role placement",
   role: "placement",
   pulls: [task("Running placement bootstrap container", "placement-api")],
+  nova: "placement",
 };
 const NOVA_API_DB: Play = {
   name: "Bootstrap nova API databases",
   role: "nova",
   pulls: [task("Running Nova API bootstrap container", "nova-api")],
+  nova: "nova-bootstrap",
 };
 /** 2024.1 on: map_cell0.yml imports nova-cell's get_cell_settings.yml, whose "Get a list of existing cells" runs nova-conductor. */
 const NOVA_API_DB_CELLS: Play = {
@@ -122,7 +134,12 @@ const NOVA_CELL_DB: Play = {
   role: "nova-cell",
   pulls: [task("Running Nova cell bootstrap container", "nova-conductor")],
 };
-const NOVA: Play = { name: "Apply role nova", role: "nova", pulls: [handler("Restart nova-scheduler container", "nova-scheduler")] };
+const NOVA: Play = {
+  name: "Apply role nova",
+  role: "nova",
+  pulls: [handler("Restart nova-scheduler container", "nova-scheduler")],
+  nova: "nova",
+};
 const NOVA_CELL: Play = {
   name: "Apply role nova-cell",
   role: "nova-cell",
@@ -132,6 +149,7 @@ const NOVA_CELL: Play = {
     handler("Restart nova-libvirt container", "nova-libvirt"),
     handler("Restart nova-compute container", "nova-compute"),
   ],
+  nova: "nova-cell",
 };
 const OPENVSWITCH: Play = {
   name: "Apply role openvswitch",

@@ -48,17 +48,70 @@ function versionOf(argv: string[]): string {
 }
 
 const RECIPE = "v1: mariadb-install-db, CREATE DATABASE neutron, user neutron@%, neutron-db-manage upgrade heads";
+const NOVA_RECIPE =
+  "v1: + placement, nova_api, nova, nova_cell0, glance and their users; placement-manage db sync; nova-manage api_db sync, cell_v2 map_cell0, db sync, cell_v2 create_cell; glance-manage db_sync";
 
-/** The cached data directory (built first if there is none for these versions). */
-export async function ensureDbTemplate(neutronVersion: string): Promise<string> {
+/**
+ * The cached data directory (built first if there is none for these versions). With `nova` (the
+ * versions of nova, placement and glance), the databases kolla's nova, placement and glance
+ * bootstraps make are in it too, migrated by their own tools; the cells' URLs are the build's and
+ * are set to the run's when its MariaDB starts (`cellMappingsSql`).
+ */
+export async function ensureDbTemplate(neutronVersion: string, nova?: string): Promise<string> {
   const mariadb = versionOf(["mariadbd", "--version"]);
-  const key = createHash("sha256").update(`${RECIPE}\n${mariadb}\n${neutronVersion}\n${PASSWORDS.database}`).digest("hex").slice(0, 16);
+  const recipe = nova === undefined ? RECIPE : `${RECIPE}\n${NOVA_RECIPE}\n${nova}`;
+  const key = createHash("sha256").update(`${recipe}\n${mariadb}\n${neutronVersion}\n${PASSWORDS.database}`).digest("hex").slice(0, 16);
   const dir = join(DB_CACHE, key);
-  if (!existsSync(join(dir, "data"))) await build(dir);
+  if (!existsSync(join(dir, "data"))) await build(dir, nova !== undefined);
   return join(dir, "data");
 }
 
-async function build(dir: string): Promise<void> {
+/** The nova bootstrap's part of the template's build script (its tools are python3-nova's, -placement's and -glance's modules). */
+function novaBootstrap(): string[] {
+  const pw = PASSWORDS.database;
+  const users = ["placement", "nova", "glance"];
+  const grants: [string, string][] = [
+    ["placement", "placement"],
+    ["nova_api", "nova"],
+    ["nova", "nova"],
+    ["nova_cell0", "nova"],
+    ["glance", "glance"],
+  ];
+  const sql = [
+    ...grants.map(([d]) => `CREATE DATABASE ${d};`),
+    ...users.map((u) => `CREATE USER '${u}'@'%' IDENTIFIED BY '${pw}';`),
+    ...grants.map(([d, u]) => `GRANT ALL PRIVILEGES ON ${d}.* TO '${u}'@'%';`),
+  ].join(" ");
+  const url = (user: string, db: string) => `mysql+pymysql://${user}:${pw}@localhost/${db}?unix_socket=$sock`;
+  return [
+    `mariadb -S "$sock" -e "${sql}"`,
+    `nova_manage() { /usr/bin/python3 -c 'import sys; sys.argv[0] = "nova-manage"; from nova.cmd.manage import main; sys.exit(main())' "$@"; }`,
+    `glance_manage() { /usr/bin/python3 -c 'import sys; sys.argv[0] = "glance-manage"; from glance.cmd.manage import main; sys.exit(main())' "$@"; }`,
+    `printf '[placement_database]\nconnection = %s\n' "${url("placement", "placement")}" > "$work/placement.conf"`,
+    `printf '[DEFAULT]\ntransport_url = rabbit://openstack:build@localhost:5672//\n[api_database]\nconnection = %s\n[database]\nconnection = %s\n' "${url("nova", "nova_api")}" "${url("nova", "nova")}" > "$work/nova.conf"`,
+    `printf '[database]\nconnection = %s\n' "${url("glance", "glance")}" > "$work/glance.conf"`,
+    'placement-manage --config-file "$work/placement.conf" db sync >/dev/null',
+    'nova_manage --config-file "$work/nova.conf" api_db sync >/dev/null',
+    `nova_manage --config-file "$work/nova.conf" cell_v2 map_cell0 --database_connection "${url("nova", "nova_cell0")}" >/dev/null`,
+    'nova_manage --config-file "$work/nova.conf" db sync >/dev/null',
+    'nova_manage --config-file "$work/nova.conf" cell_v2 create_cell >/dev/null',
+    // kolla's glance bootstrap turns log_bin_trust_function_creators on around db_sync (its triggers).
+    'mariadb -S "$sock" -e "SET GLOBAL log_bin_trust_function_creators=1"',
+    'glance_manage --config-file "$work/glance.conf" db_sync >/dev/null',
+    'mariadb -S "$sock" -e "SET GLOBAL log_bin_trust_function_creators=0"',
+  ];
+}
+
+/** SQL that points the template's cells at the run's database and broker (what create_cell stored for this node). */
+export function cellMappingsSql(urls: { cell0Db: string; cell1Db: string; transport: string }): string {
+  const q = (s: string) => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+  return [
+    `UPDATE nova_api.cell_mappings SET database_connection = ${q(urls.cell0Db)} WHERE uuid = '00000000-0000-0000-0000-000000000000';`,
+    `UPDATE nova_api.cell_mappings SET database_connection = ${q(urls.cell1Db)}, transport_url = ${q(urls.transport)} WHERE uuid <> '00000000-0000-0000-0000-000000000000';`,
+  ].join(" ");
+}
+
+async function build(dir: string, nova: boolean): Promise<void> {
   mkdirSync(DB_CACHE, { recursive: true, mode: 0o700 });
   const work = mkdtempSync(join(DB_CACHE, ".build-"));
   const data = join(work, "data");
@@ -73,7 +126,7 @@ async function build(dir: string): Promise<void> {
   // cannot talk to anything but its socket, and the namespace ends with the script.
   const script = [
     "set -e",
-    "cnf=$1; sock=$2; conf=$3; pid=",
+    "cnf=$1; sock=$2; conf=$3; work=$4; pid=",
     // On any failure the server goes with the script.
     'trap \'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi\' EXIT',
     'mariadb-install-db --defaults-file="$cnf" --auth-root-authentication-method=normal --skip-test-db >/dev/null',
@@ -81,13 +134,16 @@ async function build(dir: string): Promise<void> {
     'for i in $(seq 1 200); do mariadb -S "$sock" -e "select 1" >/dev/null 2>&1 && break; sleep 0.05; done',
     `mariadb -S "$sock" -e "CREATE DATABASE neutron; CREATE USER 'neutron'@'%' IDENTIFIED BY '${PASSWORDS.database}'; GRANT ALL PRIVILEGES ON neutron.* TO 'neutron'@'%';"`,
     'neutron-db-manage --config-file "$conf" upgrade heads',
+    ...(nova ? novaBootstrap() : []),
     'mariadb-admin -S "$sock" shutdown',
     'wait "$pid"; pid=',
   ].join("\n");
   try {
-    await must(["unshare", "--net", "--", "bash", "-c", script, "build-neutron-db", cnf, sock, join(work, "neutron.conf")], {
+    await must(["unshare", "--net", "--", "bash", "-c", script, "build-neutron-db", cnf, sock, join(work, "neutron.conf"), work], {
       timeoutS: 600,
-      context: "building neutron's database (mariadb-install-db, neutron-db-manage upgrade heads)",
+      context: nova
+        ? "building the cloud's databases (mariadb-install-db, neutron-db-manage upgrade heads, placement-manage, nova-manage and glance-manage syncs)"
+        : "building neutron's database (mariadb-install-db, neutron-db-manage upgrade heads)",
     });
     rmSync(join(data, "ibtmp1"), { force: true });
   } catch (e) {

@@ -78,7 +78,7 @@ export function neutronVersion(): string {
 }
 
 /** A Python distribution's version from its metadata in `dir` (`<name>-<v>.egg-info/PKG-INFO` or `.dist-info/METADATA`), if there is exactly one. */
-function installedVersion(dir: string, name: string): string | undefined {
+export function installedVersion(dir: string, name: string): string | undefined {
   let entries: string[];
   try {
     entries = readdirSync(dir).filter((e) => new RegExp(`^${name}-[^-]+\\.(egg|dist)-info$`).test(e));
@@ -155,14 +155,17 @@ export class OpenstackServices {
     return d;
   }
 
-  /** The mariadb play: the node's copy of the migrated database, and mariadbd on the API address. */
-  async startDatabase(neutronVersion: string): Promise<void> {
+  /**
+   * The mariadb play: the node's copy of the migrated database, and mariadbd on the API address.
+   * `nova`: the versions of nova, placement and glance, whose databases it then has too.
+   */
+  async startDatabase(neutronVersion: string, nova?: string): Promise<void> {
     if (this.running.has("mariadb")) return;
     const base = this.paths.mysql;
     const datadir = join(base, "data");
     if (!existsSync(datadir)) {
       mkdirSync(base, { recursive: true, mode: 0o700 });
-      await copyDatabase(await ensureDbTemplate(neutronVersion), datadir);
+      await copyDatabase(await ensureDbTemplate(neutronVersion, nova), datadir);
     }
     const cnf = join(base, "my.cnf");
     writeFileSync(cnf, myCnf(datadir, join(base, "mysqld.sock"), this.facts.apiAddress, join(this.paths.log, "mariadb.log")));
@@ -171,6 +174,12 @@ export class OpenstackServices {
     await span("mariadb", "daemon", () => waitFor(this.enclave, d, listening("tcp", 3306), 60_000), this.enclave.name).catch((e) => {
       throw withLog(e, join(this.paths.log, "mariadb.log"));
     });
+  }
+
+  /** Runs SQL as MariaDB's root on its socket (a bootstrap's own statements). */
+  async sql(statement: string): Promise<void> {
+    const r = await this.enclave.exec(["mariadb", "-S", join(this.paths.mysql, "mysqld.sock"), "-e", statement], { timeoutS: 60 });
+    if (r.exitCode !== 0) throw new Error(`mariadb: ${(r.stderr || r.stdout).trim()}`);
   }
 
   /** The rabbitmq play: starts the broker; `rabbitReady` awaits it (the plays between run meanwhile). */
@@ -462,12 +471,18 @@ function withLog(e: unknown, log: string): Error {
 // ---------------------------------------------------------------- logs
 
 /**
- * The logs of what kolla deployed on a node: neutron's server and agents (oslo.log), RabbitMQ and
- * MariaDB, read as the node sees them.
+ * The logs of what kolla deployed on a node: neutron's server and agents, and with enable_nova_fake
+ * nova's, glance's and placement's (oslo.log), RabbitMQ and MariaDB, read as the node sees them.
  */
 export async function openstackLogSources(host: Host, logDir: string): Promise<LogSource[]> {
   const format = (f: string): LogSource["format"] | null =>
-    /^neutron-.*\.log$/.test(f) ? "oslo" : f === "rabbitmq.log" ? "rabbitmq" : f === "mariadb.log" ? "mariadb" : null;
+    /^(neutron-.*|nova-(api|conductor|scheduler|compute)|glance-api|placement-api)\.log$/.test(f)
+      ? "oslo"
+      : f === "rabbitmq.log"
+        ? "rabbitmq"
+        : f === "mariadb.log"
+          ? "mariadb"
+          : null;
   return (await host.list(logDir)).flatMap((f) => {
     const fmt = format(f);
     return fmt
