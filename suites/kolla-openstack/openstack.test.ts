@@ -9,7 +9,7 @@ import { parseIni } from "../../topology/model/commands/ini.ts";
 import type { KollaOverride, NeutronService } from "../../topology/model/commands/kolla-overrides.ts";
 import { novaRefusal, parseOpenstack } from "../../topology/model/commands/openstack.ts";
 import { bridgeMappings, PLAYS, playsFor, readGlobals } from "../../topology/stacks/openstack/kolla/plays.ts";
-import { openstackPaths, renderNeutronConfig } from "../../topology/stacks/openstack/kolla/config.ts";
+import { openstackPaths, renderNeutronConfig, unusedOverrides } from "../../topology/stacks/openstack/kolla/config.ts";
 import type { KollaNode } from "../../topology/stacks/openstack/kolla/node.ts";
 import type { StartedLab } from "../../topology/lab.ts";
 import { loadLab } from "../../topology/model/load.ts";
@@ -304,6 +304,21 @@ describe(`[${BACKEND}] kolla's configuration and plays, openstack command lines`
     expect(r25.files["ml2_conf.ini"]).toContain("ovn_sb_connection = tcp:10.10.10.11:6642");
     expect(r25.files["neutron_ovn_metadata_agent.ini"]).toContain("ovn_sb_connection = tcp:10.10.10.11:16641");
     expect(r25.daemons["neutron-ovn-metadata-agent"]).toEqual(["neutron.conf", "neutron_ovn_metadata_agent.ini"]);
+    // An ML2/OVS agent's file (or a service's own neutron.conf) on an ML2/OVN deploy reaches no container: the deploy says so.
+    const over = (path: string, file: string, text: string, service?: NeutronService): KollaOverride => ({
+      path,
+      file,
+      ...(service ? { service } : {}),
+      ini: parseIni(text, path, file),
+    });
+    const ovsAgent = over("neutron/openvswitch_agent.ini", "openvswitch_agent.ini", "[securitygroup]\nfirewall_driver = openvswitch\n");
+    const l3conf = over("neutron/neutron-l3-agent.conf", "neutron.conf", "[DEFAULT]\ndebug = true\n", "neutron-l3-agent");
+    const ml2 = over("neutron/ml2_conf.ini", "ml2_conf.ini", "[ml2_type_vlan]\nnetwork_vlan_ranges = physnet2:100:200\n");
+    expect(unusedOverrides(g("2025.1"), [ovsAgent, l3conf, ml2]).map((o) => o.path)).toEqual([
+      "neutron/openvswitch_agent.ini",
+      "neutron/neutron-l3-agent.conf",
+    ]);
+    expect(unusedOverrides(readGlobals(SEED, "t"), [ovsAgent, l3conf, ml2])).toEqual([]);
   });
 
   it("openstack lines go to the real client as words; other services are refused; nova's and glance's go to the real nova, else the stand-in takes its two commands and the rest is refused saying why", () => {

@@ -257,6 +257,17 @@ export function renderNeutronConfig(
   return { files, daemons };
 }
 
+/**
+ * The overrides no daemon of this deploy reads: kolla merges a file only into the containers that
+ * read it, so an ML2/OVS agent's file on an ML2/OVN deploy (or a neutron/<service>.conf of a service
+ * it does not run) has no effect. The deploy says so rather than accept it silently.
+ */
+export function unusedOverrides(g: Pick<KollaGlobals, "plugin">, overrides: readonly KollaOverride[]): KollaOverride[] {
+  const services: Record<string, readonly string[]> = g.plugin === "ovn" ? OVN_NEUTRON_SERVICES : NEUTRON_SERVICES;
+  const read = new Set(Object.values(services).flat());
+  return overrides.filter((o) => !read.has(o.file) || (o.service !== undefined && !(o.service in services)));
+}
+
 /** Comments are carried as keys starting with '#' and an empty value: written as comment lines. */
 function render(i: Ini, header: string): string {
   return renderIni(i, header).replace(/^(#[^\n]*) = $/gm, "$1");

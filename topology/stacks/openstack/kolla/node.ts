@@ -7,7 +7,7 @@ import type { CommandResult } from "../../../run/exec.ts";
 import type { NeutronApi } from "../neutron/api.ts";
 import { neutronVersion, OpenstackServices } from "../neutron/services.ts";
 import { bridgeMappings, type KollaGlobals, type Play, playsFor, pullError, pullScript } from "./plays.ts";
-import { cloudsYaml, type NodeFacts, openstackPaths, ovnConnections, renderNeutronConfig } from "./config.ts";
+import { cloudsYaml, type NodeFacts, openstackPaths, ovnConnections, renderNeutronConfig, unusedOverrides } from "./config.ts";
 import { createHash } from "node:crypto";
 import { ovsDir } from "../../ovs/daemons.ts";
 import { Nova } from "../standins/nova.ts";
@@ -424,6 +424,10 @@ export class KollaNode {
           const stack = await this.stack(facts);
           const paths = openstackPaths(this.k.host.stateDir);
           await this.k.view.writeFile(join(paths.etc, "clouds.yaml"), g.novaFake ? novaCloudsYaml(facts.vip) : cloudsYaml(facts.vip));
+          for (const o of unusedOverrides(g, overrides))
+            out.push(
+              `[labwright] /etc/kolla/config/${o.path}: no container of this deploy reads ${o.service ?? o.file} (${g.plugin === "ovn" ? "ML2/OVN runs neutron-server and the OVN metadata agent only" : "ML2/OVS runs neutron-server and the OVS, L3, DHCP and metadata agents"}): kolla merges it into nothing, so it has no effect`,
+            );
           const { started, timings } = await stack.applyNeutron(renderNeutronConfig(g, facts, paths, overrides));
           for (const d of started) {
             task("neutron", `Restart ${d} container`, true);
