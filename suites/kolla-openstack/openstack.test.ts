@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -137,7 +137,8 @@ describe(`[${BACKEND}] kolla's configuration and plays, openstack command lines`
 
   it("a kolla step accepts the override files kolla's neutron role merges, in kolla's order, and names the others", () => {
     const dir = mkdtempSync(join(tmpdir(), "lw-kolla-overrides-"));
-    for (const f of ["kolla-globals.yml", "kolla-globals-2025.1.yml", "kolla-globals-ovn.yml", "kolla-globals-nova.yml"])
+    // The lab's globals files beside it, as in topology/labs/.
+    for (const f of readdirSync(dirname(KOLLA_LAB)).filter((x) => /^kolla-globals.*\.yml$/.test(x)))
       writeFileSync(join(dir, f), readFileSync(join(dirname(KOLLA_LAB), f)));
     const text = readFileSync(KOLLA_LAB, "utf8").replace(
       "          neutron/openvswitch_agent.ini: |",
@@ -253,6 +254,12 @@ describe(`[${BACKEND}] kolla's configuration and plays, openstack command lines`
       /neutron_plugin_agent "linuxbridge" is not modelled/,
     );
     expect(() => g("2023.1", { neutron_ovn_distributed_fip: "yes" })).toThrow(/neutron_ovn_distributed_fip is "yes"/);
+    // kolla's enable_nova_fake (the real nova here) goes with either mechanism driver.
+    expect([g("2025.1", { enable_nova_fake: "yes" }).novaFake, g("2025.1").novaFake, readGlobals(SEED, "t").novaFake]).toEqual([
+      true,
+      false,
+      false,
+    ]);
     const names = (release: string) => playsFor(release, "ovn").map((p) => p.name);
     // 16.0.0-18.0.0: nova.yml, openvswitch, ovn-controller, ovn-db, neutron; 19.0.0 on: nova.yml after ovn-db.
     const ovs = names("2023.1").indexOf("Apply role openvswitch");

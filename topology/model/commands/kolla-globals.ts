@@ -207,10 +207,6 @@ export function readGlobals(raw: unknown, where: string): KollaGlobals {
       `${where}: neutron_ovn_distributed_fip is "yes": labwright models kolla's default, floating IPs NATed on the gateway chassis (centralized). Remove the key or set it to "no"`,
     );
   const novaFake = truthy(str("enable_nova_fake", "no"));
-  if (novaFake && agent === "ovn")
-    throw new KollaConfigError(
-      `${where}: enable_nova_fake with neutron_plugin_agent "ovn" is not modelled yet: labwright runs the real nova with ML2/OVS. Use neutron_plugin_agent "openvswitch", or leave enable_nova_fake out (labwright then stands in for server create and server add floating ip)`,
-    );
   const r = RELEASES[release];
   if (!r)
     throw new KollaConfigError(
