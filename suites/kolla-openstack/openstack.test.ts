@@ -20,9 +20,20 @@ import { NetnsHost } from "../../topology/backends/netns.ts";
 import { KOLLA_LAB } from "../support/cli.ts";
 import { BACKEND, useLab } from "../support/fixture.ts";
 import { runScenario } from "../../topology/scenario.ts";
+import type { ScenarioResult } from "../../topology/results.ts";
 import { applySteps, scenario, stepsBefore } from "../support/steps.ts";
 
 const lab = loadLab(KOLLA_LAB);
+
+/** A scenario run's steps that did not go as expected and expectations that do not hold (each as JSON, 400 characters). */
+const notAsExpected = (r: ScenarioResult) =>
+  [...r.steps.filter((x) => !("ok" in x) || !x.ok), ...r.checks.filter((c) => !c.ok)].map((x) => JSON.stringify(x).slice(0, 400));
+
+/** No daemon-log error, and no warning that no entry allows (what strict logs ask). */
+function expectCleanLogs(r: ScenarioResult): void {
+  expect(r.logs.errors.map(findingLine), "daemon-log errors").toEqual([]);
+  expect(r.logs.warnings.map(findingLine), "daemon-log warnings no entry allows").toEqual([]);
+}
 const kollaStep = (sc: string, action: "deploy" | "precheck", k = 0) => {
   const s = scenario(lab, sc).steps.filter((x): x is Extract<Step, { kind: "kolla" }> => x.kind === "kolla" && x.action === action)[k];
   if (!s) throw new Error(`no kolla ${action} step in ${sc}`);
@@ -730,10 +741,7 @@ describe(`[${BACKEND}] the install guide's "Launch an instance" on the real nova
       const sc = scenario(lab, "install-guide-nova");
       expect(kollaStep(sc.name, "deploy").globals.novaFake).toBe(true);
       const r = await runScenario(lab, sc, { backend: BACKEND, strictLogs: true });
-      const failed = [...r.steps.filter((x) => !("ok" in x) || !x.ok), ...r.checks.filter((c) => !c.ok)].map((x) =>
-        JSON.stringify(x).slice(0, 400),
-      );
-      expect(failed).toEqual([]);
+      expect(notAsExpected(r)).toEqual([]);
       const output = (line: RegExp) => {
         const x = r.steps.find((s) => s.kind === "run" && line.test(s.run));
         return x && "output" in x ? x.output : "";
@@ -758,8 +766,7 @@ describe(`[${BACKEND}] the install guide's "Launch an instance" on the real nova
       // The port nova bound, plugged as os-vif plugs a hybrid port: its qvo end carries nova's server ID.
       const ovs = r.checks.find((c) => c.description.startsWith("openstack$ ovs-vsctl --bare --columns=name,external_ids list interface"));
       expect(ovs?.measurement.kind === "command" ? ovs.measurement.output : "").toMatch(new RegExp(`qvo[0-9a-f-]{11}[^]*vm-uuid=${id}`));
-      expect(r.logs.errors.map(findingLine), "daemon-log errors").toEqual([]);
-      expect(r.logs.warnings.map(findingLine), "daemon-log warnings no entry allows").toEqual([]);
+      expectCleanLogs(r);
       expect(r.ok).toBe(true);
     },
   );
@@ -779,10 +786,7 @@ describe(`[${BACKEND}] ML2/OVN (kolla-ansible 2025.1, neutron_plugin_agent ovn):
       expect(restarts.steps.slice(0, fip.steps.length)).toEqual(fip.steps);
       const sc = { ...restarts, expect: [...fip.expect, ...restarts.expect], logAllow: [...fip.logAllow, ...restarts.logAllow] };
       const r = await runScenario(lab, sc, { backend: BACKEND, strictLogs: true });
-      const failed = [...r.steps.filter((x) => !("ok" in x) || !x.ok), ...r.checks.filter((c) => !c.ok)].map((x) =>
-        JSON.stringify(x).slice(0, 400),
-      );
-      expect(failed).toEqual([]);
+      expect(notAsExpected(r)).toEqual([]);
       const deploy = r.steps.find((x) => x.kind === "run" && x.run.startsWith("kolla-ansible deploy"));
       const out = deploy && "output" in deploy ? deploy.output : "";
       expect(out).toContain("[labwright] kolla-ansible 2025.1 (20.0.0)");
@@ -810,8 +814,7 @@ describe(`[${BACKEND}] ML2/OVN (kolla-ansible 2025.1, neutron_plugin_agent ovn):
       ]);
       const w = r.watches?.find((x) => x.name === "fip");
       expect(w?.lost).toBeLessThanOrEqual(5);
-      expect(r.logs.errors.map(findingLine), "daemon-log errors").toEqual([]);
-      expect(r.logs.warnings.map(findingLine), "daemon-log warnings no entry allows").toEqual([]);
+      expectCleanLogs(r);
       expect(r.ok).toBe(true);
     },
   );
@@ -827,10 +830,7 @@ describe(`[${BACKEND}] kolla-ansible 2025.1 with an openvswitch_agent.ini overri
       expect(step.overrides.map((o) => [o.path, o.file])).toEqual([["neutron/openvswitch_agent.ini", "openvswitch_agent.ini"]]);
       expect([step.globals.release, step.globals.tag]).toEqual(["2025.1", "2025.1-ubuntu-noble"]);
       const r = await runScenario(lab, sc, { backend: BACKEND, strictLogs: true });
-      const failed = [...r.steps.filter((x) => !("ok" in x) || !x.ok), ...r.checks.filter((c) => !c.ok)].map((x) =>
-        JSON.stringify(x).slice(0, 400),
-      );
-      expect(failed).toEqual([]);
+      expect(notAsExpected(r)).toEqual([]);
       // 2025.1's plays: nova's after openvswitch, and the deploy says which neutron really runs.
       const deploy = r.steps.find((x) => x.kind === "run" && x.run.startsWith("kolla-ansible deploy"));
       const out = deploy && "output" in deploy ? deploy.output : "";
@@ -844,8 +844,7 @@ describe(`[${BACKEND}] kolla-ansible 2025.1 with an openvswitch_agent.ini overri
           'openstack$ ovs-ofctl dump-flows br-int → exit 0, prints "ct(commit,zone=NXM_NX_REG6[0..15]"',
         ]),
       );
-      expect(r.logs.errors.map(findingLine), "daemon-log errors").toEqual([]);
-      expect(r.logs.warnings.map(findingLine), "daemon-log warnings no entry allows").toEqual([]);
+      expectCleanLogs(r);
       expect(r.ok).toBe(true);
     },
   );

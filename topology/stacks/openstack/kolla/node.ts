@@ -56,6 +56,9 @@ export interface StepOutput {
 /** The OVN containers a `restart:` step restarts on an ML2/OVN node (as kolla's handlers restart them). */
 export const OVN_RESTARTABLE = ["ovn-controller", "ovn-northd", "ovn-nb-db", "ovn-sb-db"] as const;
 
+/** Prints ansible's header for a task (`TASK [role : name]`, or `RUNNING HANDLER` for a handler). */
+type TaskHeader = (role: string, name: string, handler?: boolean) => void;
+
 /** kolla-ansible's docker_graceful_timeout (group_vars/all.yml): `docker stop -t 60`. */
 const KOLLA_GRACEFUL_TIMEOUT_MS = 60_000;
 
@@ -380,7 +383,7 @@ export class KollaNode {
     g: KollaGlobals,
     facts: NodeFacts,
     overrides: readonly KollaOverride[],
-    task: (r: string, n: string, h?: boolean) => void,
+    task: TaskHeader,
     out: string[],
   ): Promise<string | null> {
     const node = this.k.node;
@@ -463,13 +466,7 @@ export class KollaNode {
    * bootstrap's map_cell0 and create_cell), nova's scheduler and API, then its conductor and fake
    * compute, awaited as kolla's nova-cell play awaits them, and the compute host discovered.
    */
-  private async novaPart(
-    part: NovaPart,
-    g: KollaGlobals,
-    facts: NodeFacts,
-    task: (r: string, n: string, h?: boolean) => void,
-    out: string[],
-  ): Promise<string | null> {
+  private async novaPart(part: NovaPart, g: KollaGlobals, facts: NodeFacts, task: TaskHeader, out: string[]): Promise<string | null> {
     const node = this.k.node;
     try {
       const stack = await this.stack(facts);
@@ -491,6 +488,11 @@ export class KollaNode {
           await stack.sql(cellMappingsSql(cellUrls(facts)));
           break;
         case "nova":
+          // kolla's rabbitmq play ends once the broker answers (its handler's `rabbitmqctl wait`);
+          // labwright awaits it where a daemon first needs it. nova's RPC services started before it
+          // listens log ECONNREFUSED as ERROR (measured: a run of 2026-12-06 06:32:21, nova-conductor
+          // and nova-scheduler 0.5 s after the broker's start, before it listened).
+          await span("rabbitmq (ready)", "daemon", () => stack.rabbitReady(), node);
           task("nova", "Restart nova-scheduler container", true);
           ns.start("nova-scheduler");
           out.push(`changed: [${node}]`);
@@ -501,11 +503,22 @@ export class KollaNode {
           task("nova-cell", "Restart nova-conductor container", true);
           ns.start("nova-conductor");
           out.push(`changed: [${node}]`);
+          // nova-compute's start pings the conductor over RPC and logs a WARNING when that times out
+          // ("Timed out waiting for nova-conductor … did this service start before nova-conductor?",
+          // 10 s after its start in the same run). kolla's handlers between the two (novncproxy,
+          // nova-ssh, nova-libvirt and its wait) take seconds; labwright waits for the conductor to
+          // consume its topic instead.
+          if (!this.novaReady)
+            await span(
+              "nova-conductor consuming conductor",
+              "daemon",
+              () => stack.awaitTopics(ns.daemon("nova-conductor"), ["conductor"], () => ns.tails(["nova-conductor"])),
+              node,
+            );
           task("nova-cell", "Restart nova-compute-fake containers", true);
           ns.start("nova-compute");
           out.push(`changed: [${node}]`);
           if (!this.novaReady) {
-            await stack.rabbitReady();
             const timings = await ns.ready();
             this.novaReady = true;
             task("nova-cell", "Discover nova hosts");
@@ -528,7 +541,7 @@ export class KollaNode {
     return this.services;
   }
 
-  private async openvswitchPlay(g: KollaGlobals, task: (r: string, n: string) => void, out: string[]): Promise<string | null> {
+  private async openvswitchPlay(g: KollaGlobals, task: TaskHeader, out: string[]): Promise<string | null> {
     if (!this.ovsStarted) {
       await this.k.startOvs();
       this.ovsStarted = true;
@@ -576,12 +589,7 @@ export class KollaNode {
    * node the chassis is a gateway (the network group's `enable-chassis-as-gw`), and its bridge
    * mappings are kolla's physnet:bridge pairs.
    */
-  private async ovnSetupOvs(
-    g: KollaGlobals,
-    facts: NodeFacts,
-    task: (r: string, n: string, h?: boolean) => void,
-    out: string[],
-  ): Promise<string | null> {
+  private async ovnSetupOvs(g: KollaGlobals, facts: NodeFacts, task: TaskHeader, out: string[]): Promise<string | null> {
     const node = this.k.node;
     const maps = bridgeMappings(g);
     const conn = ovnConnections(g, facts);

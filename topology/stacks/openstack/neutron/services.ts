@@ -377,7 +377,19 @@ export class OpenstackServices {
     await span(`consuming ${this.topics.join(", ")}`, "daemon", () => this.awaitConsumers(d, deadline, timeoutMs, fail), this.enclave.name);
   }
 
-  private async awaitConsumers(d: Daemon, deadline: number, timeoutMs: number, fail: (what: string) => Error): Promise<void> {
+  /** A daemon (not neutron's: nova's conductor) consumes these RPC topics on the node's bus. */
+  async awaitTopics(d: Daemon, topics: readonly string[], tails: () => string, timeoutMs = 120_000): Promise<void> {
+    const fail = (what: string) => new Error(`${d.name} ${what}:\n${tails()}`);
+    await this.awaitConsumers(d, Date.now() + timeoutMs, timeoutMs, fail, topics);
+  }
+
+  private async awaitConsumers(
+    d: Daemon,
+    deadline: number,
+    timeoutMs: number,
+    fail: (what: string) => Error,
+    topics: readonly string[] = this.topics,
+  ): Promise<void> {
     for (;;) {
       if (!isAlive(d.ref)) throw fail("exited during start");
       const q = await this.enclave.exec([RABBITMQCTL, "list_queues", "--quiet", "--no-table-headers", "name", "consumers"], {
@@ -391,7 +403,7 @@ export class OpenstackServices {
           .filter((x) => x.length === 2)
           .map(([n, c]) => [n!, Number(c)]),
       );
-      if (this.topics.every((n) => (consumers.get(n) ?? 0) > 0)) return;
+      if (topics.every((n) => (consumers.get(n) ?? 0) > 0)) return;
       if (Date.now() > deadline)
         throw fail(
           `did not consume its RPC topics within ${timeoutMs / 1000} s (rabbitmqctl: ${(q.stderr || q.stdout).trim().slice(0, 300)})`,

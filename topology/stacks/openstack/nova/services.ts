@@ -65,6 +65,13 @@ export class NovaServices {
     return { PYTHONPATH: this.p.python, OS_PLACEMENT_CONFIG_DIR: this.p.etc };
   }
 
+  /** A daemon this started. */
+  daemon(d: NovaDaemon): Daemon {
+    const x = this.running.get(d);
+    if (!x) throw new Error(`${d} was not started`);
+    return x;
+  }
+
   /** Starts a daemon unless it runs (the play's handler); readiness is awaited by `ready`. */
   start(d: NovaDaemon): void {
     if (this.running.has(d)) return;
@@ -137,6 +144,9 @@ export class NovaServices {
             ...consoleScript("nova-manage", "nova.cmd.manage"),
             "--config-file",
             join(this.p.etc, "nova.conf"),
+            // oslo.log would name the file after python3 -c's program ("<string>.log").
+            "--log-file",
+            join(this.paths.log, "nova-manage.log"),
             "cell_v2",
             "discover_hosts",
             "--by-service",
