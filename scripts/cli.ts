@@ -18,6 +18,8 @@ import { PreflightError } from "../topology/run/preflight.ts";
 import type { RunState } from "../topology/run/state.ts";
 import type { LabResult } from "../topology/results.ts";
 import { ConvergenceError } from "../topology/wait/convergence.ts";
+import { ToolchainError } from "../topology/toolchain/error.ts";
+import { toolchainCommand } from "./cli-toolchain.ts";
 
 // The heavier modules (the lab file's parser, the backends and their daemons' code, the run
 // machinery, the text and JUnit reports) are loaded by the commands that use them: `--help`,
@@ -561,6 +563,8 @@ arguments; nothing was created), 3 the machine is not ready (not root, a tool is
       exitCode = result.ok ? 0 : 1;
     });
 
+  p.addCommand(toolchainCommand(out));
+
   p.command("validate")
     .description("check a lab file without touching the machine")
     .argument("<lab>", "the lab file (YAML)")
@@ -630,7 +634,7 @@ main(process.argv.slice(2)).then(
       err((e as Error).message);
       process.exit(2);
     }
-    if (e instanceof PreflightError) {
+    if (e instanceof PreflightError || e instanceof ToolchainError) {
       err(`labwright: ${e.message}`);
       process.exit(3);
     }

@@ -29,6 +29,8 @@ function enclaves() {
     try {
       const argv = readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0");
       if (argv[0] === "unshare" && argv.includes("labwright-enclave")) out.push(d);
+      // a run's root keeper (topology/backends/root.ts): its shell, then its sleeper
+      else if ((argv[0] === "unshare" || argv[0] === "perl") && argv.includes("labwright-root")) out.push(d);
     } catch {
       /* gone */
     }

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import pLimit from "p-limit";
-import type { Backend } from "./backends/backend.ts";
+import type { Backend, SoftwareSource } from "./backends/backend.ts";
 import { backendNamed, defaultBackend } from "./backends/registry.ts";
 import type { Host } from "./backends/host.ts";
 import { mustIn } from "./backends/must.ts";
@@ -76,15 +76,21 @@ export class BackendRefusal extends Error {
   override name = "BackendRefusal";
 }
 
-/** Checks this machine for the lab on this backend, before anything is created (throws BackendRefusal or PreflightError). */
-export async function preflightLab(lab: Lab, backend: Backend): Promise<void> {
+/**
+ * Checks this machine for the lab on this backend, before anything is created (throws
+ * BackendRefusal, PreflightError or ToolchainError): the lab's tools and daemons where its
+ * software comes from (its toolchain, built first if this machine has none). Returns that source.
+ */
+export async function preflightLab(lab: Lab, backend: Backend, say: (m: string) => void = () => undefined): Promise<SoftwareSource> {
   const refusal = backend.refuses?.(lab);
   if (refusal) throw new BackendRefusal(`${lab.file}: ${refusal} (nothing was created)`);
-  if (backend.builds) {
-    preflight(toolsFor(lab), stackToolPackages());
-    softwareVersions(lab);
-  }
   await backend.preflight(lab);
+  const software: SoftwareSource = (await backend.software?.(lab, say)) ?? { root: "/" };
+  if (backend.builds) {
+    preflight(toolsFor(lab), stackToolPackages(), software.root);
+    softwareVersions(lab, software.root);
+  }
+  return software;
 }
 
 /**
@@ -93,9 +99,9 @@ export async function preflightLab(lab: Lab, backend: Backend): Promise<void> {
  */
 export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedLab> {
   const backend = resolveBackend(opts.backend);
-  await span("preflight", "phase", () => preflightLab(lab, backend));
   const t0 = performance.now();
   const say = (message: string) => opts.onEvent?.({ t: (performance.now() - t0) / 1000, message });
+  const software = await span("preflight", "phase", () => preflightLab(lab, backend, say));
   const rec = RunRecord.create({ lab: lab.name, file: lab.file, backend: backend.name });
   const check = () => opts.signal?.throwIfAborted();
   if (!backend.builds) return attachReal(lab, backend, rec, opts, say);
@@ -231,7 +237,7 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
     });
     say(`lab ${lab.name} is up (run ${rec.id})`);
     return new StartedLab(lab, rec, backend, hosts, {
-      versions: softwareVersions(lab),
+      versions: softwareVersions(lab, software.root),
       fabric: f,
       boot: { stackStart: (n) => stackStart([n], Promise.resolve()), startServices: (n) => startServices([n]) },
     });

@@ -2,6 +2,7 @@ import type { WatchResult } from "./probes/watch.ts";
 import type { CheckResult } from "./expect/check.ts";
 import type { LogVerdict } from "./logs/types.ts";
 import type { Span } from "./trace/timeline.ts";
+import type { ToolchainInfo } from "./toolchain/info.ts";
 
 /**
  * What a run of a lab produced: the data every report (text, JSON, JUnit, step summary, repeat
@@ -65,6 +66,8 @@ export interface LabResult {
   backend: string;
   /** Versions of the real control-plane software the lab ran (e.g. `{ incus: "6.0.4" }`). */
   software: Record<string, string>;
+  /** The toolchain its commands ran in (none: this machine's own files, or real hosts). */
+  toolchain?: ToolchainInfo;
   startedAt: string;
   ok: boolean;
   scenarios: ScenarioResult[];

@@ -198,11 +198,14 @@ export async function runLab(lab: Lab, opts: ScenarioOptions & { only?: string[]
     opts.signal?.throwIfAborted();
     scenarios.push(await runScenario(lab, sc, opts));
   }
+  // Found, not built: the scenarios' starts built it.
+  const source = backend.builds ? await backend.software?.(lab, () => undefined).catch(() => undefined) : undefined;
   return {
     lab: lab.name,
     file: lab.file,
     backend: backend.name,
-    software: backend.builds ? softwareVersions(lab) : {},
+    software: backend.builds ? softwareVersions(lab, source?.root ?? "/") : {},
+    ...(source?.toolchain ? { toolchain: source.toolchain } : {}),
     startedAt,
     // A shard may hold no scenario (more shards than scenarios): nothing failed there.
     ok: (scenarios.length > 0 || opts.shard !== undefined) && scenarios.every((s) => s.ok),

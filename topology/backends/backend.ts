@@ -1,6 +1,7 @@
 import type { Lab, NodeSpec } from "../model/types.ts";
 import type { RunRecord, RunState } from "../run/state.ts";
 import type { Host } from "./host.ts";
+import type { ToolchainInfo } from "../toolchain/info.ts";
 
 /** What a container node needs for its software (the stacks say: topology/stacks/registry.ts). */
 export interface NodeNeeds {
@@ -29,8 +30,18 @@ export interface Nodes {
  * them. Each step records what it creates in the run state before creating it, so teardown and gc
  * find it after a crash.
  */
+/** Where a lab's software comes from on this machine. */
+export interface SoftwareSource {
+  /** The root filesystem its daemons and tools are under ("/": this machine's own). */
+  root: string;
+  /** The toolchain that root is (none: this machine's own files, or real hosts'). */
+  toolchain?: ToolchainInfo;
+}
+
 export interface Backend {
   readonly name: string;
+  /** Where this lab's software comes from (a toolchain is built first if this machine has none; progress through `say`). */
+  software?(lab: Lab, say: (m: string) => void): Promise<SoftwareSource>;
   /** Does it build the lab (namespaces, containers)? Real hosts are only read, and changed by `--apply` steps. */
   readonly builds: boolean;
   /** What of this lab this backend cannot do, with the reason (refused at start, never skipped). */

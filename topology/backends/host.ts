@@ -59,6 +59,12 @@ export interface SpawnOptions {
 export interface Host {
   /** Node or guest name. */
   readonly name: string;
+  /**
+   * Where the node's software is on this machine, as a path prefix ("/": this machine's own; a
+   * namespace node's is its run's root): the stacks read installed versions under it. None for a
+   * real host.
+   */
+  readonly softwareRoot?: string;
   readonly backend: string;
   /** Does the node run on this machine (so this machine's node binary and probe helper work in it)? */
   readonly local: boolean;

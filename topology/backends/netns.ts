@@ -7,15 +7,18 @@ import { preflight } from "../run/preflight.ts";
 import { namespaceName, nodeDir, runDir, type RunRecord, type RunState } from "../run/state.ts";
 import { namespaceExists } from "../run/teardown.ts";
 import { batchLine } from "../run/tokens.ts";
-import type { Backend, Nodes } from "./backend.ts";
+import type { Backend, Nodes, SoftwareSource, UpOptions } from "./backend.ts";
 import type { Daemon, Enclave, EnclaveSpec, Host } from "./host.ts";
 import { startEnclave } from "./enclave.ts";
 import { LocalHost } from "./local-host.ts";
+import { inRoot, rootPath, startRoot, type RunRoot } from "./root.ts";
+import { ensureToolchain, ToolchainError } from "../toolchain/index.ts";
 
 /**
- * A node that is a plain network namespace on this machine. It shares the machine's files and
- * processes: only its network stack (and, through `ip netns exec`, /etc/netns/<ns>/ files bind-mounted
- * over /etc) is its own.
+ * A node that is a plain network namespace on this machine. Its files are the run's root (the
+ * toolchain's root filesystem with the run's own writes over it: root.ts), or with `toolchain:
+ * host` this machine's; its processes are this machine's: only its network stack (and, through `ip
+ * netns exec`, /etc/netns/<ns>/ files bind-mounted over /etc) is its own.
  */
 export class NetnsHost extends LocalHost {
   readonly backend = "netns";
@@ -24,12 +27,19 @@ export class NetnsHost extends LocalHost {
     readonly netns: string,
     readonly stateDir: string,
     protected readonly env: Record<string, string> = {},
+    /** The run's root, unless the lab runs on this machine's own files (`toolchain: host`). */
+    readonly root?: RunRoot,
   ) {
     super();
   }
 
+  get softwareRoot(): string {
+    return this.root ? rootPath(this.root, "/") : "/";
+  }
+
   command(argv: readonly string[]): string[] {
-    return ["ip", "netns", "exec", this.netns, ...argv];
+    const line = ["ip", "netns", "exec", this.netns, ...argv];
+    return this.root ? inRoot(this.root, line) : line;
   }
 
   machineView(): Host {
@@ -40,9 +50,10 @@ export class NetnsHost extends LocalHost {
     return startEnclave(this, spec, started);
   }
 
-  /** `/etc/<file>` of the node is /etc/netns/<ns>/<file> (bind-mounted by `ip netns exec`); other paths are the machine's. */
+  /** `/etc/<file>` of the node is /etc/netns/<ns>/<file> (bind-mounted by `ip netns exec`; the root binds this machine's /etc/netns); other paths are the root's, or the machine's. */
   protected path(p: string): string {
-    return dirname(p) === "/etc" ? join("/etc/netns", this.netns, basename(p)) : p;
+    if (dirname(p) === "/etc") return join("/etc/netns", this.netns, basename(p));
+    return this.root ? rootPath(this.root, p) : p;
   }
 }
 
@@ -71,33 +82,60 @@ export class NetnsBackend implements Backend {
   }
 
   async preflight(_lab: Lab): Promise<void> {
-    preflight(["ip"]);
+    // On this machine itself: the namespaces, veths and bridges (lab.ts), the run's root (root.ts); the rest runs in the lab's toolchain.
+    preflight(["ip", "bridge", "unshare", "nsenter", "mount"], { mount: "mount" });
   }
 
-  async up(rec: RunRecord, lab: Lab): Promise<Nodes> {
+  /** The lab's toolchain (built first if this machine has none), or this machine's own files with `toolchain: host`. */
+  async software(lab: Lab, say: (m: string) => void): Promise<SoftwareSource> {
+    if (lab.toolchain === "host") return { root: "/" };
+    try {
+      const t = await ensureToolchain(lab.toolchain, say);
+      return { root: t.root, toolchain: t.info };
+    } catch (e) {
+      if (e instanceof ToolchainError) throw new ToolchainError(`${lab.file}: toolchain: ${e.message}`);
+      throw e;
+    }
+  }
+
+  async up(rec: RunRecord, lab: Lab, opts: UpOptions = {}): Promise<Nodes> {
     const fabric = namespaceName(rec.id);
     const names = lab.nodes.map((n) => namespaceName(rec.id, n.name));
+    // Built at preflight (lab.ts): here it is found.
+    const lower = lab.toolchain === "host" ? null : (await ensureToolchain(lab.toolchain, opts.say ?? (() => undefined))).root;
     rec.update((s) => lab.nodes.forEach((n, k) => (s.nodes[n.name] = { ...s.nodes[n.name], namespace: names[k]! })));
     await createNamespaces(rec, [fabric, ...names]);
+    const root = lower === null ? undefined : await startRoot(rec, lower);
     const hosts = new Map<string, Host>(
-      lab.nodes.map((n, k) => [n.name, new NetnsHost(n.name, names[k]!, nodeDir(rec.dir, n.name), rec.snapshot.nodes[n.name]?.env)]),
+      lab.nodes.map((n, k) => [n.name, new NetnsHost(n.name, names[k]!, nodeDir(rec.dir, n.name), rec.snapshot.nodes[n.name]?.env, root)]),
     );
-    return { fabric: new NetnsHost("fabric", fabric, rec.dir), hosts };
+    return { fabric: new NetnsHost("fabric", fabric, rec.dir, {}, root), hosts };
   }
 
   async guest(rec: RunRecord, name: string, of: string, env?: Record<string, string>): Promise<Host> {
-    return guestNamespace(rec, name, of, env);
+    return guestNamespace(rec, name, of, env, rootOf(rec.snapshot));
   }
 
   attach(state: Readonly<RunState>, node: string): Host {
     const entry = state.nodes[node];
     if (!entry) throw new Error(`run ${state.id} has no node "${node}" (nodes: ${Object.keys(state.nodes).join(", ")})`);
-    return new NetnsHost(node, entry.namespace, nodeDir(runDirOf(state), node), entry.env);
+    return new NetnsHost(node, entry.namespace, nodeDir(runDirOf(state), node), entry.env, rootOf(state));
   }
 }
 
+/** The run's root, from its state (none: the lab runs on this machine's files). */
+export function rootOf(state: Readonly<RunState>): RunRoot | undefined {
+  return state.root ? { keeper: state.root } : undefined;
+}
+
 /** A guest is a namespace on this machine on every backend that has namespaces (nova's VMs, Incus instances, neutron's namespaces). */
-export async function guestNamespace(rec: RunRecord, name: string, of: string, env?: Record<string, string>): Promise<Host> {
+export async function guestNamespace(
+  rec: RunRecord,
+  name: string,
+  of: string,
+  env?: Record<string, string>,
+  root?: RunRoot,
+): Promise<Host> {
   const ns = namespaceName(rec.id, name);
   rec.update((s) => {
     s.nodes[name] = { namespace: ns, instanceOf: of, ...(env ? { env } : {}) };
@@ -105,7 +143,7 @@ export async function guestNamespace(rec: RunRecord, name: string, of: string, e
   await createNamespaces(rec, [ns]);
   const dir = nodeDir(rec.dir, name);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return new NetnsHost(name, ns, dir, env);
+  return new NetnsHost(name, ns, dir, env, root);
 }
 
 /**
@@ -132,7 +170,7 @@ export async function attachNamespace(rec: RunRecord, name: string, of: string, 
   else writeFileSync(join(etc, "resolv.conf"), `# ${name} has no /etc/resolv.conf of its own\n`);
   const dir = nodeDir(rec.dir, name);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return new NetnsHost(name, ns, dir);
+  return new NetnsHost(name, ns, dir, {}, rootOf(rec.snapshot));
 }
 
 function runDirOf(state: Readonly<RunState>): string {

@@ -348,6 +348,15 @@ export const LabDoc = z.strictObject({
   description: z.string().optional(),
   /** Daemon-log warnings are reported (`report`, the default) or fail a scenario like errors (`strict`). */
   logs: z.enum(["report", "strict"]).default("report"),
+  /**
+   * The root filesystem every command of the lab runs in (namespace backend): a toolchain of
+   * labwright's (topology/toolchains/<name>.yaml; `debian-12`, the default), or `host`: this
+   * machine's own files and packages.
+   */
+  toolchain: z
+    .string()
+    .regex(/^[a-z][a-z0-9.-]{0,40}$/, { error: "must be a toolchain name like debian-12 (topology/toolchains/), or host" })
+    .default("debian-12"),
   lans: z.record(z.string(), Lan),
   nodes: z.record(z.string(), Node),
   steps: z.array(z.unknown()).default([]),

@@ -42,7 +42,7 @@ export function semantic(
   const epilogue = expectations(doc.expect, ["expect"], ctx);
   const scenarios = scenarioSpecs(doc, ctx, prologue, epilogue);
 
-  return { name: doc.name, description: doc.description, file, logs: doc.logs, lans, nodes, scenarios };
+  return { name: doc.name, description: doc.description, file, logs: doc.logs, toolchain: doc.toolchain, lans, nodes, scenarios };
 }
 
 /** The scenarios, each with the top-level steps before its own and the top-level expectations after its own. */

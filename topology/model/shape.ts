@@ -60,6 +60,7 @@ export function shapeBySection(raw: Record<string, unknown>, problems: Problems)
       name: top?.name ?? (typeof raw.name === "string" ? raw.name : "lab"),
       description: top?.description,
       logs: top?.logs ?? "report",
+      toolchain: top?.toolchain ?? "debian-12",
       lans,
       nodes,
       steps: list("steps"),

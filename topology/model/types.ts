@@ -171,6 +171,8 @@ export interface Lab {
   readonly file: string;
   /** Daemon-log warnings: reported (`report`) or failing (`strict`). */
   readonly logs: "report" | "strict";
+  /** The root filesystem its commands run in: a toolchain's name, or `host` (this machine's own). */
+  readonly toolchain: string;
   readonly lans: readonly LanSpec[];
   readonly nodes: readonly NodeSpec[];
   readonly scenarios: readonly ScenarioSpec[];

@@ -1,6 +1,7 @@
 import { type CheckResult, summarize } from "../expect/check.ts";
 import { findingLine } from "../logs/scan.ts";
 import type { LabResult, ScenarioResult, StepRecord } from "../results.ts";
+import type { ToolchainInfo } from "../toolchain/info.ts";
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + " ".repeat(n - s.length));
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -91,11 +92,19 @@ export function scenarioReport(s: ScenarioResult): string {
   return out.join("\n");
 }
 
+/** The toolchain a lab ran in: its name, its lock's hash, and its daemons' and tools' Debian versions. */
+export function toolchainLine(t: ToolchainInfo): string {
+  return `toolchain ${t.name} (lock ${t.hash}): ${Object.entries(t.versions)
+    .map(([p, v]) => `${p} ${v}`)
+    .join(", ")}`;
+}
+
 export function labReport(r: LabResult, jsonPath?: string): string {
   const names: Record<string, string> = { incus: "Incus", neutron: "neutron" };
   const real = Object.entries(r.software ?? {}).map(([k, v]) => `${names[k] ?? k} ${v}`);
   const out = [
     `labwright run: ${r.lab} (${r.file}) on the ${r.backend} backend${real.length ? `, with the real ${real.join(", ")}` : ""}`,
+    ...(r.toolchain ? [toolchainLine(r.toolchain)] : []),
     "",
   ];
   for (const s of r.scenarios) out.push(scenarioReport(s), "");

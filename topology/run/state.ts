@@ -29,6 +29,8 @@ const RunStateSchema = z.object({
   namespaces: z.array(z.string()),
   /** `hard`: ended with SIGKILL at once (it ends everything it started with it: incusd's pid namespace). */
   processes: z.array(Ref.extend({ name: z.string(), node: z.string(), hard: z.boolean().optional() })),
+  /** The run's root (topology/backends/root.ts): the keeper whose mount namespace has the toolchain as `/`. */
+  root: Ref.optional(),
   /** Files outside the run directory (e.g. /etc/netns/<ns>/ for per-node resolv.conf). */
   paths: z.array(z.string()),
   /** Nodes and instances: their namespace, and the environment commands in them get (OVS/OVN directories). */

@@ -1,7 +1,7 @@
-import { existsSync, readdirSync, readlinkSync, rmSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { run } from "./exec.ts";
 import { isAlive, type ProcessRef, processStart, terminate } from "./process.ts";
-import { NS_PREFIX, ownedBy, removeRunDir, type RunState } from "./state.ts";
+import { NS_PREFIX, ownedBy, removeRunDir, runDir, type RunState } from "./state.ts";
 import { batchLine } from "./tokens.ts";
 
 export interface TeardownReport {
@@ -69,6 +69,30 @@ function pidsIn(namespaces: readonly string[]): ProcessRef[] {
   return refs;
 }
 
+/**
+ * The keeper of run `id`'s root (backends/root.ts), found by its argv: the mark and a path in the
+ * run's directory (its shell's, and its sleeper's after the exec). It lives in this machine's
+ * network namespace, where pidsIn does not look.
+ */
+function rootKeepersOf(id: string): ProcessRef[] {
+  const dir = `${runDir(id)}/`;
+  const refs: ProcessRef[] = [];
+  for (const d of readdirSync("/proc")) {
+    const pid = Number(d);
+    if (!pid || pid === process.pid) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    } catch {
+      continue;
+    }
+    if (!argv.includes("labwright-root") || !argv.some((a) => a.startsWith(dir))) continue;
+    const start = processStart(pid);
+    if (start !== null) refs.push({ pid, start });
+  }
+  return refs;
+}
+
 /** Per-namespace files of run `id` (/etc/netns/<ns>/, bind-mounted over /etc in that namespace). */
 function etcPathsOf(id: string): string[] {
   try {
@@ -106,7 +130,11 @@ export async function teardownRun(
   });
   // Processes recorded as `hard` first, with SIGKILL: a pid namespace's keeper (incusd's `unshare
   // --kill-child`) ends its whole namespace at once, where SIGTERM would start a graceful shutdown.
-  const hard = (state?.id === id && !opts.only ? state.processes : []).filter((p) => p.hard && isAlive(p));
+  const hard = [
+    ...(state?.id === id && !opts.only ? state.processes : []).filter((p) => p.hard && isAlive(p)),
+    // The run's root keeper, whatever the state file says (a damaged or copied one).
+    ...(opts.only ? [] : rootKeepersOf(id).filter((k) => !(state?.id === id && state.processes.some((p) => p.pid === k.pid)))),
+  ];
   await terminate(hard, 0);
   const processes = hard.length + (await terminate([...found, ...recordedRefs].filter((p) => !hard.some((h) => h.pid === p.pid))));
   if (existing.length) {

@@ -70,11 +70,15 @@ export function mergeShards(parts: readonly LabResult[]): LabResult {
     scenarios.push(...row);
   }
   const ok = parts.every((p) => p.ok) && scenarios.length > 0;
+  const hashes = [...new Set(parts.map((p) => (p.toolchain ? `${p.toolchain.name} ${p.toolchain.hash}` : "this machine's own")))];
+  if (hashes.length > 1)
+    throw new MergeError(`the shards ran in different toolchains (${hashes.join("; ")}): their verdicts are not one run's`);
   return {
     lab: first.lab,
     file: first.file,
     backend: first.backend,
     software: Object.assign({}, ...parts.map((p) => p.software)),
+    ...(first.toolchain ? { toolchain: first.toolchain } : {}),
     startedAt: parts.map((p) => p.startedAt).sort()[0]!,
     ok,
     scenarios,

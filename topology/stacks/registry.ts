@@ -36,8 +36,8 @@ export function nodesOf(lab: Lab, st: Stack): NodeSpec[] {
 }
 
 /** The versions of the software a lab runs, for the report ({ incus: "6.0.4", neutron: "21.0.0" }). */
-export function softwareVersions(lab: Lab): Record<string, string> {
-  return Object.fromEntries(stacksOfLab(lab).flatMap((st) => (st.version ? [st.version()] : [])));
+export function softwareVersions(lab: Lab, root = "/"): Record<string, string> {
+  return Object.fromEntries(stacksOfLab(lab).flatMap((st) => (st.version ? [st.version(root)] : [])));
 }
 
 /** The environment of a node's commands: each of its stacks' own. */

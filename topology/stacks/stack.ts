@@ -17,8 +17,8 @@ export interface Stack {
   tools(n: NodeSpec): readonly string[];
   /** The Debian package of each of its own tools (named when one is missing). */
   readonly toolPackages?: Readonly<Record<string, string>>;
-  /** The installed version for the report, as [what, version]; throws PreflightError naming what to install. */
-  version?(): [string, string];
+  /** The version installed under `root` (the lab's software root; "/": this machine's), for the report, as [what, version]; throws PreflightError naming what to install. */
+  version?(root: string): [string, string];
   /** The environment every command typed in the node gets (paths under the node's directory). */
   env?(nodeDir: string): Record<string, string>;
   /** Starts the stack on its nodes of the lab; resolves when they answer. */

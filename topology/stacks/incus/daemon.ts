@@ -6,7 +6,9 @@ import type { Daemon, Host } from "../../backends/host.ts";
 import { resolvingView } from "../../backends/machine-view.ts";
 import { mustIn } from "../../backends/must.ts";
 import type { NodeSpec } from "../../model/types.ts";
-import { PreflightError } from "../../run/preflight.ts";
+import { PreflightError, which } from "../../run/preflight.ts";
+import { installedPackage } from "../../toolchain/dpkg.ts";
+import { upstreamOf } from "../../toolchain/definition.ts";
 import { pathExists } from "../../wait/path.ts";
 import { logTail, waitFor } from "../../wait/wait.ts";
 import { ovsDir } from "../ovs/daemons.ts";
@@ -43,15 +45,28 @@ export function incusEnv(stateDir: string): Record<string, string> {
   return { INCUS_DIR: incusDir(stateDir), INCUS_CONF: join(stateDir, "incus-client"), SSL_CERT_FILE: join(stateDir, "lab-ca.crt") };
 }
 
-/** The Incus version on this machine, or a PreflightError naming the package to install. */
-export function incusVersion(): string {
+/**
+ * The Incus version under `root` (a lab's software: its toolchain, where incusd runs chrooted to
+ * say it; "/" for this machine's own), or a PreflightError naming the package to install.
+ */
+export function incusVersion(root = "/"): string {
   const hint =
-    "install it with scripts/setup.sh (Debian 12: `apt-get install -t bookworm-backports --no-install-recommends incus-base`; Ubuntu 24.04: `apt-get install --no-install-recommends incus-base`)";
-  if (!existsSync(INCUSD)) throw new PreflightError(`this lab runs the real Incus, and ${INCUSD} is missing: ${hint}`);
+    root === "/"
+      ? "install it with scripts/setup.sh (Debian 12: `apt-get install -t bookworm-backports --no-install-recommends incus-base`; Ubuntu 24.04: `apt-get install --no-install-recommends incus-base`)"
+      : "add incus-base and incus-client to the toolchain's file in topology/toolchains/ and lock it again";
+  if (!existsSync(join(root, INCUSD)))
+    throw new PreflightError(`this lab runs the real Incus, and ${join(root, INCUSD)} is missing: ${hint}`);
   let v: string;
   try {
-    v = execFileSync(INCUSD, ["--version"], { encoding: "utf8", timeout: 10_000 }).trim();
-    execFileSync("incus", ["--version"], { encoding: "utf8", timeout: 10_000, stdio: "pipe" });
+    if (root === "/") {
+      v = execFileSync(INCUSD, ["--version"], { encoding: "utf8", timeout: 10_000 }).trim();
+      execFileSync("incus", ["--version"], { encoding: "utf8", timeout: 10_000, stdio: "pipe" });
+    } else {
+      // A toolchain's: its package database says (incusd's own --version prints the upstream version the package carries).
+      const pkg = installedPackage(root, "incus-base");
+      if (!pkg || !which("incus", root)) throw Object.assign(new Error("not installed"), { path: pkg ? "incus" : "incusd" });
+      v = upstreamOf(pkg).replace(/^\d+:/, "");
+    }
   } catch (e) {
     throw new PreflightError(`this lab runs the real Incus, and ${(e as { path?: string }).path ?? "incus"} does not run: ${hint}`);
   }

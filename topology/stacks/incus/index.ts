@@ -15,13 +15,14 @@ export const incusStack: Stack = {
   software: ["incus"],
   tools: () => ["unshare", "nsenter", "flock", "ovsdb-client"],
   toolPackages: OVS_TOOL_PACKAGES,
-  version: () => ["incus", incusVersion()],
+  version: (root) => ["incus", incusVersion(root)],
   env: (nodeDir) => incusEnv(nodeDir),
   async start(ctx) {
-    const version = incusVersion();
     const ca = await ctx.ca();
-    ctx.say(`starting Incus ${version} on ${ctx.nodes.map((n) => n.name).join(", ")} and forming the cluster`);
     const ms: Member[] = ctx.nodes.map((n) => ({ node: n, host: ctx.host(n), view: ctx.host(n).machineView?.() ?? ctx.host(n) }));
+    // incusd runs in the member's machine view: the version is of the Incus there.
+    const version = incusVersion(ms[0]?.view.softwareRoot ?? "/");
+    ctx.say(`starting Incus ${version} on ${ctx.nodes.map((n) => n.name).join(", ")} and forming the cluster`);
     // incusd fetches the instance types from images.linuxcontainers.org as it starts (a daily task
     // whose first run is at once), through the lab's DNS to the lab's image server. Started before
     // those answered, all three logged `Failed updating instance types ... read udp

@@ -32,7 +32,7 @@ export const openstackStack: Stack = {
     "cp",
   ],
   toolPackages: OVS_TOOL_PACKAGES,
-  version: () => ["neutron", neutronVersion()],
+  version: (root) => ["neutron", neutronVersion(root)],
   // kolla's openvswitch containers: the node's OVS, found as the ovs stack's; the client's cloud.
   env: (nodeDir) => ({ ...ovsEnv(join(nodeDir, "ovs")), ...kollaEnv(nodeDir) }),
   async start(ctx) {

@@ -99,6 +99,11 @@ export class KollaNode {
   /** The node's `openstack` client. */
   private readonly osc: OpenstackClient;
 
+  /** Where the node's OpenStack daemons' software is (its machine view's root): versions are read there. */
+  private get softwareRoot(): string {
+    return this.k.view.softwareRoot ?? "/";
+  }
+
   constructor(private readonly k: KollaHost) {
     this.hostname = k.node;
     this.osc = new OpenstackClient(k.view, k.host.stateDir, (d) => k.record(d));
@@ -281,12 +286,12 @@ export class KollaNode {
     if (g.ignored.length) out.push(`[labwright] globals.yml keys with no effect labwright models: ${g.ignored.join(", ")}`);
     out.push(
       `[labwright] kolla-ansible ${g.release} (${g.rel.kollaAnsible}): the plays of its site.yml; image pulls fetch manifests from ${g.docker_registry}; MariaDB, RabbitMQ, Open vSwitch${g.plugin === "ovn" ? ", OVN" : ""} and neutron${g.plugin === "ovn" ? " (ML2/OVN)" : ""} are the real daemons, configured as ${g.release} renders them`,
-      `[labwright] neutron is this machine's ${neutronVersion()} (Debian 12's); ${g.release}'s images carry neutron ${g.rel.neutron}`,
+      `[labwright] neutron is ${this.softwareRoot === "/" ? "this machine's" : "the toolchain's"} ${neutronVersion(this.softwareRoot)} (Debian 12's); ${g.release}'s images carry neutron ${g.rel.neutron}`,
     );
     if (g.novaFake) {
       let versions: string;
       try {
-        versions = novaVersions();
+        versions = novaVersions(this.softwareRoot);
       } catch (e) {
         return fail((e as Error).message);
       }
@@ -391,7 +396,9 @@ export class KollaNode {
       switch (play.real) {
         case "mariadb":
           task("mariadb", "Starting first MariaDB container", true);
-          await (await this.stack(facts)).startDatabase(neutronVersion(), g.novaFake ? novaVersions() : undefined);
+          await (
+            await this.stack(facts)
+          ).startDatabase(neutronVersion(this.softwareRoot), g.novaFake ? novaVersions(this.softwareRoot) : undefined);
           out.push(`changed: [${node}]`);
           return null;
         case "rabbitmq":
@@ -439,7 +446,7 @@ export class KollaNode {
           out.push(
             "",
             started.length
-              ? `[labwright] neutron ${neutronVersion()}: ${timings.join("; ")}`
+              ? `[labwright] neutron ${neutronVersion(this.softwareRoot)}: ${timings.join("; ")}`
               : `[labwright] neutron: no configuration changed, no daemon restarted`,
           );
           const guestHost: GuestHost = {

@@ -46,25 +46,33 @@ const BINARIES: [string, string][] = [
   ["perl", "perl-base"],
 ];
 
-function onPath(bin: string): boolean {
-  return bin.startsWith("/") ? existsSync(bin) : which(bin) !== null;
+function onPath(bin: string, root: string): boolean {
+  return bin.startsWith("/") ? existsSync(join(root, bin)) : which(bin, root) !== null;
 }
 
-let version: string | undefined;
+const versions = new Map<string, string>();
 
-/** The neutron version on this machine, or a PreflightError naming the packages to install. */
-export function neutronVersion(): string {
-  if (version) return version;
-  const missing = BINARIES.filter(([b]) => !onPath(b));
+/**
+ * The neutron version under `root` (a lab's software: its toolchain, or "/" for this machine's
+ * own), or a PreflightError naming the packages to install.
+ */
+export function neutronVersion(root = "/"): string {
+  const known = versions.get(root);
+  if (known) return known;
+  const missing = BINARIES.filter(([b]) => !onPath(b, root));
   if (missing.length) {
     throw new PreflightError(
-      `this lab runs the real neutron, and ${missing.map(([b]) => b.split("/").pop()).join(", ")} ${missing.length > 1 ? "are" : "is"} missing: install with scripts/setup.sh (Debian 12: apt-get install --no-install-recommends ${[...new Set(missing.map(([, p]) => p))].join(" ")})`,
+      `this lab runs the real neutron, and ${missing.map(([b]) => b.split("/").pop()).join(", ")} ${missing.length > 1 ? "are" : "is"} missing${root === "/" ? "" : ` from ${root}`}: install with scripts/setup.sh (Debian 12: apt-get install --no-install-recommends ${[...new Set(missing.map(([, p]) => p))].join(" ")})`,
     );
   }
   // The installed neutron's own package metadata says its version in a millisecond;
   // `neutron-server --version` imports neutron to print the same (3.3 s of CPU here, measured).
-  version = installedVersion("/usr/lib/python3/dist-packages", "neutron");
-  if (version) return version;
+  let version = installedVersion(join(root, "/usr/lib/python3/dist-packages"), "neutron");
+  if (version) {
+    versions.set(root, version);
+    return version;
+  }
+  if (root !== "/") throw new PreflightError(`${root} has neutron-server but no neutron package metadata: rebuild the toolchain`);
   try {
     version = execFileSync("neutron-server", ["--version"], { encoding: "utf8", timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] })
       .trim()
@@ -74,6 +82,7 @@ export function neutronVersion(): string {
       `neutron-server --version failed: ${(e as Error).message.split("\n")[0]}: reinstall neutron-server (scripts/setup.sh)`,
     );
   }
+  versions.set(root, version);
   return version;
 }
 

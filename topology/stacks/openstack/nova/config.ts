@@ -25,8 +25,8 @@ import { installedVersion } from "../neutron/services.ts";
  * The installed nova, placement and glance (Debian 12's python3-nova, -placement, -glance), e.g.
  * "nova 26.2.2, placement 8.0.0, glance 25.1.0"; throws naming what is missing.
  */
-export function novaVersions(): string {
-  const dir = "/usr/lib/python3/dist-packages";
+export function novaVersions(root = "/"): string {
+  const dir = join(root, "/usr/lib/python3/dist-packages");
   // placement's distribution is named openstack-placement.
   const found = (["nova", "placement", "glance"] as const).map(
     (n) => [n, installedVersion(dir, n === "placement" ? "openstack_placement" : n)] as const,
