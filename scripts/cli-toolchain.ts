@@ -6,22 +6,8 @@ import { Command } from "commander";
  */
 
 const api = () => import("../topology/toolchain/index.ts");
+const KEY_PACKAGES = async () => (await import("../topology/toolchain/info.ts")).KEY_PACKAGES;
 const archive = () => import("../topology/toolchain/archive.ts");
-
-/** The daemons and tools whose versions a lab's verdict depends on most: `status` names them. */
-const KEY_PACKAGES = [
-  "incus-base",
-  "lxc",
-  "openvswitch-switch",
-  "ovn-central",
-  "neutron-common",
-  "python3-nova",
-  "mariadb-server",
-  "rabbitmq-server",
-  "iproute2",
-  "nftables",
-  "dnsmasq-base",
-];
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
@@ -47,7 +33,8 @@ export function toolchainCommand(out: (s: string) => void): Command {
             `  built ${b.manifest.builtAt} in ${b.manifest.seconds} s: ${mib(b.manifest.bytes)}, ${Object.keys(b.manifest.packages).length} packages, at ${b.root}`,
           );
           out(
-            `  ${KEY_PACKAGES.filter((p) => b.manifest.packages[p])
+            `  ${(await KEY_PACKAGES())
+              .filter((p) => b.manifest.packages[p])
               .map((p) => `${p} ${b.manifest.packages[p]}`)
               .join(", ")}`,
           );
@@ -110,6 +97,18 @@ export function toolchainCommand(out: (s: string) => void): Command {
       const { pruneToolchains } = await import("../topology/toolchain/prune.ts");
       const removed = await pruneToolchains(t.toolchainNames().map(t.loadToolchain));
       out(removed.length ? `removed ${removed.join(", ")}` : "nothing to remove");
+    });
+
+  c.command("image")
+    .description(
+      "import a built toolchain into Docker as the container nodes' image (once per lock; the container backend does it on first use)",
+    )
+    .argument("[name]", "the toolchain", "debian-12")
+    .action(async (name: string) => {
+      const t = await api();
+      const { toolchainImage } = await import("../topology/backends/containers/images.ts");
+      const built = await t.ensureToolchain(name, progress);
+      out(`${name}: ${await toolchainImage(built.root, built.info, progress)}`);
     });
 
   c.command("hash")

@@ -4,10 +4,11 @@
 // oslo-config-generator lists them (machine-readable, --format json). A kolla `config:` override is
 // checked against it (topology/model/commands/neutron-override.ts): an option neutron does not know
 // is a typo, and an option's type decides what its value may be.
-// Run on a machine with neutron installed (scripts/setup.sh); `--check` exits 1 when the committed
-// file differs from what this neutron says.
+// Runs the toolchain's neutron (built once per machine); `--check` exits 1 when the committed file
+// differs from what this neutron says.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -36,29 +37,61 @@ const TYPES = {
   "hostname value": "host",
 };
 
-const version = execFileSync("dpkg-query", ["-W", "-f=${Version}", "python3-neutron"], { encoding: "utf8" }).trim();
+// The toolchain's neutron (topology/toolchains/debian-12.yaml, built under /var/cache/labwright/
+// toolchain/debian-12-<the file's hash>): run chrooted there, writing nothing into it (no
+// bytecode; each namespace's JSON to standard output).
+const TOOLCHAIN = new URL("../topology/toolchains/debian-12.yaml", import.meta.url);
+const hash = createHash("sha256").update(readFileSync(TOOLCHAIN, "utf8")).digest("hex").slice(0, 12);
+const root = join(process.env.LABWRIGHT_TOOLCHAIN_CACHE ?? "/var/cache/labwright/toolchain", `debian-12-${hash}`, "root");
+if (!existsSync(root)) {
+  console.error(`the toolchain debian-12 (lock ${hash}) is not built here: node scripts/labwright.mjs toolchain build`);
+  process.exit(3);
+}
+// Chrooted into an overlay of the root with a throwaway upper layer, in a mount namespace of its own:
+// whatever Python writes (stevedore's entry-point cache in ~/.cache) goes with it.
+const OVERLAY = [
+  "set -e",
+  "root=$1 t=$2; shift 2",
+  'mount -t tmpfs labwright-neutron-options "$t"',
+  'mkdir "$t/u" "$t/w" "$t/m"',
+  'mount -t overlay labwright-neutron-options -o "lowerdir=$root,upperdir=$t/u,workdir=$t/w" "$t/m"',
+  'mount -t proc proc "$t/m/proc"',
+  'exec chroot "$t/m" env -i PATH=/usr/sbin:/usr/bin PYTHONDONTWRITEBYTECODE=1 LC_ALL=C.UTF-8 HOME=/root "$@"',
+].join("\n");
+// The mount point is an empty directory here (its mounts live and die in the namespace), removed after.
+const inRoot = (argv, opts = {}) => {
+  const t = mkdtempSync(join(tmpdir(), "lw-neutron-options-"));
+  try {
+    return execFileSync("unshare", ["--mount", "--propagation", "private", "sh", "-c", OVERLAY, "neutron-options", root, t, ...argv], {
+      encoding: "utf8",
+      maxBuffer: 256 * 2 ** 20,
+      ...opts,
+    });
+  } finally {
+    rmdirSync(t);
+  }
+};
+const version = inRoot(["dpkg-query", "-W", "-f=${Version}", "python3-neutron"]).trim();
 // One interpreter for all six files (neutron's modules import once: about 4 s instead of 18 s for
-// six oslo-config-generator runs): oslo.config's own generator.main per file, in the Python that
-// oslo-config-generator's first line names.
-const generatorPath = execFileSync("sh", ["-c", "command -v oslo-config-generator"], { encoding: "utf8" }).trim();
-const python = readFileSync(generatorPath, "utf8").split("\n")[0].replace(/^#!/, "").trim();
+// six oslo-config-generator runs): oslo.config's own generator.main per namespace, its output
+// (standard output when no file is given) caught and printed as one JSON object.
 const MAIN = [
-  "import sys",
+  "import contextlib, io, json, sys",
   "from oslo_config import generator",
-  "for spec in sys.argv[1:]:",
-  "    out, ns = spec.split('=', 1)",
-  "    args = [a for n in ns.split(',') for a in ('--namespace', n)]",
-  "    generator.main(args + ['--format', 'json', '--output-file', out])",
+  "out = {}",
+  "for ns in sys.argv[1:]:",
+  "    buf = io.StringIO()",
+  "    with contextlib.redirect_stdout(buf):",
+  "        generator.main(['--namespace', ns, '--format', 'json'])",
+  "    out[ns] = json.loads(buf.getvalue())",
+  "sys.stdout.write(json.dumps(out))",
 ].join("\n");
 const NAMESPACES = [...new Set(Object.values(FILES).flat())].sort();
-const dir = mkdtempSync(join(tmpdir(), "lw-neutron-opts-"));
 const options = {};
-try {
-  const json = (ns) => join(dir, `${ns}.json`);
-  const [bin, ...pre] = python.split(" ");
-  execFileSync(bin, [...pre, "-c", MAIN, ...NAMESPACES.map((ns) => `${json(ns)}=${ns}`)], { stdio: ["ignore", "ignore", "pipe"] });
+{
+  const all = JSON.parse(inRoot(["/usr/bin/python3", "-c", MAIN, ...NAMESPACES], { stdio: ["ignore", "pipe", "pipe"] }));
   for (const ns of NAMESPACES) {
-    const data = JSON.parse(readFileSync(json(ns), "utf8"));
+    const data = all[ns];
     const sections = {};
     for (const [section, { opts }] of Object.entries(data.options).sort(([a], [b]) => a.localeCompare(b))) {
       if (!opts.length) continue;
@@ -80,8 +113,6 @@ try {
     }
     options[ns] = sections;
   }
-} finally {
-  rmSync(dir, { recursive: true, force: true });
 }
 
 const text = `// Generated by scripts/neutron-options.mjs from neutron ${version}'s oslo-config-generator: do not edit.

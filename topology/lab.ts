@@ -21,6 +21,7 @@ import {
   nodesOf,
   softwareVersions,
   stackToolPackages,
+  rootBindsOf,
   stackTools,
   stacksOfLab,
   type StackStart,
@@ -116,7 +117,7 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
     });
     say(`run ${rec.id}: creating ${lab.nodes.length} nodes and the fabric (${backend.name} backend)`);
     const { fabric: f, hosts } = await span(`nodes and fabric (${backend.name})`, "phase", () =>
-      backend.up(rec, lab, { signal: opts.signal, say, needs: containerNeeds }),
+      backend.up(rec, lab, { signal: opts.signal, say, needs: containerNeeds, binds: rootBindsOf(lab) }),
     );
     if (!f) throw new Error(`the ${backend.name} backend builds labs but gave no fabric`);
     const fabric = f;
@@ -202,7 +203,7 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
       if (imageHosts.length) {
         say(`building the image server's tree (${imageHosts.join(", ")})`);
         const ca = await pki();
-        const [image, ...certs] = await Promise.all([ensureImage(), ...imageHosts.map((h) => serverCert(ca, h))]);
+        const [image, ...certs] = await Promise.all([ensureImage(software.root), ...imageHosts.map((h) => serverCert(ca, h))]);
         images = { image: image!, certs: new Map(imageHosts.map((h, k) => [h, certs[k]!])) };
       }
       await startServices(lab.nodes);

@@ -85,7 +85,7 @@ describe(`[${B}] crash safety`, () => {
       "not.labwright=1",
       "--network",
       "none",
-      (await execa("docker", ["images", "-q", "labwright-base"])).stdout.split("\n")[0]!,
+      (await execa("docker", ["images", "-q", "labwright-toolchain"])).stdout.split("\n")[0]!,
       "true",
     ]);
     const otherId = other.stdout.trim();

@@ -53,6 +53,6 @@ describe(`[${B}] host checks: seed 003's docker.service drop-in`, () => {
     expect(ok.exitCode, ok.stdout).toBe(0);
     const ns = await labwright(["run", FIXES]);
     expect(ns.exitCode).toBe(2);
-    expect(ns.stderr).toContain("the netns backend cannot judge file, unit expectations: namespace nodes share this machine's files");
+    expect(ns.stderr).toContain("the netns backend cannot judge file, unit expectations: namespace nodes share their files and packages");
   });
 });

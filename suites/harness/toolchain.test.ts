@@ -1,4 +1,7 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { start } from "../../topology/lab.ts";
 import { loadLab } from "../../topology/model/load.ts";
@@ -8,6 +11,7 @@ import {
   lockDifferences,
   loadToolchain,
   rootPackages,
+  TOOLCHAIN_CACHE,
   toolchainNames,
   upstreamOf,
 } from "../../topology/toolchain/index.ts";
@@ -38,11 +42,30 @@ describe("a toolchain's lock pins upstream versions", () => {
     ]);
   });
 
+  it("an import of a tarball that is not this toolchain at this lock's hash is refused, naming what it holds, and installs nothing", async () => {
+    const t = loadToolchain("debian-12");
+    const dir = mkdtempSync(join(tmpdir(), "lw-tc-"));
+    try {
+      mkdirSync(join(dir, "debian-12-000000000000", "root"), { recursive: true });
+      writeFileSync(join(dir, "debian-12-000000000000", "manifest.json"), "{}");
+      await execa("tar", ["-C", dir, "-czf", join(dir, "old.tar.gz"), "debian-12-000000000000"]);
+      const before = readdirSync(TOOLCHAIN_CACHE).sort();
+      const r = await labwright(["toolchain", "import", join(dir, "old.tar.gz")]);
+      expect(r.exitCode).toBe(3);
+      expect(r.stderr).toContain(
+        `does not hold toolchain debian-12 at this lock's hash (debian-12-${t.hash}): it holds debian-12-000000000000`,
+      );
+      expect(readdirSync(TOOLCHAIN_CACHE).sort()).toEqual(before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("the shipped toolchain locks every package it asks for, and an unknown toolchain names the ones there are", () => {
     expect(toolchainNames()).toContain("debian-12");
     const t = loadToolchain("debian-12");
     expect(t.hash).toMatch(/^[0-9a-f]{12}$/);
-    for (const p of [...t.packages, ...Object.values(t.from).flat()]) expect(t.locked, p).toHaveProperty([p]);
+    for (const p of [...t.packages, ...Object.values(t.from).flat(), ...t.downloads]) expect(t.locked, p).toHaveProperty([p]);
     expect(() => loadToolchain("debian-99")).toThrow(/no toolchain "debian-99" .*the toolchains are: .*debian-12/);
     expect(() => loadToolchain("../etc")).toThrow(/not a toolchain name/);
   });
@@ -56,6 +79,9 @@ describe("the toolchain every lab runs in", () => {
     // The root's own dpkg database, read now, not the manifest written at build time.
     expect(lockDifferences(t, await rootPackages(b!.root))).toEqual([]);
     expect(readFileSync(`${b!.root}/etc/labwright-toolchain`, "utf8").trim()).toBe("debian-12");
+    // Downloaded, unpacked, not installed: the Incus lab image's files.
+    expect(existsSync(`${b!.root}/var/lib/labwright/unpacked/busybox-static/bin/busybox`)).toBe(true);
+    expect((await rootPackages(b!.root))["busybox-static"]).toMatch(/^1:1\.35\.0-/);
   });
 
   const LAB = (toolchain?: string) =>

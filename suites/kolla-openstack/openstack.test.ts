@@ -141,7 +141,7 @@ describe(`[${BACKEND}] kolla's configuration and plays, openstack command lines`
     expect(judge("[ml2_type_vlan]\nnetwork_vlan_ranges = physnet2:100:200\n", "neutron/ml2_conf.ini", "ml2_conf.ini")).toBe("ok");
   });
 
-  it("the committed neutron option list is what the installed neutron's oslo-config-generator says", async () => {
+  it("the committed neutron option list is what the toolchain's neutron's oslo-config-generator says", async () => {
     const r = await execa("node", [join(dirname(KOLLA_LAB), "../../scripts/neutron-options.mjs"), "--check"], { reject: false });
     expect(r.exitCode, r.stderr).toBe(0);
   });

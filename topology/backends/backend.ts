@@ -16,6 +16,8 @@ export interface UpOptions {
   say?: (m: string) => void;
   /** What each node's software needs in a node the backend makes (a container's image). */
   needs?: (n: NodeSpec) => NodeNeeds;
+  /** Files of this machine bound read-only into the run's root at the same path (the stacks': another build of a daemon). */
+  binds?: readonly string[];
 }
 
 /** What a backend hands the lab once its nodes exist. */

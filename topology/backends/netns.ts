@@ -77,7 +77,7 @@ export class NetnsBackend implements Backend {
   refuses(lab: Lab): string | null {
     const kinds = hostChecksIn(lab);
     return kinds.length
-      ? `the netns backend cannot judge ${kinds.join(", ")} expectations: namespace nodes share this machine's files, services and packages, so the answer would be this machine's. Use --backend containers, or --backend ssh against the real hosts`
+      ? `the netns backend cannot judge ${kinds.join(", ")} expectations: namespace nodes share their files and packages (the run's root, or this machine's with toolchain: host) and this machine's kernel and services, so the answer would not be the node's own. Use --backend containers, or --backend ssh against the real hosts`
       : null;
   }
 
@@ -105,7 +105,7 @@ export class NetnsBackend implements Backend {
     const lower = lab.toolchain === "host" ? null : (await ensureToolchain(lab.toolchain, opts.say ?? (() => undefined))).root;
     rec.update((s) => lab.nodes.forEach((n, k) => (s.nodes[n.name] = { ...s.nodes[n.name], namespace: names[k]! })));
     await createNamespaces(rec, [fabric, ...names]);
-    const root = lower === null ? undefined : await startRoot(rec, lower);
+    const root = lower === null ? undefined : await startRoot(rec, lower, opts.binds);
     const hosts = new Map<string, Host>(
       lab.nodes.map((n, k) => [n.name, new NetnsHost(n.name, names[k]!, nodeDir(rec.dir, n.name), rec.snapshot.nodes[n.name]?.env, root)]),
     );

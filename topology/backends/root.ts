@@ -61,11 +61,14 @@ function helperPaths(): string[] {
   return [process.execPath, dir];
 }
 
-/** Starts the run's root over the toolchain root `lower`; the keeper is recorded in the run before it starts mounting. */
-export async function startRoot(rec: RunRecord, lower: string): Promise<RunRoot> {
+/**
+ * Starts the run's root over the toolchain root `lower`, with `extra` files of this machine bound
+ * read-only at their paths; the keeper is recorded in the run before it starts mounting.
+ */
+export async function startRoot(rec: RunRecord, lower: string, extra: readonly string[] = []): Promise<RunRoot> {
   const base = join(rec.dir, "root");
   mkdirSync(base, { recursive: true, mode: 0o700 });
-  const binds = [["rw", rec.dir], ...helperPaths().map((p) => ["ro", p])].flat();
+  const binds = [["rw", rec.dir], ...[...helperPaths(), ...extra].map((p) => ["ro", p])].flat();
   const argv = [
     "unshare",
     "--mount",

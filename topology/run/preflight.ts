@@ -26,6 +26,11 @@ export const TOOL_PACKAGES: Record<string, string> = {
   "apt-get": "apt",
   "dpkg-deb": "dpkg",
   cp: "coreutils",
+  chroot: "coreutils",
+  mount: "mount",
+  debootstrap: "debootstrap",
+  zstd: "zstd",
+  tar: "tar",
   perl: "perl-base",
 };
 

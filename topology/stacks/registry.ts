@@ -40,6 +40,11 @@ export function softwareVersions(lab: Lab, root = "/"): Record<string, string> {
   return Object.fromEntries(stacksOfLab(lab).flatMap((st) => (st.version ? [st.version(root)] : [])));
 }
 
+/** Files of this machine the lab's stacks need inside its run's root. */
+export function rootBindsOf(lab: Lab): string[] {
+  return [...new Set(stacksOfLab(lab).flatMap((st) => [...(st.rootBinds?.() ?? [])]))];
+}
+
 /** The environment of a node's commands: each of its stacks' own. */
 export function nodeEnv(n: NodeSpec, nodeDir: string): Record<string, string> {
   return Object.assign({}, ...stacksOfNode(n).map((st) => st.env?.(nodeDir) ?? {}));

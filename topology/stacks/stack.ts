@@ -19,6 +19,8 @@ export interface Stack {
   readonly toolPackages?: Readonly<Record<string, string>>;
   /** The version installed under `root` (the lab's software root; "/": this machine's), for the report, as [what, version]; throws PreflightError naming what to install. */
   version?(root: string): [string, string];
+  /** Files of this machine its daemons need inside a run's root, bound read-only at the same path (another build named by an environment variable). */
+  rootBinds?(): readonly string[];
   /** The environment every command typed in the node gets (paths under the node's directory). */
   env?(nodeDir: string): Record<string, string>;
   /** Starts the stack on its nodes of the lab; resolves when they answer. */

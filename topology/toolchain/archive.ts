@@ -35,7 +35,7 @@ export async function exportToolchain(t: Toolchain, file: string): Promise<{ fil
 
 export async function importToolchain(t: Toolchain, file: string): Promise<Built> {
   if (!existsSync(file)) throw new ToolchainError(`${file}: no such file`);
-  preflight(["tar", "chroot"], { chroot: "coreutils" });
+  preflight(["tar", "chroot"]);
   mkdirSync(TOOLCHAIN_CACHE, { recursive: true });
   const tmp = join(TOOLCHAIN_CACHE, `import-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { isAlive, processStart } from "../run/process.ts";
@@ -47,9 +47,17 @@ export function builtToolchain(t: Toolchain): Built | null {
   }
 }
 
-/** Fixed text. $1: the root; $2: the package cache; then the packages (`name` or `name/suite`: only that package from another suite). */
+/**
+ * Fixed text. $1: the root; $2: the package cache; then the packages (`name` or `name/suite`: only
+ * that package from another suite), then `--download` and the packages fetched and unpacked, not
+ * installed (DOWNLOADS).
+ */
 const INSTALL = String.raw`set -eu
 root=$1 debs=$2; shift 2
+install="" download=""
+while [ $# -gt 0 ] && [ "$1" != --download ]; do install="$install $1"; shift; done
+[ $# -gt 0 ] && shift
+download="$*"
 mount -t proc labwright-toolchain "$root/proc"
 mount --rbind /dev "$root/dev"
 mount --rbind /sys "$root/sys"
@@ -57,11 +65,37 @@ mkdir -p "$debs/partial"
 mount --bind "$debs" "$root/var/cache/apt/archives"
 in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive LC_ALL=C "$@"; }
 in_root apt-get update -q
-in_root apt-get install -y -q --no-install-recommends "$@"
+in_root apt-get install -y -q --no-install-recommends $install
+mkdir -p "$root/var/lib/labwright/debs"
+for p in $download; do
+  in_root sh -c 'cd /var/lib/labwright/debs && apt-get download -q -o APT::Sandbox::User=root "$1"' sh "$p"
+  f=$(cd "$root/var/lib/labwright/debs" && ls "$p"_*.deb)
+  mkdir -p "$root/var/lib/labwright/unpacked/$p"
+  in_root dpkg-deb -x "/var/lib/labwright/debs/$f" "/var/lib/labwright/unpacked/$p"
+done
 `;
 
-/** The packages of a root and their versions (its own dpkg database, read by its own dpkg-query). */
+/** Where a downloaded (not installed) package's .deb and its unpacked tree are in a root. */
+export const DOWNLOADS = { debs: "var/lib/labwright/debs", unpacked: "var/lib/labwright/unpacked" };
+
+/** The packages of a root and their versions (its own dpkg database, read by its own dpkg-query), and the downloaded ones (by their .deb's name). */
 export async function rootPackages(root: string): Promise<Record<string, string>> {
+  const out = await installedPackages(root);
+  let debs: string[] = [];
+  try {
+    debs = readdirSync(join(root, DOWNLOADS.debs));
+  } catch {
+    /* none */
+  }
+  for (const f of debs) {
+    // Debian's file name: <package>_<version, ':' as %3a>_<arch>.deb
+    const m = /^([a-z0-9][a-z0-9+.-]+)_([^_]+)_[^_]+\.deb$/.exec(f);
+    if (m) out[m[1]!] = decodeURIComponent(m[2]!);
+  }
+  return out;
+}
+
+async function installedPackages(root: string): Promise<Record<string, string>> {
   const r = await execa("chroot", [root, "dpkg-query", "-W", "-f", "${Package}\t${Version}\t${db:Status-Status}\n"], { reject: false });
   if (r.exitCode !== 0) throw new ToolchainError(`reading the packages of ${root} failed: ${r.stderr.trim()}`);
   const out: Record<string, string> = {};
@@ -123,7 +157,7 @@ function claim(tmp: string): void {
 export async function buildToolchain(t: Toolchain, say: (m: string) => void, opts: { lock?: boolean } = {}): Promise<Built> {
   const done = builtToolchain(t);
   if (done && !opts.lock) return done;
-  preflight(["debootstrap", "chroot", "unshare", "mount"], { debootstrap: "debootstrap", chroot: "coreutils", mount: "mount" });
+  preflight(["debootstrap", "chroot", "unshare", "mount"]);
   const dir = toolchainDir(t);
   const tmp = `${dir}.building`;
   const root = join(tmp, "root");
@@ -156,6 +190,7 @@ export async function buildToolchain(t: Toolchain, say: (m: string) => void, opt
       mode: 0o755,
     });
     const from = Object.entries(t.from).flatMap(([suite, pkgs]) => pkgs.map((p) => `${p}/${suite}`));
+    const download = t.downloads.length ? ["--download", ...t.downloads] : [];
     say(
       `toolchain ${t.name}: installing ${t.packages.length + Object.values(t.from).flat().length} packages and their dependencies (${(Date.now() - t0) / 1000} s so far)`,
     );
@@ -163,7 +198,21 @@ export async function buildToolchain(t: Toolchain, say: (m: string) => void, opt
     mkdirSync(debs, { recursive: true });
     await step(
       log,
-      ["unshare", "--mount", "--propagation", "private", "sh", "-c", INSTALL, "labwright-toolchain", root, debs, ...t.packages, ...from],
+      [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        INSTALL,
+        "labwright-toolchain",
+        root,
+        debs,
+        ...t.packages,
+        ...from,
+        ...download,
+      ],
       "apt-get install",
     );
     // What a command in the root can read to know where it runs (this machine's /etc has no such file).

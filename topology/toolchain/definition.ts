@@ -37,8 +37,10 @@ const ToolchainSchema = z.strictObject({
   sources: z.array(z.strictObject({ uri: z.url(), suites: z.array(z.string().regex(SUITE)).min(1) })).min(1),
   /** The packages asked for (with their dependencies, no recommends). */
   packages: z.array(z.string().regex(PKG)).min(1),
-  /** Packages taken from another suite than the bootstrap's (apt-get -t). */
+  /** Packages taken from another suite than the bootstrap's (apt-get install <package>/<suite>: that package only). */
   from: z.record(z.string().regex(SUITE), z.array(z.string().regex(PKG)).min(1)).default({}),
+  /** Packages fetched and unpacked into the root, not installed (busybox-static, which conflicts with busybox: the Incus lab image's files). */
+  downloads: z.array(z.string().regex(PKG)).default([]),
   /** Every package of the built root → its upstream version (see upstreamOf). */
   locked: z.record(z.string().regex(PKG), z.string().min(1)).default({}),
 });

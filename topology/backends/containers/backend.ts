@@ -6,11 +6,13 @@ import type { Lab, NodeSpec } from "../../model/types.ts";
 import { must } from "../../run/exec.ts";
 import { preflight, PreflightError } from "../../run/preflight.ts";
 import { namespaceName, nodeDir, runDir, type RunRecord, type RunState } from "../../run/state.ts";
-import type { Backend, NodeNeeds, Nodes, UpOptions } from "../backend.ts";
+import type { Backend, NodeNeeds, Nodes, SoftwareSource, UpOptions } from "../backend.ts";
 import type { Host } from "../host.ts";
-import { createNamespaces, guestNamespace, NetnsHost } from "../netns.ts";
+import { createNamespaces, guestNamespace, NetnsBackend, NetnsHost, rootOf } from "../netns.ts";
+import { startRoot } from "../root.ts";
+import { ensureToolchain } from "../../toolchain/index.ts";
 import { ContainerHost } from "./host.ts";
-import { ImageBuildError, imagesFor } from "./images.ts";
+import { ImageBuildError, imagesFor, toolchainImage } from "./images.ts";
 
 /** The label every labwright container carries: the run it belongs to. gc removes by it and nothing else. */
 export const RUN_LABEL = "labwright.run";
@@ -41,18 +43,30 @@ export class ContainerBackend implements Backend {
   async up(rec: RunRecord, lab: Lab, opts: UpOptions = {}): Promise<Nodes> {
     const say = opts.say ?? (() => undefined);
     const needs = (n: NodeSpec): NodeNeeds => opts.needs?.(n) ?? { packages: [], binaries: [] };
-    let images: Map<string, string>;
+    // The lab's toolchain is both the containers' image and the machine view's software beside them
+    // (incusd, a kolla node's daemons): one source of binaries, as on the namespace backend. With
+    // `toolchain: host`, node images of the packages the stacks name, and this machine's files.
+    const toolchain = lab.toolchain === "host" ? null : await ensureToolchain(lab.toolchain, say);
+    const lower = toolchain?.root ?? null;
+    let imageOf: (n: NodeSpec) => string;
     try {
-      images = await imagesFor(
-        lab.nodes.map((n) => needs(n).packages),
-        say,
-      );
+      if (toolchain) {
+        const tag = await toolchainImage(toolchain.root, toolchain.info, say);
+        imageOf = () => tag;
+      } else {
+        const images = await imagesFor(
+          lab.nodes.map((n) => needs(n).packages),
+          say,
+        );
+        imageOf = (n) => images.get(needs(n).packages.join(" "))!;
+      }
     } catch (e) {
       if (e instanceof ImageBuildError) throw new PreflightError(`could not build the node images: ${e.message}`);
       throw e;
     }
     const fabric = namespaceName(rec.id);
     await createNamespaces(rec, [fabric]);
+    const root = lower === null ? undefined : await startRoot(rec, lower, opts.binds);
     const hosts = new Map<string, Host>();
     say(`starting ${lab.nodes.length} containers`);
     await Promise.all(
@@ -68,7 +82,7 @@ export class ContainerBackend implements Backend {
         const c = await (
           await startModule()
         ).startNodeContainer({
-          image: images.get(needs(n).packages.join(" "))!,
+          image: imageOf(n),
           name: `lw-${rec.id}-${n.name}`,
           hostname: n.name,
           labels: { [RUN_LABEL]: rec.id, "labwright.node": n.name, "labwright.lab": lab.name },
@@ -76,27 +90,32 @@ export class ContainerBackend implements Backend {
             { source: dir, target: dir, mode: "rw" },
             { source: process.execPath, target: process.execPath, mode: "ro" },
             { source: PROBES_DIR, target: PROBES_DIR, mode: "ro" },
-            // Binaries of this machine the node's software uses (an Incus member's client: its incusd runs beside the container).
-            ...needs(n).binaries.map((b) => ({ source: b, target: b, mode: "ro" as const })),
+            // This machine's binaries the node's software uses (an Incus member's client: its incusd runs beside the container); the toolchain's image has them.
+            ...(lower === null ? needs(n).binaries.map((b) => ({ source: b, target: b, mode: "ro" as const })) : []),
           ],
         });
         rec.update((s) => (s.nodes[n.name] = { ...s.nodes[n.name]!, container: c }));
         await must(["ip", "netns", "attach", ns, String(c.pid)], { timeoutS: 10, context: `attaching the network namespace of ${n.name}` });
-        hosts.set(n.name, new ContainerHost(n.name, ns, c.pid, dir, rec.snapshot.nodes[n.name]?.env));
+        hosts.set(n.name, new ContainerHost(n.name, ns, c.pid, dir, rec.snapshot.nodes[n.name]?.env, root));
       }),
     );
-    return { fabric: new NetnsHost("fabric", fabric, rec.dir), hosts };
+    return { fabric: new NetnsHost("fabric", fabric, rec.dir, {}, root), hosts };
+  }
+
+  /** As the namespace backend's: the machine view runs the lab's toolchain (the containers run their node images). */
+  software(lab: Lab, say: (m: string) => void): Promise<SoftwareSource> {
+    return new NetnsBackend().software(lab, say);
   }
 
   guest(rec: RunRecord, name: string, of: string, env?: Record<string, string>): Promise<Host> {
-    return guestNamespace(rec, name, of, env);
+    return guestNamespace(rec, name, of, env, rootOf(rec.snapshot));
   }
 
   attach(state: Readonly<RunState>, node: string): Host {
     const entry = state.nodes[node];
     if (!entry) throw new Error(`run ${state.id} has no node "${node}" (nodes: ${Object.keys(state.nodes).join(", ")})`);
-    if (!entry.container) return new NetnsHost(node, entry.namespace, nodeDir(runDir(state.id), node), entry.env);
-    return new ContainerHost(node, entry.namespace, entry.container.pid, nodeDir(runDir(state.id), node), entry.env);
+    if (!entry.container) return new NetnsHost(node, entry.namespace, nodeDir(runDir(state.id), node), entry.env, rootOf(state));
+    return new ContainerHost(node, entry.namespace, entry.container.pid, nodeDir(runDir(state.id), node), entry.env, rootOf(state));
   }
 }
 

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { Host } from "../host.ts";
 import { LocalHost } from "../local-host.ts";
 import { NetnsHost } from "../netns.ts";
+import type { RunRoot } from "../root.ts";
 
 /**
  * A node that is a Docker container. Commands enter the container's mount, UTS, IPC and network
@@ -19,12 +20,18 @@ export class ContainerHost extends LocalHost {
     private readonly pid: number,
     readonly stateDir: string,
     protected readonly env: Record<string, string> = {},
+    /** The run's root: the machine view's files (where incusd and a kolla node's daemons run beside the container). */
+    private readonly root?: RunRoot,
   ) {
     super();
   }
 
+  get softwareRoot(): string {
+    return this.path("/");
+  }
+
   machineView(): Host {
-    return new NetnsHost(this.name, this.netns, this.stateDir, this.env);
+    return new NetnsHost(this.name, this.netns, this.stateDir, this.env, this.root);
   }
 
   command(argv: readonly string[]): string[] {

@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
+import { debianMirror } from "../../toolchain/definition.ts";
+import type { ToolchainInfo } from "../../toolchain/info.ts";
 
 /**
  * Node images, built on this machine from Debian packages (no registry): a base image made with
@@ -35,20 +37,6 @@ export const SUITE = "bookworm";
 const IMAGE_VERSION = "1";
 
 const hash = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 12);
-
-/** The Debian mirror: $LABWRIGHT_DEBIAN_MIRROR, else the first Debian URI of this machine's apt sources, else deb.debian.org. */
-export function debianMirror(): string {
-  if (process.env.LABWRIGHT_DEBIAN_MIRROR) return process.env.LABWRIGHT_DEBIAN_MIRROR;
-  for (const f of ["/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"]) {
-    try {
-      const m = /(?:URIs:|deb)\s+(https?:\/\/\S+\/debian)\/?\s/m.exec(readFileSync(f, "utf8"));
-      if (m) return m[1]!;
-    } catch {
-      /* next */
-    }
-  }
-  return "http://deb.debian.org/debian";
-}
 
 export function baseTag(): string {
   return `labwright-base:${hash([IMAGE_VERSION, SUITE, ...BASE_PACKAGES].join(" "))}`;
@@ -146,4 +134,31 @@ export async function imagesFor(sets: readonly (readonly string[])[], say: (m: s
     if (!out.has(key)) out.set(key, await buildNode(s, say));
   }
   return out;
+}
+
+/** The tag of a toolchain's image: its name and lock hash. */
+export function toolchainTag(t: ToolchainInfo): string {
+  return `labwright-toolchain:${t.name}-${t.hash}`;
+}
+
+/**
+ * The container nodes' image of a toolchain: its root filesystem imported into Docker as it is
+ * (`docker import`), once per lock, so container nodes run the same binaries as namespace nodes.
+ * A failed import leaves no image.
+ */
+export async function toolchainImage(root: string, t: ToolchainInfo, say: (m: string) => void): Promise<string> {
+  const tag = toolchainTag(t);
+  if (await imageExists(tag)) return tag;
+  say(`importing toolchain ${t.name} (lock ${t.hash}) into Docker as ${tag} (once per lock)`);
+  const imp = await execa("tar", ["-C", root, "--numeric-owner", "--xattrs", "-c", "."], { reject: false, buffer: { stdout: false } }).pipe(
+    "docker",
+    ["import", "--change", 'CMD ["sleep", "infinity"]', "--change", "LABEL labwright.image=toolchain", "-", tag],
+    { reject: false, all: true },
+  );
+  if (imp.exitCode !== 0) {
+    await removeImage(tag);
+    throw new ImageBuildError(`docker import of toolchain ${t.name} failed: ${String(imp.all).trim().split("\n").slice(-5).join("\n")}`);
+  }
+  seen.add(tag);
+  return tag;
 }

@@ -32,8 +32,12 @@ import { ovsDir } from "../ovs/daemons.ts";
  *   `images:` remote served inside the lab is trusted and nothing else is.
  */
 
-/** The daemon binary: Debian's path, or another build (LABWRIGHT_INCUSD). */
+/**
+ * The daemon binary: Debian's path, or another build (LABWRIGHT_INCUSD: a file on this machine,
+ * bound into the run's root at the same path, and asked its version itself).
+ */
 export const INCUSD = process.env.LABWRIGHT_INCUSD ?? "/usr/libexec/incus/incusd";
+const OVERRIDE = process.env.LABWRIGHT_INCUSD !== undefined;
 const MIN_VERSION = [6, 0];
 
 export function incusDir(stateDir: string): string {
@@ -50,15 +54,17 @@ export function incusEnv(stateDir: string): Record<string, string> {
  * say it; "/" for this machine's own), or a PreflightError naming the package to install.
  */
 export function incusVersion(root = "/"): string {
-  const hint =
-    root === "/"
+  const hint = OVERRIDE
+    ? `LABWRIGHT_INCUSD=${INCUSD} is another build than the lab's toolchain's: unset it, or point it at Incus ${MIN_VERSION.join(".")} or newer`
+    : root === "/"
       ? "install it with scripts/setup.sh (Debian 12: `apt-get install -t bookworm-backports --no-install-recommends incus-base`; Ubuntu 24.04: `apt-get install --no-install-recommends incus-base`)"
-      : "add incus-base and incus-client to the toolchain's file in topology/toolchains/ and lock it again";
-  if (!existsSync(join(root, INCUSD)))
-    throw new PreflightError(`this lab runs the real Incus, and ${join(root, INCUSD)} is missing: ${hint}`);
+      : "pin incus-base and incus-client 6.0 or newer in the toolchain's file (topology/toolchains/, from bookworm-backports) and lock it again";
+  const where = OVERRIDE ? INCUSD : join(root, INCUSD);
+  if (!existsSync(where)) throw new PreflightError(`this lab runs the real Incus, and ${where} is missing: ${hint}`);
   let v: string;
   try {
-    if (root === "/") {
+    if (OVERRIDE) v = execFileSync(INCUSD, ["--version"], { encoding: "utf8", timeout: 10_000 }).trim();
+    else if (root === "/") {
       v = execFileSync(INCUSD, ["--version"], { encoding: "utf8", timeout: 10_000 }).trim();
       execFileSync("incus", ["--version"], { encoding: "utf8", timeout: 10_000, stdio: "pipe" });
     } else {
@@ -67,6 +73,7 @@ export function incusVersion(root = "/"): string {
       if (!pkg || !which("incus", root)) throw Object.assign(new Error("not installed"), { path: pkg ? "incus" : "incusd" });
       v = upstreamOf(pkg).replace(/^\d+:/, "");
     }
+    if (OVERRIDE && !which("incus", root)) throw Object.assign(new Error("not installed"), { path: "incus" });
   } catch (e) {
     throw new PreflightError(`this lab runs the real Incus, and ${(e as { path?: string }).path ?? "incus"} does not run: ${hint}`);
   }

@@ -50,8 +50,13 @@ case "$1" in bound|renew) [ -n "$mtu" ] && ip link set dev "$interface" mtu "$mt
 exec /usr/share/doc/busybox-static/examples/udhcp/simple.script "$@"
 `;
 
-/** The cached image, built first if this recipe has none (the package version is the one apt offered then). */
-export async function ensureImage(): Promise<BuiltImage> {
+/**
+ * The cached image, built first if this recipe has none. Under a toolchain's root (`root`), from
+ * the package the toolchain downloaded and unpacked (its lock pins the version); with this
+ * machine's own files ("/"), from the package apt offers now.
+ */
+export async function ensureImage(root = "/"): Promise<BuiltImage> {
+  if (root !== "/") return ensureFromToolchain(root);
   const tag = createHash("sha256").update(`${PACKAGE}\n${INITTAB}${RCS}${DHCP_SCRIPT}`).digest("hex").slice(0, 16);
   const file = join(IMAGE_CACHE, `debian-busybox-${tag}.tar.gz`);
   if (!existsSync(file)) {
@@ -62,8 +67,39 @@ export async function ensureImage(): Promise<BuiltImage> {
       throw new Error(
         `the lab's image server needs Debian's ${PACKAGE} package, and apt knows no candidate for it: run apt-get update (scripts/setup.sh)`,
       );
-    await build(file, version);
+    await build(file, version, async (work, rootfs) => {
+      await must(["apt-get", "download", `${PACKAGE}=${version}`], {
+        timeoutS: 300,
+        context: `downloading ${PACKAGE} from the Debian archive`,
+        cwd: work,
+      });
+      const deb = readdirSync(work).find((f) => f.endsWith(".deb"));
+      if (!deb) throw new Error(`apt-get download ${PACKAGE} left no .deb`);
+      await must(["dpkg-deb", "-x", join(work, deb), rootfs], { timeoutS: 60, context: `unpacking ${deb}` });
+    });
   }
+  return described(file);
+}
+
+async function ensureFromToolchain(root: string): Promise<BuiltImage> {
+  const debs = join(root, "var/lib/labwright/debs");
+  const deb = (existsSync(debs) ? readdirSync(debs) : []).find((f) => f.startsWith(`${PACKAGE}_`) && f.endsWith(".deb"));
+  const tree = join(root, "var/lib/labwright/unpacked", PACKAGE);
+  if (!deb || !existsSync(join(tree, "bin/busybox")))
+    throw new Error(
+      `the lab's image server needs Debian's ${PACKAGE}, and the toolchain at ${root} has not downloaded it: add it to its downloads (topology/toolchains/)`,
+    );
+  const version = decodeURIComponent(deb.split("_")[1]!);
+  const tag = createHash("sha256").update(`${PACKAGE} ${version}\n${INITTAB}${RCS}${DHCP_SCRIPT}`).digest("hex").slice(0, 16);
+  const file = join(IMAGE_CACHE, `debian-busybox-${tag}.tar.gz`);
+  if (!existsSync(file))
+    await build(file, version, async (_work, rootfs) => {
+      await must(["cp", "-a", `${tree}/.`, rootfs], { timeoutS: 60, context: `copying ${PACKAGE}'s files from the toolchain` });
+    });
+  return described(file);
+}
+
+function described(file: string): BuiltImage {
   const data = readFileSync(file);
   return {
     file,
@@ -73,20 +109,14 @@ export async function ensureImage(): Promise<BuiltImage> {
   };
 }
 
-async function build(file: string, version: string): Promise<void> {
+/** Builds the image from the package's files, which `unpack` puts into the image's rootfs. */
+async function build(file: string, version: string, unpack: (work: string, rootfs: string) => Promise<void>): Promise<void> {
   mkdirSync(IMAGE_CACHE, { recursive: true, mode: 0o755 });
   const work = mkdtempSync(join(IMAGE_CACHE, ".build-"));
   try {
-    await must(["apt-get", "download", `${PACKAGE}=${version}`], {
-      timeoutS: 300,
-      context: `downloading ${PACKAGE} from the Debian archive`,
-      cwd: work,
-    });
-    const deb = readdirSync(work).find((f) => f.endsWith(".deb"));
-    if (!deb) throw new Error(`apt-get download ${PACKAGE} left no .deb`);
     const root = join(work, "image", "rootfs");
     mkdirSync(root, { recursive: true });
-    await must(["dpkg-deb", "-x", join(work, deb), root], { timeoutS: 60, context: `unpacking ${deb}` });
+    await unpack(work, root);
     const applets = (await must([join(root, "bin/busybox"), "--list-full"], { timeoutS: 10 })).stdout.split("\n").filter(Boolean);
     for (const d of ["sbin", "usr/bin", "usr/sbin", "etc/init.d", "etc/udhcpc", "dev", "proc", "sys", "tmp", "run", "root", "var/log"])
       mkdirSync(join(root, d), { recursive: true });

@@ -4,7 +4,17 @@ import type { Lab, NodeSpec } from "../../model/types.ts";
 import { OVS_TOOL_PACKAGES } from "../ovs/index.ts";
 import type { Stack } from "../stack.ts";
 import { span } from "../../trace/timeline.ts";
-import { formCluster, incusDir, incusEnv, restartMarker, incusLogSources, incusVersion, type Member, startIncusd } from "./daemon.ts";
+import {
+  formCluster,
+  INCUSD,
+  incusDir,
+  incusEnv,
+  restartMarker,
+  incusLogSources,
+  incusVersion,
+  type Member,
+  startIncusd,
+} from "./daemon.ts";
 
 /**
  * The real Incus (`incus`): one incusd per member, clustered as `incus admin init` does it
@@ -16,6 +26,8 @@ export const incusStack: Stack = {
   tools: () => ["unshare", "nsenter", "flock", "ovsdb-client"],
   toolPackages: OVS_TOOL_PACKAGES,
   version: (root) => ["incus", incusVersion(root)],
+  // Another build of incusd (LABWRIGHT_INCUSD) is a file of this machine: bound into the run's root.
+  rootBinds: () => (process.env.LABWRIGHT_INCUSD ? [INCUSD] : []),
   env: (nodeDir) => incusEnv(nodeDir),
   async start(ctx) {
     const ca = await ctx.ca();

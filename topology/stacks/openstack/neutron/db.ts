@@ -3,15 +3,19 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PASSWORDS } from "../kolla/config.ts";
+import type { Host } from "../../../backends/host.ts";
+import { mustIn } from "../../../backends/must.ts";
 import { must, run } from "../../../run/exec.ts";
+import { installedPackage } from "../../../toolchain/dpkg.ts";
 
 /**
  * neutron's database as kolla's bootstrap leaves it (`neutron-db-manage upgrade heads` on MariaDB),
  * made once per machine and copied into each run: a MariaDB data directory with the `neutron`
  * database at the newest schema and its user. Built with the real tools (mariadb-install-db,
- * mariadbd, neutron-db-manage) in a network namespace of its own with no network (the server
- * listens on a unix socket only), cached by the versions of MariaDB and neutron and this recipe;
- * a failed build leaves nothing.
+ * mariadbd, neutron-db-manage) where the node's daemons run (its enclave: the lab's toolchain),
+ * in a network namespace of its own with no network (the server listens on a unix socket only),
+ * in the run's directory, then copied into this machine's cache, keyed by the versions of MariaDB
+ * and neutron and this recipe; a failed build leaves nothing.
  */
 
 export const DB_CACHE = process.env.LABWRIGHT_DB_CACHE ?? "/var/cache/labwright/neutron-db";
@@ -57,13 +61,22 @@ const NOVA_RECIPE =
  * bootstraps make are in it too, migrated by their own tools; the cells' URLs are the build's and
  * are set to the run's when its MariaDB starts (`cellMappingsSql`).
  */
-export async function ensureDbTemplate(neutronVersion: string, nova?: string): Promise<string> {
-  const mariadb = versionOf(["mariadbd", "--version"]);
+export async function ensureDbTemplate(neutronVersion: string, nova: string | undefined, where: BuildPlace): Promise<string> {
+  // The toolchain's package database says which MariaDB (nothing of the toolchain runs on this machine).
+  const root = where.host.softwareRoot ?? "/";
+  const mariadb =
+    root === "/" ? versionOf(["mariadbd", "--version"]) : `mariadb-server ${installedPackage(root, "mariadb-server") ?? "missing"}`;
   const recipe = nova === undefined ? RECIPE : `${RECIPE}\n${NOVA_RECIPE}\n${nova}`;
   const key = createHash("sha256").update(`${recipe}\n${mariadb}\n${neutronVersion}\n${PASSWORDS.database}`).digest("hex").slice(0, 16);
   const dir = join(DB_CACHE, key);
-  if (!existsSync(join(dir, "data"))) await build(dir, nova !== undefined);
+  if (!existsSync(join(dir, "data"))) await build(dir, nova !== undefined, where);
   return join(dir, "data");
+}
+
+/** Where a template is built: the Host its tools run in, and a scratch directory of the run both it and this machine see. */
+export interface BuildPlace {
+  host: Host;
+  scratch: string;
 }
 
 /** The nova bootstrap's part of the template's build script (its tools are python3-nova's, -placement's and -glance's modules). */
@@ -111,9 +124,10 @@ export function cellMappingsSql(urls: { cell0Db: string; cell1Db: string; transp
   ].join(" ");
 }
 
-async function build(dir: string, nova: boolean): Promise<void> {
+async function build(dir: string, nova: boolean, where: BuildPlace): Promise<void> {
   mkdirSync(DB_CACHE, { recursive: true, mode: 0o700 });
-  const work = mkdtempSync(join(DB_CACHE, ".build-"));
+  mkdirSync(where.scratch, { recursive: true, mode: 0o700 });
+  const work = mkdtempSync(join(where.scratch, ".db-build-"));
   const data = join(work, "data");
   const sock = join(work, "mysqld.sock");
   const cnf = join(work, "my.cnf");
@@ -138,23 +152,32 @@ async function build(dir: string, nova: boolean): Promise<void> {
     'mariadb-admin -S "$sock" shutdown',
     'wait "$pid"; pid=',
   ].join("\n");
+  const what = nova
+    ? "building the cloud's databases (mariadb-install-db, neutron-db-manage upgrade heads, placement-manage, nova-manage and glance-manage syncs)"
+    : "building neutron's database (mariadb-install-db, neutron-db-manage upgrade heads)";
+  let cached: string | undefined;
   try {
-    await must(["unshare", "--net", "--", "bash", "-c", script, "build-neutron-db", cnf, sock, join(work, "neutron.conf"), work], {
-      timeoutS: 600,
-      context: nova
-        ? "building the cloud's databases (mariadb-install-db, neutron-db-manage upgrade heads, placement-manage, nova-manage and glance-manage syncs)"
-        : "building neutron's database (mariadb-install-db, neutron-db-manage upgrade heads)",
-    });
+    await mustIn(
+      where.host,
+      ["unshare", "--net", "--", "bash", "-c", script, "build-neutron-db", cnf, sock, join(work, "neutron.conf"), work],
+      what,
+      { timeoutS: 600 },
+    );
     rmSync(join(data, "ibtmp1"), { force: true });
+    // Into the cache beside its final place, then renamed: a reader never sees half a template.
+    cached = mkdtempSync(join(DB_CACHE, ".build-"));
+    await must(["cp", "-a", `${work}/.`, cached], { timeoutS: 120, context: "copying the database template into the cache" });
   } catch (e) {
-    rmSync(work, { recursive: true, force: true });
+    if (cached) rmSync(cached, { recursive: true, force: true });
     throw e;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
   try {
-    renameSync(work, dir);
+    renameSync(cached, dir);
   } catch (e) {
     // Another run built the same template meanwhile: theirs is as good as ours.
-    rmSync(work, { recursive: true, force: true });
+    rmSync(cached, { recursive: true, force: true });
     if (!existsSync(join(dir, "data"))) throw e;
   }
 }

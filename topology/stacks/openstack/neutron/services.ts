@@ -174,7 +174,7 @@ export class OpenstackServices {
     const datadir = join(base, "data");
     if (!existsSync(datadir)) {
       mkdirSync(base, { recursive: true, mode: 0o700 });
-      await copyDatabase(await ensureDbTemplate(neutronVersion, nova), datadir);
+      await copyDatabase(await ensureDbTemplate(neutronVersion, nova, { host: this.enclave, scratch: base }), datadir);
     }
     const cnf = join(base, "my.cnf");
     writeFileSync(cnf, myCnf(datadir, join(base, "mysqld.sock"), this.facts.apiAddress, join(this.paths.log, "mariadb.log")));
