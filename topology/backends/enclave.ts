@@ -136,6 +136,11 @@ export class EnclaveHost extends LocalHost implements Enclave {
     return ["nsenter", `--target=${this.init}`, "--mount", "--uts", "--pid", "--net", "--", ...argv];
   }
 
+  /** The enclave's files are its node's (the run's root, or this machine's), seen through its init. */
+  get softwareRoot(): string {
+    return this.machinePath("/");
+  }
+
   protected path(p: string): string {
     if (!p.startsWith("/")) throw new Error(`${this.name}: not an absolute path: ${p}`);
     return this.machinePath(p);
