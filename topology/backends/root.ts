@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isAlive, processStart, type ProcessRef } from "../run/process.ts";
+import { isAlive, type ProcessRef } from "../run/process.ts";
 import type { RunRecord } from "../run/state.ts";
 import { spawnDetached } from "./spawn.ts";
 
@@ -124,8 +124,4 @@ export function inRoot(root: RunRoot, argv: readonly string[]): string[] {
 /** Where a path of the root is on this machine. */
 export function rootPath(root: RunRoot, p: string): string {
   return join(`/proc/${root.keeper.pid}/root`, p);
-}
-
-export function rootAlive(root: RunRoot): boolean {
-  return isAlive(root.keeper) && processStart(root.keeper.pid) === root.keeper.start && existsSync(`/proc/${root.keeper.pid}/root`);
 }

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { isAlive, processStart } from "../run/process.ts";
 import { preflight } from "../run/preflight.ts";
-import { debianMirror, sourcesList, ToolchainError, upstreamOf, type Toolchain } from "./definition.ts";
+import { debianMirror, loadToolchain, sourcesList, ToolchainError, upstreamOf, type Toolchain } from "./definition.ts";
 
 /**
  * Builds a toolchain's root filesystem once per machine: debootstrap's minimal Debian, then apt
@@ -245,7 +245,6 @@ export async function buildToolchain(t: Toolchain, say: (m: string) => void, opt
     rmSync(join(tmp, "builder"), { force: true });
     if (opts.lock) {
       // The file changed, so did its hash: the root is kept under the new key.
-      const { loadToolchain } = await import("./definition.ts");
       const again = loadToolchain(t.name);
       const final = toolchainDir(again);
       rmSync(final, { recursive: true, force: true });

@@ -16,11 +16,6 @@ export {
 export { KEY_PACKAGES, type ToolchainInfo } from "./info.ts";
 export { DEFAULT_TOOLCHAIN, loadToolchain, toolchainNames, ToolchainError, upstreamOf, type Toolchain } from "./definition.ts";
 
-/** The root filesystem of toolchain `name`, built first if this machine has none (progress through `say`). */
-export async function toolchainRoot(name: string, say: (m: string) => void): Promise<string> {
-  return (await buildToolchain(loadToolchain(name), say)).root;
-}
-
 /** Toolchain `name` built (first if this machine has none): its root and what a report says of it. */
 export async function ensureToolchain(name: string, say: (m: string) => void): Promise<{ root: string; info: ToolchainInfo }> {
   const b = await buildToolchain(loadToolchain(name), say);
