@@ -189,7 +189,9 @@ async function scenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOptions): Prom
 
 export async function runLab(lab: Lab, opts: ScenarioOptions & { only?: string[]; shard?: Shard } = {}): Promise<LabResult> {
   const backend = resolveBackend(opts.backend);
-  await preflightLab(lab, backend);
+  // A machine without the lab's toolchain builds it here (minutes): its progress is the run's first events.
+  const t0 = performance.now();
+  await preflightLab(lab, backend, (message) => opts.onEvent?.({ t: (performance.now() - t0) / 1000, message, scenario: "preflight" }));
   opts = { ...opts, backend };
   const startedAt = new Date().toISOString();
   const scenarios: ScenarioResult[] = [];

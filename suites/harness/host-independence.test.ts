@@ -17,6 +17,7 @@ async function hiddenRun(
   scenarios: string[],
 ): Promise<{ exitCode?: number; stdout: string; stderr: string; result: LabResult }> {
   const { argv } = withHostSoftwareHidden([process.execPath, CLI, "run", lab, "--scenario", ...scenarios]);
+  // A bound on a hung run, not a wait: measured 32 s (the two Incus scenarios) and 74 s (kolla's floating-ips).
   const r = await execa(argv[0]!, argv.slice(1), { reject: false, cwd: ROOT, env: { NO_COLOR: "1" }, timeout: 400_000 });
   const json = /Details: (\S+\.json)/.exec(r.stdout)?.[1];
   expect(json, `${r.stdout}\n${r.stderr}`).toBeDefined();
