@@ -6,6 +6,8 @@ import { runCheck } from "../../topology/expect/check.ts";
 import { loadLab } from "../../topology/model/load.ts";
 import type { LabResult } from "../../topology/scenario.ts";
 import { INCUS_LAB, labwright } from "../support/cli.ts";
+import { hiddenLabwright } from "../support/hidden-host.ts";
+import { loadToolchain } from "../../topology/toolchain/index.ts";
 import { BACKEND, useLab } from "../support/fixture.ts";
 import { scenario } from "../support/steps.ts";
 import { labFor } from "../../topology/model/software.ts";
@@ -145,12 +147,15 @@ describe(`[${BACKEND}] labwright run on the Incus lab`, () => {
   // The whole lab takes about 3 min on this 2-core machine (the crash scenario's failing `incus network
   // create` alone waits 40-62 s for Incus's answer): the limit is the harness's, not a speed assertion.
   it(
-    "runs every scenario end to end (the seed's OVN failure and fix, the incusd, northd, controller and vswitchd restarts, the gateway member's crash and its return included), exits 0, prints the table and writes the JSON results",
+    "runs every scenario end to end (the seed's OVN failure and fix, the incusd, northd, controller and vswitchd restarts, the gateway member's crash and its return included) with this machine's own copies of the lab software unreachable (support/hidden-host.ts), in the toolchain the report names; exits 0, prints the table and writes the JSON results",
     { timeout: 480_000 },
     async () => {
       const json = join(mkdtempSync(join(tmpdir(), "lw-")), "result.json");
-      const r = await labwright(["run", INCUS_LAB, "--json", json, "--quiet"]);
+      const r = await hiddenLabwright(["run", INCUS_LAB, "--json", json, "--quiet"], 300_000);
       expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      // Every daemon and tool came from the toolchain, the one the report names.
+      const hash = loadToolchain("debian-12").hash;
+      expect(r.stdout).toMatch(new RegExp(`^toolchain debian-12 \\(lock ${hash}\\): incus-base 6\\.0\\.4`, "m"));
       expect(r.stdout).toMatch(/PASS\s+pamonha1 → google\.com reachable, TTL 63.*TTL 63, RTT avg/);
       expect(r.stdout).toContain("configured but unusable");
       // The physical scenarios run without the members' software, and the report says so.
@@ -159,6 +164,8 @@ describe(`[${BACKEND}] labwright run on the Incus lab`, () => {
       );
       const result = JSON.parse(readFileSync(json, "utf8")) as LabResult;
       expect(result.ok).toBe(true);
+      expect(result.toolchain?.hash).toBe(hash);
+      expect(result.software).toEqual({ incus: "6.0.4" });
       expect(result.scenarios.map((x) => x.name)).toEqual(lab.scenarios.map((x) => x.name));
       expect(result.totals.failed).toBe(0);
       expect(result.totals.checks).toBeGreaterThanOrEqual(15);

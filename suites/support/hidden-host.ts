@@ -1,5 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { execa } from "execa";
+import { CLI, ROOT } from "./cli.ts";
 
 /**
  * This machine's own copies of the lab software, made unreachable for one command: it runs in a
@@ -91,4 +93,13 @@ export function withHostSoftwareHidden(argv: readonly string[]): { argv: string[
     ],
     hidden: programs.length + dirs.length,
   };
+}
+
+/**
+ * Runs the labwright CLI as `labwright()` does (support/cli.ts), with this machine's copies of the
+ * lab software hidden. `timeoutMs` bounds a hung run; it is not a wait.
+ */
+export function hiddenLabwright(args: string[], timeoutMs: number) {
+  const { argv } = withHostSoftwareHidden([process.execPath, CLI, ...args]);
+  return execa(argv[0]!, argv.slice(1), { reject: false, cwd: ROOT, env: { NO_COLOR: "1" }, timeout: timeoutMs });
 }
