@@ -46,6 +46,17 @@ rmdir /.labwright-old
 exec perl -e 'sleep' labwright-root "$upper"
 `;
 
+/** Whether `path` is a mount point in this process's mount namespace (/proc/self/mountinfo's fifth field). */
+export function isMountPoint(path: string): boolean {
+  try {
+    return readFileSync("/proc/self/mountinfo", "utf8")
+      .split("\n")
+      .some((l) => l.split(" ")[4] === path);
+  } catch {
+    return false;
+  }
+}
+
 export interface RunRoot {
   /** The keeper: commands enter its mount namespace and root. */
   keeper: ProcessRef;

@@ -70,18 +70,28 @@ export function toolchainNames(): string[] {
   }
 }
 
+/**
+ * Each toolchain file as last loaded, by path, with its text: parsing and checking the lock (651
+ * packages) took 60-128 ms a call, and every lab start asked twice (preflight, then the backend).
+ */
+const loaded = new Map<string, { text: string; toolchain: Toolchain }>();
+
 export function loadToolchain(name: string): Toolchain {
   const file = toolchainFile(name);
   if (!existsSync(file))
     throw new ToolchainError(`no toolchain "${name}" (${file} does not exist); the toolchains are: ${toolchainNames().join(", ")}`);
   const text = readFileSync(file, "utf8");
+  const known = loaded.get(file);
+  if (known?.text === text) return known.toolchain;
   const parsed = ToolchainSchema.safeParse(parse(text));
   if (!parsed.success) {
     const i = parsed.error.issues[0]!;
     throw new ToolchainError(`${file}: ${i.path.join(".") || "(top)"}: ${i.message}`);
   }
   if (parsed.data.name !== name) throw new ToolchainError(`${file}: name is "${parsed.data.name}", not "${name}" as its file name says`);
-  return { ...parsed.data, file, hash: createHash("sha256").update(text).digest("hex").slice(0, 12) };
+  const toolchain = { ...parsed.data, file, hash: createHash("sha256").update(text).digest("hex").slice(0, 12) };
+  loaded.set(file, { text, toolchain });
+  return toolchain;
 }
 
 /**
