@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { run } from "./exec.ts";
 import { isAlive, type ProcessRef, processStart, terminate } from "./process.ts";
 import { NS_PREFIX, ownedBy, removeRunDir, runDir, type RunState } from "./state.ts";
@@ -137,20 +138,23 @@ export async function teardownRun(
   ];
   await terminate(hard, 0);
   const processes = hard.length + (await terminate([...found, ...recordedRefs].filter((p) => !hard.some((h) => h.pid === p.pid))));
+  // The nodes' /etc/netns entries go while `ip` deletes the namespaces (independent; 3-9 ms of a
+  // 17 ms teardown of the Incus lab's physical layer when one after the other).
+  const etc = etcPathsOf(id).filter((p) => !opts.only || opts.only.some((ns) => p === `/etc/netns/${ns}`));
+  const removed = Promise.all(etc.map((p) => rm(p, { recursive: true, force: true })));
   if (existing.length) {
     const r = await run(["ip", "-force", "-batch", "-"], {
       input: existing.map((ns) => batchLine("netns", "delete", ns)).join(""),
       timeoutS: 60,
     });
     const left = existing.filter(namespaceExists);
-    if (left.length) throw new Error(`could not delete namespaces ${left.join(", ")}: ${r.stderr.trim()}`);
+    if (left.length) {
+      await removed.catch(() => {});
+      throw new Error(`could not delete namespaces ${left.join(", ")}: ${r.stderr.trim()}`);
+    }
   }
-  let paths = 0;
-  const etc = etcPathsOf(id).filter((p) => !opts.only || opts.only.some((ns) => p === `/etc/netns/${ns}`));
-  for (const p of etc) {
-    rmSync(p, { recursive: true, force: true });
-    paths++;
-  }
+  await removed;
+  const paths = etc.length;
   if (!opts.keepRunDir) removeRunDir(id);
   return { runId: id, processes, namespaces: existing.length, paths, durationMs: performance.now() - t0 };
 }
