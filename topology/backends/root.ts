@@ -46,12 +46,20 @@ rmdir /.labwright-old
 exec perl -e 'sleep' labwright-root "$upper"
 `;
 
-/** Whether `path` is a mount point in this process's mount namespace (/proc/self/mountinfo's fifth field). */
-export function isMountPoint(path: string): boolean {
+/**
+ * Whether `path` is a shared mount point in this process's mount namespace (/proc/self/mountinfo:
+ * the fifth field is the mount point, the optional fields carry `shared:N`). A mount made under a
+ * shared mount later reaches the copies other mount namespaces made of it; under a mount that is
+ * only a slave (a mount namespace made with `--propagation slave`) it reaches none.
+ */
+export function isSharedMount(path: string): boolean {
   try {
     return readFileSync("/proc/self/mountinfo", "utf8")
       .split("\n")
-      .some((l) => l.split(" ")[4] === path);
+      .some((l) => {
+        const f = l.split(" ");
+        return f[4] === path && f.slice(6, f.indexOf("-")).some((o) => o.startsWith("shared:"));
+      });
   } catch {
     return false;
   }
