@@ -38,11 +38,16 @@ export async function rootSnapshot(): Promise<Record<string, unknown>> {
   };
 }
 
-/** Is the process running (a zombie waiting to be reaped is not)? */
+/**
+ * Is the process running? A zombie waiting to be reaped is not, nor a process in its exit (the
+ * kernel's PF_EXITING, 0x4, in stat's flags): a killed pid namespace's init stays there until this
+ * machine's pid 1 has reaped its namespace's processes (about once a second here), running nothing.
+ */
 export function running(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return fields[0] !== "Z" && fields[0] !== "X" && (Number(fields[6]) & 0x4) === 0;
   } catch {
     return false;
   }
