@@ -7,7 +7,8 @@ import type { Host } from "./backends/host.ts";
 import { mustIn } from "./backends/must.ts";
 import { serviceDaemons, writeFiles } from "./fabric/daemons.ts";
 import { natRuleset } from "./fabric/nat.ts";
-import { applySysctls, BASE_SYSCTLS } from "./fabric/sysctls.ts";
+import { applySysctlsBatch, BASE_SYSCTLS } from "./fabric/sysctls.ts";
+import { ipBatches } from "./fabric/ip-batches.ts";
 import { fabricBatch, fabricPort, nodeBatch, portsNotForwarding, vethBatch } from "./fabric/wiring.ts";
 import type { Lab, NodeSpec } from "./model/types.ts";
 import { must, run } from "./run/exec.ts";
@@ -127,12 +128,20 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
     // Per-node work runs at most FAN_OUT commands at a time: a lab of thousands of nodes does not fork thousands of processes at once.
     const limit = pLimit(FAN_OUT);
     const eachNode = <T>(fn: (n: NodeSpec) => Promise<T>) => Promise.all(lab.nodes.map((n) => limit(() => fn(n))));
-    await span("sysctls", "phase", async () => {
-      await applySysctls((argv, o) => fabric.exec(argv, o), BASE_SYSCTLS, "sysctls of the fabric");
-      await eachNode((n) =>
-        applySysctls((argv, o) => host(n).exec(argv, o), { ...BASE_SYSCTLS, ...n.sysctls }, `sysctls of node ${n.name}`),
-      );
-    });
+    await span("sysctls", "phase", () =>
+      // One process for the fabric and every node, from the fabric (each is a namespace on this machine).
+      applySysctlsBatch(
+        (argv, o) => fabric.exec(argv, o),
+        [
+          { netns: netnsOf(fabric), sysctls: BASE_SYSCTLS, context: "sysctls of the fabric" },
+          ...lab.nodes.map((n) => ({
+            netns: netnsOf(host(n)),
+            sysctls: { ...BASE_SYSCTLS, ...n.sysctls },
+            context: `sysctls of node ${n.name}`,
+          })),
+        ],
+      ),
+    );
     check();
 
     const links = lab.nodes.reduce((a, n) => a + n.interfaces.length, 0);
@@ -143,15 +152,9 @@ export async function start(lab: Lab, opts: StartOptions = {}): Promise<StartedL
         must(["ip", "-batch", "-"], { input: vethBatch(lab, nsOf, netnsOf(fabric)), timeoutS: 60, context: "creating veth pairs" }),
       );
     await span("bridges, addresses, routes", "phase", () =>
-      Promise.all([
-        must(["ip", "-n", netnsOf(fabric), "-batch", "-"], { input: fabricBatch(lab), timeoutS: 60, context: "LAN bridges" }),
-        eachNode((n) =>
-          must(["ip", "-n", nsOf(n.name), "-batch", "-"], {
-            input: nodeBatch(n),
-            timeoutS: 60,
-            context: `addresses and routes of node ${n.name}`,
-          }),
-        ),
+      ipBatches(join(rec.dir, "batches"), [
+        { netns: netnsOf(fabric), input: fabricBatch(lab), context: "LAN bridges" },
+        ...lab.nodes.map((n) => ({ netns: nsOf(n.name), input: nodeBatch(n), context: `addresses and routes of node ${n.name}` })),
       ]),
     );
     await span("LAN ports forwarding", "phase", () => awaitForwarding(fabric, links));
