@@ -63,8 +63,13 @@ export async function runStep(ctx: StepContext, step: ActionStep): Promise<StepR
       async () => {
         // A watch or a fault is labwright's own: what it sets in motion is what the watches measure.
         if (step.kind === "watch" || step.kind === "fault") return;
-        if (step.kind === "run") await ctx.reconcile(step.on);
-        if (ctx.incus) await afterIncus(ctx.incus, step.kind, step.on);
+        // Independent, so side by side: the OVS kernel-datapath pass after a command on a node, and
+        // Incus's view (after a step on a member: `incus list`, `incus network list`).
+        const both = await Promise.allSettled([
+          step.kind === "run" ? ctx.reconcile(step.on) : undefined,
+          ctx.incus ? afterIncus(ctx.incus, step.kind, step.on) : undefined,
+        ]);
+        for (const r of both) if (r.status === "rejected") throw r.reason;
         await afterOpenstack(ctx.neutron, step);
       },
       step.on,
