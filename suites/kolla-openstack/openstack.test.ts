@@ -9,7 +9,15 @@ import { parseIni } from "../../topology/model/commands/ini.ts";
 import type { KollaOverride, NeutronService } from "../../topology/model/commands/kolla-overrides.ts";
 import { novaRefusal, parseOpenstack } from "../../topology/model/commands/openstack.ts";
 import { bridgeMappings, PLAYS, playsFor, readGlobals } from "../../topology/stacks/openstack/kolla/plays.ts";
-import { openstackPaths, renderNeutronConfig, unusedOverrides } from "../../topology/stacks/openstack/kolla/config.ts";
+import {
+  NEUTRON_LOG_LEVELS_WITH_OVN_SYNC,
+  OVN_DB_SYNC_LOGGER,
+  openstackPaths,
+  renderNeutronConfig,
+  unusedOverrides,
+} from "../../topology/stacks/openstack/kolla/config.ts";
+import { builtToolchain } from "../../topology/toolchain/build.ts";
+import { DEFAULT_TOOLCHAIN, loadToolchain } from "../../topology/toolchain/definition.ts";
 import type { KollaNode } from "../../topology/stacks/openstack/kolla/node.ts";
 import type { StartedLab } from "../../topology/lab.ts";
 import { loadLab } from "../../topology/model/load.ts";
@@ -337,6 +345,46 @@ describe(`[${BACKEND}] kolla's configuration and plays, openstack command lines`
       "neutron/neutron-l3-agent.conf",
     ]);
     expect(unusedOverrides(readGlobals(SEED, "t"), [ovsAgent, l3conf, ml2])).toEqual([]);
+  });
+
+  it("ML2/OVN's neutron.conf keeps neutron's own default log levels (read from the pinned toolchain's oslo.log and neutron) and adds its OVN DB sync at DEBUG, whose end a start awaits; no override may change the list", () => {
+    const facts = { apiAddress: "10.10.10.11", vip: "10.10.10.11", hostname: "openstack" };
+    const g = (release: string) =>
+      readGlobals(
+        {
+          ...SEED,
+          neutron_plugin_agent: "ovn",
+          openstack_release: release,
+          ...(Number(release) >= 2024.2 ? { enable_proxysql: "no" } : {}),
+        },
+        "t",
+      );
+    const ovn = renderNeutronConfig(g("2025.1"), facts, openstackPaths("/x"));
+    expect(ovn.ovnSyncLogged).toBe(true);
+    expect(ovn.files["neutron.conf"]).toContain(`default_log_levels = ${NEUTRON_LOG_LEVELS_WITH_OVN_SYNC.join(",")}\n`);
+    expect(renderNeutronConfig(readGlobals(SEED, "t"), facts, openstackPaths("/x")).ovnSyncLogged).toBe(false);
+    expect(renderNeutronConfig(readGlobals(SEED, "t"), facts, openstackPaths("/x")).files["neutron.conf"]).not.toContain(
+      "default_log_levels",
+    );
+    expect(() => parseIni("[DEFAULT]\ndefault_log_levels = amqp=WARN\n", "neutron/neutron-server.conf", "neutron.conf")).toThrow(
+      /default_log_levels is one of oslo.log's options/,
+    );
+    // The list is neutron's own default (oslo.log's DEFAULT_LOG_LEVELS, then neutron's EXTRA_LOG_LEVEL_DEFAULTS), as the toolchain has them.
+    const built = builtToolchain(loadToolchain(DEFAULT_TOOLCHAIN));
+    if (!built) throw new Error("the default toolchain is not built (scripts/test builds it first)");
+    const py = join(built.root, "usr/lib/python3/dist-packages");
+    const list = (file: string, name: string) => {
+      const text = readFileSync(join(py, file), "utf8");
+      const body = new RegExp(`^${name} = \\[([^\\]]*)\\]`, "m").exec(text)?.[1];
+      if (body === undefined) throw new Error(`${name} not found in ${file}`);
+      return [...body.matchAll(/'([^']+)'/g)].map((m) => m[1]);
+    };
+    const defaults = [
+      ...list("oslo_log/_options.py", "DEFAULT_LOG_LEVELS"),
+      ...list("neutron/common/config.py", "EXTRA_LOG_LEVEL_DEFAULTS"),
+    ];
+    expect(defaults.length).toBeGreaterThan(20);
+    expect(NEUTRON_LOG_LEVELS_WITH_OVN_SYNC).toEqual([...defaults, `${OVN_DB_SYNC_LOGGER}=DEBUG`]);
   });
 
   it("openstack lines go to the real client as words; other services are refused; nova's and glance's go to the real nova, else the stand-in takes its two commands and the rest is refused saying why", () => {

@@ -75,7 +75,58 @@ export interface RenderedConfig {
   files: Record<string, string>;
   /** The files each daemon's command reads (`--config-file`, in order), and dnsmasq.conf for the DHCP agent's dnsmasq. */
   daemons: Partial<Record<NeutronDaemon, string[]>>;
+  /** ML2/OVN: neutron-server's file logs its OVN DB sync at DEBUG, and a (re)start awaits the sync's end. */
+  ovnSyncLogged: boolean;
 }
+
+/** The module of neutron-server's start-up OVN DB sync (neutron 21: ovn_db_sync.py). */
+export const OVN_DB_SYNC_LOGGER = "neutron.plugins.ml2.drivers.ovn.mech_driver.ovsdb.ovn_db_sync";
+
+/**
+ * neutron-server's default log levels as it sets them (oslo.log 5.0.1's DEFAULT_LOG_LEVELS, then
+ * neutron 21's EXTRA_LOG_LEVEL_DEFAULTS: neutron/common/config.py), with one more: its OVN DB sync
+ * at DEBUG. ML2/OVN's neutron-server compares its database with OVN's northbound database 10 s
+ * after its maintenance worker starts (ovn_db_sync.py: `spawn_after_local(10, do_sync)`), and logs
+ * the sync's start and end at DEBUG only. An `openstack` command during the sync makes it warn of
+ * what that command was creating ("Network found in OVN but not in Neutron", "Missing metadata port
+ * found in Neutron for network …": the clean-clone run of 2026-12-06 and a run of floating-ips-ovn
+ * the same day, its first `network create` 9.6 s after the worker started). An operator's first
+ * command comes long after it: a deploy, and a restart, end when it has ended (neutron/services.ts).
+ * The list replaces neutron's default whole (oslo.config has no append): keep it the pinned
+ * toolchain's, as suites/kolla-openstack checks.
+ */
+export const NEUTRON_LOG_LEVELS_WITH_OVN_SYNC: readonly string[] = [
+  // oslo.log 5.0.1
+  "amqp=WARN",
+  "amqplib=WARN",
+  "boto=WARN",
+  "qpid=WARN",
+  "sqlalchemy=WARN",
+  "suds=INFO",
+  "oslo.messaging=INFO",
+  "oslo_messaging=INFO",
+  "iso8601=WARN",
+  "requests.packages.urllib3.connectionpool=WARN",
+  "urllib3.connectionpool=WARN",
+  "websocket=WARN",
+  "requests.packages.urllib3.util.retry=WARN",
+  "urllib3.util.retry=WARN",
+  "keystonemiddleware=WARN",
+  "routes.middleware=WARN",
+  "stevedore=WARN",
+  "taskflow=WARN",
+  "keystoneauth=WARN",
+  "oslo.cache=INFO",
+  "oslo_policy=INFO",
+  "dogpile.core.dogpile=INFO",
+  // neutron 21
+  "OFPHandler=INFO",
+  "OfctlService=INFO",
+  "os_ken.base.app_manager=INFO",
+  "os_ken.controller.controller=INFO",
+  // labwright
+  `${OVN_DB_SYNC_LOGGER}=DEBUG`,
+];
 
 export function renderNeutronConfig(
   g: KollaGlobals,
@@ -117,6 +168,12 @@ export function renderNeutronConfig(
       notify_nova_on_port_status_changes: "False",
       notify_nova_on_port_data_changes: "False",
       ...(since("2024.1") ? { dns_domain: "openstacklocal" } : {}),
+      ...(ovn
+        ? {
+            "# labwright: neutron's own default log levels, with its OVN DB sync's at DEBUG (labwright waits for the sync's end)": "",
+            default_log_levels: NEUTRON_LOG_LEVELS_WITH_OVN_SYNC.join(","),
+          }
+        : {}),
     },
     oslo_middleware: { enable_proxy_headers_parsing: "True" },
     oslo_concurrency: { lock_path: join(paths.state, "tmp") },
@@ -254,7 +311,8 @@ export function renderNeutronConfig(
     );
     daemons[d] = [...reads.map((f) => (f === "neutron.conf" ? conf : f)), ...(d === "neutron-dhcp-agent" ? ["dnsmasq.conf"] : [])];
   }
-  return { files, daemons };
+  // No override changes the log levels (model/commands/ini.ts refuses oslo.log's options).
+  return { files, daemons, ovnSyncLogged: ovn };
 }
 
 /**

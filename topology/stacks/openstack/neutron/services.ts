@@ -127,6 +127,15 @@ const FIRST_SYNC: Partial<Record<NeutronDaemon, RegExp>> = {
   "neutron-dhcp-agent": / Synchronizing state complete$/m,
 };
 
+/**
+ * The end of ML2/OVN neutron-server's start-up sync with OVN's northbound database (neutron 21's
+ * ovn_db_sync.py, run 10 s after the maintenance worker starts; its last step's DEBUG line, or the
+ * line it logs instead when `[ovn] neutron_sync_mode = off`), logged once kolla/config.ts sets that
+ * module's level to DEBUG (oslo.log ends a DEBUG line with its function, file and line number).
+ */
+const OVN_NB_SYNC_END =
+  / DEBUG neutron\.plugins\.ml2\.drivers\.ovn\.mech_driver\.ovsdb\.ovn_db_sync \[[^\]]*\] (Floating IP QoS policies migration task finished|Neutron sync mode is off) \w+ \S+:\d+$/;
+
 interface Running {
   daemon: Daemon;
   /** Its log's size when it started: what it logged since is after that offset. */
@@ -145,6 +154,8 @@ export class OpenstackServices {
    * q-reports-plugin, and the L3 router plugin's q-l3-plugin (ML2/OVN's ovn-router has no RPC side).
    */
   private topics: string[] = ["q-plugin", "q-reports-plugin", "q-l3-plugin"];
+  /** neutron-server logs its OVN DB sync (RenderedConfig.ovnSyncLogged): its start ends with it. */
+  private ovnSyncLogged = false;
   readonly api: NeutronApi;
 
   constructor(
@@ -256,6 +267,7 @@ export class OpenstackServices {
   async applyNeutron(config: RenderedConfig): Promise<{ started: string[]; timings: string[] }> {
     for (const [f, text] of Object.entries(config.files)) writeFileSync(join(this.paths.etc, f), text, { mode: 0o600 });
     this.topics = ["q-plugin", "q-reports-plugin", ...(config.daemons["neutron-l3-agent"] ? ["q-l3-plugin"] : [])];
+    this.ovnSyncLogged = config.ovnSyncLogged;
     const hash = (d: NeutronDaemon) =>
       createHash("sha256")
         .update(config.daemons[d]!.map((f) => `${f}\0${config.files[f] ?? ""}`).join("\0"))
@@ -297,6 +309,10 @@ export class OpenstackServices {
         this.enclave.name,
       );
       if (agents.length) lap(`${agents.join(", ")} reporting alive in`);
+      if (todo.includes("neutron-server") && this.ovnSyncLogged) {
+        await span("neutron-server's OVN DB sync", "daemon", () => this.awaitOvnSync(), this.enclave.name);
+        lap("neutron-server's OVN DB sync over after");
+      }
       return { started, timings };
     } catch (e) {
       for (const d of started) await this.stop(d as NeutronDaemon);
@@ -327,8 +343,10 @@ export class OpenstackServices {
     await this.stop(d, KOLLA_GRACEFUL_TIMEOUT_MS);
     const stoppedMs = performance.now() - t0;
     this.startDaemon(d, r.config, r.files);
-    if (d === "neutron-server") await this.awaitServer();
-    else await this.awaitAgents([d]);
+    if (d === "neutron-server") {
+      await this.awaitServer();
+      if (this.ovnSyncLogged) await span("neutron-server's OVN DB sync", "daemon", () => this.awaitOvnSync(), this.enclave.name);
+    } else await this.awaitAgents([d]);
     return { stoppedMs, readyMs: performance.now() - t0 - stoppedMs };
   }
 
@@ -359,6 +377,23 @@ export class OpenstackServices {
       const what = `finish its first sync with neutron-server (log ${marker.source})`;
       await waitFor(this.enclave, r.daemon, logMessage(log, marker, r.logFrom ?? 0, what), Math.max(0, deadline - Date.now()));
     }
+  }
+
+  /**
+   * ML2/OVN: neutron-server's start-up sync with OVN's northbound database is over (OVN_NB_SYNC_END).
+   * It compares neutron's networks, ports and routers with OVN's and warns of each difference; a
+   * command that creates one of them while it reads both sides is a difference for it (measured: a
+   * run's first `network create` 9.6 s after the maintenance worker started, 0.4 s before the sync,
+   * made it warn "Missing metadata port found in Neutron for network …", the network being created).
+   * An operator's first command after a deploy or a restart comes long after the sync.
+   */
+  private async awaitOvnSync(timeoutMs = 120_000): Promise<void> {
+    const r = this.running.get("neutron-server")!;
+    const log = join(this.paths.log, "neutron-server.log");
+    const what = `end its start-up OVN DB sync (log ${OVN_NB_SYNC_END.source})`;
+    await waitFor(this.enclave, r.daemon, logMessage(log, OVN_NB_SYNC_END, r.logFrom ?? 0, what), timeoutMs).catch((e: Error) => {
+      throw new Error(`${e.message}\n${this.tails(["neutron-server"])}`);
+    });
   }
 
   /** Ends one daemon and everything it started (neutron-server's workers, an agent's privsep helpers), SIGKILL after `graceMs`. */
