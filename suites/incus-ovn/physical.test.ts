@@ -144,86 +144,101 @@ describe(`[${BACKEND}] incus-ovn physical layer: a bridged NIC keeps answering o
 });
 
 describe(`[${BACKEND}] labwright run on the Incus lab`, () => {
-  // The whole lab takes about 3 min on this 2-core machine (the crash scenario's failing `incus network
-  // create` alone waits 40-62 s for Incus's answer): the limit is the harness's, not a speed assertion.
-  it(
-    "runs every scenario end to end (the seed's OVN failure and fix, the incusd, northd, controller and vswitchd restarts, the gateway member's crash and its return included) with this machine's own copies of the lab software unreachable (support/hidden-host.ts), in the toolchain the report names; exits 0, prints the table and writes the JSON results",
-    { timeout: 480_000 },
-    async () => {
-      const json = join(mkdtempSync(join(tmpdir(), "lw-")), "result.json");
-      const r = await hiddenLabwright(["run", INCUS_LAB, "--json", json, "--quiet"], 300_000);
-      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-      // Every daemon and tool came from the toolchain, the one the report names.
-      const hash = loadToolchain("debian-12").hash;
-      expect(r.stdout).toMatch(new RegExp(`^toolchain debian-12 \\(lock ${hash}\\): incus-base 6\\.0\\.4`, "m"));
-      expect(r.stdout).toMatch(/PASS\s+pamonha1 → google\.com reachable, TTL 63.*TTL 63, RTT avg/);
-      expect(r.stdout).toContain("configured but unusable");
-      // The physical scenarios run without the members' software, and the report says so.
-      expect(r.stdout).toMatch(
-        /Scenario nat-and-dns: PASS[^\n]*\n(  .*\n)*  not started \(the scenario does not use it; `software: all` starts it\): pamonha1 \(ovn-central, ovn-host, incus\)/,
+  // The whole lab, in shards as a CI matrix runs it (`run --shard i/n`, then `merge`), each shard
+  // with this machine's own copies of the lab software unreachable; the lab's k-th scenario goes to
+  // shard k mod n + 1. Four shards, so that no test takes 2 min: gateway-member-crashes alone takes
+  // about 90 s (its failing `incus network create` waits 40-62 s for Incus's answer), and with two
+  // shards its shard took 118 s. The whole lab took about 3 min in one run on this 2-core machine:
+  // the limits are the harness's, as for the whole run before (300 s each), not speed assertions.
+  const SHARDS = 4;
+  const dir = mkdtempSync(join(tmpdir(), "lw-"));
+  const shardJson = (i: number) => join(dir, `shard-${i}.json`);
+  const shareOf = (i: number) => lab.scenarios.filter((_, k) => k % SHARDS === i - 1).map((x) => x.name);
+  for (let i = 1; i <= SHARDS; i++)
+    it(
+      `shard ${i}/${SHARDS} (${shareOf(i).join(", ")}) runs with this machine's own copies of the lab software unreachable (support/hidden-host.ts), in the toolchain the report names, and exits 0`,
+      { timeout: 480_000 },
+      async () => {
+        const r = await hiddenLabwright(["run", INCUS_LAB, "--shard", `${i}/${SHARDS}`, "--json", shardJson(i), "--quiet"], 300_000);
+        expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+        // Every daemon and tool came from the toolchain, the one the report names.
+        expect(r.stdout).toMatch(new RegExp(`^toolchain debian-12 \\(lock ${loadToolchain("debian-12").hash}\\): `, "m"));
+        const part = JSON.parse(readFileSync(shardJson(i), "utf8")) as LabResult;
+        expect(part.scenarios.map((x) => x.name)).toEqual(shareOf(i));
+      },
+    );
+
+  it("the shards merged: every scenario end to end (the seed's OVN failure and fix, the incusd, northd, controller and vswitchd restarts, the gateway member's crash and its return included); `merge` exits 0, prints the table and writes the JSON results", async () => {
+    const json = join(dir, "merged.json");
+    const r = await labwright(["merge", ...Array.from({ length: SHARDS }, (_, k) => shardJson(k + 1)), "--json", json]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    const hash = loadToolchain("debian-12").hash;
+    expect(r.stdout).toMatch(new RegExp(`^toolchain debian-12 \\(lock ${hash}\\): incus-base 6\\.0\\.4`, "m"));
+    expect(r.stdout).toMatch(/PASS\s+pamonha1 → google\.com reachable, TTL 63.*TTL 63, RTT avg/);
+    expect(r.stdout).toContain("configured but unusable");
+    // The physical scenarios run without the members' software, and the report says so.
+    expect(r.stdout).toMatch(
+      /Scenario nat-and-dns: PASS[^\n]*\n(  .*\n)*  not started \(the scenario does not use it; `software: all` starts it\): pamonha1 \(ovn-central, ovn-host, incus\)/,
+    );
+    const result = JSON.parse(readFileSync(json, "utf8")) as LabResult;
+    expect(result.ok).toBe(true);
+    expect(result.toolchain?.hash).toBe(hash);
+    expect(result.software).toEqual({ incus: "6.0.4" });
+    expect(result.scenarios.map((x) => x.name)).toEqual(lab.scenarios.map((x) => x.name));
+    expect(result.totals.failed).toBe(0);
+    expect(result.totals.checks).toBeGreaterThanOrEqual(15);
+    const ttl63 = result.scenarios[0]!.checks.find((c) => c.description.startsWith("pamonha1 → google.com"))!;
+    expect(ttl63.measurement).toMatchObject({ kind: "ping", received: 3 });
+    expect(r.stdout).toContain('Cannot start network as uplink network interface "enp3s0" has one or more IP addresses configured on it');
+    const fix = result.scenarios.find((x) => x.name === "ovn-fix")!;
+    const latency = fix.checks.find((c) => c.description.startsWith("c1 → c2"))!.measurement;
+    expect(latency).toMatchObject({ kind: "ping", received: 20 });
+    expect(r.stdout).toMatch(/c1 → c2 reachable.*RTT min [\d.]+ ms p50 [\d.]+ ms p95 [\d.]+ ms max/);
+    // systemctl restart ovn-controller (exit without --restart: the chassis released, then claimed
+    // again) on c2's member, then on the gateway's: each costs both watches an outage (measured
+    // 0.54-2.21 s in three runs), and both recover.
+    // Before them, `systemctl restart incus` and `systemctl restart ovn-northd` on pamonha1 cost
+    // nothing (instances and flows stay); after them, ovs-vswitchd's restart on c2's member costs
+    // both (east-west 1.09-1.12 s, north-south 1.62-2.63 s in three runs).
+    const restart = result.scenarios.find((x) => x.name === "controller-restart")!;
+    for (const name of ["east-west", "north-south"]) {
+      const rw = restart.watches!.find((x) => x.name === name)!;
+      const during = rw.outages.map((o) => o.duringStep);
+      expect(during).toEqual(
+        expect.arrayContaining([
+          "restart c2's controller",
+          "restart the gateway's controller",
+          "systemctl restart ovs-vswitchd on c2's member",
+        ]),
       );
-      const result = JSON.parse(readFileSync(json, "utf8")) as LabResult;
-      expect(result.ok).toBe(true);
-      expect(result.toolchain?.hash).toBe(hash);
-      expect(result.software).toEqual({ incus: "6.0.4" });
-      expect(result.scenarios.map((x) => x.name)).toEqual(lab.scenarios.map((x) => x.name));
-      expect(result.totals.failed).toBe(0);
-      expect(result.totals.checks).toBeGreaterThanOrEqual(15);
-      const ttl63 = result.scenarios[0]!.checks.find((c) => c.description.startsWith("pamonha1 → google.com"))!;
-      expect(ttl63.measurement).toMatchObject({ kind: "ping", received: 3 });
-      expect(r.stdout).toContain('Cannot start network as uplink network interface "enp3s0" has one or more IP addresses configured on it');
-      const fix = result.scenarios.find((x) => x.name === "ovn-fix")!;
-      const latency = fix.checks.find((c) => c.description.startsWith("c1 → c2"))!.measurement;
-      expect(latency).toMatchObject({ kind: "ping", received: 20 });
-      expect(r.stdout).toMatch(/c1 → c2 reachable.*RTT min [\d.]+ ms p50 [\d.]+ ms p95 [\d.]+ ms max/);
-      // systemctl restart ovn-controller (exit without --restart: the chassis released, then claimed
-      // again) on c2's member, then on the gateway's: each costs both watches an outage (measured
-      // 0.54-2.21 s in three runs), and both recover.
-      // Before them, `systemctl restart incus` and `systemctl restart ovn-northd` on pamonha1 cost
-      // nothing (instances and flows stay); after them, ovs-vswitchd's restart on c2's member costs
-      // both (east-west 1.09-1.12 s, north-south 1.62-2.63 s in three runs).
-      const restart = result.scenarios.find((x) => x.name === "controller-restart")!;
-      for (const name of ["east-west", "north-south"]) {
-        const rw = restart.watches!.find((x) => x.name === name)!;
-        const during = rw.outages.map((o) => o.duringStep);
-        expect(during).toEqual(
-          expect.arrayContaining([
-            "restart c2's controller",
-            "restart the gateway's controller",
-            "systemctl restart ovs-vswitchd on c2's member",
-          ]),
-        );
-        expect(during).not.toContain("systemctl restart incus on c1's member");
-        expect(during).not.toContain("systemctl restart ovn-northd on the central");
-        expect(rw.outages.every((o) => o.recovered)).toBe(true);
-      }
-      const incusRestart = restart.steps.find((x) => x.kind === "run" && x.name === "systemctl restart incus on c1's member");
-      expect(incusRestart?.kind === "run" ? incusRestart.output : "").toMatch(
-        /incusd on pamonha1: stopped in [\d.]+ s \(SIGTERM to incusd alone \(KillMode=process\)\), started again/,
-      );
-      // The crash of pamonha1 (both gateways, the OVN central), as a power loss: c2's ping to
-      // google.com stops, and flows again once BFD has declared pamonha1 down (3 missed 1 s
-      // intervals) and pamonha3 (next in test-ovn's HA chassis group) took the gateway over;
-      // measured 2.5-3.0 s. It must be an outage (a crash that cost nothing would mean the fault
-      // did not happen), and it must end. Then pamonha1 boots: the member rejoins, incusd starts c1
-      // again, and OVN moves the gateway back (0-0.92 s of outage measured, recovered either way).
-      const crash = result.scenarios.find((x) => x.name === "gateway-member-crashes")!;
-      const w = crash.watches!.find((x) => x.name === "north-south")!;
-      expect(w.longest).toMatchObject({ recovered: true, duringStep: "crash" });
-      expect(w.longest!.durationMs).toBeGreaterThan(2000);
-      expect(w.lost).toBeGreaterThan(50);
-      expect(w.outages.every((o) => o.recovered)).toBe(true);
-      expect(w.outages.every((o) => o.duringStep === "crash" || o.duringStep === "boot")).toBe(true);
-      const boot = crash.steps.find((x) => x.kind === "run" && x.name === "boot");
-      expect(boot).toMatchObject({ ok: true, exitCode: 0 });
-      expect(boot?.kind === "run" ? boot.output : "").toMatch(
-        /Open vSwitch \/ OVN started again[^\n]*\n[^\n]*Incus started again, answering after/,
-      );
-      expect(r.stdout).toMatch(
-        /watch north-south \(c2 → google\.com\): \d+ sent every 20 ms, \d+ answered, \d+ lost; longest outage \d+ ms/,
-      );
-    },
-  );
+      expect(during).not.toContain("systemctl restart incus on c1's member");
+      expect(during).not.toContain("systemctl restart ovn-northd on the central");
+      expect(rw.outages.every((o) => o.recovered)).toBe(true);
+    }
+    const incusRestart = restart.steps.find((x) => x.kind === "run" && x.name === "systemctl restart incus on c1's member");
+    expect(incusRestart?.kind === "run" ? incusRestart.output : "").toMatch(
+      /incusd on pamonha1: stopped in [\d.]+ s \(SIGTERM to incusd alone \(KillMode=process\)\), started again/,
+    );
+    // The crash of pamonha1 (both gateways, the OVN central), as a power loss: c2's ping to
+    // google.com stops, and flows again once BFD has declared pamonha1 down (3 missed 1 s
+    // intervals) and pamonha3 (next in test-ovn's HA chassis group) took the gateway over;
+    // measured 2.5-3.0 s. It must be an outage (a crash that cost nothing would mean the fault
+    // did not happen), and it must end. Then pamonha1 boots: the member rejoins, incusd starts c1
+    // again, and OVN moves the gateway back (0-0.92 s of outage measured, recovered either way).
+    const crash = result.scenarios.find((x) => x.name === "gateway-member-crashes")!;
+    const w = crash.watches!.find((x) => x.name === "north-south")!;
+    expect(w.longest).toMatchObject({ recovered: true, duringStep: "crash" });
+    expect(w.longest!.durationMs).toBeGreaterThan(2000);
+    expect(w.lost).toBeGreaterThan(50);
+    expect(w.outages.every((o) => o.recovered)).toBe(true);
+    expect(w.outages.every((o) => o.duringStep === "crash" || o.duringStep === "boot")).toBe(true);
+    const boot = crash.steps.find((x) => x.kind === "run" && x.name === "boot");
+    expect(boot).toMatchObject({ ok: true, exitCode: 0 });
+    expect(boot?.kind === "run" ? boot.output : "").toMatch(
+      /Open vSwitch \/ OVN started again[^\n]*\n[^\n]*Incus started again, answering after/,
+    );
+    expect(r.stdout).toMatch(/watch north-south \(c2 → google\.com\): \d+ sent every 20 ms, \d+ answered, \d+ lost; longest outage \d+ ms/);
+  });
 
   it("exits 1 and names the measured value when an expectation does not hold", async () => {
     const dir = mkdtempSync(join(tmpdir(), "lw-"));
