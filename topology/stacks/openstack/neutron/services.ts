@@ -386,7 +386,7 @@ export class OpenstackServices {
    * run's first `network create` 9.6 s after the maintenance worker started, 0.4 s before the sync,
    * made it warn "Missing metadata port found in Neutron for network …", the network being created).
    * An operator's first command after a deploy or a restart comes long after the sync.
-   * The sync ends 10.2-10.9 s after the worker starts (measured: 0.17 s of work after a deploy,
+   * The sync ends 10.3-11.3 s after the worker starts (measured: 0.17 s of work after a deploy,
    * 0.9 s after a restart with a router); the 120 s bound is awaitServer's, for a hung server.
    */
   private async awaitOvnSync(timeoutMs = 120_000): Promise<void> {
