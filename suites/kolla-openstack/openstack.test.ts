@@ -10,7 +10,8 @@ import type { KollaOverride, NeutronService } from "../../topology/model/command
 import { novaRefusal, parseOpenstack } from "../../topology/model/commands/openstack.ts";
 import { bridgeMappings, PLAYS, playsFor, readGlobals } from "../../topology/stacks/openstack/kolla/plays.ts";
 import {
-  NEUTRON_LOG_LEVELS_WITH_OVN_SYNC,
+  L3_AGENT_LOGGER,
+  NEUTRON_DEFAULT_LOG_LEVELS,
   OVN_DB_SYNC_LOGGER,
   openstackPaths,
   renderNeutronConfig,
@@ -347,7 +348,7 @@ describe(`[${BACKEND}] kolla's configuration and plays, openstack command lines`
     expect(unusedOverrides(readGlobals(SEED, "t"), [ovsAgent, l3conf, ml2])).toEqual([]);
   });
 
-  it("ML2/OVN's neutron.conf keeps neutron's own default log levels (read from the pinned toolchain's oslo.log and neutron) and adds its OVN DB sync at DEBUG, whose end a start awaits; no override may change the list", () => {
+  it("neutron.conf keeps neutron's own default log levels (read from the pinned toolchain's oslo.log and neutron) and adds one module at DEBUG whose end labwright awaits: ML2/OVN's OVN DB sync, ML2/OVS's L3 agent; no override may change the list", () => {
     const facts = { apiAddress: "10.10.10.11", vip: "10.10.10.11", hostname: "openstack" };
     const g = (release: string) =>
       readGlobals(
@@ -361,11 +362,15 @@ describe(`[${BACKEND}] kolla's configuration and plays, openstack command lines`
       );
     const ovn = renderNeutronConfig(g("2025.1"), facts, openstackPaths("/x"));
     expect(ovn.ovnSyncLogged).toBe(true);
-    expect(ovn.files["neutron.conf"]).toContain(`default_log_levels = ${NEUTRON_LOG_LEVELS_WITH_OVN_SYNC.join(",")}\n`);
-    expect(renderNeutronConfig(readGlobals(SEED, "t"), facts, openstackPaths("/x")).ovnSyncLogged).toBe(false);
-    expect(renderNeutronConfig(readGlobals(SEED, "t"), facts, openstackPaths("/x")).files["neutron.conf"]).not.toContain(
-      "default_log_levels",
+    expect(ovn.files["neutron.conf"]).toContain(
+      `default_log_levels = ${[...NEUTRON_DEFAULT_LOG_LEVELS, `${OVN_DB_SYNC_LOGGER}=DEBUG`].join(",")}\n`,
     );
+    const ovs = renderNeutronConfig(readGlobals(SEED, "t"), facts, openstackPaths("/x"));
+    expect(ovs.ovnSyncLogged).toBe(false);
+    expect(ovs.files["neutron.conf"]).toContain(
+      `default_log_levels = ${[...NEUTRON_DEFAULT_LOG_LEVELS, `${L3_AGENT_LOGGER}=DEBUG`].join(",")}\n`,
+    );
+    expect(ovs.daemons["neutron-l3-agent"]).toEqual(["neutron.conf", "l3_agent.ini"]);
     expect(() => parseIni("[DEFAULT]\ndefault_log_levels = amqp=WARN\n", "neutron/neutron-server.conf", "neutron.conf")).toThrow(
       /default_log_levels is one of oslo.log's options/,
     );
@@ -384,7 +389,7 @@ describe(`[${BACKEND}] kolla's configuration and plays, openstack command lines`
       ...list("neutron/common/config.py", "EXTRA_LOG_LEVEL_DEFAULTS"),
     ];
     expect(defaults.length).toBeGreaterThan(20);
-    expect(NEUTRON_LOG_LEVELS_WITH_OVN_SYNC).toEqual([...defaults, `${OVN_DB_SYNC_LOGGER}=DEBUG`]);
+    expect(NEUTRON_DEFAULT_LOG_LEVELS).toEqual(defaults);
   });
 
   it("openstack lines go to the real client as words; other services are refused; nova's and glance's go to the real nova, else the stand-in takes its two commands and the rest is refused saying why", () => {

@@ -81,21 +81,31 @@ export interface RenderedConfig {
 
 /** The module of neutron-server's start-up OVN DB sync (neutron 21: ovn_db_sync.py). */
 export const OVN_DB_SYNC_LOGGER = "neutron.plugins.ml2.drivers.ovn.mech_driver.ovsdb.ovn_db_sync";
+/** The L3 agent's module, whose full sync with neutron-server logs its end at DEBUG only (neutron 21: l3/agent.py). */
+export const L3_AGENT_LOGGER = "neutron.agent.l3.agent";
 
 /**
- * neutron-server's default log levels as it sets them (oslo.log 5.0.1's DEFAULT_LOG_LEVELS, then
- * neutron 21's EXTRA_LOG_LEVEL_DEFAULTS: neutron/common/config.py), with one more: its OVN DB sync
- * at DEBUG. ML2/OVN's neutron-server compares its database with OVN's northbound database 10 s
- * after its maintenance worker starts (ovn_db_sync.py: `spawn_after_local(10, do_sync)`), and logs
- * the sync's start and end at DEBUG only. An `openstack` command during the sync makes it warn of
- * what that command was creating ("Network found in OVN but not in Neutron", "Missing metadata port
- * found in Neutron for network …": the clean-clone run of 2026-12-06 and a run of floating-ips-ovn
- * the same day, its first `network create` 9.6 s after the worker started). An operator's first
- * command comes long after it: a deploy, and a restart, end when it has ended (neutron/services.ts).
- * The list replaces neutron's default whole (oslo.config has no append): keep it the pinned
- * toolchain's, as suites/kolla-openstack checks.
+ * neutron's default log levels as its daemons set them: oslo.log 5.0.1's DEFAULT_LOG_LEVELS, then
+ * neutron 21's EXTRA_LOG_LEVEL_DEFAULTS (neutron/common/config.py). labwright's neutron.conf gives
+ * this list with one module more at DEBUG, whose DEBUG line labwright waits for
+ * (neutron/services.ts):
+ * - ML2/OVN: neutron-server's start-up OVN DB sync. It compares its database with OVN's northbound
+ *   database 10 s after its maintenance worker starts (ovn_db_sync.py: `spawn_after_local(10,
+ *   do_sync)`) and logs its start and end at DEBUG only. An `openstack` command during the sync
+ *   makes it warn of what that command was creating ("Network found in OVN but not in Neutron",
+ *   "Missing metadata port found in Neutron for network …": the clean-clone run of 2026-12-06 and a
+ *   run of floating-ips-ovn the same day, its first `network create` 9.6 s after the worker started).
+ *   An operator's first command comes long after it: a deploy, and a restart, end when it has ended.
+ * - ML2/OVS: the L3 agent's full sync (its `sync_routers` call, at its start): before neutron-server
+ *   stops, the agents' first sync is awaited, and the L3 agent's ends at DEBUG only. Measured
+ *   (agents-restart, 2026-12-06 14:39): the redeploy's SIGTERM reached neutron-server 0.33 s after
+ *   the restarted L3 agent started, while an RPC worker served its sync; that worker took 8.9 s to
+ *   exit (the server's stop 10.6 s in all), and an answer lost there costs the agent its
+ *   rpc_response_timeout (60 s) and an error. An operator's redeploy comes minutes later.
+ * The list replaces neutron's default whole (oslo.config has no append; overrides may not set it:
+ * model/commands/ini.ts): keep it the pinned toolchain's, as suites/kolla-openstack checks.
  */
-export const NEUTRON_LOG_LEVELS_WITH_OVN_SYNC: readonly string[] = [
+export const NEUTRON_DEFAULT_LOG_LEVELS: readonly string[] = [
   // oslo.log 5.0.1
   "amqp=WARN",
   "amqplib=WARN",
@@ -124,9 +134,12 @@ export const NEUTRON_LOG_LEVELS_WITH_OVN_SYNC: readonly string[] = [
   "OfctlService=INFO",
   "os_ken.base.app_manager=INFO",
   "os_ken.controller.controller=INFO",
-  // labwright
-  `${OVN_DB_SYNC_LOGGER}=DEBUG`,
 ];
+
+/** labwright's `default_log_levels` for neutron (above): ML2/OVN's sync or ML2/OVS's L3 agent at DEBUG. */
+export function neutronLogLevels(ovn: boolean): string[] {
+  return [...NEUTRON_DEFAULT_LOG_LEVELS, `${ovn ? OVN_DB_SYNC_LOGGER : L3_AGENT_LOGGER}=DEBUG`];
+}
 
 export function renderNeutronConfig(
   g: KollaGlobals,
@@ -168,12 +181,9 @@ export function renderNeutronConfig(
       notify_nova_on_port_status_changes: "False",
       notify_nova_on_port_data_changes: "False",
       ...(since("2024.1") ? { dns_domain: "openstacklocal" } : {}),
-      ...(ovn
-        ? {
-            "# labwright: neutron's own default log levels, with its OVN DB sync's at DEBUG (labwright waits for the sync's end)": "",
-            default_log_levels: NEUTRON_LOG_LEVELS_WITH_OVN_SYNC.join(","),
-          }
-        : {}),
+      [`# labwright: neutron's own default log levels, with ${ovn ? "its OVN DB sync" : "the L3 agent"} at DEBUG (labwright waits for ${ovn ? "the sync's" : "its full sync's"} end)`]:
+        "",
+      default_log_levels: neutronLogLevels(ovn).join(","),
     },
     oslo_middleware: { enable_proxy_headers_parsing: "True" },
     oslo_concurrency: { lock_path: join(paths.state, "tmp") },

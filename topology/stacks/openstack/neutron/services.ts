@@ -116,15 +116,17 @@ const AGENT_TYPES: Record<Exclude<NeutronDaemon, "neutron-server">, string> = {
 };
 
 /**
- * The line an agent logs (INFO) once its first sync with neutron-server is over: the OVS agent's
- * first rpc_loop iteration (tunnel_sync, then every port on br-int), the DHCP agent's sync_state
- * (get_active_networks_info). The L3 agent's first full sync (get_router_ids, run 0-5 s after its
- * start: periodic_fuzzy_delay) logs only at DEBUG, and the metadata agent makes no call but its
- * first state report (what `alive` already shows): neither has a line to wait on.
+ * The line an agent logs once its first sync with neutron-server is over: the OVS agent's first
+ * rpc_loop iteration (tunnel_sync, then every port on br-int), the DHCP agent's sync_state
+ * (get_active_networks_info), both at INFO; the L3 agent's first full sync (get_router_ids and
+ * get_routers, right at its start), at DEBUG: kolla/config.ts sets that one module's level to DEBUG
+ * (oslo.log ends a DEBUG line with its function, file and line number). The metadata agent makes
+ * no call but its first state report (what `alive` already shows).
  */
 const FIRST_SYNC: Partial<Record<NeutronDaemon, RegExp>> = {
   "neutron-openvswitch-agent": / Agent rpc_loop - iteration:0 completed\./,
   "neutron-dhcp-agent": / Synchronizing state complete$/m,
+  "neutron-l3-agent": / DEBUG neutron\.agent\.l3\.agent \[[^\]]*\] periodic_sync_routers_task successfully completed \w+ \S+:\d+$/,
 };
 
 /**
