@@ -114,27 +114,33 @@ function etcPathsOf(id: string): string[] {
 export async function teardownRun(
   id: string,
   state?: Readonly<RunState> | null,
-  opts: { keepRunDir?: boolean; only?: readonly string[] } = {},
+  /**
+   * `endProcesses: false` (with `only`): the namespaces' names go, and no process in them is
+   * signalled — for a namespace that is another daemon's (an Incus instance's, neutron's), which
+   * labwright only named.
+   */
+  opts: { keepRunDir?: boolean; only?: readonly string[]; endProcesses?: boolean } = {},
 ): Promise<TeardownReport> {
   const t0 = performance.now();
   const recorded = (state?.id === id ? state.namespaces : []).filter((ns) => ownedBy(id, ns));
   let namespaces = [...new Set([...recorded, ...namespacesOf(id)])];
   if (opts.only) namespaces = namespaces.filter((ns) => opts.only!.includes(ns));
   const existing = namespaces.filter(namespaceExists);
-  const found = pidsIn(existing);
+  const spare = opts.endProcesses === false;
+  const found = spare ? [] : pidsIn(existing);
   // Recorded processes outside the run's namespaces (a daemon caught before it entered its
   // namespace) are ended too, unless they live in another run's namespace.
   const others = inodesOf(labNamespaces().filter((ns) => !ownedBy(id, ns)));
-  const recordedRefs = (state?.id === id && !opts.only ? state.processes : []).filter((p) => {
+  const recordedRefs = (state?.id === id && !opts.only && !spare ? state.processes : []).filter((p) => {
     const net = netnsOf(p.pid);
     return net !== null && !others.has(net) && !found.some((f) => f.pid === p.pid);
   });
   // Processes recorded as `hard` first, with SIGKILL: a pid namespace's keeper (incusd's `unshare
   // --kill-child`) ends its whole namespace at once, where SIGTERM would start a graceful shutdown.
   const hard = [
-    ...(state?.id === id && !opts.only ? state.processes : []).filter((p) => p.hard && isAlive(p)),
+    ...(state?.id === id && !opts.only && !spare ? state.processes : []).filter((p) => p.hard && isAlive(p)),
     // The run's root keeper, whatever the state file says (a damaged or copied one).
-    ...(opts.only ? [] : rootKeepersOf(id).filter((k) => !(state?.id === id && state.processes.some((p) => p.pid === k.pid)))),
+    ...(opts.only || spare ? [] : rootKeepersOf(id).filter((k) => !(state?.id === id && state.processes.some((p) => p.pid === k.pid)))),
   ];
   await terminate(hard, 0);
   const processes = hard.length + (await terminate([...found, ...recordedRefs].filter((p) => !hard.some((h) => h.pid === p.pid))));

@@ -5,6 +5,7 @@ import type { Daemon, Host } from "../backends/host.ts";
 import { applySysctls, BASE_SYSCTLS } from "../fabric/sysctls.ts";
 import { must } from "../run/exec.ts";
 import type { RunRecord } from "../run/state.ts";
+import { isAlive, terminate } from "../run/process.ts";
 import { teardownRun } from "../run/teardown.ts";
 import { txOffScript } from "../stacks/ovs/daemons.ts";
 import { listening } from "../wait/listening.ts";
@@ -16,6 +17,12 @@ import { waitFor } from "../wait/wait.ts";
  * namespaces on this machine, wired to their node with a veth.
  */
 export class Guests {
+  /**
+   * Guests that are another daemon's namespace, only named by labwright (`attach`: an Incus
+   * instance's, neutron's qrouter/qdhcp): their processes are that daemon's, never labwright's to end.
+   */
+  private readonly foreign = new Set<string>();
+
   constructor(
     private readonly backend: Backend,
     private readonly record: RunRecord,
@@ -44,6 +51,7 @@ export class Guests {
     if (this.hosts.has(name) || this.isNode(name)) throw new Error(`${name} is already a node or guest of the lab`);
     const host = await attachNamespace(this.record, name, of, nsPath, resolvConf);
     this.hosts.set(name, host);
+    this.foreign.add(name);
     return host;
   }
 
@@ -99,10 +107,21 @@ export class Guests {
     return h;
   }
 
-  /** Removes a guest: its processes, its namespace, its files. */
+  /**
+   * Removes a guest: its namespace's name and files, and the processes in it — for a guest another
+   * daemon owns (attached), only those labwright started there. Measured before this rule
+   * (2026-12-06, gateway-member-crashes, perf's signal:signal_generate): right after pamonha1's boot
+   * the Incus view saw web1 (on pamonha3) change, dropped its name and, with it, SIGTERMed every
+   * process in web1's namespace (its busybox init, udhcpc, httpd); web1's init took it as a reboot,
+   * its stop hook met a stale OVN connection ("Failed to remove OVN device port") and web1 stayed
+   * stopped: the red verdict of 1 run in 3.
+   */
   async remove(name: string): Promise<void> {
     const host = this.get(name);
-    await teardownRun(this.record.id, null, { keepRunDir: true, only: [netnsOf(host)] });
+    const foreign = this.foreign.has(name);
+    if (foreign) await terminate(this.record.snapshot.processes.filter((p) => p.node === name && isAlive(p)));
+    await teardownRun(this.record.id, null, { keepRunDir: true, only: [netnsOf(host)], endProcesses: !foreign });
+    this.foreign.delete(name);
     this.hosts.delete(name);
     this.record.update((s) => {
       s.namespaces = s.namespaces.filter((x) => x !== host.netns);
