@@ -607,204 +607,212 @@ describe(`[${BACKEND}] the seed's failure in each kolla release: eth4 in the pro
   );
 });
 
-describe(`[${BACKEND}] the seed's workaround: default route via eth1 to osm, then the real neutron`, () => {
-  const sc = scenario(lab, "management-route-workaround");
-  const s = useLab(lab);
-
-  it(
-    "with the route moved, the same deploy completes and starts neutron; the node's traffic leaves through osm (TTL 62)",
-    { timeout: 600_000 },
-    async () => {
-      await applySteps(s(), stepsBefore(sc, "kolla-ansible deploy"));
-      const r = await kolla(s()).deploy(kollaStep(sc.name, "deploy").globals);
-      expect(r.exitCode, r.stdout).toBe(0);
-      expect(r.stdout).toContain("RUNNING HANDLER [neutron : Restart neutron-server container]");
-      expect(r.stdout).toContain("PLAY [Apply role horizon]");
-      expect(r.stdout).toContain("failed=0");
-      const p = await s().ping("openstack", "inet", { count: 3 });
-      expect(p.replies.map((x) => x.ttl)).toEqual([62, 62, 62]);
-    },
-  );
-
-  it("the real client lists neutron's four agents, alive, registered under the node's name", async () => {
-    const r = await os(s(), "network agent list -f json -c Binary -c Host -c Alive");
-    expect(r.exitCode, r.stderr).toBe(0);
-    const agents = (JSON.parse(r.stdout) as { Binary: string; Host: string; Alive: boolean }[])
-      .map((a) => `${a.Binary} ${a.Host} ${a.Alive}`)
-      .sort();
-    expect(agents).toEqual([
-      "neutron-dhcp-agent openstack true",
-      "neutron-l3-agent openstack true",
-      "neutron-metadata-agent openstack true",
-      "neutron-openvswitch-agent openstack true",
-    ]);
-  });
-
-  it("the client imported once prints what the plain `openstack` prints: same exit code, standard output and error", async () => {
-    // The steps' client (stacks/openstack/client/) against /usr/bin/openstack run in the same node.
-    // (Not `--help`: the plain client's own help lists the auth options in another order each run,
-    // Python's per-process hash seed ordering a set.)
-    const lines = [
-      "network agent list -f value -c Binary -c Host -c Alive --sort-column Binary",
-      "network list -f json",
-      "network show no-such-network",
-      "router list",
-      "network frobnicate",
-      "--version",
-      "extension list -f value -c Alias --network",
-    ];
-    const node = s().host("openstack");
-    const view = node.machineView?.() ?? node; // where the steps' client runs (this machine's tools, the node's network and environment)
-    // The plain client's runs side by side (each is 1.6-2.5 s of Python start-up; none changes the cloud).
-    const plain = await Promise.all(lines.map((line) => view.exec(["openstack", ...line.split(" ")], { timeoutS: 120 })));
-    for (const [k, line] of lines.entries()) {
-      const fast = await kolla(s()).client(line.split(" "));
-      expect([fast.exitCode, fast.stdout, fast.stderr], line).toEqual([plain[k]!.exitCode, plain[k]!.stdout, plain[k]!.stderr]);
-    }
-  });
-
-  it("the OVS agent set up its bridges: br-int and br-tun, each physical bridge patched to br-int, in secure mode, on kolla's ovsdb listener", async () => {
-    const br = (await s().sh("openstack", "ovs-vsctl list-br")).stdout.trim().split("\n");
-    expect(br.sort()).toEqual(["br-ex", "br-ex2", "br-int", "br-tun"]);
-    expect((await s().sh("openstack", "ovs-vsctl list-ports br-int")).stdout).toMatch(/int-br-ex\n.*int-br-ex2/s);
-    expect((await s().sh("openstack", "ovs-vsctl get bridge br-ex fail_mode")).stdout.trim()).toBe("secure");
-    expect((await s().sh("openstack", "ovs-vsctl get-manager")).stdout.trim()).toBe("ptcp:6640:127.0.0.1");
-  });
-
-  it("the address left on eth4 makes the department LAN a black hole until it is flushed", async () => {
-    expect((await s().ping("openstack", "138.4.7.202", { count: 2 })).received).toBe(0);
-    await s().sh("openstack", "ip addr flush dev eth4");
-    const p = await s().ping("openstack", "138.4.7.202", { count: 2 });
-    expect(p.replies.map((x) => x.ttl)).toEqual([63, 63]);
-    expect((await kolla(s()).precheck(kollaStep(sc.name, "precheck", 1).globals)).exitCode).toBe(0);
-  });
-});
-
-describe(`[${BACKEND}] floating IPs and neutron's security groups: pool 138.4.7.216-218, a router and a self-service network`, () => {
-  const sc = scenario(lab, "floating-ips");
-  // The last test runs agents-restart's own steps: what the restarted agents log is that scenario's.
+// The workaround's cloud, then the floating IPs on it: one lab, one deploy (about 23 s of each
+// deploy here). The floating IPs' steps after their deploy run where the workaround left the node:
+// deployed with the seed's route, then eth4 flushed (the floating-ips scenario flushes it first: the
+// same node state once deployed). Its daemon logs are judged once, at the end, with agents-restart's
+// entries (the last test runs that scenario's restarts; before them no run logged what they allow).
+describe(`[${BACKEND}] the seed's workaround, then floating IPs on the same cloud`, () => {
   const s = useLab(lab, { logAllow: scenario(lab, "agents-restart").logAllow });
-  const POOL = ["138.4.7.216", "138.4.7.217", "138.4.7.218"];
 
-  it(
-    "the router's gateway and two floating IPs take the three addresses; a third floating IP fails with neutron's own message",
-    { timeout: 600_000 },
-    async () => {
-      await applySteps(s(), stepsBefore(sc, "server add floating ip"));
-      const gw = s().addressOf("client", "router1:gateway");
-      const f1 = (await os(s(), "floating ip create public -f value -c floating_ip_address")).stdout.trim();
-      const f2 = (await os(s(), "floating ip create public -f value -c floating_ip_address")).stdout.trim();
-      expect([gw, f1, f2].sort()).toEqual(POOL);
-      const r = await os(s(), "floating ip create public");
-      expect(r.exitCode).toBe(1);
-      expect(r.stderr).toMatch(/ConflictException: 409, No more IP addresses available on network [0-9a-f-]{36}\./);
-      expect((await os(s(), `server add floating ip vm1 ${f1}`)).exitCode).toBe(0);
-      for (const v of s().neutron) await v.settle(null);
-      expect(s().addressOf("client", "vm1:floating")).toBe(f1);
-    },
-  );
+  describe("the seed's workaround: default route via eth1 to osm, then the real neutron", () => {
+    const sc = scenario(lab, "management-route-workaround");
 
-  it("neutron's default security group drops what comes in: no ping, no SSH to the instance, while the router's gateway answers", async () => {
-    expect((await s().ping("client", "vm1:floating", { count: 3 })).received).toBe(0);
-    expect((await s().tcp("client", "vm1:floating", 22)).open).toBe(false);
-    expect((await s().ping("client", "router1:gateway", { count: 2 })).replies.map((x) => x.ttl)).toEqual([64, 64]);
-  });
+    it(
+      "with the route moved, the same deploy completes and starts neutron; the node's traffic leaves through osm (TTL 62)",
+      { timeout: 600_000 },
+      async () => {
+        await applySteps(s(), stepsBefore(sc, "kolla-ansible deploy"));
+        const r = await kolla(s()).deploy(kollaStep(sc.name, "deploy").globals);
+        expect(r.exitCode, r.stdout).toBe(0);
+        expect(r.stdout).toContain("RUNNING HANDLER [neutron : Restart neutron-server container]");
+        expect(r.stdout).toContain("PLAY [Apply role horizon]");
+        expect(r.stdout).toContain("failed=0");
+        const p = await s().ping("openstack", "inet", { count: 3 });
+        expect(p.replies.map((x) => x.ttl)).toEqual([62, 62, 62]);
+      },
+    );
 
-  it("allowing ICMP and TCP 22 in the default group opens both; the client reaches the instance with TTL 63", async () => {
-    for (const line of [
-      "security group rule create --protocol icmp default",
-      "security group rule create --protocol tcp --dst-port 22 default",
-    ]) {
-      const step = sc.steps.find((x) => x.kind === "openstack" && x.line === line)!;
-      expect((await s().runStep(step as Exclude<Step, { kind: "check" }>)).asExpected).toBe(true);
-    }
-    const p = await s().ping("client", "vm1:floating", { count: 3 });
-    expect(p.replies.map((x) => x.ttl)).toEqual([63, 63, 63]);
-    expect((await s().tcp("client", "vm1:floating", 22)).open).toBe(true);
-  });
+    it("the real client lists neutron's four agents, alive, registered under the node's name", async () => {
+      const r = await os(s(), "network agent list -f json -c Binary -c Host -c Alive");
+      expect(r.exitCode, r.stderr).toBe(0);
+      const agents = (JSON.parse(r.stdout) as { Binary: string; Host: string; Alive: boolean }[])
+        .map((a) => `${a.Binary} ${a.Host} ${a.Alive}`)
+        .sort();
+      expect(agents).toEqual([
+        "neutron-dhcp-agent openstack true",
+        "neutron-l3-agent openstack true",
+        "neutron-metadata-agent openstack true",
+        "neutron-openvswitch-agent openstack true",
+      ]);
+    });
 
-  it("the hybrid firewall is real: the instance's qvo/qvb/qbr and iptables chains on the node, the rules in them", async () => {
-    const links = (await s().sh("openstack", "ip -o link show | awk -F': ' '{print $2}'")).stdout;
-    expect(links).toMatch(/^qbr[0-9a-f-]{11}/m);
-    expect(links).toMatch(/^qvo[0-9a-f-]{11}@qvb/m);
-    const rules = (await s().sh("openstack", "iptables -S")).stdout;
-    expect(rules).toMatch(/-A neutron-openvswi-i[0-9a-f-]{10} -p icmp -j RETURN/);
-    expect(rules).toMatch(/-A neutron-openvswi-i[0-9a-f-]{10} -p tcp -m tcp --dport 22 -j RETURN/);
-  });
-
-  it("the router is the L3 agent's qrouter namespace with qg-/qr- ports and neutron's NAT rules", async () => {
-    const links = (await s().sh("qrouter-router1", "ip -o link show | awk -F': ' '{print $2}'")).stdout;
-    expect(links).toMatch(/^qg-[0-9a-f-]{11}/m);
-    expect(links).toMatch(/^qr-[0-9a-f-]{11}/m);
-    const fip = s().addressOf("client", "vm1:floating");
-    const fixed = s().addressOf("client", "vm1");
-    const nat = (await s().sh("qrouter-router1", "iptables -t nat -S")).stdout;
-    expect(nat).toContain(`-A neutron-l3-agent-PREROUTING -d ${fip}/32 -j DNAT --to-destination ${fixed}`);
-    expect(nat).toContain(`-A neutron-l3-agent-float-snat -s ${fixed}/32 -j SNAT --to-source ${fip}`);
-    expect((await s().sh("qrouter-router1", "ip -4 -o addr show")).stdout).toContain(`${fip}/32`);
-  });
-
-  it("the instance reaches the internet host through SNAT to its floating IP", async () => {
-    const fip = s().addressOf("client", "vm1:floating");
-    const cap = await s().capture("inet", "icmp and icmp[icmptype] == icmp-echo");
-    const p = await s().ping("vm1", "inet", { count: 2 });
-    expect(p.replies.map((x) => x.ttl)).toEqual([62, 62]);
-    expect(new Set(await cap.stop())).toEqual(new Set([fip]));
-    expect((await s().http("vm1", "http://quay.io/v2/")).status).toBe(200);
-  });
-
-  it("traceroute to the floating IP: the router's hop is the floating IP; the instance answers only once UDP to traceroute's ports is allowed", async () => {
-    const fip = s().addressOf("client", "vm1:floating");
-    expect((await s().trace("client", fip, 3)).hops.map((h) => h.address)).toEqual([fip, null, null]);
-    const step = sc.steps.find((x) => x.kind === "openstack" && x.line.includes("--protocol udp"))!;
-    expect((await s().runStep(step as Exclude<Step, { kind: "check" }>)).asExpected).toBe(true);
-    const t = await s().trace("client", fip);
-    expect(t.reached).toBe(true);
-    expect(t.hops.map((h) => h.address)).toEqual([fip, fip]);
-  });
-
-  it("latency, measured: client → floating IP and the node's hairpin through osm (TTL 62)", async () => {
-    const fip = s().addressOf("client", "vm1:floating");
-    const direct = await s().ping("client", fip, { count: 20, intervalS: 0.05 });
-    const hairpin = await s().ping("openstack", fip, { count: 20, intervalS: 0.05 });
-    expect(direct.received).toBe(20);
-    expect(hairpin.received).toBe(20);
-    expect(new Set(hairpin.replies.map((x) => x.ttl))).toEqual(new Set([62]));
-    expect(direct.rtt?.p50).toBeGreaterThan(0);
-    expect(hairpin.rtt?.p50).toBeGreaterThan(0);
-  });
-
-  it(
-    "agents-restart: the OVS agent and the L3 agent restarted (SIGTERM, same command), then a redeploy that restarts neutron-server, while the client pings the floating IP every 20 ms: all report again; at most 5 probes lost, none outside the restarts, no gap over 500 ms",
-    { timeout: 300_000 },
-    async () => {
-      // The scenario continues this one: its own steps are the ones after floating-ips' steps.
-      const own = scenario(lab, "agents-restart").steps.slice(sc.steps.length);
-      expect(own.map((x) => x.kind)).toEqual(["watch", "fault", "fault", "kolla", "run"]);
-      const refused = await s().runStep({ ...(own[1] as Extract<Step, { kind: "fault" }>), target: "rabbitmq" });
-      expect(refused.result.stderr).toContain(
-        'labwright restarts neutron\'s daemons on openstack: neutron-server, neutron-openvswitch-agent, neutron-l3-agent, neutron-dhcp-agent (not "rabbitmq")',
-      );
-      const before = await os(s(), "network agent list -f value -c Binary -c Alive");
-      for (const step of own as Exclude<Step, { kind: "check" }>[]) {
-        const r = await s().runStep(step);
-        expect(r.asExpected, `${step.on}$ ${r.reason}\n${r.result.stdout}${r.result.stderr}`).toBe(true);
-        if (step.kind === "kolla") {
-          expect(r.result.stdout).toContain("RUNNING HANDLER [neutron : Restart neutron-server container]");
-          expect(r.result.stdout).not.toContain("RUNNING HANDLER [neutron : Restart neutron-openvswitch-agent container]");
-        }
+    it("the client imported once prints what the plain `openstack` prints: same exit code, standard output and error", async () => {
+      // The steps' client (stacks/openstack/client/) against /usr/bin/openstack run in the same node.
+      // (Not `--help`: the plain client's own help lists the auth options in another order each run,
+      // Python's per-process hash seed ordering a set.)
+      const lines = [
+        "network agent list -f value -c Binary -c Host -c Alive --sort-column Binary",
+        "network list -f json",
+        "network show no-such-network",
+        "router list",
+        "network frobnicate",
+        "--version",
+        "extension list -f value -c Alias --network",
+      ];
+      const node = s().host("openstack");
+      const view = node.machineView?.() ?? node; // where the steps' client runs (this machine's tools, the node's network and environment)
+      // The plain client's runs side by side (each is 1.6-2.5 s of Python start-up; none changes the cloud).
+      const plain = await Promise.all(lines.map((line) => view.exec(["openstack", ...line.split(" ")], { timeoutS: 120 })));
+      for (const [k, line] of lines.entries()) {
+        const fast = await kolla(s()).client(line.split(" "));
+        expect([fast.exitCode, fast.stdout, fast.stderr], line).toEqual([plain[k]!.exitCode, plain[k]!.stdout, plain[k]!.stderr]);
       }
-      const w = await s().watch("fip");
-      // Measured in five runs: nothing lost in four; 1 of 2453 (a 124 ms gap) in one, 6.4 s after the
-      // L3 agent's restart began, while the restarted agent synced router1.
-      expect(w!.lost).toBeLessThanOrEqual(5);
-      expect(w).toHaveOutageBelow(500);
-      for (const o of w!.outages) expect(o.duringStep).toMatch(/restart/);
-      // Both agents are back, alive, under the same registration.
-      expect((await os(s(), "network agent list -f value -c Binary -c Alive")).stdout).toBe(before.stdout);
-      expect((await s().ping("client", "vm1:floating", { count: 3 })).replies.map((x) => x.ttl)).toEqual([63, 63, 63]);
-    },
-  );
+    });
+
+    it("the OVS agent set up its bridges: br-int and br-tun, each physical bridge patched to br-int, in secure mode, on kolla's ovsdb listener", async () => {
+      const br = (await s().sh("openstack", "ovs-vsctl list-br")).stdout.trim().split("\n");
+      expect(br.sort()).toEqual(["br-ex", "br-ex2", "br-int", "br-tun"]);
+      expect((await s().sh("openstack", "ovs-vsctl list-ports br-int")).stdout).toMatch(/int-br-ex\n.*int-br-ex2/s);
+      expect((await s().sh("openstack", "ovs-vsctl get bridge br-ex fail_mode")).stdout.trim()).toBe("secure");
+      expect((await s().sh("openstack", "ovs-vsctl get-manager")).stdout.trim()).toBe("ptcp:6640:127.0.0.1");
+    });
+
+    it("the address left on eth4 makes the department LAN a black hole until it is flushed", async () => {
+      expect((await s().ping("openstack", "138.4.7.202", { count: 2 })).received).toBe(0);
+      await s().sh("openstack", "ip addr flush dev eth4");
+      const p = await s().ping("openstack", "138.4.7.202", { count: 2 });
+      expect(p.replies.map((x) => x.ttl)).toEqual([63, 63]);
+      expect((await kolla(s()).precheck(kollaStep(sc.name, "precheck", 1).globals)).exitCode).toBe(0);
+    });
+  });
+
+  describe("floating IPs and neutron's security groups: pool 138.4.7.216-218, a router and a self-service network", () => {
+    const sc = scenario(lab, "floating-ips");
+    const POOL = ["138.4.7.216", "138.4.7.217", "138.4.7.218"];
+
+    it(
+      "the router's gateway and two floating IPs take the three addresses; a third floating IP fails with neutron's own message",
+      { timeout: 600_000 },
+      async () => {
+        // floating-ips' steps after its deploy (the workaround's tests above ran the ones before it).
+        const before = stepsBefore(sc, "server add floating ip");
+        await applySteps(s(), before.slice(before.indexOf(kollaStep(sc.name, "deploy")) + 1));
+        const gw = s().addressOf("client", "router1:gateway");
+        const f1 = (await os(s(), "floating ip create public -f value -c floating_ip_address")).stdout.trim();
+        const f2 = (await os(s(), "floating ip create public -f value -c floating_ip_address")).stdout.trim();
+        expect([gw, f1, f2].sort()).toEqual(POOL);
+        const r = await os(s(), "floating ip create public");
+        expect(r.exitCode).toBe(1);
+        expect(r.stderr).toMatch(/ConflictException: 409, No more IP addresses available on network [0-9a-f-]{36}\./);
+        expect((await os(s(), `server add floating ip vm1 ${f1}`)).exitCode).toBe(0);
+        for (const v of s().neutron) await v.settle(null);
+        expect(s().addressOf("client", "vm1:floating")).toBe(f1);
+      },
+    );
+
+    it("neutron's default security group drops what comes in: no ping, no SSH to the instance, while the router's gateway answers", async () => {
+      expect((await s().ping("client", "vm1:floating", { count: 3 })).received).toBe(0);
+      expect((await s().tcp("client", "vm1:floating", 22)).open).toBe(false);
+      expect((await s().ping("client", "router1:gateway", { count: 2 })).replies.map((x) => x.ttl)).toEqual([64, 64]);
+    });
+
+    it("allowing ICMP and TCP 22 in the default group opens both; the client reaches the instance with TTL 63", async () => {
+      for (const line of [
+        "security group rule create --protocol icmp default",
+        "security group rule create --protocol tcp --dst-port 22 default",
+      ]) {
+        const step = sc.steps.find((x) => x.kind === "openstack" && x.line === line)!;
+        expect((await s().runStep(step as Exclude<Step, { kind: "check" }>)).asExpected).toBe(true);
+      }
+      const p = await s().ping("client", "vm1:floating", { count: 3 });
+      expect(p.replies.map((x) => x.ttl)).toEqual([63, 63, 63]);
+      expect((await s().tcp("client", "vm1:floating", 22)).open).toBe(true);
+    });
+
+    it("the hybrid firewall is real: the instance's qvo/qvb/qbr and iptables chains on the node, the rules in them", async () => {
+      const links = (await s().sh("openstack", "ip -o link show | awk -F': ' '{print $2}'")).stdout;
+      expect(links).toMatch(/^qbr[0-9a-f-]{11}/m);
+      expect(links).toMatch(/^qvo[0-9a-f-]{11}@qvb/m);
+      const rules = (await s().sh("openstack", "iptables -S")).stdout;
+      expect(rules).toMatch(/-A neutron-openvswi-i[0-9a-f-]{10} -p icmp -j RETURN/);
+      expect(rules).toMatch(/-A neutron-openvswi-i[0-9a-f-]{10} -p tcp -m tcp --dport 22 -j RETURN/);
+    });
+
+    it("the router is the L3 agent's qrouter namespace with qg-/qr- ports and neutron's NAT rules", async () => {
+      const links = (await s().sh("qrouter-router1", "ip -o link show | awk -F': ' '{print $2}'")).stdout;
+      expect(links).toMatch(/^qg-[0-9a-f-]{11}/m);
+      expect(links).toMatch(/^qr-[0-9a-f-]{11}/m);
+      const fip = s().addressOf("client", "vm1:floating");
+      const fixed = s().addressOf("client", "vm1");
+      const nat = (await s().sh("qrouter-router1", "iptables -t nat -S")).stdout;
+      expect(nat).toContain(`-A neutron-l3-agent-PREROUTING -d ${fip}/32 -j DNAT --to-destination ${fixed}`);
+      expect(nat).toContain(`-A neutron-l3-agent-float-snat -s ${fixed}/32 -j SNAT --to-source ${fip}`);
+      expect((await s().sh("qrouter-router1", "ip -4 -o addr show")).stdout).toContain(`${fip}/32`);
+    });
+
+    it("the instance reaches the internet host through SNAT to its floating IP", async () => {
+      const fip = s().addressOf("client", "vm1:floating");
+      const cap = await s().capture("inet", "icmp and icmp[icmptype] == icmp-echo");
+      const p = await s().ping("vm1", "inet", { count: 2 });
+      expect(p.replies.map((x) => x.ttl)).toEqual([62, 62]);
+      expect(new Set(await cap.stop())).toEqual(new Set([fip]));
+      expect((await s().http("vm1", "http://quay.io/v2/")).status).toBe(200);
+    });
+
+    it("traceroute to the floating IP: the router's hop is the floating IP; the instance answers only once UDP to traceroute's ports is allowed", async () => {
+      const fip = s().addressOf("client", "vm1:floating");
+      expect((await s().trace("client", fip, 3)).hops.map((h) => h.address)).toEqual([fip, null, null]);
+      const step = sc.steps.find((x) => x.kind === "openstack" && x.line.includes("--protocol udp"))!;
+      expect((await s().runStep(step as Exclude<Step, { kind: "check" }>)).asExpected).toBe(true);
+      const t = await s().trace("client", fip);
+      expect(t.reached).toBe(true);
+      expect(t.hops.map((h) => h.address)).toEqual([fip, fip]);
+    });
+
+    it("latency, measured: client → floating IP and the node's hairpin through osm (TTL 62)", async () => {
+      const fip = s().addressOf("client", "vm1:floating");
+      const direct = await s().ping("client", fip, { count: 20, intervalS: 0.05 });
+      const hairpin = await s().ping("openstack", fip, { count: 20, intervalS: 0.05 });
+      expect(direct.received).toBe(20);
+      expect(hairpin.received).toBe(20);
+      expect(new Set(hairpin.replies.map((x) => x.ttl))).toEqual(new Set([62]));
+      expect(direct.rtt?.p50).toBeGreaterThan(0);
+      expect(hairpin.rtt?.p50).toBeGreaterThan(0);
+    });
+
+    it(
+      "agents-restart: the OVS agent and the L3 agent restarted (SIGTERM, same command), then a redeploy that restarts neutron-server, while the client pings the floating IP every 20 ms: all report again; at most 5 probes lost, none outside the restarts, no gap over 500 ms",
+      { timeout: 300_000 },
+      async () => {
+        // The scenario continues this one: its own steps are the ones after floating-ips' steps.
+        const own = scenario(lab, "agents-restart").steps.slice(sc.steps.length);
+        expect(own.map((x) => x.kind)).toEqual(["watch", "fault", "fault", "kolla", "run"]);
+        const refused = await s().runStep({ ...(own[1] as Extract<Step, { kind: "fault" }>), target: "rabbitmq" });
+        expect(refused.result.stderr).toContain(
+          'labwright restarts neutron\'s daemons on openstack: neutron-server, neutron-openvswitch-agent, neutron-l3-agent, neutron-dhcp-agent (not "rabbitmq")',
+        );
+        const before = await os(s(), "network agent list -f value -c Binary -c Alive");
+        for (const step of own as Exclude<Step, { kind: "check" }>[]) {
+          const r = await s().runStep(step);
+          expect(r.asExpected, `${step.on}$ ${r.reason}\n${r.result.stdout}${r.result.stderr}`).toBe(true);
+          if (step.kind === "kolla") {
+            expect(r.result.stdout).toContain("RUNNING HANDLER [neutron : Restart neutron-server container]");
+            expect(r.result.stdout).not.toContain("RUNNING HANDLER [neutron : Restart neutron-openvswitch-agent container]");
+          }
+        }
+        const w = await s().watch("fip");
+        // Measured in five runs: nothing lost in four; 1 of 2453 (a 124 ms gap) in one, 6.4 s after the
+        // L3 agent's restart began, while the restarted agent synced router1.
+        expect(w!.lost).toBeLessThanOrEqual(5);
+        expect(w).toHaveOutageBelow(500);
+        for (const o of w!.outages) expect(o.duringStep).toMatch(/restart/);
+        // Both agents are back, alive, under the same registration.
+        expect((await os(s(), "network agent list -f value -c Binary -c Alive")).stdout).toBe(before.stdout);
+        expect((await s().ping("client", "vm1:floating", { count: 3 })).replies.map((x) => x.ttl)).toEqual([63, 63, 63]);
+      },
+    );
+  });
 });
 
 describe(`[${BACKEND}] the install guide's "Launch an instance" on the real nova (kolla's enable_nova_fake)`, () => {
