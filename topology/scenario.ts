@@ -157,6 +157,7 @@ async function scenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOptions): Prom
             started,
             res.checks.filter((c) => !c.ok),
             resolve(dir),
+            res.logs ? [...res.logs.errors, ...(res.logs.strict ? res.logs.warnings : [])] : [],
           ),
         );
         say(`forensics bundle: ${res.forensics}`);

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -175,5 +175,8 @@ describe(`[${BACKEND}] the policy on a real ovs-vswitchd and ovsdb-server`, () =
       /ovsdb-server: .*socket_util\|ERR\|6640(:127\.0\.0\.1)?: bind: Address already in use/,
     );
     expect(r.ok).toBe(false);
+    // The failed scenario's forensics bundle holds the record itself, read again from its file.
+    const bundle = readFileSync(join(r.forensics!, "daemon-log-records.txt"), "utf8");
+    expect(bundle).toContain(`### ${r.logs.errors[0]!.node} ovsdb-server ${r.logs.errors[0]!.file}\n${r.logs.errors[0]!.line}\n`);
   });
 });

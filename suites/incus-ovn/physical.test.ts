@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCheck } from "../../topology/expect/check.ts";
 import { loadLab } from "../../topology/model/load.ts";
 import type { LabResult } from "../../topology/scenario.ts";
-import { INCUS_LAB, labwright } from "../support/cli.ts";
+import { INCUS_LAB, labwright, ROOT } from "../support/cli.ts";
 import { hiddenLabwright } from "../support/hidden-host.ts";
 import { loadToolchain } from "../../topology/toolchain/index.ts";
 import { BACKEND, useLab } from "../support/fixture.ts";
@@ -151,7 +151,10 @@ describe(`[${BACKEND}] labwright run on the Incus lab`, () => {
   // shards its shard took 118 s. The whole lab took about 3 min in one run on this 2-core machine:
   // the limits are the harness's, as for the whole run before (300 s each), not speed assertions.
   const SHARDS = 4;
-  const dir = mkdtempSync(join(tmpdir(), "lw-"));
+  // Under results/ (as a user's run writes there): a failing shard's forensics bundle lands beside
+  // its JSON (results/shards/forensics/), where CI keeps it.
+  const dir = join(ROOT, "results", "shards");
+  mkdirSync(dir, { recursive: true });
   const shardJson = (i: number) => join(dir, `shard-${i}.json`);
   const shareOf = (i: number) => lab.scenarios.filter((_, k) => k % SHARDS === i - 1).map((x) => x.name);
   for (let i = 1; i <= SHARDS; i++)
@@ -159,6 +162,7 @@ describe(`[${BACKEND}] labwright run on the Incus lab`, () => {
       `shard ${i}/${SHARDS} (${shareOf(i).join(", ")}) runs with this machine's own copies of the lab software unreachable (support/hidden-host.ts), in the toolchain the report names, and exits 0`,
       { timeout: 480_000 },
       async () => {
+        rmSync(shardJson(i), { force: true }); // an earlier run's
         const r = await hiddenLabwright(["run", INCUS_LAB, "--shard", `${i}/${SHARDS}`, "--json", shardJson(i), "--quiet"], 300_000);
         expect(r.exitCode, r.stdout + r.stderr).toBe(0);
         // Every daemon and tool came from the toolchain, the one the report names.

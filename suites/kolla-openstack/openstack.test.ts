@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -24,9 +24,9 @@ import type { StartedLab } from "../../topology/lab.ts";
 import { loadLab } from "../../topology/model/load.ts";
 import type { Step } from "../../topology/model/types.ts";
 import { findingLine, judgeLogs, scanLogs } from "../../topology/logs/scan.ts";
-import { openstackLogSources } from "../../topology/stacks/openstack/neutron/services.ts";
+import { KOLLA_RABBITMQ_ERL_ARGS, openstackLogSources } from "../../topology/stacks/openstack/neutron/services.ts";
 import { NetnsHost } from "../../topology/backends/netns.ts";
-import { KOLLA_LAB } from "../support/cli.ts";
+import { KOLLA_LAB, ROOT } from "../support/cli.ts";
 import { BACKEND, useLab } from "../support/fixture.ts";
 import { runScenario } from "../../topology/scenario.ts";
 import type { LabResult, ScenarioResult } from "../../topology/results.ts";
@@ -57,14 +57,17 @@ const kollaStep = (sc: string, action: "deploy" | "precheck", k = 0) => {
  * result from the run's JSON.
  */
 async function hiddenRun(name: string): Promise<{ exitCode?: number; output: string; r: ScenarioResult }> {
-  const dir = mkdtempSync(join(tmpdir(), "lw-"));
+  // Under results/ (as a user's run writes there): a failing run's forensics bundle lands beside
+  // its JSON (results/hidden/forensics/), where CI keeps it.
+  const dir = join(ROOT, "results", "hidden");
+  mkdirSync(dir, { recursive: true });
   const json = join(dir, `${name}.json`);
+  rmSync(json, { force: true }); // an earlier run's
   // A bound on a hung run, not a wait: the longest of these, install-guide-nova, took 91-96 s.
   const run = await hiddenLabwright(["run", KOLLA_LAB, "--backend", BACKEND, "--scenario", name, "--strict-logs", "--json", json], 400_000);
   const output = `${run.stdout}\n${run.stderr}`;
   expect(run.stdout, output).toMatch(new RegExp(`^toolchain debian-12 \\(lock ${loadToolchain("debian-12").hash}\\): `, "m"));
   const result = JSON.parse(readFileSync(json, "utf8")) as LabResult;
-  rmSync(dir, { recursive: true });
   expect(result.toolchain?.hash).toBe(loadToolchain("debian-12").hash);
   expect(result.scenarios.map((x) => x.name)).toEqual([name]);
   return { exitCode: run.exitCode, output, r: result.scenarios[0]! };
@@ -676,6 +679,15 @@ describe(`[${BACKEND}] the seed's workaround, then floating IPs on the same clou
       expect((await s().sh("openstack", "ovs-vsctl list-ports br-int")).stdout).toMatch(/int-br-ex\n.*int-br-ex2/s);
       expect((await s().sh("openstack", "ovs-vsctl get bridge br-ex fail_mode")).stdout.trim()).toBe("secure");
       expect((await s().sh("openstack", "ovs-vsctl get-manager")).stdout.trim()).toBe("ptcp:6640:127.0.0.1");
+    });
+
+    it("RabbitMQ's Erlang VM runs with kolla's arguments: two schedulers, none busy-waiting for work", async () => {
+      const beam = (await s().sh("openstack", "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done | grep '^[^ ]*beam'"))
+        .stdout;
+      // erl passes each `+X` emulator flag on to beam as `-X`.
+      expect(beam).toContain(KOLLA_RABBITMQ_ERL_ARGS.replace(/\+/g, "-"));
+      const ctl = await kolla(s()).rabbitmqctl(["eval", "erlang:system_info(schedulers_online)."]);
+      expect(ctl.stdout.trim(), ctl.stderr).toBe("2");
     });
 
     it("the address left on eth4 makes the department LAN a black hole until it is flushed", async () => {

@@ -1,6 +1,7 @@
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CheckResult } from "../expect/check.ts";
+import type { LogFinding } from "../logs/types.ts";
 import type { StartedLab } from "./started-lab.ts";
 import { isIPv4 } from "../model/addresses.ts";
 import { OBJECT_NAME } from "../model/names.ts";
@@ -10,10 +11,18 @@ import { stacksOfNode } from "../stacks/registry.ts";
 /**
  * When something fails, what an engineer would collect on each machine before touching anything:
  * addresses, routes, neighbours, the firewall, OVS and OVN state, daemon log tails (OVS/OVN, neutron), and an ovn-trace
- * of each failing flow whose two ends are OVN instances. One text file per node; returns the folder.
+ * of each failing flow whose two ends are OVN instances. One text file per node, and the daemon-log
+ * records that failed the verdict, whole (daemon-log-records.txt); returns the folder.
  */
-export async function collectForensics(lab: StartedLab, failing: readonly CheckResult[], dir: string): Promise<string> {
+export async function collectForensics(
+  lab: StartedLab,
+  failing: readonly CheckResult[],
+  dir: string,
+  logFindings: readonly LogFinding[] = [],
+): Promise<string> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const records = await wholeRecords(lab, logFindings);
+  if (records) writeFileSync(join(dir, "daemon-log-records.txt"), records, { mode: 0o600 });
   const guests = [...(lab.incus ? [...lab.incus.instances.keys()] : []), ...lab.neutron.flatMap((v) => v.guestNames())];
   const nodes = [...lab.lab.nodes.map((n) => n.name), ...guests.filter((g) => lab.guests.has(g))];
   // An instance Incus knows but that is not running (so no guest to look into): what Incus says of it.
@@ -57,6 +66,23 @@ export async function collectForensics(lab: StartedLab, failing: readonly CheckR
   if (traces) writeFileSync(join(dir, "ovn-trace.txt"), traces, { mode: 0o600 });
   await flowCaptures(lab, failing, dir);
   return dir;
+}
+
+/**
+ * The daemon-log records that failed the verdict, whole: the first line the report shows and the
+ * traceback or crash report lines after it (a log tail is too short for RabbitMQ's, and may have
+ * moved past them), read again from each daemon's file.
+ */
+async function wholeRecords(lab: StartedLab, findings: readonly LogFinding[]): Promise<string> {
+  const out: string[] = [];
+  for (const f of findings) {
+    const lines = ((await lab.host(f.node).readFile(f.file)) ?? "").split("\n");
+    const k = lines.indexOf(f.line);
+    out.push(
+      `### ${f.node} ${f.daemon} ${f.file}\n${k >= 0 ? lines.slice(k, k + 1 + f.more).join("\n") : `${f.line}\n(no longer in the file)`}\n`,
+    );
+  }
+  return out.join("\n");
 }
 
 /** ovn-trace of an ICMP echo for each failing reach/trace between two OVN instances, run where the SB database is. */

@@ -193,6 +193,12 @@ export class KollaNode {
     return (this.novaReal ? this.realVms?.servers : this.nova?.servers) ?? new Map();
   }
 
+  /** `rabbitmqctl ARGS` against the node's RabbitMQ, once the rabbitmq play ran. */
+  rabbitmqctl(args: readonly string[]) {
+    if (!this.services) throw new Error(`no RabbitMQ runs on ${this.k.node} yet (no deploy reached the rabbitmq play)`);
+    return this.services.rabbitmqctl(args);
+  }
+
   /** The node's RabbitMQ queues and their types, once the rabbitmq play ran. */
   async queues(): Promise<{ name: string; type: string }[]> {
     if (!this.services) throw new Error(`no RabbitMQ runs on ${this.k.node} yet (no deploy reached the rabbitmq play)`);

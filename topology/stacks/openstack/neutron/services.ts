@@ -106,6 +106,8 @@ export function installedVersion(dir: string, name: string): string | undefined 
 
 /** kolla-ansible's docker_graceful_timeout (group_vars/all.yml, 2023.1): its units stop a container with `docker stop -t 60`. */
 const KOLLA_GRACEFUL_TIMEOUT_MS = 60_000;
+/** kolla-ansible's `rabbitmq_server_additional_erl_args` (roles/rabbitmq/defaults/main.yml, 16.0.0-20.0.0). */
+export const KOLLA_RABBITMQ_ERL_ARGS = "+S 2:2 +sbwt none +sbwtdcpu none +sbwtdio none";
 
 const AGENT_TYPES: Record<Exclude<NeutronDaemon, "neutron-server">, string> = {
   "neutron-openvswitch-agent": "Open vSwitch agent",
@@ -224,12 +226,14 @@ export class OpenstackServices {
     this.rabbit.catch(() => {}); // awaited by the neutron play; a deploy that stops earlier never asks
   }
 
+  /** `rabbitmqctl ARGS` against the node's broker (its node name and cookie), as an operator runs it in kolla's container. */
+  rabbitmqctl(args: readonly string[]) {
+    return this.enclave.exec([RABBITMQCTL, ...args], { timeoutS: 60, env: this.rabbitEnv() });
+  }
+
   /** The broker's queues with their type (classic, quorum, stream), as `rabbitmqctl list_queues name type` gives them. */
   async queues(): Promise<{ name: string; type: string }[]> {
-    const q = await this.enclave.exec([RABBITMQCTL, "list_queues", "--quiet", "--no-table-headers", "name", "type"], {
-      timeoutS: 60,
-      env: this.rabbitEnv(),
-    });
+    const q = await this.rabbitmqctl(["list_queues", "--quiet", "--no-table-headers", "name", "type"]);
     if (q.exitCode !== 0) throw new Error(`rabbitmqctl list_queues: ${(q.stderr || q.stdout).trim().slice(0, 300)}`);
     return q.stdout
       .split("\n")
@@ -251,6 +255,11 @@ export class OpenstackServices {
       RABBITMQ_CONFIG_FILE: join(base, "rabbitmq"),
       RABBITMQ_ENABLED_PLUGINS_FILE: join(base, "enabled_plugins"),
       RABBITMQ_PID_FILE: join(base, "rabbitmq.pid"),
+      // kolla's rabbitmq-env.conf: its role's rabbitmq_server_additional_erl_args (the same in
+      // 2023.1-2025.1): two schedulers whatever the machine's cores, none busy-waiting for work
+      // (RabbitMQ 3.10's own defaults already turn the busy-waiting off; the schedulers' count is
+      // kolla's alone).
+      RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: KOLLA_RABBITMQ_ERL_ARGS,
       ERL_EPMD_ADDRESS: "127.0.0.1",
     };
   }
