@@ -48,7 +48,12 @@ export async function runScenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOpti
 async function scenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOptions): Promise<ScenarioResult> {
   const t0 = performance.now();
   /** Every event carries the seconds since the scenario began (the start's own events count from the same moment). */
-  const say = (message: string, t = (performance.now() - t0) / 1000) => opts.onEvent?.({ t, message, scenario: sc.name });
+  // Also kept with wall-clock times, for a failure's forensics bundle (events.txt): the daemons' logs are in wall-clock time.
+  const events: string[] = [];
+  const say = (message: string, t = (performance.now() - t0) / 1000) => {
+    events.push(`${new Date().toISOString()} +${t.toFixed(3)}s ${message}`);
+    opts.onEvent?.({ t, message, scenario: sc.name });
+  };
   const strict = opts.strictLogs ?? lab.logs === "strict";
   const res: ScenarioResult = {
     name: sc.name,
@@ -157,7 +162,7 @@ async function scenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOptions): Prom
             started,
             res.checks.filter((c) => !c.ok),
             resolve(dir),
-            res.logs ? [...res.logs.errors, ...(res.logs.strict ? res.logs.warnings : [])] : [],
+            { logFindings: [...res.logs.errors, ...(res.logs.strict ? res.logs.warnings : [])], events },
           ),
         );
         say(`forensics bundle: ${res.forensics}`);

@@ -10,6 +10,7 @@ import "./expect/matchers.ts";
 import { start, type StartedLab, type StartOptions } from "./lab.ts";
 import type { Lab, ScenarioSpec } from "./model/types.ts";
 import { findingLine } from "./logs/scan.ts";
+import type { LogVerdict } from "./logs/types.ts";
 import { collectForensics } from "./started/forensics.ts";
 
 export type { ReachOptions, LinkOptions } from "./expect/matchers.ts";
@@ -51,12 +52,7 @@ export function useLab(
   afterAll(async () => {
     if (!started) return;
     const notes = started.notes.splice(0);
-    let verdict;
-    try {
-      verdict = await started.logs(opts.logAllow ?? [], opts.strictLogs ?? lab.logs === "strict");
-    } finally {
-      await started.stop();
-    }
+    const { verdict, bundle } = await judgeAndStop(started, opts);
     for (const n of notes) console.warn(`labwright note: ${n}`);
     if (verdict.warnings.length)
       console.warn(
@@ -65,7 +61,7 @@ export function useLab(
     if (!verdict.ok) {
       const failing = verdict.strict ? [...verdict.errors, ...verdict.warnings] : verdict.errors;
       throw new Error(
-        `daemon logs have ${verdict.strict ? "error or warning" : "error"} records no allowlist entry allows (built-in: topology/logs/allow/; yours: logAllow):\n${failing.map((f) => `  ${findingLine(f)}`).join("\n")}`,
+        `daemon logs have ${verdict.strict ? "error or warning" : "error"} records no allowlist entry allows (built-in: topology/logs/allow/; yours: logAllow):\n${failing.map((f) => `  ${findingLine(f)}`).join("\n")}${bundle ? `\nthe records whole, and each node's state: ${bundle}` : ""}`,
       );
     }
   });
@@ -73,4 +69,29 @@ export function useLab(
     if (!started) throw new Error("the lab is not started (did beforeAll fail?)");
     return started;
   };
+}
+
+/**
+ * Judges the started lab's daemon logs and stops it (useLab's end). A failing verdict first collects
+ * the forensics bundle (`forensicsDir`, default results/forensics) with its records whole
+ * (daemon-log-records.txt: crash reports, tracebacks), read before the lab goes; `bundle` is its folder.
+ */
+export async function judgeAndStop(
+  started: StartedLab,
+  opts: { logAllow?: ScenarioSpec["logAllow"]; strictLogs?: boolean; forensicsDir?: string } = {},
+): Promise<{ verdict: LogVerdict; bundle?: string }> {
+  try {
+    const verdict = await started.logs(opts.logAllow ?? [], opts.strictLogs ?? started.lab.logs === "strict");
+    if (verdict.ok) return { verdict };
+    const failing = verdict.strict ? [...verdict.errors, ...verdict.warnings] : verdict.errors;
+    const dir = resolve(opts.forensicsDir ?? "results/forensics", `${started.lab.name}-daemon-logs-${started.runId}`);
+    try {
+      return { verdict, bundle: await collectForensics(started, [], dir, { logFindings: failing }) };
+    } catch (e) {
+      console.warn(`labwright: could not collect forensics: ${(e as Error).message}`);
+      return { verdict };
+    }
+  } finally {
+    await started.stop();
+  }
 }

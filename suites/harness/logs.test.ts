@@ -1,6 +1,6 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { NetnsHost } from "../../topology/backends/netns.ts";
 import { allBuiltIn } from "../../topology/logs/allowlist.ts";
@@ -8,7 +8,9 @@ import { records } from "../../topology/logs/formats.ts";
 import { findingLine, judgeLogs, scanLogs } from "../../topology/logs/scan.ts";
 import type { LogFormat } from "../../topology/logs/types.ts";
 import { loadLab } from "../../topology/model/load.ts";
+import { start } from "../../topology/lab.ts";
 import { runScenario } from "../../topology/scenario.ts";
+import { judgeAndStop } from "../../topology/vitest.ts";
 import { ovsLogSources } from "../../topology/stacks/ovs/daemons.ts";
 import { BACKEND } from "../support/fixture.ts";
 import { writeLab } from "../support/labs.ts";
@@ -178,5 +180,39 @@ describe(`[${BACKEND}] the policy on a real ovs-vswitchd and ovsdb-server`, () =
     // The failed scenario's forensics bundle holds the record itself, read again from its file.
     const bundle = readFileSync(join(r.forensics!, "daemon-log-records.txt"), "utf8");
     expect(bundle).toContain(`### ${r.logs.errors[0]!.node} ovsdb-server ${r.logs.errors[0]!.file}\n${r.logs.errors[0]!.line}\n`);
+    // Every daemon's log whole, and the run's events in wall-clock time (to set beside the logs).
+    const whole = readFileSync(join(r.forensics!, "logs", "sw", basename(r.logs.errors[0]!.file)), "utf8");
+    expect(whole).toContain(r.logs.errors[0]!.line);
+    expect(whole.split("\n")[0]).toMatch(/\|vlog\|INFO\|opened log file/);
+    const events = readFileSync(join(r.forensics!, "events.txt"), "utf8");
+    expect(events).toMatch(
+      /^\d{4}-\d\d-\d\dT[\d:.]+Z \+[\d.]+s sw\$ ovs-vsctl set-manager ptcp:6640 ptcp:6640:127\.0\.0\.1 && sleep 1 {2}ok$/m,
+    );
+    expect(events).toMatch(/ daemon log error: sw ovsdb-server: .*bind: Address already in use$/m);
+  });
+
+  it("useLab's end (judgeAndStop): the same ERR fails the verdict, and its bundle holds the record whole before the lab is stopped", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lw-judge-"));
+    try {
+      const started = await start(lab, { backend: BACKEND });
+      await started.sh(
+        "sw",
+        sc("error")
+          .steps.map((x) => ("run" in x ? x.run : ""))
+          .join(" && "),
+      );
+      const { verdict, bundle } = await judgeAndStop(started, { forensicsDir: dir });
+      expect(verdict.ok).toBe(false);
+      const err = verdict.errors.find((f) => f.daemon === "ovsdb-server")!;
+      expect(err.line).toMatch(/socket_util\|ERR\|6640(:127\.0\.0\.1)?: bind: Address already in use/);
+      expect(readFileSync(join(bundle!, "daemon-log-records.txt"), "utf8")).toContain(
+        `### ${err.node} ovsdb-server ${err.file}\n${err.line}\n`,
+      );
+      expect(readFileSync(join(bundle!, "sw.txt"), "utf8")).toMatch(/### tail ovsdb-server\.log\n/);
+      // And the lab was stopped: its namespaces were removed (stop() hands back the same teardown).
+      expect((await started.stop()).namespaces).toBeGreaterThanOrEqual(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -331,9 +331,26 @@ describe(`[${BACKEND}] forensics: a failing expectation leaves a bundle per node
       expect(
         files.filter((f) => f.endsWith(".txt")),
         files.join(" "),
-      ).toEqual(["c1.txt", "c2.txt", "curau.txt", "inet.txt", "ovn-trace.txt", "pamonha1.txt", "pamonha2.txt", "pamonha3.txt", "web1.txt"]);
+      ).toEqual([
+        "c1.txt",
+        "c2.txt",
+        "curau.txt",
+        "events.txt",
+        "inet.txt",
+        "ovn-trace.txt",
+        "pamonha1.txt",
+        "pamonha2.txt",
+        "pamonha3.txt",
+        "web1.txt",
+      ]);
+      // The run's events in wall-clock time (the failing check among them), and each member's daemon logs whole.
+      expect(readFileSync(join(bundle, "events.txt"), "utf8")).toMatch(/^\S+Z \+[\d.]+s expect: .*FAILED/m);
+      expect(readdirSync(join(bundle, "logs")).sort()).toEqual(["pamonha1", "pamonha2", "pamonha3"]);
+      const whole = readFileSync(join(bundle, "logs", "pamonha1", "ovn-controller.log"), "utf8");
+      expect(whole.split("\n")[0]).toMatch(/\|vlog\|INFO\|opened log file/);
+      expect(readdirSync(join(bundle, "logs", "pamonha1"))).toContain("incusd.log");
       // A short capture of the failing flow, taken on c1 while the ping ran again: the echo requests are in it.
-      const pcap = files.filter((f) => !f.endsWith(".txt"));
+      const pcap = files.filter((f) => !f.endsWith(".txt") && f !== "logs");
       expect(pcap).toEqual([expect.stringMatching(/^flow-1-c1-to-[\d.]+\.pcap$/)]);
       expect((await execa("tcpdump", ["-n", "-r", join(bundle, pcap[0]!)], { reject: false })).stdout).toMatch(/ICMP echo request/);
       const p1 = readFileSync(join(bundle, "pamonha1.txt"), "utf8");

@@ -11,16 +11,20 @@ import { stacksOfNode } from "../stacks/registry.ts";
 /**
  * When something fails, what an engineer would collect on each machine before touching anything:
  * addresses, routes, neighbours, the firewall, OVS and OVN state, daemon log tails (OVS/OVN, neutron), and an ovn-trace
- * of each failing flow whose two ends are OVN instances. One text file per node, and the daemon-log
- * records that failed the verdict, whole (daemon-log-records.txt); returns the folder.
+ * of each failing flow whose two ends are OVN instances. One text file per node, every daemon log
+ * whole (logs/<node>/), the daemon-log records that failed the verdict, whole
+ * (daemon-log-records.txt), and the run's events with wall-clock times when given (events.txt);
+ * returns the folder.
  */
 export async function collectForensics(
   lab: StartedLab,
   failing: readonly CheckResult[],
   dir: string,
-  logFindings: readonly LogFinding[] = [],
+  extra: { logFindings?: readonly LogFinding[]; events?: readonly string[] } = {},
 ): Promise<string> {
+  const { logFindings = [], events } = extra;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (events) writeFileSync(join(dir, "events.txt"), `${events.join("\n")}\n`, { mode: 0o600 });
   const records = await wholeRecords(lab, logFindings);
   if (records) writeFileSync(join(dir, "daemon-log-records.txt"), records, { mode: 0o600 });
   const guests = [...(lab.incus ? [...lab.incus.instances.keys()] : []), ...lab.neutron.flatMap((v) => v.guestNames())];
@@ -50,12 +54,15 @@ export async function collectForensics(
         const r = await lab.sh(name, c, { timeoutS: 15 });
         parts.push(`### ${c}  (exit ${r.exitCode ?? "timeout"})\n${(r.stdout + r.stderr).trimEnd()}\n`);
       }
-      // The tails of the stacks' daemon logs (OVS/OVN, neutron, RabbitMQ, MariaDB).
+      // The tails of the stacks' daemon logs (OVS/OVN, neutron, RabbitMQ, MariaDB) here, and each
+      // log whole under logs/<node>/: a flake's cause is often in what another daemon did seconds before.
       for (const st of stacks) {
         const host = lab.host(name);
         for (const [d, lines] of st.forensicLogs?.(host) ?? []) {
           for (const f of (await host.list(d)).filter((x) => x.endsWith(".log"))) {
-            parts.push(`### tail ${f}\n${((await host.readFile(join(d, f))) ?? "").trimEnd().split("\n").slice(-lines).join("\n")}\n`);
+            const text = (await host.readFile(join(d, f))) ?? "";
+            parts.push(`### tail ${f}\n${text.trimEnd().split("\n").slice(-lines).join("\n")}\n`);
+            keepWhole(join(dir, "logs", name), f, text);
           }
         }
       }
@@ -66,6 +73,18 @@ export async function collectForensics(
   if (traces) writeFileSync(join(dir, "ovn-trace.txt"), traces, { mode: 0o600 });
   await flowCaptures(lab, failing, dir);
   return dir;
+}
+
+/** The most of one log the bundle keeps (its end): a daemon at debug level can write more in a long run. */
+const WHOLE_LOG_MAX = 8 << 20;
+
+function keepWhole(dir: string, file: string, text: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const cut =
+    text.length > WHOLE_LOG_MAX
+      ? `[labwright: the first ${text.length - WHOLE_LOG_MAX} characters left out]\n${text.slice(-WHOLE_LOG_MAX)}`
+      : text;
+  writeFileSync(join(dir, file), cut, { mode: 0o600 });
 }
 
 /**

@@ -37,7 +37,15 @@ CARRIER_HOST=br-phy-host
 TABLE=labwright_ovsports
 FWD_TABLE=labwright_carrier
 
-log() { printf '%s %s\n' "$(date -u +%H:%M:%S.%3N)" "$*"; }
+# A once pass prints what it changed (labwright's event log) and adds it to the watcher's log (opened
+# for appending), marked, so the file holds every change to the node in time order.
+log() {
+  local line
+  line="$(date -u +%H:%M:%S.%3N) $*"
+  printf '%s\n' "$line"
+  [[ $mode == once ]] && printf '%s (a pass after a step)\n' "$line" >>"$dir/kernel-datapath.log"
+  return 0
+}
 vsctl() { ovs-vsctl --timeout=10 "$@"; }
 # Interfaces that are plain devices (NICs, veths): an empty or "system" type.
 system_ports() { vsctl -f csv --no-headings --columns=name,type list interface | awk -F, '{ t = $2; gsub(/"/, "", t); n = $1; gsub(/"/, "", n); if (t == "" || t == "system") print n }'; }
