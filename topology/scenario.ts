@@ -109,6 +109,7 @@ async function scenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOptions): Prom
           unconverged = [...e.pending];
           r = { step, result: e.result, asExpected: false, reason: e.message };
         }
+        for (const line of r.standIn ?? []) say(`${step.on}: the userspace-datapath stand-in after the step: ${line}`);
         say(`${step.on}$ ${stepCommand(step)}  ${r.asExpected ? "ok" : `NOT AS EXPECTED: ${r.reason}`}`);
         const notes = started.notes.splice(0);
         for (const n of notes) say(`note: ${n}`);

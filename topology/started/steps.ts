@@ -17,6 +17,8 @@ export interface StepResult {
   /** Did the step do what the lab file said it should (succeed / fail, with the given output)? */
   asExpected: boolean;
   reason?: string;
+  /** What labwright's stand-in for the kernel's OVS datapath changed on the node after the step (kernel-datapath.sh's lines). */
+  standIn?: string[];
 }
 
 /** What running a step needs from the started lab. */
@@ -56,6 +58,7 @@ export async function runStep(ctx: StepContext, step: ActionStep): Promise<StepR
             : stackStep(ctx, host!, step),
     step.on,
   );
+  let standIn: string[] | undefined;
   try {
     await span(
       "convergence",
@@ -70,6 +73,7 @@ export async function runStep(ctx: StepContext, step: ActionStep): Promise<StepR
           ctx.incus ? afterIncus(ctx.incus, step.kind, step.on) : undefined,
         ]);
         for (const r of both) if (r.status === "rejected") throw r.reason;
+        if (both[0].status === "fulfilled" && both[0].value?.length) standIn = both[0].value;
         await afterOpenstack(ctx.neutron, step);
       },
       step.on,
@@ -89,7 +93,7 @@ export async function runStep(ctx: StepContext, step: ActionStep): Promise<StepR
       : `exited with ${result.exitCode ?? result.signal}${step.kind !== "run" ? `: ${result.stderr.trim() || result.stdout.trim().split("\n").slice(-4).join(" | ")}` : ""}`;
   else if (step.should === "fail" && succeeded) reason = "succeeded, but the lab file says it should fail";
   else if (step.output !== undefined && !output.includes(step.output)) reason = `output does not contain "${step.output}"`;
-  return { step, result, asExpected: reason === undefined, reason };
+  return { step, result, asExpected: reason === undefined, reason, ...(standIn ? { standIn } : {}) };
 }
 
 /** A step of a stack's own client, run by that stack (incus, kolla-ansible, openstack). */
