@@ -6,7 +6,7 @@ import { type LabEvent, preflightLab, resolveBackend, start, type StartOptions }
 import { PreflightError } from "./run/preflight.ts";
 import { type Lab, type ScenarioSpec, stepCommand } from "./model/types.ts";
 import type { LogVerdict } from "./logs/types.ts";
-import { findingLine } from "./logs/scan.ts";
+import { failingFindings, findingLine } from "./logs/scan.ts";
 import { ConvergenceError } from "./wait/convergence.ts";
 import { softwareVersions } from "./stacks/registry.ts";
 import { span, Timeline } from "./trace/timeline.ts";
@@ -163,7 +163,7 @@ async function scenario(lab: Lab, sc: ScenarioSpec, opts: ScenarioOptions): Prom
             started,
             res.checks.filter((c) => !c.ok),
             resolve(dir),
-            { logFindings: [...res.logs.errors, ...(res.logs.strict ? res.logs.warnings : [])], events },
+            { logFindings: failingFindings(res.logs), events },
           ),
         );
         say(`forensics bundle: ${res.forensics}`);

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll } from "vitest";
 import "./expect/matchers.ts";
 import { start, type StartedLab, type StartOptions } from "./lab.ts";
 import type { Lab, ScenarioSpec } from "./model/types.ts";
-import { findingLine } from "./logs/scan.ts";
+import { failingFindings, findingLine } from "./logs/scan.ts";
 import type { LogVerdict } from "./logs/types.ts";
 import { collectForensics } from "./started/forensics.ts";
 
@@ -59,7 +59,7 @@ export function useLab(
         `labwright: ${verdict.warnings.length} daemon-log warning(s) no entry allows${verdict.strict ? " (strict: they fail)" : " (reported, not failing)"}:\n${verdict.warnings.map((f) => `  ${findingLine(f)}`).join("\n")}`,
       );
     if (!verdict.ok) {
-      const failing = verdict.strict ? [...verdict.errors, ...verdict.warnings] : verdict.errors;
+      const failing = failingFindings(verdict);
       throw new Error(
         `daemon logs have ${verdict.strict ? "error or warning" : "error"} records no allowlist entry allows (built-in: topology/logs/allow/; yours: logAllow):\n${failing.map((f) => `  ${findingLine(f)}`).join("\n")}${bundle ? `\nthe records whole, and each node's state: ${bundle}` : ""}`,
       );
@@ -83,7 +83,7 @@ export async function judgeAndStop(
   try {
     const verdict = await started.logs(opts.logAllow ?? [], opts.strictLogs ?? started.lab.logs === "strict");
     if (verdict.ok) return { verdict };
-    const failing = verdict.strict ? [...verdict.errors, ...verdict.warnings] : verdict.errors;
+    const failing = failingFindings(verdict);
     const dir = resolve(opts.forensicsDir ?? "results/forensics", `${started.lab.name}-daemon-logs-${started.runId}`);
     try {
       return { verdict, bundle: await collectForensics(started, [], dir, { logFindings: failing }) };

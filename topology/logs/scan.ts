@@ -47,3 +47,8 @@ export function judgeLogs(findings: readonly LogFinding[], labAllow: readonly La
 export function findingLine(f: LogFinding): string {
   return `${f.node} ${f.daemon}: ${f.line}${f.more ? ` (+${f.more} lines of its traceback)` : ""}`;
 }
+
+/** The records that fail a verdict: its errors, and under strict logs its warnings too. */
+export function failingFindings(v: Pick<LogVerdict, "errors" | "warnings" | "strict">): LogFinding[] {
+  return v.strict ? [...v.errors, ...v.warnings] : [...v.errors];
+}

@@ -1,5 +1,5 @@
 import type { CheckResult } from "../expect/check.ts";
-import { findingLine } from "../logs/scan.ts";
+import { failingFindings, findingLine } from "../logs/scan.ts";
 import type { LabResult, StepRecord } from "../results.ts";
 
 /** Text for an XML attribute or element (control characters escaped as \\uXXXX). */
@@ -78,7 +78,7 @@ export function junitXml(r: LabResult): string {
     if (s.error) cases.push({ name: "lab", classname: cls, seconds: 0, failure: { message: s.error, body: s.error }, out: "" });
     const { errors, warnings, strict } = s.logs;
     if (errors.length || warnings.length) {
-      const failing = strict ? [...errors, ...warnings] : errors;
+      const failing = failingFindings(s.logs);
       cases.push({
         name: "daemon logs",
         classname: cls,
