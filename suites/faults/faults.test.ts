@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { JSDOM } from "jsdom";
 import { describe, expect, it } from "vitest";
@@ -14,6 +13,7 @@ import type { Step } from "../../topology/model/types.ts";
 import { BACKEND } from "../support/fixture.ts";
 import { writeLab } from "../support/labs.ts";
 import { scenario } from "../support/steps.ts";
+import { scratchDir } from "../support/scratch.ts";
 
 /**
  * Faults as steps and watches through them, on a plain routed lab (a — r — b): what the kernel
@@ -298,24 +298,20 @@ describe(`[${BACKEND}] faults as steps, measured by a watch`, () => {
     "`labwright run` draws the pulled cable's watch: an SVG beside the JSON, named in the report and the results, its outage shaded over the pull",
     { timeout: 60_000 },
     async () => {
-      const dir = mkdtempSync(join(tmpdir(), "lw-faults-svg-"));
-      try {
-        const r = await labwright(["run", lab.file, "--scenario", "cable", "--json", join(dir, "r.json"), "--quiet"]);
-        expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-        const svgFile = join(dir, "r-cable-watch-ab.svg");
-        expect(r.stdout).toContain(`picture: ${svgFile}`);
-        const result = JSON.parse(readFileSync(join(dir, "r.json"), "utf8")) as LabResult;
-        expect(result.scenarios[0]!.pictures).toEqual([svgFile]);
-        const w = result.scenarios[0]!.watches![0]!;
-        const doc = new new JSDOM("").window.DOMParser().parseFromString(readFileSync(svgFile, "utf8"), "image/svg+xml");
-        expect(doc.getElementsByTagName("parsererror")).toHaveLength(0);
-        expect(doc.querySelectorAll("g.reply_marks > *")).toHaveLength(w.received); // a point per reply
-        const labels = [...doc.querySelectorAll("g.outage_label_marks > *")].map((e) => e.textContent);
-        expect(labels).toContain(`${Math.round(w.longest!.durationMs)} ms`); // the outage, labelled
-        expect([...doc.querySelectorAll("g.named_step_label_marks > *")].map((e) => e.textContent)).toContain("pull");
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      const dir = scratchDir("lw-faults-svg-");
+      const r = await labwright(["run", lab.file, "--scenario", "cable", "--json", join(dir, "r.json"), "--quiet"]);
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      const svgFile = join(dir, "r-cable-watch-ab.svg");
+      expect(r.stdout).toContain(`picture: ${svgFile}`);
+      const result = JSON.parse(readFileSync(join(dir, "r.json"), "utf8")) as LabResult;
+      expect(result.scenarios[0]!.pictures).toEqual([svgFile]);
+      const w = result.scenarios[0]!.watches![0]!;
+      const doc = new new JSDOM("").window.DOMParser().parseFromString(readFileSync(svgFile, "utf8"), "image/svg+xml");
+      expect(doc.getElementsByTagName("parsererror")).toHaveLength(0);
+      expect(doc.querySelectorAll("g.reply_marks > *")).toHaveLength(w.received); // a point per reply
+      const labels = [...doc.querySelectorAll("g.outage_label_marks > *")].map((e) => e.textContent);
+      expect(labels).toContain(`${Math.round(w.longest!.durationMs)} ms`); // the outage, labelled
+      expect([...doc.querySelectorAll("g.named_step_label_marks > *")].map((e) => e.textContent)).toContain("pull");
     },
   );
 });

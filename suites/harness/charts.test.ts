@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { JSDOM } from "jsdom";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +12,7 @@ import { markdownSummary } from "../../topology/report/github.ts";
 import type { LabResult } from "../../topology/results.ts";
 import { loadLab } from "../../topology/model/load.ts";
 import { writeLab } from "../support/labs.ts";
+import { scratchDir } from "../support/scratch.ts";
 
 /**
  * The pictures of a run, drawn by vega from the figures (no lab: the input is ping -D output as
@@ -138,8 +138,7 @@ describe("a watch's timeline in the step summary", () => {
 });
 
 describe("pictures beside the results", () => {
-  const dir = mkdtempSync(join(tmpdir(), "lw-pictures-"));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = scratchDir("lw-pictures-");
 
   it("a watch's timeline and a 20-echo ping's RTT histogram are written as SVG and named in the results; a 3-echo ping draws nothing", async () => {
     const rtts = [0.31, 0.35, 0.33, 0.4, 0.52, 0.33, 0.36, 0.34, 0.9, 0.35, 0.37, 0.33, 0.32, 0.38, 0.41, 0.36, 0.35, 0.34, 0.33, 2.1];

@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { labwright, ROOT } from "../support/cli.ts";
 import { writeLab } from "../support/labs.ts";
+import { scratchDir } from "../support/scratch.ts";
 
 const XSD = fileURLToPath(new URL("../support/junit.xsd", import.meta.url));
 const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
@@ -58,7 +58,7 @@ describe("CI outputs of `run`", () => {
   let dir: string;
   let r: Awaited<ReturnType<typeof labwright>>;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "lw-ci-"));
+    dir = scratchDir("lw-ci-");
     r = await labwright(["run", LAB, "--quiet", "--json", join(dir, "r.json"), "--junit", join(dir, "junit.xml")], {
       env: { GITHUB_ACTIONS: "true", GITHUB_STEP_SUMMARY: join(dir, "summary.md"), GITHUB_WORKSPACE: join(LAB, "..") },
     });
@@ -106,7 +106,7 @@ describe("CI outputs of `run`", () => {
 
 describe("the debugging loop", () => {
   it("run --keep-on-failure leaves the failed scenario's lab up; exec, capture and down work on it by lab name", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "lw-keep-"));
+    const dir = scratchDir("lw-keep-");
     const r = await labwright(["run", LAB, "--quiet", "--keep-on-failure", "--json", join(dir, "r.json")]);
     expect(r.exitCode).toBe(1);
     const id = /kept up for inspection \(run ([0-9a-f]{6})\)/.exec(r.stdout)?.[1];
@@ -183,7 +183,7 @@ describe("run --repeat", () => {
   );
 
   it("runs the lab N times: one line per run, the pass rate and RTT spread per expectation, a JSON summary with each run's file, JUnit that validates; exit 0", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "lw-rep-"));
+    const dir = scratchDir("lw-rep-");
     const r = await labwright(["run", GOOD, "--repeat", "3", "--quiet", "--json", join(dir, "s.json"), "--junit", join(dir, "j.xml")], {
       env: { GITHUB_STEP_SUMMARY: join(dir, "summary.md") },
     });
@@ -200,16 +200,7 @@ describe("run --repeat", () => {
   });
 
   it("--until-fail stops at the first failed run and exits 1; --repeat 0 is a usage error", async () => {
-    const r = await labwright([
-      "run",
-      LAB,
-      "--until-fail",
-      "--repeat",
-      "4",
-      "--quiet",
-      "--json",
-      join(mkdtempSync(join(tmpdir(), "lw-rep-")), "s.json"),
-    ]);
+    const r = await labwright(["run", LAB, "--until-fail", "--repeat", "4", "--quiet", "--json", join(scratchDir("lw-rep-"), "s.json")]);
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toContain("run 1/4: FAIL");
     expect(r.stdout).not.toContain("run 2/4");
@@ -238,7 +229,7 @@ describe("run --timings and --trace", () => {
   );
 
   it("prints each phase, the step with its command and convergence wait, the probe and teardown; the trace is Chrome's format with nested lanes", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "lw-trace-"));
+    const dir = scratchDir("lw-trace-");
     const trace = join(dir, "t.json");
     const r = await labwright(["run", LAB2, "--quiet", "--timings", "--trace", trace, "--json", join(dir, "r.json")]);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
@@ -300,7 +291,7 @@ describe("run --shard and merge", () => {
   );
 
   it("two shards run scenarios one+three and two; merge joins them in the lab's order into one report, JSON and JUnit; a missing shard is a usage error (and so are --shard 3/2 and --repeat with --keep-on-failure but no --until-fail)", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "lw-shard-"));
+    const dir = scratchDir("lw-shard-");
     const r1 = await labwright(["run", SHARDED, "--shard", "1/2", "--quiet", "--json", join(dir, "1.json")]);
     const r2 = await labwright(["run", SHARDED, "--shard", "2/2", "--quiet", "--json", join(dir, "2.json")]);
     expect([r1.exitCode, r2.exitCode], r1.stdout + r2.stdout).toEqual([0, 0]);

@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,6 +9,7 @@ import { LabFileError } from "../../topology/model/problems.ts";
 import { labwright } from "../support/cli.ts";
 import { writeLab } from "../support/labs.ts";
 import { listLabNamespaces, rootSnapshot, runIds } from "../support/machine.ts";
+import { scratchDir } from "../support/scratch.ts";
 
 const DIR = fileURLToPath(new URL("./hostile/", import.meta.url));
 const corpus = readdirSync(DIR)
@@ -61,7 +61,7 @@ describe("hostile lab files are refused before anything is created", () => {
       "lab.yaml",
       "name: link\nlans: { m: { cidr: 10.77.0.0/24 } }\nnodes:\n  a:\n    software: [kolla]\n    interfaces: { eth0: { lan: m, address: 10.77.0.1 } }\nsteps:\n  - { on: a, kolla: precheck, globals: g.yml }\n",
     );
-    const secret = join(mkdtempSync(join(tmpdir(), "lw-secret-")), "secret.yml");
+    const secret = join(scratchDir("lw-secret-"), "secret.yml");
     writeFileSync(secret, "network_interface: TOPSECRET-VALUE\n");
     symlinkSync(secret, join(file, "..", "g.yml"));
     const r = await labwright(["run", file]);
@@ -174,7 +174,7 @@ describe("files labwright writes are private", () => {
     expect(statSync(lab.record.dir).mode & 0o077).toBe(0);
     expect(statSync(join(lab.record.dir, "state.json")).mode & 0o077).toBe(0);
     expect(statSync(join(lab.record.dir, "..")).mode & 0o077).toBe(0);
-    const json = join(mkdtempSync(join(tmpdir(), "lw-res-")), "r.json");
+    const json = join(scratchDir("lw-res-"), "r.json");
     const r = await labwright(["run", file, "--quiet", "--json", json]);
     expect(r.exitCode, r.stdout).toBe(0);
     expect(statSync(json).mode & 0o077).toBe(0);

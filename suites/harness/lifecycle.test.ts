@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { start } from "../../topology/lab.ts";
@@ -7,6 +8,7 @@ import { isAlive } from "../../topology/run/process.ts";
 import { readState, runDir } from "../../topology/run/state.ts";
 import { CLI, INCUS_LAB, labwright } from "../support/cli.ts";
 import { bigLab, writeLab } from "../support/labs.ts";
+import { scratchDir } from "../support/scratch.ts";
 import { listLabNamespaces, rootSnapshot, runIds } from "../support/machine.ts";
 
 let rootBefore: Record<string, unknown>;
@@ -77,9 +79,10 @@ describe("runs own what they create and nothing else", () => {
   // "no route to host" through a starved ovs-vswitchd), which says nothing about run isolation.
   it("two runs of the same lab at the same time both pass", { timeout: 300_000 }, async () => {
     const only = ["--scenario", "nat-and-dns", "--scenario", "nic-into-bridge"];
+    const runs = scratchDir("lw-two-runs-");
     const [a, b] = await Promise.all([
-      labwright(["run", INCUS_LAB, ...only, "--quiet", "--json", "/tmp/lw-a.json"]),
-      labwright(["run", INCUS_LAB, ...only, "--quiet", "--json", "/tmp/lw-b.json"]),
+      labwright(["run", INCUS_LAB, ...only, "--quiet", "--json", join(runs, "a.json")]),
+      labwright(["run", INCUS_LAB, ...only, "--quiet", "--json", join(runs, "b.json")]),
     ]);
     expect(a.exitCode, a.stdout).toBe(0);
     expect(b.exitCode, b.stdout).toBe(0);

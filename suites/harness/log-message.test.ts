@@ -1,12 +1,11 @@
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Daemon, Host } from "../../topology/backends/host.ts";
 import { logMessage } from "../../topology/wait/log-message.ts";
+import { scratchDir } from "../support/scratch.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "lw-logmsg-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir("lw-logmsg-");
 const ready = (s: ReturnType<typeof logMessage>) => s.ready({} as Host, {} as Daemon);
 
 describe("waiting for a daemon's log line", () => {

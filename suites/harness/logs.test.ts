@@ -1,7 +1,6 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { NetnsHost } from "../../topology/backends/netns.ts";
 import { allBuiltIn } from "../../topology/logs/allowlist.ts";
 import { records } from "../../topology/logs/formats.ts";
@@ -14,6 +13,7 @@ import { judgeAndStop } from "../../topology/vitest.ts";
 import { ovsLogSources } from "../../topology/stacks/ovs/daemons.ts";
 import { BACKEND } from "../support/fixture.ts";
 import { writeLab } from "../support/labs.ts";
+import { scratchDir } from "../support/scratch.ts";
 
 describe("daemon log records, by each daemon's format", () => {
   it("OVS/OVN (vlog): WARN is a warning, ERR and EMER are errors, INFO is nothing", () => {
@@ -78,8 +78,7 @@ describe("daemon log records, by each daemon's format", () => {
 });
 
 describe("the log policy: errors fail, warnings are reported, strict makes them fail", () => {
-  const dir = mkdtempSync(join(tmpdir(), "lw-logs-"));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = scratchDir("lw-logs-");
 
   it("an OVS node's logs: a warning is reported, an error fails, a lab entry allows either; the database servers share one allowlist", async () => {
     const ovs = join(dir, "ovs"); // the node's OVS/OVN directory under its state directory
@@ -192,27 +191,23 @@ describe(`[${BACKEND}] the policy on a real ovs-vswitchd and ovsdb-server`, () =
   });
 
   it("useLab's end (judgeAndStop): the same ERR fails the verdict, and its bundle holds the record whole before the lab is stopped", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "lw-judge-"));
-    try {
-      const started = await start(lab, { backend: BACKEND });
-      await started.sh(
-        "sw",
-        sc("error")
-          .steps.map((x) => ("run" in x ? x.run : ""))
-          .join(" && "),
-      );
-      const { verdict, bundle } = await judgeAndStop(started, { forensicsDir: dir });
-      expect(verdict.ok).toBe(false);
-      const err = verdict.errors.find((f) => f.daemon === "ovsdb-server")!;
-      expect(err.line).toMatch(/socket_util\|ERR\|6640(:127\.0\.0\.1)?: bind: Address already in use/);
-      expect(readFileSync(join(bundle!, "daemon-log-records.txt"), "utf8")).toContain(
-        `### ${err.node} ovsdb-server ${err.file}\n${err.line}\n`,
-      );
-      expect(readFileSync(join(bundle!, "sw.txt"), "utf8")).toMatch(/### tail ovsdb-server\.log\n/);
-      // And the lab was stopped: its namespaces were removed (stop() hands back the same teardown).
-      expect((await started.stop()).namespaces).toBeGreaterThanOrEqual(2);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const dir = scratchDir("lw-judge-");
+    const started = await start(lab, { backend: BACKEND });
+    await started.sh(
+      "sw",
+      sc("error")
+        .steps.map((x) => ("run" in x ? x.run : ""))
+        .join(" && "),
+    );
+    const { verdict, bundle } = await judgeAndStop(started, { forensicsDir: dir });
+    expect(verdict.ok).toBe(false);
+    const err = verdict.errors.find((f) => f.daemon === "ovsdb-server")!;
+    expect(err.line).toMatch(/socket_util\|ERR\|6640(:127\.0\.0\.1)?: bind: Address already in use/);
+    expect(readFileSync(join(bundle!, "daemon-log-records.txt"), "utf8")).toContain(
+      `### ${err.node} ovsdb-server ${err.file}\n${err.line}\n`,
+    );
+    expect(readFileSync(join(bundle!, "sw.txt"), "utf8")).toMatch(/### tail ovsdb-server\.log\n/);
+    // And the lab was stopped: its namespaces were removed (stop() hands back the same teardown).
+    expect((await started.stop()).namespaces).toBeGreaterThanOrEqual(2);
   });
 });

@@ -1,18 +1,17 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ROOT } from "../support/cli.ts";
 import { listLabNamespaces } from "../support/machine.ts";
+import { scratchDir } from "../support/scratch.ts";
 
 /**
  * labwright as a user's dependency: the packed tarball installed into a scratch project (no tsx, no
  * sources of ours on its path), a vitest file of the user's own importing `labwright` and
  * `labwright/vitest`, against a lab of the user's own.
  */
-const dir = mkdtempSync(join(tmpdir(), "lw-consumer-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir("lw-consumer-");
 
 const LAB = `name: mine
 lans: { office: { cidr: 10.84.0.0/24 } }

@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
@@ -17,6 +16,7 @@ import {
 } from "../../topology/toolchain/index.ts";
 import { labwright } from "../support/cli.ts";
 import { writeLab } from "../support/labs.ts";
+import { scratchDir } from "../support/scratch.ts";
 
 /** Debian versions as the archive gives them → the upstream version the lock pins. */
 describe("a toolchain's lock pins upstream versions", () => {
@@ -44,21 +44,17 @@ describe("a toolchain's lock pins upstream versions", () => {
 
   it("an import of a tarball that is not this toolchain at this lock's hash is refused, naming what it holds, and installs nothing", async () => {
     const t = loadToolchain("debian-12");
-    const dir = mkdtempSync(join(tmpdir(), "lw-tc-"));
-    try {
-      mkdirSync(join(dir, "debian-12-000000000000", "root"), { recursive: true });
-      writeFileSync(join(dir, "debian-12-000000000000", "manifest.json"), "{}");
-      await execa("tar", ["-C", dir, "-czf", join(dir, "old.tar.gz"), "debian-12-000000000000"]);
-      const before = readdirSync(TOOLCHAIN_CACHE).sort();
-      const r = await labwright(["toolchain", "import", join(dir, "old.tar.gz")]);
-      expect(r.exitCode).toBe(3);
-      expect(r.stderr).toContain(
-        `does not hold toolchain debian-12 at this lock's hash (debian-12-${t.hash}): it holds debian-12-000000000000`,
-      );
-      expect(readdirSync(TOOLCHAIN_CACHE).sort()).toEqual(before);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const dir = scratchDir("lw-tc-");
+    mkdirSync(join(dir, "debian-12-000000000000", "root"), { recursive: true });
+    writeFileSync(join(dir, "debian-12-000000000000", "manifest.json"), "{}");
+    await execa("tar", ["-C", dir, "-czf", join(dir, "old.tar.gz"), "debian-12-000000000000"]);
+    const before = readdirSync(TOOLCHAIN_CACHE).sort();
+    const r = await labwright(["toolchain", "import", join(dir, "old.tar.gz")]);
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toContain(
+      `does not hold toolchain debian-12 at this lock's hash (debian-12-${t.hash}): it holds debian-12-000000000000`,
+    );
+    expect(readdirSync(TOOLCHAIN_CACHE).sort()).toEqual(before);
   });
 
   it("the shipped toolchain locks every package it asks for, and an unknown toolchain names the ones there are", () => {

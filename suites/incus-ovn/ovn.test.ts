@@ -1,5 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
@@ -11,6 +10,7 @@ import { INCUS_LAB } from "../support/cli.ts";
 import { BACKEND, useLab } from "../support/fixture.ts";
 import { applySteps, scenario, stepsBefore } from "../support/steps.ts";
 import { createOvnNetworks, incus } from "../support/incus.ts";
+import { scratchDir } from "../support/scratch.ts";
 
 const lab = loadLab(INCUS_LAB);
 const PAMONHAS = ["pamonha1", "pamonha2", "pamonha3"] as const;
@@ -303,75 +303,67 @@ describe(`[${BACKEND}] kernel-OVS behaviour on the userspace datapath (a watcher
 
 describe(`[${BACKEND}] forensics: a failing expectation leaves a bundle per node`, () => {
   it("with OVS/OVN state, log tails and an ovn-trace of the failing instance-to-instance flow", { timeout: 120_000 }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), "lw-forensics-"));
-    try {
-      const fix = scenario(lab, "ovn-fix");
-      const wrong = { kind: "reach" as const, from: "c1", to: "c2", count: 1, ttl: 99, origin: { path: "suite" } };
-      // web1 stopped last: an instance with no running guest gets what Incus says of it instead.
-      const stop = {
-        kind: "incus" as const,
-        on: "pamonha1",
-        line: "stop web1 --force",
-        command: parseIncus("stop web1 --force"),
-        should: "succeed" as const,
-        origin: { path: "suite" },
-      };
-      const res = await runScenario(
-        lab,
-        { ...fix, name: "wrong-ttl", steps: [...fix.steps, stop], expect: [wrong] },
-        { forensicsDir: dir },
-      );
-      expect(res.ok).toBe(false);
-      // Only the expectation fails: every step of the fix ran as it should.
-      const badSteps = res.steps.filter((st) => st.kind !== "run" || !st.ok);
-      expect(badSteps, JSON.stringify(badSteps).slice(0, 2000)).toEqual([]);
-      expect(res.checks[0]!.reasons.join()).toContain("reply TTL 64, expected 99");
-      const bundle = res.forensics!;
-      const files = readdirSync(bundle).sort();
-      expect(
-        files.filter((f) => f.endsWith(".txt")),
-        files.join(" "),
-      ).toEqual([
-        "c1.txt",
-        "c2.txt",
-        "curau.txt",
-        "events.txt",
-        "inet.txt",
-        "ovn-trace.txt",
-        "pamonha1.txt",
-        "pamonha2.txt",
-        "pamonha3.txt",
-        "web1.txt",
-      ]);
-      // The run's events in wall-clock time (the failing check among them), and each member's daemon logs whole.
-      expect(readFileSync(join(bundle, "events.txt"), "utf8")).toMatch(/^\S+Z \+[\d.]+s expect: .*FAILED/m);
-      expect(readdirSync(join(bundle, "logs")).sort()).toEqual(["pamonha1", "pamonha2", "pamonha3"]);
-      const whole = readFileSync(join(bundle, "logs", "pamonha1", "ovn-controller.log"), "utf8");
-      expect(whole.split("\n")[0]).toMatch(/\|vlog\|INFO\|opened log file/);
-      expect(readdirSync(join(bundle, "logs", "pamonha1"))).toContain("incusd.log");
-      // A short capture of the failing flow, taken on c1 while the ping ran again: the echo requests are in it.
-      const pcap = files.filter((f) => !f.endsWith(".txt") && f !== "logs");
-      expect(pcap).toEqual([expect.stringMatching(/^flow-1-c1-to-[\d.]+\.pcap$/)]);
-      expect((await execa("tcpdump", ["-n", "-r", join(bundle, pcap[0]!)], { reject: false })).stdout).toMatch(/ICMP echo request/);
-      const p1 = readFileSync(join(bundle, "pamonha1.txt"), "utf8");
-      for (const part of [
-        "### ip route",
-        "### nft list ruleset",
-        "### ovs-vsctl show",
-        "### ovs-ofctl dump-flows br-int",
-        "### ovn-nbctl --no-leader-only show",
-        "### ovn-sbctl --no-leader-only show",
-        "### tail ovn-controller.log",
-      ])
-        expect(p1).toContain(part);
-      expect(readFileSync(join(bundle, "web1.txt"), "utf8")).toMatch(
-        /^### incus info web1 --show-log {2}\(exit 0\)\nName: web1\n(.*\n)*Status: STOPPED\n/,
-      );
-      const trace = readFileSync(join(bundle, "ovn-trace.txt"), "utf8");
-      expect(trace).toMatch(/inport == "incus-net2-instance-[0-9a-f-]{36}-eth0"/);
-      expect(trace).toMatch(/output\(.*"incus-net2-instance-[0-9a-f-]{36}-eth0"/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const dir = scratchDir("lw-forensics-");
+    const fix = scenario(lab, "ovn-fix");
+    const wrong = { kind: "reach" as const, from: "c1", to: "c2", count: 1, ttl: 99, origin: { path: "suite" } };
+    // web1 stopped last: an instance with no running guest gets what Incus says of it instead.
+    const stop = {
+      kind: "incus" as const,
+      on: "pamonha1",
+      line: "stop web1 --force",
+      command: parseIncus("stop web1 --force"),
+      should: "succeed" as const,
+      origin: { path: "suite" },
+    };
+    const res = await runScenario(lab, { ...fix, name: "wrong-ttl", steps: [...fix.steps, stop], expect: [wrong] }, { forensicsDir: dir });
+    expect(res.ok).toBe(false);
+    // Only the expectation fails: every step of the fix ran as it should.
+    const badSteps = res.steps.filter((st) => st.kind !== "run" || !st.ok);
+    expect(badSteps, JSON.stringify(badSteps).slice(0, 2000)).toEqual([]);
+    expect(res.checks[0]!.reasons.join()).toContain("reply TTL 64, expected 99");
+    const bundle = res.forensics!;
+    const files = readdirSync(bundle).sort();
+    expect(
+      files.filter((f) => f.endsWith(".txt")),
+      files.join(" "),
+    ).toEqual([
+      "c1.txt",
+      "c2.txt",
+      "curau.txt",
+      "events.txt",
+      "inet.txt",
+      "ovn-trace.txt",
+      "pamonha1.txt",
+      "pamonha2.txt",
+      "pamonha3.txt",
+      "web1.txt",
+    ]);
+    // The run's events in wall-clock time (the failing check among them), and each member's daemon logs whole.
+    expect(readFileSync(join(bundle, "events.txt"), "utf8")).toMatch(/^\S+Z \+[\d.]+s expect: .*FAILED/m);
+    expect(readdirSync(join(bundle, "logs")).sort()).toEqual(["pamonha1", "pamonha2", "pamonha3"]);
+    const whole = readFileSync(join(bundle, "logs", "pamonha1", "ovn-controller.log"), "utf8");
+    expect(whole.split("\n")[0]).toMatch(/\|vlog\|INFO\|opened log file/);
+    expect(readdirSync(join(bundle, "logs", "pamonha1"))).toContain("incusd.log");
+    // A short capture of the failing flow, taken on c1 while the ping ran again: the echo requests are in it.
+    const pcap = files.filter((f) => !f.endsWith(".txt") && f !== "logs");
+    expect(pcap).toEqual([expect.stringMatching(/^flow-1-c1-to-[\d.]+\.pcap$/)]);
+    expect((await execa("tcpdump", ["-n", "-r", join(bundle, pcap[0]!)], { reject: false })).stdout).toMatch(/ICMP echo request/);
+    const p1 = readFileSync(join(bundle, "pamonha1.txt"), "utf8");
+    for (const part of [
+      "### ip route",
+      "### nft list ruleset",
+      "### ovs-vsctl show",
+      "### ovs-ofctl dump-flows br-int",
+      "### ovn-nbctl --no-leader-only show",
+      "### ovn-sbctl --no-leader-only show",
+      "### tail ovn-controller.log",
+    ])
+      expect(p1).toContain(part);
+    expect(readFileSync(join(bundle, "web1.txt"), "utf8")).toMatch(
+      /^### incus info web1 --show-log {2}\(exit 0\)\nName: web1\n(.*\n)*Status: STOPPED\n/,
+    );
+    const trace = readFileSync(join(bundle, "ovn-trace.txt"), "utf8");
+    expect(trace).toMatch(/inport == "incus-net2-instance-[0-9a-f-]{36}-eth0"/);
+    expect(trace).toMatch(/output\(.*"incus-net2-instance-[0-9a-f-]{36}-eth0"/);
   });
 });

@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCheck } from "../../topology/expect/check.ts";
@@ -11,6 +10,7 @@ import { loadToolchain } from "../../topology/toolchain/index.ts";
 import { BACKEND, useLab } from "../support/fixture.ts";
 import { scenario } from "../support/steps.ts";
 import { labFor } from "../../topology/model/software.ts";
+import { scratchDir } from "../support/scratch.ts";
 
 const lab = loadLab(INCUS_LAB);
 /** The lab as its physical-layer scenarios start it: no OVN, no incusd (they use neither: model/software.ts). */
@@ -245,7 +245,7 @@ describe(`[${BACKEND}] labwright run on the Incus lab`, () => {
   });
 
   it("exits 1 and names the measured value when an expectation does not hold", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "lw-"));
+    const dir = scratchDir("lw-");
     const file = join(dir, "wrong-ttl.yaml");
     // The same lab, claiming the internet is one hop closer than it is.
     writeFileSync(

@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
@@ -33,6 +32,7 @@ import { judgeAndStop } from "../../topology/vitest.ts";
 import type { LabResult, ScenarioResult } from "../../topology/results.ts";
 import { hiddenLabwright } from "../support/hidden-host.ts";
 import { applySteps, scenario, stepsBefore } from "../support/steps.ts";
+import { scratchDir } from "../support/scratch.ts";
 
 const lab = loadLab(KOLLA_LAB);
 
@@ -181,7 +181,7 @@ describe(`[${BACKEND}] kolla's configuration and plays, openstack command lines`
   });
 
   it("a kolla step accepts the override files kolla's neutron role merges, in kolla's order, and names the others", () => {
-    const dir = mkdtempSync(join(tmpdir(), "lw-kolla-overrides-"));
+    const dir = scratchDir("lw-kolla-overrides-");
     // The lab's globals files beside it, as in topology/labs/.
     for (const f of readdirSync(dirname(KOLLA_LAB)).filter((x) => /^kolla-globals.*\.yml$/.test(x)))
       writeFileSync(join(dir, f), readFileSync(join(dirname(KOLLA_LAB), f)));
@@ -455,7 +455,7 @@ describe(`[${BACKEND}] kolla's configuration and plays, openstack command lines`
   });
 
   it("neutron's log scan: a traceback is one record, judged by its first line; neutron 21's harmless MappingNotFound is allowed, anything else is reported", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "lw-neutron-log-"));
+    const dir = scratchDir("lw-neutron-log-");
     const head = "2026-11-30 22:23:35.602 142 ERROR neutron_lib.callbacks.manager [None req-1 - fake_project_id - - - -]";
     writeFileSync(
       join(dir, "neutron-openvswitch-agent.log"),

@@ -1,6 +1,6 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { scratchDir } from "./scratch.ts";
 
 /** A lab file with many nodes, so that starting it takes long enough to be interrupted. */
 export function bigLab(nodes = 40): string {
@@ -21,7 +21,7 @@ export function bigLab(nodes = 40): string {
 }
 
 export function writeLab(name: string, text: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), "lw-lab-")), name);
+  const file = join(scratchDir("lw-lab-"), name);
   writeFileSync(file, text);
   return file;
 }

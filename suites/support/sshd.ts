@@ -1,5 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
@@ -8,12 +7,13 @@ import type { StartedLab } from "../../topology/lab.ts";
 import type { Daemon } from "../../topology/backends/host.ts";
 import { listening } from "../../topology/wait/listening.ts";
 import { waitFor } from "../../topology/wait/wait.ts";
+import { scratchDir } from "./scratch.ts";
 
 const HELPER = fileURLToPath(new URL("../../topology/probes/net-helper.mjs", import.meta.url));
 
 /** A client key pair for the suites (never a real one). */
 export async function clientKey(): Promise<{ dir: string; key: string; pub: string }> {
-  const dir = mkdtempSync(join(tmpdir(), "lw-ssh-"));
+  const dir = scratchDir("lw-ssh-");
   const key = join(dir, "id_ed25519");
   await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "labwright-suite", "-f", key]);
   return { dir, key, pub: readFileSync(`${key}.pub`, "utf8") };
