@@ -74,6 +74,15 @@ carrier() {
     port=$holder
   elif [[ -d /sys/class/net/$holder/bridge ]]; then
     ip link add "$CARRIER_HOST" type veth peer name "$CARRIER_OVS" || return 1
+    # The OVS end's drop filter comes before the link is up, not in the filters pass after: once the
+    # bridge's host side is forwarded into the veth, every broadcast of the LAN arrives on the OVS end
+    # too, and the node's IP stack answered ARP requests for its own address there, with that end's
+    # MAC, which no bridge forwards to. Measured: a neighbour on the LAN learned that MAC for the
+    # member (26 of 895 replies to an arping every few ms during the move) and lost it for 8 s, its
+    # raft connections to the member with it ("no response to inactivity probe").
+    printf 'table netdev %s {}\nadd chain netdev %s %s { type filter hook ingress device "%s" priority 0; policy drop; }\n' \
+      "$TABLE" "$TABLE" "$CARRIER_OVS" "$CARRIER_OVS" | nft -f - || return 1
+    log "$CARRIER_OVS is an OVS port: the node's IP stack no longer receives its frames"
     ip link set "$CARRIER_HOST" up && ip link set "$CARRIER_OVS" up || return 1
     port=$CARRIER_OVS
   else
