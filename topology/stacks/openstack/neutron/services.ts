@@ -226,7 +226,12 @@ export class OpenstackServices {
     this.rabbit.catch(() => {}); // awaited by the neutron play; a deploy that stops earlier never asks
   }
 
-  /** `rabbitmqctl ARGS` against the node's broker (its node name and cookie), as an operator runs it in kolla's container. */
+  /**
+   * `rabbitmqctl ARGS` against the node's broker (its node name and cookie), as an operator runs it in
+   * kolla's container. The 60 s bounds a broker that does not answer (a hung command would hold the
+   * deploy forever); it waits for nothing: the loop that awaits neutron-server's RPC consumers with
+   * it has its own deadline, and a check reading the queues fails with the command's own error.
+   */
   rabbitmqctl(args: readonly string[]) {
     return this.enclave.exec([RABBITMQCTL, ...args], { timeoutS: 60, env: this.rabbitEnv() });
   }
@@ -449,10 +454,7 @@ export class OpenstackServices {
   ): Promise<void> {
     for (;;) {
       if (!isAlive(d.ref)) throw fail("exited during start");
-      const q = await this.enclave.exec([RABBITMQCTL, "list_queues", "--quiet", "--no-table-headers", "name", "consumers"], {
-        timeoutS: 60,
-        env: this.rabbitEnv(),
-      });
+      const q = await this.rabbitmqctl(["list_queues", "--quiet", "--no-table-headers", "name", "consumers"]);
       const consumers = new Map(
         q.stdout
           .split("\n")
