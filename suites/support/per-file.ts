@@ -1,5 +1,4 @@
-import { afterAll, beforeAll } from "vitest";
-import type { RunnerTask } from "vitest";
+import { afterAll, beforeAll, type RunnerTask } from "vitest";
 import { kernelDiff, kernelState, type KernelState } from "./kernel-state.ts";
 import { endScratch } from "./scratch.ts";
 

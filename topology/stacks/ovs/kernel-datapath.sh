@@ -47,6 +47,9 @@ log() {
   return 0
 }
 vsctl() { ovs-vsctl --timeout=10 "$@"; }
+# The nft line that keeps the node's IP stack from receiving what port $1 receives (OVS still does:
+# AF_PACKET sees frames before the ingress hook).
+drop_chain() { printf 'add chain netdev %s %s { type filter hook ingress device "%s" priority 0; policy drop; }' "$TABLE" "$1" "$1"; }
 # Interfaces that are plain devices (NICs, veths): an empty or "system" type.
 system_ports() { vsctl -f csv --no-headings --columns=name,type list interface | awk -F, '{ t = $2; gsub(/"/, "", t); n = $1; gsub(/"/, "", n); if (t == "" || t == "system") print n }'; }
 is_nic() {
@@ -80,8 +83,7 @@ carrier() {
     # MAC, which no bridge forwards to. Measured: a neighbour on the LAN learned that MAC for the
     # member (26 of 895 replies to an arping every few ms during the move) and lost it for 8 s, its
     # raft connections to the member with it ("no response to inactivity probe").
-    printf 'table netdev %s {}\nadd chain netdev %s %s { type filter hook ingress device "%s" priority 0; policy drop; }\n' \
-      "$TABLE" "$TABLE" "$CARRIER_OVS" "$CARRIER_OVS" | nft -f - || return 1
+    printf 'table netdev %s {}\n%s\n' "$TABLE" "$(drop_chain "$CARRIER_OVS")" | nft -f - || return 1
     log "$CARRIER_OVS is an OVS port: the node's IP stack no longer receives its frames"
     ip link set "$CARRIER_HOST" up && ip link set "$CARRIER_OVS" up || return 1
     port=$CARRIER_OVS
@@ -122,7 +124,7 @@ filters() {
   for p in $ports; do
     is_nic "$p" || [[ $p == "$CARRIER_OVS" ]] || continue
     grep -qx -- "$p" <<<"$have" && continue
-    lines+=("add chain netdev $TABLE $p { type filter hook ingress device \"$p\" priority 0; policy drop; }")
+    lines+=("$(drop_chain "$p")")
     log "$p is an OVS port: the node's IP stack no longer receives its frames"
   done
   for p in $have; do
