@@ -20,8 +20,9 @@ const failed = (t: RunnerTask): boolean => t.result?.state === "fail" || ("tasks
 
 // vitest requires a destructuring pattern for a hook's first argument (its fixtures), even an empty one.
 afterAll(async ({}, file) => {
-  const kept = endScratch(failed(file as RunnerTask));
-  if (kept.length) console.log(`a test of this file failed: its temporary folders stay for reading:\n  ${kept.join("\n  ")}`);
+  const keep = failed(file as RunnerTask);
+  const kept = endScratch(keep);
+  if (keep && kept.length) console.log(`a test of this file failed: its temporary folders stay for reading:\n  ${kept.join("\n  ")}`);
   let diff = kernelDiff(before, kernelState());
   for (let k = 0; diff.length && k < 50; k++) {
     await new Promise((r) => setTimeout(r, 200));
