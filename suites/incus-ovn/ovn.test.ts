@@ -359,6 +359,10 @@ describe(`[${BACKEND}] forensics: a failing expectation leaves a bundle per node
       "### tail ovn-controller.log",
     ])
       expect(p1).toContain(part);
+    // Each node's TCP connections with their timers: pamonha2's ovn-controller to the southbound database.
+    expect(readFileSync(join(bundle, "pamonha2.txt"), "utf8")).toMatch(
+      /### ss -tnoi {2}\(exit 0\)\n(.*\n)*ESTAB +\d+ +\d+ +192\.168\.35\.2:\d+ +192\.168\.35\.1:6642 /,
+    );
     expect(readFileSync(join(bundle, "web1.txt"), "utf8")).toMatch(
       /^### incus info web1 --show-log {2}\(exit 0\)\nName: web1\n(.*\n)*Status: STOPPED\n/,
     );

@@ -42,6 +42,10 @@ export async function collectForensics(
         "ip -d addr",
         "ip route",
         "ip neigh",
+        // TCP connections with their timers: a connection still retransmitting to a peer that went
+        // away (`timer:(on,…)`, `backoff:`) is found dead only at its next retransmission, and the
+        // next request on it fails then with `connection reset by peer`.
+        "ss -tnoi",
         "sysctl net.ipv4.ip_forward net.ipv4.conf.all.forwarding net.ipv4.conf.all.rp_filter",
         "nft list ruleset",
       ];
