@@ -2,10 +2,10 @@ import { describe, expect, it } from "vitest";
 import { recoveryAfter, watchFigures } from "../../topology/probes/watch.ts";
 
 /** ping -D output as iputils prints it: `[epoch] 64 bytes from ...: icmp_seq=N ttl=T time=R ms`. */
-function pingOut(t0: number, replies: [seq: number, atMs: number][], transmitted: number): string {
+function pingOut(t0: number, replies: [seq: number, atMs: number, rttMs?: number][], transmitted: number): string {
   const lines = ["PING 10.2.0.2 (10.2.0.2) 56(84) bytes of data."];
-  for (const [seq, at] of replies)
-    lines.push(`[${((t0 + at) / 1000).toFixed(6)}] 64 bytes from 10.2.0.2: icmp_seq=${seq} ttl=63 time=0.1 ms`);
+  for (const [seq, at, rtt = 0.1] of replies)
+    lines.push(`[${((t0 + at) / 1000).toFixed(6)}] 64 bytes from 10.2.0.2: icmp_seq=${seq} ttl=63 time=${rtt} ms`);
   lines.push("", "--- 10.2.0.2 ping statistics ---", `${transmitted} packets transmitted, ${replies.length} received`);
   return lines.join("\n");
 }
@@ -84,11 +84,30 @@ describe("a watch's figures, from ping's own timestamps", () => {
   });
 
   it("replies held back and delivered late (queued behind a neighbour resolution) are an outage with no loss", () => {
-    const replies: [number, number][] = [];
-    for (let seq = 1; seq <= 100; seq++) replies.push([seq, seq < 25 ? (seq - 1) * 20 : seq <= 80 ? 1596 : (seq - 1) * 20 + 1]);
+    // Requests 25-80 left on time and were all answered at 1596 ms: each round trip is what it waited.
+    const replies: [number, number, number][] = [];
+    for (let seq = 1; seq <= 100; seq++) {
+      const at = seq < 25 ? (seq - 1) * 20 : seq <= 80 ? 1596 : (seq - 1) * 20 + 1;
+      replies.push([seq, at, seq >= 25 && seq <= 80 ? at - (seq - 1) * 20 : 0.1]);
+    }
     const w = watchFigures(spec, pingOut(T0, replies, 100), T0, T0 + 3000, marks);
     expect(w.lost).toBe(0);
     expect(w.longest).toMatchObject({ startMs: 460, endMs: 1596, lost: 0, recovered: true });
+  });
+
+  it("a long gap closed by a prompt reply is the prober's own stall, not an outage (the Incus seed's gateway-member-crashes, 2026-12-07)", () => {
+    // Measured while `incus network create` ran on 2 cores: request 3712 answered at 83130.97 ms,
+    // request 3713 at 83255.12 ms in 0.901 ms, no loss: ping sent 3713 124 ms after 3712.
+    const replies: [number, number, number][] = [];
+    for (let seq = 1; seq <= 100; seq++)
+      replies.push([seq, seq <= 50 ? (seq - 1) * 20 + 1 : (seq - 1) * 20 + 105, seq === 51 ? 0.901 : 1.6]);
+    const w = watchFigures(spec, pingOut(T0, replies, 100), T0, T0 + 3000, marks);
+    expect(w).toMatchObject({ lost: 0, outages: [] });
+    // The same gap closed by a reply that waited 110 ms for the network is an outage.
+    replies[50]![2] = 110;
+    expect(watchFigures(spec, pingOut(T0, replies, 100), T0, T0 + 3000, marks).outages).toEqual([
+      expect.objectContaining({ startMs: 981, endMs: 1105, lost: 0 }),
+    ]);
   });
 
   it("a loss that lasts to the end is an outage that never recovered; probes still within ping's 1 s wait at the stop are not counted", () => {
